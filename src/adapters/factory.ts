@@ -1,0 +1,91 @@
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, FerryError } from '../core/errors.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { SqlClient } from '../ports/sql.js';
+import { FsBlobStore } from './fs/fs-blob-store.js';
+import { MemoryBlobStore } from './memory/memory-blob-store.js';
+import { PostgresClient } from './postgres/postgres-client.js';
+import { SqliteClient } from './sqlite/sqlite-client.js';
+
+export interface OpenSqlClientOptions {
+  /** SQLite only. */
+  busyTimeoutMs?: number;
+  /** PostgreSQL only; wins over `?schema=` in the URL. */
+  schema?: string;
+  maxConnections?: number;
+  connectTimeoutMs?: number;
+  lockTimeoutMs?: number;
+}
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
+
+/**
+ * Picks the SQL adapter from a URL: `sqlite:<path>`, `sqlite::memory:`, `:memory:` or a bare path
+ * → SQLite; `postgres://` / `postgresql://` (optional `?schema=`) → PostgreSQL. Not initialised.
+ */
+export function openSqlClient(url: string, opts: OpenSqlClientOptions = {}): SqlClient {
+  const trimmed = url.trim();
+  if (trimmed === ':memory:') return sqlite(':memory:', opts);
+  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    if (trimmed === '') throw invalid(url, 'the database URL is empty');
+    return sqlite(trimmed, opts);
+  }
+  if (scheme === 'sqlite') {
+    // sqlite:///abs/path is the URL spelling of /abs/path; sqlite:rel/path is relative.
+    const path = trimmed.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') throw invalid(url, 'sqlite: needs a path, e.g. sqlite:./.ferry/ferry.db');
+    return sqlite(path, opts);
+  }
+  if (scheme === 'postgres' || scheme === 'postgresql') return postgres(trimmed, opts);
+  throw invalid(url, `unsupported database URL scheme "${scheme}:"; use sqlite:<path> or postgres://…`);
+}
+
+/** Picks the blob store from a URL: `file:<dir>` or a plain directory → files, `memory:` → in memory. */
+export function openBlobStore(url: string): BlobStore {
+  const trimmed = url.trim();
+  if (trimmed === '') throw invalid(url, 'the blob store URL is empty');
+  if (trimmed === 'memory:') return new MemoryBlobStore();
+  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
+  if (scheme === undefined) return new FsBlobStore(trimmed);
+  if (scheme === 'file') {
+    const dir = trimmed.startsWith('file://') ? fileURLToPath(trimmed) : trimmed.slice('file:'.length);
+    if (dir === '') throw invalid(url, 'file: needs a directory, e.g. file:./.ferry/blobs');
+    return new FsBlobStore(dir);
+  }
+  throw invalid(url, `unsupported blob store URL scheme "${scheme}:"; use file:<dir> or memory:`);
+}
+
+function sqlite(path: string, opts: OpenSqlClientOptions): SqliteClient {
+  return new SqliteClient({ path, busyTimeoutMs: opts.busyTimeoutMs });
+}
+
+function postgres(url: string, opts: OpenSqlClientOptions): PostgresClient {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (e) {
+    throw new FerryError(ErrorCode.CONFIG_INVALID, 'the PostgreSQL URL is not a valid URL', {
+      status: 500,
+      cause: e,
+    });
+  }
+  const schema = opts.schema ?? parsed.searchParams.get('schema') ?? undefined;
+  // `schema` is Ferry's parameter, not libpq's: keep it away from the driver.
+  parsed.searchParams.delete('schema');
+  return new PostgresClient({
+    url: parsed.toString(),
+    schema,
+    maxConnections: opts.maxConnections,
+    connectTimeoutMs: opts.connectTimeoutMs,
+    lockTimeoutMs: opts.lockTimeoutMs,
+  });
+}
+
+/** Reports a bad URL without echoing it whole: it may hold a password. */
+function invalid(url: string, reason: string): FerryError {
+  return new FerryError(ErrorCode.CONFIG_INVALID, reason, {
+    status: 500,
+    details: { scheme: SCHEME.exec(url.trim())?.[1] ?? null },
+  });
+}

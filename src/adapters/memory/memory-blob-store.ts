@@ -1,0 +1,34 @@
+import { sha256Hex } from '../../core/hash.js';
+import type { BlobStore } from '../../ports/blob-store.js';
+
+/** Blobs in a Map, for tests and throw-away runs. Copies in and out so callers cannot alter stored bytes. */
+export class MemoryBlobStore implements BlobStore {
+  private readonly blobs = new Map<string, Uint8Array>();
+
+  async put(bytes: Uint8Array): Promise<string> {
+    const digest = sha256Hex(bytes);
+    this.blobs.set(digest, bytes.slice());
+    return digest;
+  }
+
+  async get(sha256: string): Promise<Uint8Array | undefined> {
+    return this.blobs.get(sha256)?.slice();
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return this.blobs.has(sha256);
+  }
+
+  locate(sha256: string): string {
+    return `memory:sha256/${sha256}`;
+  }
+
+  /** Stores bytes under a digest without checking them: lets tests simulate a corrupted store. */
+  overwriteUnchecked(sha256: string, bytes: Uint8Array): void {
+    this.blobs.set(sha256, bytes.slice());
+  }
+
+  delete(sha256: string): boolean {
+    return this.blobs.delete(sha256);
+  }
+}

@@ -1,0 +1,23 @@
+import type { FerryConfig } from '../core/config.js';
+import { ModelRegistry } from '../registry/model-registry.js';
+import { openBlobStore, openSqlClient } from './factory.js';
+
+/** The one place that turns configuration into concrete backends for the registry. */
+export interface FerryContext {
+  registry: ModelRegistry;
+  close(): Promise<void>;
+}
+
+export async function openFerry(config: FerryConfig): Promise<FerryContext> {
+  const sql = openSqlClient(config.db);
+  const blobs = openBlobStore(config.artifacts);
+  const registry = new ModelRegistry({ sql, blobs });
+  try {
+    await sql.init();
+    await registry.init();
+  } catch (e) {
+    await sql.close().catch(() => {});
+    throw e;
+  }
+  return { registry, close: () => sql.close() };
+}

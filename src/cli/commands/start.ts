@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { openFerry } from '../../adapters/open-ferry.js';
+import { loadConfig } from '../../core/config.js';
+import { ErrorCode, isFerryError } from '../../core/errors.js';
+import { loadModel } from '../../registry/load-model.js';
+import { parseLabeledDataset } from '../../train/dataset.js';
+import { COURSE_DATASET_URL } from '../../train/dataset-location.js';
+import { loadLabeledDataset, SAMPLE_DATASET_PATH } from '../../train/load-dataset.js';
+import { trainTextClassifier } from '../../train/pipeline.js';
+import { registerTrained } from '../../train/register-trained.js';
+import { currentGitCommit } from '../git-commit.js';
+import { fmt } from '../output.js';
+import { terminalProgress } from '../progress-bar.js';
+
+export const EXAMPLE_PROJECTS = [
+  {
+    title: 'Transfer learning with transformers',
+    description: 'Using transformers for transfer learning on text classification tasks.',
+  },
+  {
+    title: 'Real-time pedestrian detection',
+    description: 'YOLO-based object detection on street camera video at 30 frames per second.',
+  },
+  {
+    title: 'Serving models with a feature store',
+    description: 'Deploy, monitor and retrain models in production with CI/CD pipelines.',
+  },
+  {
+    title: 'Gradient boosting for tabular data',
+    description: 'A tour of XGBoost and LightGBM on tabular benchmarks.',
+  },
+];
+
+const NAME = 'tagifai';
+
+/** `npm start`: make sure tagifai@production exists (train it if not), then show it predicting. */
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description(
+      'the main job: train and register tagifai@production if missing, then predict a few examples',
+    )
+    .action(async () => {
+      const config = loadConfig();
+      const ctx = await openFerry(config);
+      const say = (line: string) => process.stdout.write(`${line}\n`);
+      try {
+        const existing = await ctx.registry.resolve(`${NAME}@production`).catch((e: unknown) => {
+          if (isFerryError(e, ErrorCode.REGISTRY_NOT_FOUND)) return null;
+          throw e;
+        });
+        if (existing) {
+          say(
+            `${NAME}@production is ${NAME}/${existing.version} (val_f1 ${fmt(existing.metrics.val_f1)}); registry at ${config.db}`,
+          );
+        } else {
+          say(`no ${NAME}@production in ${config.db}: training one`);
+          const loc = config.datasetLoc ?? COURSE_DATASET_URL;
+          const data = await loadLabeledDataset(loc, { cacheDir: config.cacheDir }).catch(
+            async (e: unknown) => {
+              if (!isFerryError(e, ErrorCode.DATA_UNREACHABLE) && !isFerryError(e, ErrorCode.DATA_NOT_FOUND))
+                throw e;
+              say(`dataset ${loc} is not reachable (${e.message}).`);
+              say(
+                `Falling back to the small sample dataset shipped with Ferry (${SAMPLE_DATASET_PATH}); the model will be rough. Set DATASET_LOC to train on real data.`,
+              );
+              return parseLabeledDataset(await readFile(SAMPLE_DATASET_PATH), SAMPLE_DATASET_PATH);
+            },
+          );
+          say(`dataset: ${data.source} (${data.rows.length} rows)`);
+          const outcome = trainTextClassifier(data, { seed: config.seed, progress: terminalProgress() });
+          const { version, promotion } = await registerTrained(ctx.registry, outcome, {
+            name: NAME,
+            promote: true,
+            force: false,
+            alias: 'production',
+            metric: 'val_f1',
+            gitCommit: currentGitCommit(),
+          });
+          say(
+            `registered ${NAME}/${version.version}: cv_f1 ${fmt(outcome.metrics.cv_f1)}, val_f1 ${fmt(outcome.metrics.val_f1)}; ${promotion?.reason}`,
+          );
+        }
+        const { version, model } = await loadModel(ctx.registry, `${NAME}@production`);
+        say(`predictions of ${NAME}/${version.version} for a few example projects:`);
+        const predictions = await model.predict(EXAMPLE_PROJECTS);
+        EXAMPLE_PROJECTS.forEach((p, i) => {
+          const pred = predictions[i]!;
+          say(
+            `  ${p.title.padEnd(40)} -> ${pred.prediction} (${fmt(pred.probabilities[pred.prediction], 3)})`,
+          );
+        });
+      } finally {
+        await ctx.close();
+      }
+    });
+}

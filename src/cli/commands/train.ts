@@ -1,0 +1,104 @@
+import type { Command } from 'commander';
+import { openFerry } from '../../adapters/open-ferry.js';
+import { loadConfig } from '../../core/config.js';
+import { loadLabeledDataset } from '../../train/load-dataset.js';
+import { trainTextClassifier } from '../../train/pipeline.js';
+import { registerTrained } from '../../train/register-trained.js';
+import { GRIDS } from '../../train/tune.js';
+import { currentGitCommit } from '../git-commit.js';
+import { fmt, printJson, usageError, writeJsonFile } from '../output.js';
+import { terminalProgress } from '../progress-bar.js';
+import { parseIntOption } from './options.js';
+
+interface TrainFlags {
+  datasetLoc?: string;
+  name: string;
+  seed?: number;
+  folds: number;
+  tune: boolean;
+  grid: string;
+  promote: boolean;
+  force: boolean;
+  alias: string;
+  resultsFp?: string;
+  json: boolean;
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('train the tag classifier (cross-validated), evaluate it, and register it as a new version')
+    .option(
+      '--dataset-loc <loc>',
+      'CSV path or http(s) URL (default: $DATASET_LOC, else the course dataset URL)',
+    )
+    .option('--name <name>', 'registered model name', 'tagifai')
+    .option(
+      '--seed <n>',
+      'random seed for the split and the folds (default: $FERRY_SEED or 42)',
+      parseIntOption,
+    )
+    .option('--folds <k>', 'cross-validation folds', parseIntOption, 5)
+    .option('--no-tune', 'skip cross-validation and train the default hyperparameters')
+    .option(
+      '--grid <name>',
+      `hyperparameter grid to cross-validate: ${Object.keys(GRIDS).join(', ')}`,
+      'default',
+    )
+    .option('--promote', 'point the alias at the new version if it is at least as good on val_f1', false)
+    .option('--force', 'with --promote: promote even if worse', false)
+    .option('--alias <alias>', 'alias moved by --promote', 'production')
+    .option('--results-fp <path>', 'write the training results (metrics, tuning, validation report) as JSON')
+    .option('--json', 'machine-readable output on stdout', false)
+    .action(async (flags: TrainFlags) => {
+      const grid = GRIDS[flags.grid];
+      if (!grid)
+        throw usageError(`unknown --grid "${flags.grid}"; choose one of ${Object.keys(GRIDS).join(', ')}`);
+      if (flags.folds < 2) throw usageError('--folds must be at least 2');
+      const config = loadConfig(process.env, {
+        ...(flags.datasetLoc ? { datasetLoc: flags.datasetLoc } : {}),
+        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+      });
+      const ctx = await openFerry(config);
+      try {
+        const data = await loadLabeledDataset(config.datasetLoc, { cacheDir: config.cacheDir });
+        const outcome = trainTextClassifier(data, {
+          seed: config.seed,
+          folds: flags.folds,
+          tune: flags.tune,
+          progress: terminalProgress(),
+        });
+        const { version, promotion } = await registerTrained(ctx.registry, outcome, {
+          name: flags.name,
+          promote: flags.promote,
+          force: flags.force,
+          alias: flags.alias,
+          metric: 'val_f1',
+          gitCommit: currentGitCommit(),
+        });
+        const result = {
+          model: `${version.name}/${version.version}`,
+          version,
+          promotion,
+          metrics: outcome.metrics,
+          tuning: outcome.tuning,
+          validation: outcome.validation,
+        };
+        if (flags.resultsFp) await writeJsonFile(flags.resultsFp, result);
+        if (flags.json) return printJson(result);
+        const m = outcome.metrics;
+        process.stdout.write(
+          [
+            `registered ${version.name}/${version.version} (sha256 ${version.artifactSha256.slice(0, 12)}, ${version.artifactSize} bytes)`,
+            `  params: features=${outcome.params.charNgrams[1] > 0 ? 'word+char' : 'word'} C=${outcome.params.C} other-threshold=${outcome.params.otherThreshold}`,
+            `  cv_f1=${fmt(m.cv_f1)} val_f1=${fmt(m.val_f1)} val_precision=${fmt(m.val_precision)} val_recall=${fmt(m.val_recall)} behavioral ${m.behavioral_passed}/${(m.behavioral_passed ?? 0) + (m.behavioral_failed ?? 0)} passed`,
+            promotion ? `  ${promotion.promote ? 'promoted' : 'not promoted'}: ${promotion.reason}` : '',
+          ]
+            .filter(Boolean)
+            .join('\n') + '\n',
+        );
+      } finally {
+        await ctx.close();
+      }
+    });
+}

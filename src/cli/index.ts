@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerEvaluateCommand } from './commands/evaluate.js';
+import { registerModelsCommand } from './commands/models.js';
+import { registerPredictCommand } from './commands/predict.js';
+import { registerStartCommand } from './commands/start.js';
+import { registerTrainCommand } from './commands/train.js';
+import { reportError } from './output.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+const program = new Command()
+  .name('ferry')
+  .description('Ferry: train, register and serve ML models from TypeScript')
+  .version(pkg.version)
+  .exitOverride()
+  .showHelpAfterError(false);
+registerStartCommand(program);
+registerTrainCommand(program);
+registerEvaluateCommand(program);
+registerPredictCommand(program);
+registerModelsCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Help and version exit 0; usage errors were already printed by commander.
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else {
+    process.exitCode = reportError(e, process.argv.includes('--json'));
+  }
+}

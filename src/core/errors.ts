@@ -1,0 +1,68 @@
+/**
+ * Every error Ferry raises on purpose carries a stable code (`FERRY_<AREA>_<WHAT>`), an HTTP status
+ * and optional details. Tests and callers branch on `code`, never on message text.
+ */
+export type ErrorDetails = Record<string, unknown>;
+
+export class FerryError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: ErrorDetails;
+
+  constructor(
+    code: string,
+    message: string,
+    opts: { status?: number; details?: ErrorDetails; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'FerryError';
+    this.code = code;
+    this.status = opts.status ?? 500;
+    this.details = opts.details ?? {};
+  }
+
+  toJSON(): { error: { code: string; message: string; details: ErrorDetails } } {
+    return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}
+
+/** The catalogue of codes, so a typo in a code is a type error and the README can list them. */
+export const ErrorCode = {
+  CONFIG_INVALID: 'FERRY_CONFIG_INVALID',
+  DATA_NOT_FOUND: 'FERRY_DATA_NOT_FOUND',
+  DATA_UNREACHABLE: 'FERRY_DATA_UNREACHABLE',
+  DATA_EMPTY: 'FERRY_DATA_EMPTY',
+  DATA_ENCODING: 'FERRY_DATA_ENCODING',
+  DATA_PARSE: 'FERRY_DATA_PARSE',
+  DATA_MISSING_COLUMN: 'FERRY_DATA_MISSING_COLUMN',
+  DATA_EMPTY_TEXT: 'FERRY_DATA_EMPTY_TEXT',
+  DATA_DUPLICATE_ID: 'FERRY_DATA_DUPLICATE_ID',
+  DATA_UNKNOWN_LABEL: 'FERRY_DATA_UNKNOWN_LABEL',
+  DATA_TOO_SMALL: 'FERRY_DATA_TOO_SMALL',
+  MODEL_INVALID_ARTIFACT: 'FERRY_MODEL_INVALID_ARTIFACT',
+  MODEL_UNKNOWN_KIND: 'FERRY_MODEL_UNKNOWN_KIND',
+  MODEL_INVALID_INPUT: 'FERRY_MODEL_INVALID_INPUT',
+  REGISTRY_INVALID_REF: 'FERRY_REGISTRY_INVALID_REF',
+  REGISTRY_NOT_FOUND: 'FERRY_REGISTRY_NOT_FOUND',
+  REGISTRY_INVALID_NAME: 'FERRY_REGISTRY_INVALID_NAME',
+  REGISTRY_CHECKSUM_MISMATCH: 'FERRY_REGISTRY_CHECKSUM_MISMATCH',
+  REGISTRY_ARTIFACT_MISSING: 'FERRY_REGISTRY_ARTIFACT_MISSING',
+  REGISTRY_NOT_PROMOTED: 'FERRY_REGISTRY_NOT_PROMOTED',
+  DB_LOCKED: 'FERRY_DB_LOCKED',
+  DB_UNAVAILABLE: 'FERRY_DB_UNAVAILABLE',
+  DB_ERROR: 'FERRY_DB_ERROR',
+  CLI_USAGE: 'FERRY_CLI_USAGE',
+  INTERNAL: 'FERRY_INTERNAL',
+} as const;
+export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export function isFerryError(e: unknown, code?: string): e is FerryError {
+  return e instanceof FerryError && (code === undefined || e.code === code);
+}
+
+/** Turns anything thrown into a FerryError without losing the original as `cause`. */
+export function toFerryError(e: unknown): FerryError {
+  if (e instanceof FerryError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new FerryError(ErrorCode.INTERNAL, `unexpected error: ${message}`, { status: 500, cause: e });
+}

@@ -1,0 +1,14 @@
+export {
+  assertAlias,
+  assertModelName,
+  assertVersion,
+  DEFAULT_ALIAS,
+  formatModelRef,
+  isValidAlias,
+  isValidModelName,
+  type ModelRef,
+  parseModelRef,
+} from './model-ref.js';
+export { ModelRegistry, type ModelRegistryOptions } from './model-registry.js';
+export { REGISTRY_SCHEMA } from './schema.js';
+export type { AliasEvent, AliasMove, ModelSummary, ModelVersion, RegisterMeta } from './types.js';

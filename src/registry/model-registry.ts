@@ -1,0 +1,419 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, FerryError } from '../core/errors.js';
+import { sha256Hex } from '../core/hash.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { SqlClient, SqlExecutor } from '../ports/sql.js';
+import { assertAlias, assertModelName, assertVersion, DEFAULT_ALIAS, parseModelRef } from './model-ref.js';
+import { registryNotFound } from './not-found.js';
+import {
+  type AliasRow,
+  byCodeUnit,
+  type EventRow,
+  toAliasEvent,
+  toInt,
+  toIntOrNull,
+  toModelVersion,
+  VERSION_COLUMNS,
+  type VersionRow,
+} from './rows.js';
+import { REGISTRY_SCHEMA } from './schema.js';
+import type { AliasEvent, AliasMove, ModelSummary, ModelVersion, RegisterMeta } from './types.js';
+
+export interface ModelRegistryOptions {
+  sql: SqlClient;
+  blobs: BlobStore;
+  clock?: () => Date;
+}
+
+/** Serialises every change to one model across processes (advisory lock / SQLite write lock). */
+function lockKeyFor(name: string): string {
+  return `registry:${name}`;
+}
+
+/**
+ * Model versions, aliases and their history over any SqlClient and BlobStore. Versions are
+ * immutable; aliases move, and every move is recorded so it can be rolled back.
+ */
+export class ModelRegistry {
+  private readonly sql: SqlClient;
+  private readonly blobs: BlobStore;
+  private readonly clock: () => Date;
+
+  constructor(opts: ModelRegistryOptions) {
+    this.sql = opts.sql;
+    this.blobs = opts.blobs;
+    this.clock = opts.clock ?? (() => new Date());
+  }
+
+  async init(): Promise<void> {
+    await this.sql.transaction(
+      async (tx) => {
+        for (const statement of REGISTRY_SCHEMA) await tx.execute(statement);
+      },
+      { lockKey: 'registry:schema' },
+    );
+  }
+
+  /**
+   * Stores the artifact, then allocates the next version in one transaction. The blob goes first:
+   * it is content-addressed, so a crash in between leaves a harmless orphan, never a version
+   * row pointing at nothing.
+   */
+  async register(name: string, artifact: Uint8Array, meta: RegisterMeta): Promise<ModelVersion> {
+    assertModelName(name);
+    const encoded = encodeMeta(meta);
+    const digest = sha256Hex(artifact);
+    const stored = await this.blobs.put(artifact);
+    if (stored !== digest) {
+      throw new FerryError(
+        ErrorCode.INTERNAL,
+        `blob store returned digest ${stored} for bytes whose sha256 is ${digest}`,
+      );
+    }
+    const createdAt = this.now();
+    const row = await this.sql.transaction(
+      async (tx) => {
+        await tx.execute(
+          'INSERT INTO ferry_models (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
+          [name, createdAt],
+        );
+        const [latest] = await tx.query<{ v: unknown }>(
+          'SELECT MAX(version) AS v FROM ferry_model_versions WHERE name = $1',
+          [name],
+        );
+        const version = (toIntOrNull(latest?.v) ?? 0) + 1;
+        const versionRow: VersionRow = {
+          name,
+          version,
+          kind: meta.kind,
+          artifact_sha256: digest,
+          artifact_size: artifact.byteLength,
+          ...encoded,
+          created_at: createdAt,
+        };
+        await tx.execute(
+          `INSERT INTO ferry_model_versions (${VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+          [
+            name,
+            version,
+            meta.kind,
+            digest,
+            artifact.byteLength,
+            encoded.params,
+            encoded.metrics,
+            encoded.dataset,
+            encoded.tags,
+            encoded.git_commit,
+            createdAt,
+          ],
+        );
+        return versionRow;
+      },
+      { lockKey: lockKeyFor(name) },
+    );
+    return toModelVersion(row, this.blobs.locate(digest), []);
+  }
+
+  async resolve(ref: string): Promise<ModelVersion> {
+    const parsed = parseModelRef(ref);
+    const version =
+      parsed.alias === undefined ? parsed.version : await this.aliasTarget(parsed.name, parsed.alias);
+    const found = await this.findVersion(this.sql, parsed.name, version);
+    if (found === undefined) throw await registryNotFound(this.sql, parsed.name, `version ${version}`);
+    return found;
+  }
+
+  /** Resolves `ref` and returns its artifact, refusing bytes whose size or sha256 differ from the record. */
+  async loadArtifact(ref: string): Promise<{ version: ModelVersion; bytes: Uint8Array }> {
+    const version = await this.resolve(ref);
+    const bytes = await this.blobs.get(version.artifactSha256);
+    const details = { ref, location: version.artifactLocation, expectedSha256: version.artifactSha256 };
+    if (bytes === undefined) {
+      throw new FerryError(
+        ErrorCode.REGISTRY_ARTIFACT_MISSING,
+        `the artifact of ${version.name}/${version.version} is missing from ${version.artifactLocation}`,
+        { status: 500, details },
+      );
+    }
+    const actualSha256 = sha256Hex(bytes);
+    if (bytes.byteLength !== version.artifactSize || actualSha256 !== version.artifactSha256) {
+      throw new FerryError(
+        ErrorCode.REGISTRY_CHECKSUM_MISMATCH,
+        `the artifact at ${version.artifactLocation} does not match its recorded sha256 ` +
+          `(${version.artifactSize} bytes, ${version.artifactSha256}); refusing to load ${version.name}/${version.version}`,
+        {
+          status: 500,
+          details: {
+            ...details,
+            actualSha256,
+            expectedSize: version.artifactSize,
+            actualSize: bytes.byteLength,
+          },
+        },
+      );
+    }
+    return { version, bytes };
+  }
+
+  /** Points `alias` at an existing version, atomically with its history entry. Returns the previous version. */
+  async setAlias(name: string, alias: string, version: number, reason?: string): Promise<number | null> {
+    assertModelName(name);
+    assertAlias(alias);
+    assertVersion(version);
+    return this.sql.transaction(
+      async (tx) => {
+        if ((await this.findVersion(tx, name, version)) === undefined) {
+          throw await registryNotFound(tx, name, `version ${version}`);
+        }
+        const previous = await this.currentAlias(tx, name, alias);
+        if (previous === version) return previous;
+        await this.moveAlias(tx, name, alias, previous, version, reason ?? null);
+        return previous;
+      },
+      { lockKey: lockKeyFor(name) },
+    );
+  }
+
+  /** Removes an alias; returns the version it pointed at, or null if it did not exist. */
+  async deleteAlias(name: string, alias: string, reason?: string): Promise<number | null> {
+    assertModelName(name);
+    assertAlias(alias);
+    return this.sql.transaction(
+      async (tx) => {
+        const previous = await this.currentAlias(tx, name, alias);
+        if (previous === null) return null;
+        await tx.execute('DELETE FROM ferry_model_aliases WHERE name = $1 AND alias = $2', [name, alias]);
+        await this.recordEvent(tx, name, alias, previous, null, reason ?? null);
+        return previous;
+      },
+      { lockKey: lockKeyFor(name) },
+    );
+  }
+
+  async aliases(name: string): Promise<Record<string, number>> {
+    assertModelName(name);
+    await this.requireModel(name);
+    const rows = await this.sql.query<AliasRow>(
+      'SELECT name, alias, version FROM ferry_model_aliases WHERE name = $1',
+      [name],
+    );
+    return aliasRecord(rows);
+  }
+
+  /** Every version (of one model, or of all), oldest first, with the aliases pointing at each. */
+  async list(name?: string): Promise<ModelVersion[]> {
+    if (name !== undefined) assertModelName(name);
+    const where = name === undefined ? '' : ' WHERE name = $1';
+    const params = name === undefined ? [] : [name];
+    const rows = await this.sql.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM ferry_model_versions${where}`,
+      params,
+    );
+    const aliasRows = await this.sql.query<AliasRow>(
+      `SELECT name, alias, version FROM ferry_model_aliases${where}`,
+      params,
+    );
+    const aliasesOf = new Map<string, string[]>();
+    for (const a of aliasRows) {
+      const key = `${a.name}/${toInt(a.version)}`;
+      aliasesOf.set(key, [...(aliasesOf.get(key) ?? []), a.alias]);
+    }
+    return rows
+      .map((r) =>
+        toModelVersion(
+          r,
+          this.blobs.locate(r.artifact_sha256),
+          aliasesOf.get(`${r.name}/${toInt(r.version)}`) ?? [],
+        ),
+      )
+      .sort((a, b) => byCodeUnit(a.name, b.name) || a.version - b.version);
+  }
+
+  async listModels(): Promise<ModelSummary[]> {
+    const rows = await this.sql.query<{
+      name: string;
+      created_at: string;
+      version_count: unknown;
+      latest: unknown;
+    }>(
+      `SELECT m.name, m.created_at, COUNT(v.version) AS version_count, MAX(v.version) AS latest
+       FROM ferry_models m LEFT JOIN ferry_model_versions v ON v.name = m.name
+       GROUP BY m.name, m.created_at`,
+    );
+    const aliasRows = await this.sql.query<AliasRow>('SELECT name, alias, version FROM ferry_model_aliases');
+    return rows
+      .map((r) => ({
+        name: r.name,
+        createdAt: r.created_at,
+        versionCount: toInt(r.version_count),
+        latestVersion: toIntOrNull(r.latest),
+        aliases: aliasRecord(aliasRows.filter((a) => a.name === r.name)),
+      }))
+      .sort((a, b) => byCodeUnit(a.name, b.name));
+  }
+
+  /** The moves of one alias, newest first. */
+  async aliasHistory(name: string, alias: string): Promise<AliasEvent[]> {
+    assertModelName(name);
+    assertAlias(alias);
+    await this.requireModel(name);
+    const rows = await this.sql.query<EventRow>(
+      'SELECT id, name, alias, from_version, to_version, at, reason FROM ferry_alias_events WHERE name = $1 AND alias = $2 ORDER BY seq DESC',
+      [name, alias],
+    );
+    return rows.map(toAliasEvent);
+  }
+
+  /**
+   * Moves the alias back to where it pointed before its last move. Rolling back twice therefore
+   * returns to where it started: the rollback is itself a move.
+   */
+  async rollback(name: string, alias: string = DEFAULT_ALIAS, reason = 'rollback'): Promise<AliasMove> {
+    assertModelName(name);
+    assertAlias(alias);
+    return this.sql.transaction(
+      async (tx) => {
+        const [last] = await tx.query<EventRow>(
+          'SELECT id, name, alias, from_version, to_version, at, reason FROM ferry_alias_events WHERE name = $1 AND alias = $2 ORDER BY seq DESC LIMIT 1',
+          [name, alias],
+        );
+        const target = last === undefined ? null : toIntOrNull(last.from_version);
+        if (target === null) {
+          const missing =
+            last === undefined ? `history for alias "${alias}"` : `earlier version for alias "${alias}"`;
+          throw await registryNotFound(tx, name, `${missing} to roll back to`);
+        }
+        const current = await this.currentAlias(tx, name, alias);
+        await this.moveAlias(tx, name, alias, current, target, reason);
+        return { name, alias, from: current, to: target };
+      },
+      { lockKey: lockKeyFor(name) },
+    );
+  }
+
+  private async findVersion(
+    sql: SqlExecutor,
+    name: string,
+    version: number,
+  ): Promise<ModelVersion | undefined> {
+    const [row] = await sql.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM ferry_model_versions WHERE name = $1 AND version = $2`,
+      [name, version],
+    );
+    if (row === undefined) return undefined;
+    const aliases = await sql.query<{ alias: string }>(
+      'SELECT alias FROM ferry_model_aliases WHERE name = $1 AND version = $2',
+      [name, version],
+    );
+    return toModelVersion(
+      row,
+      this.blobs.locate(row.artifact_sha256),
+      aliases.map((a) => a.alias),
+    );
+  }
+
+  private async aliasTarget(name: string, alias: string): Promise<number> {
+    const version = await this.currentAlias(this.sql, name, alias);
+    if (version === null) throw await registryNotFound(this.sql, name, `alias "${alias}"`);
+    return version;
+  }
+
+  private async currentAlias(sql: SqlExecutor, name: string, alias: string): Promise<number | null> {
+    const [row] = await sql.query<AliasRow>(
+      'SELECT name, alias, version FROM ferry_model_aliases WHERE name = $1 AND alias = $2',
+      [name, alias],
+    );
+    return row === undefined ? null : toInt(row.version);
+  }
+
+  private async moveAlias(
+    tx: SqlExecutor,
+    name: string,
+    alias: string,
+    from: number | null,
+    to: number,
+    reason: string | null,
+  ): Promise<void> {
+    await tx.execute(
+      `INSERT INTO ferry_model_aliases (name, alias, version, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
+      [name, alias, to, this.now()],
+    );
+    await this.recordEvent(tx, name, alias, from, to, reason);
+  }
+
+  /** Must run under the model's lock: `seq` is allocated as max + 1. */
+  private async recordEvent(
+    tx: SqlExecutor,
+    name: string,
+    alias: string,
+    from: number | null,
+    to: number | null,
+    reason: string | null,
+  ): Promise<void> {
+    const [last] = await tx.query<{ s: unknown }>(
+      'SELECT MAX(seq) AS s FROM ferry_alias_events WHERE name = $1',
+      [name],
+    );
+    const seq = (toIntOrNull(last?.s) ?? 0) + 1;
+    await tx.execute(
+      'INSERT INTO ferry_alias_events (id, name, alias, seq, from_version, to_version, at, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [randomUUID(), name, alias, seq, from, to, this.now(), reason],
+    );
+  }
+
+  private async requireModel(name: string): Promise<void> {
+    const rows = await this.sql.query('SELECT name FROM ferry_models WHERE name = $1', [name]);
+    if (rows.length === 0) throw await registryNotFound(this.sql, name, 'entry');
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+}
+
+function aliasRecord(rows: AliasRow[]): Record<string, number> {
+  return Object.fromEntries(
+    rows.map((r) => [r.alias, toInt(r.version)] as const).sort(([a], [b]) => byCodeUnit(a, b)),
+  );
+}
+
+function encodeMeta(
+  meta: RegisterMeta,
+): Pick<VersionRow, 'params' | 'metrics' | 'dataset' | 'tags' | 'git_commit'> {
+  if (typeof meta?.kind !== 'string' || meta.kind === '') {
+    throw invalidMeta('meta.kind must be a non-empty string (the model codec key)');
+  }
+  const tags = meta.tags ?? {};
+  for (const [key, value] of Object.entries(tags)) {
+    if (typeof value !== 'string') throw invalidMeta(`tag ${JSON.stringify(key)} must be a string`);
+  }
+  if (meta.gitCommit !== undefined && meta.gitCommit !== null && typeof meta.gitCommit !== 'string') {
+    throw invalidMeta('meta.gitCommit must be a string or null');
+  }
+  return {
+    params: toJson('params', meta.params),
+    metrics: toJson('metrics', meta.metrics),
+    dataset: toJson('dataset', meta.dataset),
+    tags: toJson('tags', tags),
+    git_commit: meta.gitCommit ?? null,
+  };
+}
+
+function toJson(field: string, value: Record<string, unknown>): string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidMeta(`meta.${field} must be an object`);
+  }
+  try {
+    return JSON.stringify(value);
+  } catch (e) {
+    throw invalidMeta(`meta.${field} is not serialisable as JSON: ${(e as Error).message}`, e);
+  }
+}
+
+function invalidMeta(message: string, cause?: unknown): FerryError {
+  return new FerryError(ErrorCode.MODEL_INVALID_ARTIFACT, `cannot register: ${message}`, {
+    status: 400,
+    cause,
+  });
+}

@@ -1,0 +1,53 @@
+export interface ModelVersion {
+  name: string;
+  version: number;
+  kind: string;
+  artifactSha256: string;
+  artifactSize: number;
+  /** Where the blob store keeps the artifact (a path or URL), for humans. */
+  artifactLocation: string;
+  params: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  dataset: Record<string, unknown>;
+  tags: Record<string, string>;
+  gitCommit: string | null;
+  /** ISO 8601. */
+  createdAt: string;
+  /** The aliases that point at this version now, sorted. */
+  aliases: string[];
+}
+
+export interface RegisterMeta {
+  kind: string;
+  params: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  dataset: Record<string, unknown>;
+  tags?: Record<string, string>;
+  gitCommit?: string | null;
+}
+
+export interface ModelSummary {
+  name: string;
+  createdAt: string;
+  versionCount: number;
+  latestVersion: number | null;
+  aliases: Record<string, number>;
+}
+
+/** One move of an alias; `toVersion` is null when the alias was deleted, `fromVersion` when it was created. */
+export interface AliasEvent {
+  id: string;
+  name: string;
+  alias: string;
+  fromVersion: number | null;
+  toVersion: number | null;
+  at: string;
+  reason: string | null;
+}
+
+export interface AliasMove {
+  name: string;
+  alias: string;
+  from: number | null;
+  to: number;
+}
