@@ -5,6 +5,7 @@ import type { BlobStore } from '../ports/blob-store.js';
 import type { SqlClient, SqlExecutor } from '../ports/sql.js';
 import { assertAlias, assertModelName, assertVersion, DEFAULT_ALIAS, parseModelRef } from './model-ref.js';
 import { registryNotFound } from './not-found.js';
+import { encodeMeta } from './register-meta.js';
 import {
   type AliasRow,
   byCodeUnit,
@@ -376,44 +377,4 @@ function aliasRecord(rows: AliasRow[]): Record<string, number> {
   return Object.fromEntries(
     rows.map((r) => [r.alias, toInt(r.version)] as const).sort(([a], [b]) => byCodeUnit(a, b)),
   );
-}
-
-function encodeMeta(
-  meta: RegisterMeta,
-): Pick<VersionRow, 'params' | 'metrics' | 'dataset' | 'tags' | 'git_commit'> {
-  if (typeof meta?.kind !== 'string' || meta.kind === '') {
-    throw invalidMeta('meta.kind must be a non-empty string (the model codec key)');
-  }
-  const tags = meta.tags ?? {};
-  for (const [key, value] of Object.entries(tags)) {
-    if (typeof value !== 'string') throw invalidMeta(`tag ${JSON.stringify(key)} must be a string`);
-  }
-  if (meta.gitCommit !== undefined && meta.gitCommit !== null && typeof meta.gitCommit !== 'string') {
-    throw invalidMeta('meta.gitCommit must be a string or null');
-  }
-  return {
-    params: toJson('params', meta.params),
-    metrics: toJson('metrics', meta.metrics),
-    dataset: toJson('dataset', meta.dataset),
-    tags: toJson('tags', tags),
-    git_commit: meta.gitCommit ?? null,
-  };
-}
-
-function toJson(field: string, value: Record<string, unknown>): string {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalidMeta(`meta.${field} must be an object`);
-  }
-  try {
-    return JSON.stringify(value);
-  } catch (e) {
-    throw invalidMeta(`meta.${field} is not serialisable as JSON: ${(e as Error).message}`, e);
-  }
-}
-
-function invalidMeta(message: string, cause?: unknown): FerryError {
-  return new FerryError(ErrorCode.MODEL_INVALID_ARTIFACT, `cannot register: ${message}`, {
-    status: 400,
-    cause,
-  });
 }

@@ -77,7 +77,7 @@ export class PostgresClient implements SqlClient {
     try {
       return await this.scope.run(scope, async () => {
         await this.run(client, 'BEGIN');
-        if (opts.lockKey === 'never-matches') {
+        if (opts.lockKey !== undefined) {
           await this.run(client, 'SELECT pg_advisory_xact_lock(hashtext($1))', [opts.lockKey]);
         }
         const result = await fn(this.executorFor(scope));

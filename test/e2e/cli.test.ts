@@ -1,0 +1,125 @@
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE_DATASET_PATH } from '../../src/train/load-dataset.js';
+import { type CliResult, errorCode, runCli } from '../helpers/cli.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const home = tmpDir('ferry-cli-');
+const env = { FERRY_HOME: home.path, DATASET_LOC: undefined, FERRY_DB: undefined };
+const cli = (...args: string[]) => runCli(args, env);
+const train = (...extra: string[]) => cli('train', '--dataset-loc', SAMPLE_DATASET_PATH, '--grid', 'quick', '--folds', '3', ...extra);
+const json = (r: CliResult) => JSON.parse(r.stdout) as Record<string, unknown>;
+
+function artifactFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name));
+}
+
+afterAll(() => home.remove());
+
+describe('ferry CLI', () => {
+  let first: CliResult;
+  beforeAll(async () => {
+    first = await train('--promote', '--json', '--results-fp', join(home.path, 'train.json'));
+  });
+
+  it('train --promote registers version 1 and points production at it', () => {
+    expect(first.code).toBe(0);
+    const out = json(first);
+    expect(out.model).toBe('tagifai/1');
+    expect((out.promotion as { promote: boolean }).promote).toBe(true);
+    expect(JSON.parse(readFileSync(join(home.path, 'train.json'), 'utf8')).model).toBe('tagifai/1');
+  });
+
+  it('predict prints the course shape', async () => {
+    const r = await cli('predict', '--model', 'tagifai@production', '--title', 'Transfer learning with transformers', '--description', 'Using transformers for text classification.');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { prediction: string; probabilities: Record<string, number> }[];
+    expect(out).toHaveLength(1);
+    expect(out[0]!.prediction).toBe('natural-language-processing');
+    expect(Object.keys(out[0]!.probabilities)).toHaveLength(4);
+  });
+
+  it('evaluate writes the course results file', async () => {
+    const fp = join(home.path, 'results', 'eval.json');
+    const r = await cli('evaluate', '--model', 'tagifai/1', '--dataset-loc', SAMPLE_DATASET_PATH, '--results-fp', fp);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(fp, 'utf8'));
+    expect(report.overall.num_samples).toBe(160);
+    expect(Object.keys(report.slices).sort()).toEqual(['nlp_llm', 'short_text']);
+    expect(report.behavioral.results).toHaveLength(7);
+  });
+
+  it('two trainings at once get distinct versions; --promote keeps production when not better', async () => {
+    const [a, b] = await Promise.all([train('--json'), train('--json')]);
+    expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
+    expect([json(a).model, json(b).model].sort()).toEqual(['tagifai/2', 'tagifai/3']);
+    const list = await cli('models', 'list', 'tagifai', '--json');
+    expect((JSON.parse(list.stdout) as unknown[]).length).toBe(3);
+  });
+
+  it('models alias / show / rollback move production and back', async () => {
+    expect((await cli('models', 'alias', 'tagifai', 'production', '3')).code).toBe(0);
+    const shown = json(await cli('models', 'show', 'tagifai@production', '--json'));
+    expect(shown.version).toBe(3);
+    const back = json(await cli('models', 'rollback', 'tagifai', '--json'));
+    expect(back).toMatchObject({ from: 3, to: 1 });
+    expect(json(await cli('models', 'show', 'tagifai@production', '--json')).version).toBe(1);
+  });
+
+  it('--promote refuses a worse model and says why; --force overrides', async () => {
+    // A model trained on 3 rows of one class pair is worse than version 1 on val_f1.
+    const tiny = join(home.path, 'tiny.csv');
+    const lines = readFileSync(SAMPLE_DATASET_PATH, 'utf8').split('\n');
+    writeFileSync(tiny, [lines[0], ...lines.slice(1, 41)].join('\n'));
+    const r = await cli('train', '--dataset-loc', tiny, '--no-tune', '--promote', '--json');
+    expect(r.code).toBe(0);
+    const out = json(r) as { promotion: { promote: boolean; reason: string }; model: string };
+    expect(out.promotion.promote).toBe(false);
+    expect(out.promotion.reason).toContain('val_f1');
+    expect(json(await cli('models', 'show', 'tagifai@production', '--json')).version).toBe(1);
+  });
+
+  it('refuses a tampered artifact with FERRY_REGISTRY_CHECKSUM_MISMATCH', async () => {
+    const v1 = json(await cli('models', 'show', 'tagifai/1', '--json')) as { artifactSha256: string };
+    const file = artifactFiles(join(home.path, 'artifacts')).find((f) => f.endsWith(v1.artifactSha256))!;
+    const bytes = readFileSync(file);
+    bytes[100] = bytes[100]! ^ 1;
+    writeFileSync(file, bytes);
+    expect(statSync(file).size).toBeGreaterThan(0);
+    const r = await cli('predict', '--model', 'tagifai/1', '--title', 'x');
+    expect(r.code).toBe(1);
+    expect(errorCode(r)).toBe('FERRY_REGISTRY_CHECKSUM_MISMATCH');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it.each([
+    [['predict', '--model', 'tagifai@nope', '--title', 'x'], 'FERRY_REGISTRY_NOT_FOUND'],
+    [['predict', '--model', 'nobody/1', '--title', 'x'], 'FERRY_REGISTRY_NOT_FOUND'],
+    [['predict', '--model', 'Bad Name!', '--title', 'x'], 'FERRY_REGISTRY_INVALID_REF'],
+    [['predict', '--title', ' ', '--description', ''], 'FERRY_MODEL_INVALID_INPUT'],
+    [['train', '--dataset-loc', '/nonexistent/data.csv'], 'FERRY_DATA_NOT_FOUND'],
+    [['train', '--dataset-loc', 'http://127.0.0.1:9/data.csv'], 'FERRY_DATA_UNREACHABLE'],
+    [['train', '--dataset-loc', SAMPLE_DATASET_PATH, '--grid', 'huge'], 'FERRY_CLI_USAGE'],
+  ])('%j fails with %s and a non-zero exit', async (args, code) => {
+    const r = await cli(...args);
+    expect(r.code).not.toBe(0);
+    expect(errorCode(r)).toBe(code);
+  });
+
+  it('an evaluation set with an unknown tag fails with FERRY_DATA_UNKNOWN_LABEL', async () => {
+    const bad = join(home.path, 'bad-eval.csv');
+    writeFileSync(bad, 'id,title,description,tag\n1,Robot arm,grasping,robotics\n');
+    const r = await cli('evaluate', '--model', 'tagifai/2', '--dataset-loc', bad);
+    expect(errorCode(r)).toBe('FERRY_DATA_UNKNOWN_LABEL');
+  });
+
+  it('a database that cannot be opened fails with a FERRY_DB code, nothing registered', async () => {
+    const r = await runCli(['models', 'list'], { ...env, FERRY_DB: 'postgres://nobody@127.0.0.1:1/none' });
+    expect(r.code).toBe(1);
+    expect(errorCode(r)).toBe('FERRY_DB_UNAVAILABLE');
+  });
+});
