@@ -8,7 +8,8 @@ import { tmpDir } from '../helpers/tmp.js';
 const home = tmpDir('ferry-cli-');
 const env = { FERRY_HOME: home.path, DATASET_LOC: undefined, FERRY_DB: undefined };
 const cli = (...args: string[]) => runCli(args, env);
-const train = (...extra: string[]) => cli('train', '--dataset-loc', SAMPLE_DATASET_PATH, '--grid', 'quick', '--folds', '3', ...extra);
+const train = (...extra: string[]) =>
+  cli('train', '--dataset-loc', SAMPLE_DATASET_PATH, '--grid', 'quick', '--folds', '3', ...extra);
 const json = (r: CliResult) => JSON.parse(r.stdout) as Record<string, unknown>;
 
 function artifactFiles(dir: string): string[] {
@@ -34,7 +35,15 @@ describe('ferry CLI', () => {
   });
 
   it('predict prints the course shape', async () => {
-    const r = await cli('predict', '--model', 'tagifai@production', '--title', 'Transfer learning with transformers', '--description', 'Using transformers for text classification.');
+    const r = await cli(
+      'predict',
+      '--model',
+      'tagifai@production',
+      '--title',
+      'Transfer learning with transformers',
+      '--description',
+      'Using transformers for text classification.',
+    );
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { prediction: string; probabilities: Record<string, number> }[];
     expect(out).toHaveLength(1);
@@ -44,7 +53,15 @@ describe('ferry CLI', () => {
 
   it('evaluate writes the course results file', async () => {
     const fp = join(home.path, 'results', 'eval.json');
-    const r = await cli('evaluate', '--model', 'tagifai/1', '--dataset-loc', SAMPLE_DATASET_PATH, '--results-fp', fp);
+    const r = await cli(
+      'evaluate',
+      '--model',
+      'tagifai/1',
+      '--dataset-loc',
+      SAMPLE_DATASET_PATH,
+      '--results-fp',
+      fp,
+    );
     expect(r.code).toBe(0);
     const report = JSON.parse(readFileSync(fp, 'utf8'));
     expect(report.overall.num_samples).toBe(160);
@@ -113,7 +130,7 @@ describe('ferry CLI', () => {
   it('an evaluation set with an unknown tag fails with FERRY_DATA_UNKNOWN_LABEL', async () => {
     const bad = join(home.path, 'bad-eval.csv');
     writeFileSync(bad, 'id,title,description,tag\n1,Robot arm,grasping,robotics\n');
-    const r = await cli('evaluate', '--model', 'tagifai/2', '--dataset-loc', bad);
+    const r = await cli('evaluate', '--model', 'tagifai/4', '--dataset-loc', bad);
     expect(errorCode(r)).toBe('FERRY_DATA_UNKNOWN_LABEL');
   });
 

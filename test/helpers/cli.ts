@@ -12,7 +12,11 @@ export interface CliResult {
 }
 
 /** Runs the `ferry` CLI from source as a user would run it, in its own process. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 120_000): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 120_000,
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(TSX, [ENTRY, ...args], {
       cwd: ROOT,

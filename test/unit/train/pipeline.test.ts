@@ -16,7 +16,12 @@ describe('trainTextClassifier on the shipped sample', () => {
     expect(outcome.metrics.val_f1).toBeGreaterThan(0.6);
     expect(outcome.metrics.cv_f1).toBeGreaterThan(0.6);
     expect(outcome.dataset).toMatchObject({ rows: 160, trainRows: 128, validationRows: 32, seed: 42 });
-    expect(outcome.dataset.classes).toEqual({ 'computer-vision': 40, mlops: 40, 'natural-language-processing': 40, other: 40 });
+    expect(outcome.dataset.classes).toEqual({
+      'computer-vision': 40,
+      mlops: 40,
+      'natural-language-processing': 40,
+      other: 40,
+    });
     expect(outcome.tuning?.trials).toHaveLength(1);
   });
 
@@ -26,16 +31,21 @@ describe('trainTextClassifier on the shipped sample', () => {
   });
 
   it('splits by seed; the final refit on all rows no longer depends on the split', () => {
-    const fit = (seed: number, refitOnAll: boolean) =>
+    const trainWith = (seed: number, refitOnAll: boolean) =>
       trainTextClassifier(sample, { seed, tune: false, refitOnAll }).model.toArtifact();
     const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
-    expect(same(fit(7, false), fit(8, false))).toBe(false);
-    expect(same(fit(7, true), fit(8, true))).toBe(true);
+    expect(same(trainWith(7, false), trainWith(8, false))).toBe(false);
+    expect(same(trainWith(7, true), trainWith(8, true))).toBe(true);
   });
 
   it('evaluates with the course report shape: overall, per class, slices, behavioural tests', () => {
     const report = evaluateModel(outcome.model, sample.rows);
-    expect(Object.keys(report.per_class).sort()).toEqual(['computer-vision', 'mlops', 'natural-language-processing', 'other']);
+    expect(Object.keys(report.per_class).sort()).toEqual([
+      'computer-vision',
+      'mlops',
+      'natural-language-processing',
+      'other',
+    ]);
     expect(Object.keys(report.slices).sort()).toEqual(['nlp_llm', 'short_text']);
     expect(report.behavioral.results).toHaveLength(7);
     expect(report.behavioral.passed + report.behavioral.failed).toBe(7);
