@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DATASET_PATH } from '../../src/train/load-dataset.js';
 import { type CliResult, errorCode, runCli } from '../helpers/cli.js';
-import { tmpDir } from '../helpers/tmp.js';
+import { tmpDir } from '../helpers/tmp-dir.js';
 
 const home = tmpDir('ferry-cli-');
 const env = { FERRY_HOME: home.path, DATASET_LOC: undefined, FERRY_DB: undefined };

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLabeledDataset } from '../../../src/train/dataset.js';
 import { readDatasetLocation } from '../../../src/train/dataset-location.js';
-import { tmpDir } from '../../helpers/tmp.js';
+import { tmpDir } from '../../helpers/tmp-dir.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const parse = (s: string | Uint8Array, knownTags?: string[]) =>
