@@ -1,10 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import type { KeyValueStore } from '../ports/key-value-store.js';
 import type { SqlClient } from '../ports/sql.js';
 import { FsBlobStore } from './fs/fs-blob-store.js';
 import { MemoryBlobStore } from './memory/memory-blob-store.js';
+import { MemoryLruStore } from './memory/memory-lru-store.js';
 import { PostgresClient } from './postgres/postgres-client.js';
+import { RedisStore } from './redis/redis-store.js';
 import { SqliteClient } from './sqlite/sqlite-client.js';
 
 export interface OpenSqlClientOptions {
@@ -54,6 +57,42 @@ export function openBlobStore(url: string): BlobStore {
     return new FsBlobStore(dir);
   }
   throw invalid(url, `unsupported blob store URL scheme "${scheme}:"; use file:<dir> or memory:`);
+}
+
+export interface OpenKeyValueStoreOptions {
+  /** Redis only: put in front of every key. Default `ferry:`. */
+  prefix?: string;
+  /** memory: only. */
+  maxEntries?: number;
+  /** memory: only: key + value bytes. */
+  maxBytes?: number;
+  /** TTL for entries set without one, on either backend. */
+  defaultTtlMs?: number;
+}
+
+/**
+ * Picks the key-value store from a URL: `memory:` → bounded in-process LRU,
+ * `redis://` / `rediss://` → Redis. Not initialised.
+ */
+export function openKeyValueStore(url: string, opts: OpenKeyValueStoreOptions = {}): KeyValueStore {
+  const trimmed = url.trim();
+  if (trimmed === '') throw invalid(url, 'the key-value store URL is empty');
+  if (trimmed === 'memory:') {
+    return new MemoryLruStore({
+      maxEntries: opts.maxEntries,
+      maxBytes: opts.maxBytes,
+      defaultTtlMs: opts.defaultTtlMs,
+    });
+  }
+  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
+  if (scheme === 'redis' || scheme === 'rediss') {
+    return new RedisStore({ url: trimmed, prefix: opts.prefix ?? 'ferry:', defaultTtlMs: opts.defaultTtlMs });
+  }
+  const what =
+    scheme === undefined
+      ? 'a key-value store URL needs a scheme'
+      : `unsupported key-value store URL scheme "${scheme}:"`;
+  throw invalid(url, `${what}; use memory: or redis://…`);
 }
 
 function sqlite(path: string, opts: OpenSqlClientOptions): SqliteClient {

@@ -1,10 +1,13 @@
 import type { FerryConfig } from '../core/config.js';
+import type { SqlClient } from '../ports/sql.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { openBlobStore, openSqlClient } from './factory.js';
 
 /** The one place that turns configuration into concrete backends for the registry. */
 export interface FerryContext {
   registry: ModelRegistry;
+  /** The registry's database, shared by other SQL-backed stores (e.g. the prediction log). */
+  sql: SqlClient;
   close(): Promise<void>;
 }
 
@@ -19,5 +22,5 @@ export async function openFerry(config: FerryConfig): Promise<FerryContext> {
     await sql.close().catch(() => {});
     throw e;
   }
-  return { registry, close: () => sql.close() };
+  return { registry, sql, close: () => sql.close() };
 }

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerTrainCommand } from './commands/train.js';
 import { reportError } from './output.js';
@@ -23,6 +24,7 @@ registerTrainCommand(program);
 registerEvaluateCommand(program);
 registerPredictCommand(program);
 registerModelsCommand(program);
+registerServeCommand(program);
 
 try {
   await program.parseAsync(process.argv);

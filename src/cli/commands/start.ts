@@ -4,6 +4,7 @@ import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, isFerryError } from '../../core/errors.js';
 import { loadModel } from '../../registry/load-model.js';
+import { EXAMPLE_PROJECTS } from '../../serving/warmup-inputs.js';
 import { parseLabeledDataset } from '../../train/dataset.js';
 import { COURSE_DATASET_URL } from '../../train/dataset-location.js';
 import { loadLabeledDataset, SAMPLE_DATASET_PATH } from '../../train/load-dataset.js';
@@ -12,25 +13,6 @@ import { registerTrained } from '../../train/register-trained.js';
 import { currentGitCommit } from '../git-commit.js';
 import { fmt } from '../output.js';
 import { terminalProgress } from '../progress-bar.js';
-
-export const EXAMPLE_PROJECTS = [
-  {
-    title: 'Transfer learning with transformers',
-    description: 'Using transformers for transfer learning on text classification tasks.',
-  },
-  {
-    title: 'Real-time pedestrian detection',
-    description: 'YOLO-based object detection on street camera video at 30 frames per second.',
-  },
-  {
-    title: 'Serving models with a feature store',
-    description: 'Deploy, monitor and retrain models in production with CI/CD pipelines.',
-  },
-  {
-    title: 'Gradient boosting for tabular data',
-    description: 'A tour of XGBoost and LightGBM on tabular benchmarks.',
-  },
-];
 
 const NAME = 'tagifai';
 

@@ -1,0 +1,356 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import { ErrorCode, FerryError } from '../../core/errors.js';
+import type { KeyValueEntry, KeyValueSetOptions, KeyValueStore } from '../../ports/key-value-store.js';
+
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host[:port][/db]` or `rediss://…` for TLS. */
+  url: string;
+  /**
+   * Put verbatim in front of every key, so end it with a separator (`ferry:`): the prefixes `a` and
+   * `ab` would overlap. Stores sharing a prefix share entries, which is how replicas share a cache.
+   */
+  prefix: string;
+  /** TTL for entries set without one; default none. */
+  defaultTtlMs?: number;
+  /** How long init() waits for the TCP/TLS connection. Default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** How long any command may take before it fails with FERRY_KV_UNAVAILABLE. Default 2000 ms. */
+  commandTimeoutMs?: number;
+  /** Shown by CLIENT LIST, so operators can tell Ferry's connections apart. Default `ferry`. */
+  connectionName?: string;
+}
+
+/** Where the URL points, for messages: the password is kept only to scrub it from driver messages. */
+interface RedisTarget {
+  host: string;
+  port: number;
+  secret: string;
+}
+
+const SCAN_BATCH = 500;
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+/**
+ * Driver messages and Redis error prefixes meaning "no usable connection right now", as opposed to
+ * a bad command. Case-sensitive: Redis error prefixes are upper case, and "loading" in a message is not LOADING.
+ */
+const UNAVAILABLE_MESSAGE = new RegExp(
+  [
+    "Stream isn't writeable",
+    'Connection is closed',
+    'Command timed out',
+    'max retries per request',
+    'NOAUTH',
+    'WRONGPASS',
+    'LOADING',
+    'MASTERDOWN',
+    'READONLY',
+  ].join('|'),
+);
+
+/**
+ * KeyValueStore over Redis (ioredis, imported in init() so the embedded default never loads it).
+ *
+ * Fail fast, by choice: a cache that stalls is worse than no cache, so a dead Redis must cost a
+ * request milliseconds, not the client's default of queueing commands until the server returns.
+ * Hence: the first connection is not retried (init() rejects at once); after that the client does
+ * reconnect in the background, but `enableOfflineQueue: false` rejects commands issued while it is
+ * down instead of parking them, `maxRetriesPerRequest: 0` rejects those in flight the moment the
+ * link drops (with 1 or more, and resending off, ioredis drops them silently and they wait for the
+ * timeout), and `commandTimeout` bounds a server that hangs without closing the socket. Callers
+ * such as the prediction cache treat FERRY_KV_UNAVAILABLE as a miss and carry on.
+ *
+ * deletePrefix uses SCAN + UNLINK, so it is not atomic and only covers a single node (no Cluster).
+ */
+export class RedisStore implements KeyValueStore {
+  readonly prefix: string;
+  readonly defaultTtlMs: number | undefined;
+  private readonly url: string;
+  private readonly target: RedisTarget;
+  private readonly connectTimeoutMs: number;
+  private readonly commandTimeoutMs: number;
+  private readonly connectionName: string;
+  private client: Redis | undefined;
+  private opening: Promise<void> | undefined;
+
+  constructor(opts: RedisStoreOptions) {
+    if (typeof opts.prefix !== 'string' || opts.prefix === '') {
+      // An empty prefix would make deletePrefix('') wipe the whole database.
+      throw new FerryError(
+        ErrorCode.CONFIG_INVALID,
+        'RedisStore needs a non-empty key prefix, e.g. "ferry:"',
+        {
+          status: 500,
+        },
+      );
+    }
+    if (opts.defaultTtlMs !== undefined && !isValidTtl(opts.defaultTtlMs)) {
+      throw new FerryError(
+        ErrorCode.CONFIG_INVALID,
+        'defaultTtlMs must be a positive number of milliseconds',
+        {
+          status: 500,
+          details: { defaultTtlMs: opts.defaultTtlMs },
+        },
+      );
+    }
+    this.url = opts.url;
+    this.target = parseRedisUrl(opts.url);
+    this.prefix = opts.prefix;
+    this.defaultTtlMs = opts.defaultTtlMs;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 2000;
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? 2000;
+    this.connectionName = opts.connectionName ?? 'ferry';
+  }
+
+  init(): Promise<void> {
+    if (this.client !== undefined) return Promise.resolve();
+    this.opening ??= this.open().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const client = this.connected();
+    const value = await this.run(() => client.getBuffer(this.prefix + key));
+    return value === null ? undefined : copy(value);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    const client = this.connected();
+    if (keys.length === 0) return []; // MGET with no keys is a syntax error
+    const values = await this.run(() => client.mgetBuffer(keys.map((k) => this.prefix + k)));
+    return values.map((v) => (v === null ? undefined : copy(v)));
+  }
+
+  async set(key: string, value: Uint8Array, opts: KeyValueSetOptions = {}): Promise<void> {
+    const client = this.connected();
+    const ttl = this.ttlFor(key, opts.ttlMs);
+    const k = this.prefix + key;
+    const v = asBuffer(value);
+    await this.run(() => (ttl === undefined ? client.set(k, v) : client.set(k, v, 'PX', ttl)));
+  }
+
+  async setMany(entries: readonly KeyValueEntry[]): Promise<void> {
+    const client = this.connected();
+    // Validate all first so one bad TTL sends nothing.
+    const prepared = entries.map((e) => ({
+      k: this.prefix + e.key,
+      v: asBuffer(e.value),
+      ttl: this.ttlFor(e.key, e.ttlMs),
+    }));
+    if (prepared.length === 0) return;
+    const results = await this.run(() => {
+      const pipeline = client.pipeline();
+      for (const { k, v, ttl } of prepared) {
+        if (ttl === undefined) pipeline.set(k, v);
+        else pipeline.set(k, v, 'PX', ttl);
+      }
+      return pipeline.exec();
+    });
+    const failed = results?.find(([error]) => error !== null)?.[0];
+    if (failed) throw this.commandError(failed);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const client = this.connected();
+    return (await this.run(() => client.unlink(this.prefix + key))) > 0;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const client = this.connected();
+    const pattern = `${escapeGlob(this.prefix + prefix)}*`;
+    let cursor = '0';
+    let removed = 0;
+    do {
+      const [next, keys] = await this.run(() =>
+        client.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH),
+      );
+      cursor = next.toString();
+      // UNLINK counts only keys it removed, so a key SCAN reports twice is not counted twice.
+      if (keys.length > 0) removed += await this.run(() => client.unlink(...keys));
+    } while (cursor !== '0');
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    await this.opening?.catch(() => undefined);
+    const client = this.client;
+    this.client = undefined;
+    if (client === undefined) return;
+    try {
+      await client.quit();
+    } catch {
+      client.disconnect(); // the server is gone: drop the socket instead of waiting on QUIT
+    }
+  }
+
+  private async open(): Promise<void> {
+    let RedisClass: typeof import('ioredis').Redis;
+    try {
+      RedisClass = (await import('ioredis')).Redis;
+    } catch (e) {
+      throw new FerryError(
+        ErrorCode.KV_UNAVAILABLE,
+        'the "ioredis" package is needed for redis:// URLs: npm install ioredis',
+        { status: 503, cause: e },
+      );
+    }
+    let established = false;
+    const options: RedisOptions = {
+      lazyConnect: true,
+      connectionName: this.connectionName,
+      connectTimeout: this.connectTimeoutMs,
+      commandTimeout: this.commandTimeoutMs,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      // A write replayed after a reconnect may land after a newer one; callers get an error and decide.
+      autoResendUnfulfilledCommands: false,
+      // No retry before the first success, so init() fails now; afterwards reconnect in the background.
+      retryStrategy: (times) => (established ? Math.min(50 * 2 ** times, 2000) : null),
+    };
+    const client = new RedisClass(this.url, options);
+    // Without a listener ioredis prints every connection error; failures reach callers through commands.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (e) {
+      client.disconnect();
+      throw this.unavailable(e);
+    }
+    established = true;
+    this.client = client;
+  }
+
+  private connected(): Redis {
+    if (this.client === undefined) {
+      throw new FerryError(
+        ErrorCode.KV_UNAVAILABLE,
+        `the Redis store at ${describe(this.target)} is not open: call init() first (or it was closed)`,
+        { status: 503, details: { host: this.target.host, port: this.target.port } },
+      );
+    }
+    return this.client;
+  }
+
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (e) {
+      throw this.commandError(e);
+    }
+  }
+
+  private ttlFor(key: string, ttlMs: number | undefined): number | undefined {
+    const ttl = ttlMs ?? this.defaultTtlMs;
+    if (ttl === undefined) return undefined;
+    if (!isValidTtl(ttl)) {
+      throw new FerryError(
+        ErrorCode.KV_INVALID_TTL,
+        'ttlMs must be a positive finite number of milliseconds',
+        {
+          status: 500,
+          details: { key, ttlMs: ttl },
+        },
+      );
+    }
+    return Math.ceil(ttl); // PX takes whole milliseconds
+  }
+
+  private commandError(e: unknown): FerryError {
+    if (e instanceof FerryError) return e;
+    const code = (e as { code?: unknown } | null)?.code;
+    const name = e instanceof Error ? e.name : '';
+    const message = e instanceof Error ? e.message : String(e);
+    if (
+      (typeof code === 'string' && NETWORK_CODES.has(code)) ||
+      name === 'MaxRetriesPerRequestError' ||
+      UNAVAILABLE_MESSAGE.test(message)
+    ) {
+      return this.unavailable(e);
+    }
+    return new FerryError(ErrorCode.KV_ERROR, `Redis error: ${this.scrub(message)}`, {
+      status: 500,
+      details: { host: this.target.host, port: this.target.port },
+      cause: e,
+    });
+  }
+
+  private unavailable(e: unknown): FerryError {
+    const message = e instanceof Error ? e.message : String(e);
+    return new FerryError(
+      ErrorCode.KV_UNAVAILABLE,
+      `cannot reach Redis at ${describe(this.target)}: ${this.scrub(message)}`,
+      { status: 503, details: { host: this.target.host, port: this.target.port }, cause: e },
+    );
+  }
+
+  private scrub(message: string): string {
+    return this.target.secret === '' ? message : message.split(this.target.secret).join('***');
+  }
+}
+
+function parseRedisUrl(url: string): RedisTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (e) {
+    throw new FerryError(ErrorCode.CONFIG_INVALID, 'the Redis URL is not a valid URL', {
+      status: 500,
+      cause: e,
+    });
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new FerryError(
+      ErrorCode.CONFIG_INVALID,
+      `a Redis URL must start with redis:// or rediss://, got ${parsed.protocol}//`,
+      { status: 500 },
+    );
+  }
+  return {
+    host: parsed.hostname || 'localhost',
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    secret: safeDecode(parsed.password),
+  };
+}
+
+/** A malformed %-escape must not turn a config error into a crash; the raw text is still scrubbed. */
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function describe(t: RedisTarget): string {
+  return `${t.host}:${t.port}`;
+}
+
+function isValidTtl(ttlMs: number): boolean {
+  return typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0;
+}
+
+/** SCAN MATCH is a glob: escape its metacharacters so a prefix is matched literally. */
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** A copy: the socket may still hold the chunk after the call returns, and callers may reuse their array. */
+function asBuffer(value: Uint8Array): Buffer {
+  return Buffer.from(value);
+}
+
+/** A plain Uint8Array copy: the same type other stores return, and no view pinning a socket chunk. */
+function copy(value: Buffer): Uint8Array {
+  return new Uint8Array(value);
+}

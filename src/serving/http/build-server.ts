@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { ErrorCode, FerryError } from '../../core/errors.js';
+import { sendError } from './http-errors.js';
+import { registerStrictJsonParser } from './json-body-parser.js';
+import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerCourseRoutes } from './routes/course-routes.js';
+import { registerV2Routes } from './routes/v2-routes.js';
+import type { ServerContext } from './server-context.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the HTTP server (not listening): routes, validation, errors, metrics and docs. */
+export async function buildServer(
+  ctx: ServerContext,
+  opts: { logger?: FastifyServerOptions['logger'] } = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    // Per-request logs cost more than a prediction; errors are still logged.
+    disableRequestLogging: true,
+    bodyLimit: ctx.limits.bodyLimit,
+    requestTimeout: ctx.limits.requestTimeoutMs + 1000,
+    ignoreTrailingSlash: true,
+    return503OnClosing: true,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
+    },
+  });
+  registerStrictJsonParser(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Ferry model server',
+        version: ctx.serverVersion,
+        description: 'Made With ML API, Open Inference Protocol v2, admin API.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const { metrics } = ctx;
+  app.addHook('onRequest', async (req, reply) => {
+    metrics.inFlight.inc();
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.inFlight.dec();
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    metrics.requestSeconds.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      req,
+      reply,
+      new FerryError(ErrorCode.HTTP_NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`, {
+        status: 404,
+      }),
+    ),
+  );
+
+  registerCourseRoutes(app, ctx);
+  registerV2Routes(app, ctx);
+  registerAdminRoutes(app, ctx);
+
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics', tags: ['operations'] } },
+    async (_req, reply) => {
+      reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,98 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ErrorCode, FerryError } from '../../../core/errors.js';
+import type { ServerContext } from '../server-context.js';
+
+function tokenMatches(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Ferry's admin API under /v1: list models, move an alias, reload. Bearer token required. */
+export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const tags = ['admin'];
+  const security = [{ bearerAuth: [] }];
+  const authorize = async (req: FastifyRequest) => {
+    if (!ctx.adminToken) {
+      throw new FerryError(
+        ErrorCode.HTTP_UNAUTHORIZED,
+        'the admin API is disabled: start the server with FERRY_ADMIN_TOKEN set',
+        { status: 401 },
+      );
+    }
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer (.+)$/i.exec(header);
+    if (!match || !tokenMatches(match[1]!, ctx.adminToken)) {
+      throw new FerryError(ErrorCode.HTTP_UNAUTHORIZED, 'missing or wrong bearer token', { status: 401 });
+    }
+  };
+
+  app.register(async (admin) => {
+    admin.addHook('onRequest', async (req, reply) => {
+      try {
+        await authorize(req);
+      } catch (e) {
+        reply.header('www-authenticate', 'Bearer');
+        throw e;
+      }
+    });
+
+    admin.get(
+      '/v1/models',
+      {
+        schema: { summary: 'Registered models, their versions and what this server serves', tags, security },
+      },
+      async () => {
+        const models = await ctx.registry.listModels();
+        return { models, served: ctx.service.host.servedAliases() };
+      },
+    );
+
+    admin.get<{ Params: { name: string } }>(
+      '/v1/models/:name',
+      { schema: { summary: 'Versions of one model', tags, security } },
+      async (req) => ({ versions: await ctx.registry.list(req.params.name) }),
+    );
+
+    admin.put<{ Params: { name: string; alias: string }; Body: { version: number; reason?: string } }>(
+      '/v1/models/:name/aliases/:alias',
+      {
+        schema: {
+          summary: 'Point an alias at a version (atomic); the server swaps to it without downtime',
+          tags,
+          security,
+          body: {
+            type: 'object',
+            required: ['version'],
+            additionalProperties: false,
+            properties: {
+              version: { type: 'integer', minimum: 1 },
+              reason: { type: 'string', maxLength: 500 },
+            },
+          },
+        },
+      },
+      async (req) => {
+        const { name, alias } = req.params;
+        const from = await ctx.registry.setAlias(
+          name,
+          alias,
+          req.body.version,
+          req.body.reason ?? 'PUT /v1/models/:name/aliases/:alias',
+        );
+        await ctx.service.host.refresh();
+        return { name, alias, from, to: req.body.version, served: ctx.service.host.servedAliases() };
+      },
+    );
+
+    admin.post(
+      '/v1/reload',
+      { schema: { summary: 'Re-read aliases from the registry now and swap what moved', tags, security } },
+      async () => {
+        await ctx.service.host.refresh();
+        return { served: ctx.service.host.servedAliases() };
+      },
+    );
+  });
+}

@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode, FerryError } from '../../../core/errors.js';
+import type { VersionSelector } from '../../prediction-service.js';
+import { decodeInferRequest } from '../../v2/decode-infer-request.js';
+import { encodeInferResponse } from '../../v2/encode-infer-response.js';
+import { modelMetadata, serverMetadata } from '../../v2/metadata.js';
+import type { ServerContext } from '../server-context.js';
+
+type ModelParams = { model: string; version?: string };
+
+function selectorOf(params: ModelParams): VersionSelector {
+  if (params.version === undefined) return {};
+  if (!/^[1-9][0-9]{0,8}$/.test(params.version)) {
+    throw new FerryError(
+      ErrorCode.SERVING_UNKNOWN_MODEL,
+      `model "${params.model}" has no version "${params.version}" (versions are positive integers)`,
+      {
+        status: 404,
+      },
+    );
+  }
+  return { version: Number(params.version) };
+}
+
+const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
+
+/** The Open Inference Protocol v2 (KServe, Triton, MLServer, Seldon), REST binding. */
+export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void {
+  const { service } = ctx;
+  const tags = ['open inference protocol v2'];
+
+  app.get('/v2', { schema: { summary: 'Server metadata', tags } }, async () =>
+    serverMetadata(ctx.serverName, ctx.serverVersion),
+  );
+  app.get('/v2/health/live', { schema: { summary: 'Liveness', tags } }, async () => ({ live: true }));
+  app.get(
+    '/v2/health/ready',
+    { schema: { summary: 'Readiness: every served model is loaded and warm', tags } },
+    async (_req, reply) => {
+      const ready = service.host.ready;
+      return reply.code(ready ? 200 : 503).send({ live: true, ready });
+    },
+  );
+
+  const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
+    const served = await service.resolve(req.params.model, selectorOf(req.params));
+    const versions = (await ctx.registry.list(served.name)).map((v) => String(v.version));
+    return modelMetadata(served.name, versions, served.model.signature);
+  };
+  const ready = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const served = await service.resolve(req.params.model, selectorOf(req.params));
+    const isReady = service.host.ready;
+    return reply.code(isReady ? 200 : 503).send({ name: served.name, ready: isReady });
+  };
+  const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const decoded = decodeInferRequest(req.body, {
+      maxItems: ctx.limits.maxItems,
+      maxStringLength: ctx.limits.maxStringLength,
+    });
+    const unitParam = decoded.parameters?.unit_id;
+    const unit = typeof unitParam === 'string' ? unitParam : req.headers['x-ferry-unit'];
+    const result = await service.predict({
+      model: req.params.model,
+      selector: selectorOf(req.params),
+      items: decoded.items,
+      requestId: decoded.id ?? req.id,
+      deadline: performance.now() + ctx.limits.requestTimeoutMs,
+      ...(typeof unit === 'string' ? { unit } : {}),
+    });
+    reply.header('x-ferry-model', result.model).header('x-ferry-model-version', String(result.version));
+    return encodeInferResponse({
+      modelName: result.model,
+      modelVersion: String(result.version),
+      ...(decoded.id !== undefined ? { id: decoded.id } : {}),
+      classes: result.classes,
+      predictions: result.predictions,
+      ...(decoded.requestedOutputs ? { requestedOutputs: decoded.requestedOutputs } : {}),
+    });
+  };
+
+  for (const prefix of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
+    app.get(
+      prefix,
+      { schema: { summary: 'Model metadata', tags, response: { 404: errorSchema } } },
+      metadata,
+    );
+    app.get(`${prefix}/ready`, { schema: { summary: 'Model readiness', tags } }, ready);
+    app.post(
+      `${prefix}/infer`,
+      {
+        schema: {
+          summary:
+            'Inference: BYTES inputs "title" and "description" (shape [n]); outputs "label" and "probabilities" (FP32 [n, classes])',
+          tags,
+          body: {
+            type: 'object',
+            required: ['inputs'],
+            properties: { id: { type: 'string' }, inputs: { type: 'array' } },
+          },
+          response: { 400: errorSchema, 404: errorSchema, 503: errorSchema },
+        },
+      },
+      infer,
+    );
+  }
+}

@@ -1,0 +1,87 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Ferry's Prometheus metrics, on their own registry so that tests and workers do not collide. */
+export class ServingMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'ferry_http_requests_total',
+    help: 'HTTP requests by route, method and status code',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly requestSeconds = new Histogram({
+    name: 'ferry_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: 'ferry_http_in_flight_requests',
+    help: 'HTTP requests being served now',
+    registers: [this.registry],
+  });
+  readonly predictions = new Counter({
+    name: 'ferry_predictions_total',
+    help: 'Predictions served, by model, version and source (model or cache)',
+    labelNames: ['model', 'version', 'source'] as const,
+    registers: [this.registry],
+  });
+  readonly predictSeconds = new Histogram({
+    name: 'ferry_predict_duration_seconds',
+    help: 'Time from accepting a prediction request to its answer, by model and version',
+    labelNames: ['model', 'version'] as const,
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'ferry_batch_size',
+    help: 'Items per model batch',
+    labelNames: ['model', 'version'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
+  readonly queueSeconds = new Histogram({
+    name: 'ferry_batch_queue_seconds',
+    help: 'Time the oldest item of a batch waited in the queue, apart from compute',
+    labelNames: ['model', 'version'] as const,
+    buckets: [0, 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [this.registry],
+  });
+  readonly computeSeconds = new Histogram({
+    name: 'ferry_batch_compute_seconds',
+    help: 'Model compute time per batch',
+    labelNames: ['model', 'version'] as const,
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [this.registry],
+  });
+  readonly cacheLookups = new Counter({
+    name: 'ferry_cache_lookups_total',
+    help: 'Prediction cache lookups by result (hit, miss, error)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly shed = new Counter({
+    name: 'ferry_requests_shed_total',
+    help: 'Requests refused with 503 because the queue was full or the deadline could not be met',
+    labelNames: ['model', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly modelLoaded = new Gauge({
+    name: 'ferry_model_loaded',
+    help: '1 for each model version loaded and serving, by alias',
+    labelNames: ['model', 'version', 'alias'] as const,
+    registers: [this.registry],
+  });
+  readonly swaps = new Counter({
+    name: 'ferry_model_swaps_total',
+    help: 'Zero-downtime swaps after an alias moved',
+    labelNames: ['model', 'alias'] as const,
+    registers: [this.registry],
+  });
+  readonly logDropped = new Counter({
+    name: 'ferry_prediction_log_dropped_total',
+    help: 'Prediction log records dropped because the buffer was full or the sink failed',
+    registers: [this.registry],
+  });
+}

@@ -1,0 +1,209 @@
+import { ErrorCode, FerryError } from '../core/errors.js';
+import type { Model, Prediction, TextInput } from '../model/model.js';
+import type { ModelVersion } from '../registry/types.js';
+import { AdaptiveBatcher, type BatcherOptions, type BatchStats } from './adaptive-batcher.js';
+
+const RETIRE_GRACE_MS = 60_000;
+
+/** What the host needs from the registry; narrow so tests can hand it a fake clock or a real registry alike. */
+export interface ModelSource {
+  aliases(name: string): Promise<Record<string, number>>;
+  load(ref: string): Promise<{ version: ModelVersion; model: Model }>;
+}
+
+export interface ServedModel {
+  readonly name: string;
+  readonly version: number;
+  readonly model: Model;
+  readonly meta: ModelVersion;
+  readonly batcher: AdaptiveBatcher<TextInput, Prediction>;
+  readonly loadedAt: number;
+}
+
+export interface ModelHostOptions {
+  /** Model names served, each following `aliases`. */
+  models: readonly string[];
+  /** Aliases followed for every model; the first is the default one. */
+  aliases: readonly string[];
+  batcher: BatcherOptions;
+  /** How often the registry is asked whether an alias moved (ms); 0 turns polling off. */
+  pollMs: number;
+  /** Versions loaded on demand (by number) kept at most, least recently used first out. */
+  maxOnDemand: number;
+  warmupInputs: readonly TextInput[];
+  onBatch?: (served: { name: string; version: number }, stats: BatchStats) => void;
+  onSwap?: (event: { name: string; alias: string; from: number | null; to: number }) => void;
+  onError?: (error: unknown, context: string) => void;
+}
+
+/**
+ * Keeps the models that the aliases point at loaded and warm, and swaps them without downtime:
+ * when an alias moves, the new version is loaded and warmed in the background, then one pointer
+ * changes. Requests that already hold the old ServedModel finish on it; its batcher drains.
+ */
+export class ModelHost {
+  private readonly byAlias = new Map<string, ServedModel>();
+  private readonly byVersion = new Map<string, ServedModel>();
+  private readonly loading = new Map<string, Promise<ServedModel>>();
+  /**
+   * Swapped-out models are not drained at once: a request may hold one between its cache lookup and
+   * its submit. They stay here for a grace period so that stop() still waits for their work.
+   */
+  private readonly retired = new Set<ServedModel>();
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private started = false;
+  private stopping = false;
+
+  constructor(
+    private readonly source: ModelSource,
+    private readonly opts: ModelHostOptions,
+  ) {}
+
+  get ready(): boolean {
+    return this.started && !this.stopping;
+  }
+
+  get defaultAlias(): string {
+    return this.opts.aliases[0] ?? 'production';
+  }
+
+  get modelNames(): readonly string[] {
+    return this.opts.models;
+  }
+
+  /** Loads and warms every followed alias; ready afterwards. Fails if a default alias is missing. */
+  async start(): Promise<void> {
+    await this.refresh({ requireDefault: true });
+    this.started = true;
+    if (this.opts.pollMs > 0) {
+      this.timer = setInterval(() => {
+        void this.refresh().catch((e: unknown) => this.opts.onError?.(e, 'alias refresh'));
+      }, this.opts.pollMs);
+      this.timer.unref();
+    }
+  }
+
+  /** The model an alias points at now (hot path: a map lookup). */
+  current(name: string, alias: string = this.defaultAlias): ServedModel | undefined {
+    return this.byAlias.get(`${name}@${alias}`);
+  }
+
+  /** Every alias currently served, as `name@alias` → version. */
+  servedAliases(): Record<string, number> {
+    return Object.fromEntries([...this.byAlias].map(([k, v]) => [k, v.version]));
+  }
+
+  loadedVersions(name: string): number[] {
+    const versions = new Set<number>();
+    for (const m of [...this.byAlias.values(), ...this.byVersion.values()])
+      if (m.name === name) versions.add(m.version);
+    return [...versions].sort((a, b) => a - b);
+  }
+
+  /** A specific version: already loaded (by an alias or earlier), or loaded now and kept (LRU). */
+  async version(name: string, version: number): Promise<ServedModel> {
+    for (const m of this.byAlias.values()) if (m.name === name && m.version === version) return m;
+    const key = `${name}/${version}`;
+    const hit = this.byVersion.get(key);
+    if (hit) {
+      this.byVersion.delete(key);
+      this.byVersion.set(key, hit);
+      return hit;
+    }
+    const served = await this.loadOnce(name, version);
+    this.byVersion.set(key, served);
+    while (this.byVersion.size > this.opts.maxOnDemand) {
+      const [oldKey, old] = this.byVersion.entries().next().value as [string, ServedModel];
+      this.byVersion.delete(oldKey);
+      if (!this.isServed(old)) this.retire(old);
+    }
+    return served;
+  }
+
+  /** Asks the registry where the aliases point and swaps what moved. Concurrent calls share one run. */
+  refresh(opts: { requireDefault?: boolean } = {}): Promise<void> {
+    this.refreshing ??= this.doRefresh(opts.requireDefault ?? false).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(requireDefault: boolean): Promise<void> {
+    for (const name of this.opts.models) {
+      const aliases = await this.source.aliases(name).catch((e: unknown) => {
+        if (requireDefault) throw e;
+        this.opts.onError?.(e, `aliases of ${name}`);
+        return null;
+      });
+      if (!aliases) continue;
+      for (const alias of this.opts.aliases) {
+        const target = aliases[alias];
+        const key = `${name}@${alias}`;
+        const current = this.byAlias.get(key);
+        if (target === undefined) {
+          if (requireDefault && alias === this.defaultAlias) {
+            throw new FerryError(
+              ErrorCode.REGISTRY_NOT_FOUND,
+              `model "${name}" has no alias "${alias}" to serve; train one with "ferry train --promote"`,
+              {
+                status: 404,
+              },
+            );
+          }
+          continue;
+        }
+        if (current?.version === target) continue;
+        const next = await this.loadOnce(name, target);
+        this.byAlias.set(key, next);
+        this.opts.onSwap?.({ name, alias, from: current?.version ?? null, to: target });
+        if (current && !this.isServed(current)) this.retire(current);
+      }
+    }
+  }
+
+  private retire(m: ServedModel): void {
+    this.retired.add(m);
+    setTimeout(() => this.retired.delete(m), RETIRE_GRACE_MS).unref();
+  }
+
+  private isServed(m: ServedModel): boolean {
+    return [...this.byAlias.values(), ...this.byVersion.values()].includes(m);
+  }
+
+  private loadOnce(name: string, version: number): Promise<ServedModel> {
+    const key = `${name}/${version}`;
+    let p = this.loading.get(key);
+    if (!p) {
+      p = this.load(name, version).finally(() => this.loading.delete(key));
+      this.loading.set(key, p);
+    }
+    return p;
+  }
+
+  private async load(name: string, version: number): Promise<ServedModel> {
+    const { version: meta, model } = await this.source.load(`${name}/${version}`);
+    // Warm-up: the first predictions pay for JIT compilation; users should not.
+    for (let i = 0; i < 20; i++) model.predictBatch(this.opts.warmupInputs);
+    const served = { name, version, model, meta, loadedAt: Date.now() } as Omit<ServedModel, 'batcher'>;
+    const batcher = new AdaptiveBatcher<TextInput, Prediction>(
+      (items) => model.predictBatch(items),
+      this.opts.batcher,
+      {
+        onBatch: (stats) => this.opts.onBatch?.({ name, version }, stats),
+        // Deadlines come from performance.now(), a monotonic clock that NTP cannot move.
+        now: () => performance.now(),
+      },
+    );
+    return { ...served, batcher };
+  }
+
+  /** Stops polling and waits for every batcher to finish what it holds. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.refreshing?.catch(() => {});
+    const all = new Set([...this.byAlias.values(), ...this.byVersion.values(), ...this.retired]);
+    await Promise.all([...all].map((m) => m.batcher.drain()));
+  }
+}

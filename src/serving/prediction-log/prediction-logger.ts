@@ -1,0 +1,76 @@
+import type { PredictionLogRecord, PredictionLogSink } from '../../ports/prediction-log-sink.js';
+
+export interface PredictionLoggerOptions {
+  /** Share of predictions recorded, 0..1 (1 = all). */
+  sampleRate: number;
+  /** Records held in memory at most; beyond it new records are dropped and counted. */
+  maxBuffered: number;
+  flushIntervalMs: number;
+  flushSize: number;
+  random?: () => number;
+  onDrop?: (count: number, reason: 'full' | 'sink-error') => void;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Buffers prediction records and writes them to the sink in the background, so logging never
+ * blocks or fails a request. A slow or failing sink costs dropped records (counted), not latency.
+ */
+export class PredictionLogger {
+  private buffer: PredictionLogRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly sink: PredictionLogSink,
+    private readonly opts: PredictionLoggerOptions,
+  ) {
+    this.random = opts.random ?? Math.random;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.opts.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Called on the request path: O(1), never throws. */
+  log(record: PredictionLogRecord): void {
+    if (this.opts.sampleRate < 1 && this.random() >= this.opts.sampleRate) return;
+    if (this.buffer.length >= this.opts.maxBuffered) {
+      this.opts.onDrop?.(1, 'full');
+      return;
+    }
+    this.buffer.push(record);
+    if (this.buffer.length >= this.opts.flushSize) void this.flush();
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  /** Writes what is buffered; one write at a time, in order. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.buffer.length === 0) return Promise.resolve();
+    const batch = this.buffer;
+    this.buffer = [];
+    this.flushing = this.sink
+      .write(batch)
+      .catch((e: unknown) => {
+        this.opts.onDrop?.(batch.length, 'sink-error');
+        this.opts.onError?.(e);
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    return this.flushing;
+  }
+
+  /** Stops the timer and writes everything still buffered. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    while (this.flushing || this.buffer.length > 0) await this.flush();
+  }
+}

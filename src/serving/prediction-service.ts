@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
+import type { Prediction, TextInput } from '../model/model.js';
+import type { ModelHost, ServedModel } from './model-host.js';
+import type { PredictionCache } from './prediction-cache.js';
+import type { PredictionLogger } from './prediction-log/prediction-logger.js';
+
+/** Which version answers: an alias (default: the host's default alias) or an explicit version. */
+export type VersionSelector =
+  | { alias?: string; version?: undefined }
+  | { version: number; alias?: undefined };
+
+export interface PredictRequest {
+  model: string;
+  selector?: VersionSelector;
+  items: readonly TextInput[];
+  requestId?: string;
+  unit?: string;
+  /** Absolute time (performance.now() ms) after which the answer is useless. */
+  deadline?: number;
+}
+
+export interface PredictResult {
+  model: string;
+  version: number;
+  /** The model's class order (the column order of probability tensors). */
+  classes: readonly string[];
+  predictions: Prediction[];
+  cacheHits: number;
+}
+
+export interface PredictionServiceHooks {
+  onPredictions?(
+    model: string,
+    version: number,
+    source: 'model' | 'cache',
+    count: number,
+    seconds: number,
+  ): void;
+  onCache?(result: 'hit' | 'miss' | 'error', count: number): void;
+  onShed?(model: string, reason: 'overloaded' | 'deadline'): void;
+}
+
+/**
+ * The serving use case without HTTP: pick the version, answer from the cache what it has, batch the
+ * rest through the model, fill the cache, log every prediction off the request path.
+ */
+export class PredictionService {
+  constructor(
+    private readonly deps: {
+      host: ModelHost;
+      cache?: PredictionCache | undefined;
+      logger?: PredictionLogger | undefined;
+      hooks?: PredictionServiceHooks;
+    },
+  ) {}
+
+  get host(): ModelHost {
+    return this.deps.host;
+  }
+
+  async resolve(model: string, selector: VersionSelector = {}): Promise<ServedModel> {
+    const { host } = this.deps;
+    if (!host.modelNames.includes(model)) {
+      throw new FerryError(
+        ErrorCode.SERVING_UNKNOWN_MODEL,
+        `model "${model}" is not served here; served: ${host.modelNames.join(', ')}`,
+        {
+          status: 404,
+        },
+      );
+    }
+    if (selector.version !== undefined) {
+      try {
+        return await host.version(model, selector.version);
+      } catch (e) {
+        if (isFerryError(e, ErrorCode.REGISTRY_NOT_FOUND)) {
+          throw new FerryError(
+            ErrorCode.SERVING_UNKNOWN_MODEL,
+            `model "${model}" has no version ${selector.version}`,
+            { status: 404, cause: e },
+          );
+        }
+        throw e;
+      }
+    }
+    const alias = selector.alias ?? host.defaultAlias;
+    const served = host.current(model, alias);
+    if (!served) {
+      throw new FerryError(
+        ErrorCode.SERVING_UNKNOWN_MODEL,
+        `model "${model}" has no alias "${alias}" served here`,
+        { status: 404 },
+      );
+    }
+    return served;
+  }
+
+  async predict(req: PredictRequest): Promise<PredictResult> {
+    const started = performance.now();
+    const served = await this.resolve(req.model, req.selector);
+    const { cache, hooks } = this.deps;
+    const predictions: (Prediction | undefined)[] = cache
+      ? await cache.getMany(served.name, served.version, req.items)
+      : new Array(req.items.length).fill(undefined);
+    const missIdx: number[] = [];
+    predictions.forEach((p, i) => {
+      if (!p) missIdx.push(i);
+    });
+    const hits = req.items.length - missIdx.length;
+    if (cache) {
+      if (hits > 0) hooks?.onCache?.('hit', hits);
+      if (missIdx.length > 0) hooks?.onCache?.('miss', missIdx.length);
+    }
+    if (missIdx.length > 0) {
+      const missItems = missIdx.map((i) => req.items[i]!);
+      let computed: Prediction[];
+      try {
+        computed = await served.batcher.submit(
+          missItems,
+          req.deadline !== undefined ? { deadline: req.deadline } : {},
+        );
+      } catch (e) {
+        if (isFerryError(e, ErrorCode.SERVING_OVERLOADED)) hooks?.onShed?.(served.name, 'overloaded');
+        if (isFerryError(e, ErrorCode.SERVING_DEADLINE)) hooks?.onShed?.(served.name, 'deadline');
+        throw e;
+      }
+      missIdx.forEach((i, k) => {
+        predictions[i] = computed[k]!;
+      });
+      if (cache) void cache.setMany(served.name, served.version, missItems, computed);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (hits > 0) hooks?.onPredictions?.(served.name, served.version, 'cache', hits, seconds);
+    if (missIdx.length > 0)
+      hooks?.onPredictions?.(served.name, served.version, 'model', missIdx.length, seconds);
+    const done = predictions as Prediction[];
+    this.log(req, served, done, missIdx, seconds * 1000);
+    return {
+      model: served.name,
+      version: served.version,
+      classes: served.model.classes,
+      predictions: done,
+      cacheHits: hits,
+    };
+  }
+
+  private log(
+    req: PredictRequest,
+    served: ServedModel,
+    predictions: Prediction[],
+    missIdx: number[],
+    latencyMs: number,
+  ): void {
+    const { logger } = this.deps;
+    if (!logger) return;
+    const at = new Date().toISOString();
+    const requestId = req.requestId ?? randomUUID();
+    const fromModel = new Set(missIdx);
+    req.items.forEach((input, i) => {
+      const p = predictions[i]!;
+      logger.log({
+        requestId: req.items.length === 1 ? requestId : `${requestId}#${i}`,
+        at,
+        model: served.name,
+        version: served.version,
+        title: input.title,
+        description: input.description,
+        prediction: p.prediction,
+        probabilities: { ...p.probabilities },
+        latencyMs,
+        source: fromModel.has(i) ? 'model' : 'cache',
+        ...(req.unit !== undefined ? { unit: req.unit } : {}),
+      });
+    });
+  }
+}

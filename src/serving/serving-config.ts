@@ -1,0 +1,128 @@
+import { ErrorCode, FerryError } from '../core/errors.js';
+import type { BatcherOptions } from './adaptive-batcher.js';
+import { DEFAULT_LIMITS, type ServingLimits } from './http/server-context.js';
+
+/** Settings of `ferry serve`: flags win over environment variables, which win over these defaults. */
+export interface ServingConfig {
+  host: string;
+  port: number;
+  workers: number;
+  models: string[];
+  aliases: string[];
+  batcher: Required<BatcherOptions>;
+  /** `memory:` (per process), `redis://…` (shared by replicas) or `off`. */
+  cache: string;
+  cacheTtlMs: number;
+  cacheMaxEntries: number;
+  cacheMaxBytes: number;
+  /** `sql` (the registry's database), `jsonl:<path>` or `off`. */
+  predictionLog: string;
+  predictionLogSampleRate: number;
+  aliasPollMs: number;
+  shutdownTimeoutMs: number;
+  adminToken: string | undefined;
+  limits: ServingLimits;
+}
+
+function num(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  integer = true,
+): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new FerryError(
+      ErrorCode.CONFIG_INVALID,
+      `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`,
+      {
+        status: 400,
+      },
+    );
+  }
+  return n;
+}
+
+export function loadServingConfig(
+  env: NodeJS.ProcessEnv,
+  flags: Partial<Record<string, string | undefined>> = {},
+): ServingConfig {
+  const get = (flag: string, envName: string) => flags[flag] ?? env[envName];
+  const list = (raw: string | undefined, fallback: string[]) =>
+    raw
+      ? raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : fallback;
+  const log = get('predictionLog', 'FERRY_PREDICTION_LOG') ?? 'sql';
+  if (!(log === 'sql' || log === 'off' || log.startsWith('jsonl:'))) {
+    throw new FerryError(
+      ErrorCode.CONFIG_INVALID,
+      `FERRY_PREDICTION_LOG must be sql, off or jsonl:<path>, got "${log}"`,
+      { status: 400 },
+    );
+  }
+  const cache = get('cache', 'FERRY_CACHE') ?? 'memory:';
+  if (!(cache === 'off' || cache === 'memory:' || /^rediss?:\/\//.test(cache))) {
+    throw new FerryError(ErrorCode.CONFIG_INVALID, 'FERRY_CACHE must be memory:, redis://… or off', {
+      status: 400,
+    });
+  }
+  return {
+    host: get('host', 'FERRY_HOST') ?? '0.0.0.0',
+    port: num('port', get('port', 'PORT'), 8000, 0, 65535),
+    workers: num('workers', get('workers', 'FERRY_WORKERS'), 1, 1, 64),
+    models: list(get('models', 'FERRY_MODELS'), ['tagifai']),
+    aliases: list(get('aliases', 'FERRY_ALIASES'), ['production']),
+    batcher: {
+      maxBatchSize: num('max-batch-size', get('maxBatchSize', 'FERRY_MAX_BATCH_SIZE'), 64, 1, 100_000),
+      maxQueueDelayMs: num(
+        'max-queue-delay-ms',
+        get('maxQueueDelayMs', 'FERRY_MAX_QUEUE_DELAY_MS'),
+        0,
+        0,
+        10_000,
+        false,
+      ),
+      maxQueueSize: num('max-queue-size', get('maxQueueSize', 'FERRY_MAX_QUEUE_SIZE'), 4096, 1, 10_000_000),
+    },
+    cache,
+    cacheTtlMs: num('cache-ttl-ms', get('cacheTtlMs', 'FERRY_CACHE_TTL_MS'), 3_600_000, 1, 365 * 86_400_000),
+    cacheMaxEntries: num('FERRY_CACHE_MAX_ENTRIES', env.FERRY_CACHE_MAX_ENTRIES, 100_000, 1, 100_000_000),
+    cacheMaxBytes: num('FERRY_CACHE_MAX_BYTES', env.FERRY_CACHE_MAX_BYTES, 64 * 1024 * 1024, 1024, 2 ** 40),
+    predictionLog: log,
+    predictionLogSampleRate: num(
+      'FERRY_PREDICTION_LOG_SAMPLE',
+      env.FERRY_PREDICTION_LOG_SAMPLE,
+      1,
+      0,
+      1,
+      false,
+    ),
+    aliasPollMs: num('FERRY_ALIAS_POLL_MS', env.FERRY_ALIAS_POLL_MS, 2000, 0, 3_600_000),
+    shutdownTimeoutMs: num('FERRY_SHUTDOWN_TIMEOUT_MS', env.FERRY_SHUTDOWN_TIMEOUT_MS, 15_000, 100, 600_000),
+    adminToken: env.FERRY_ADMIN_TOKEN || undefined,
+    limits: {
+      bodyLimit: num('FERRY_BODY_LIMIT', env.FERRY_BODY_LIMIT, DEFAULT_LIMITS.bodyLimit, 1024, 1024 ** 3),
+      maxItems: num('FERRY_MAX_ITEMS', env.FERRY_MAX_ITEMS, DEFAULT_LIMITS.maxItems, 1, 1_000_000),
+      maxStringLength: num(
+        'FERRY_MAX_STRING_LENGTH',
+        env.FERRY_MAX_STRING_LENGTH,
+        DEFAULT_LIMITS.maxStringLength,
+        1,
+        10_000_000,
+      ),
+      requestTimeoutMs: num(
+        'FERRY_REQUEST_TIMEOUT_MS',
+        env.FERRY_REQUEST_TIMEOUT_MS,
+        DEFAULT_LIMITS.requestTimeoutMs,
+        10,
+        600_000,
+      ),
+    },
+  };
+}
