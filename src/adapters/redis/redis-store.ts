@@ -65,7 +65,8 @@ const UNAVAILABLE_MESSAGE = new RegExp(
  * reconnect in the background, but `enableOfflineQueue: false` rejects commands issued while it is
  * down instead of parking them, `maxRetriesPerRequest: 0` rejects those in flight the moment the
  * link drops (with 1 or more, and resending off, ioredis drops them silently and they wait for the
- * timeout), and `commandTimeout` bounds a server that hangs without closing the socket. Callers
+ * timeout), and `commandTimeout` bounds a server that hangs without closing the socket (init() included,
+ * since the handshake commands are commands too). Callers
  * such as the prediction cache treat FERRY_KV_UNAVAILABLE as a miss and carry on.
  *
  * deletePrefix uses SCAN + UNLINK, so it is not atomic and only covers a single node (no Cluster).
@@ -211,6 +212,9 @@ export class RedisStore implements KeyValueStore {
       connectionName: this.connectionName,
       connectTimeout: this.connectTimeoutMs,
       commandTimeout: this.commandTimeoutMs,
+      // After ending a socket ioredis waits this long for the server to close its side (default 2 s);
+      // a hung server never does, and init() would wait on it.
+      disconnectTimeout: 200,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       // A write replayed after a reconnect may land after a newer one; callers get an error and decide.

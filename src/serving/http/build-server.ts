@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { sendError } from './http-errors.js';
 import { registerStrictJsonParser } from './json-body-parser.js';
@@ -20,10 +20,10 @@ export async function buildServer(
   const app = Fastify({
     logger: opts.logger ?? false,
     // Per-request logs cost more than a prediction; errors are still logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.limits.bodyLimit,
     requestTimeout: ctx.limits.requestTimeoutMs + 1000,
-    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

@@ -50,14 +50,10 @@ function show(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-function checkParameters(
-  value: unknown,
-  path: string,
-  label: string,
-): Record<string, unknown> | undefined {
+function checkParameters(value: unknown, path: string, label: string): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) throw invalid(path, `${label} must be an object, got ${jsonType(value)}`);
-  if (BINARY_DATA_SIZE in value) {
+  if (Object.hasOwn(value, BINARY_DATA_SIZE)) {
     throw invalid(
       `${path}.${BINARY_DATA_SIZE}`,
       `${label} has "${BINARY_DATA_SIZE}": binary tensor data is not supported; ` +

@@ -3,11 +3,12 @@
  * `open_inference_rest.yaml`, for fastify route `schema` and @fastify/swagger.
  *
  * How the HTTP layer must use them:
- * - Request body: fastify's default Ajv runs with `coerceTypes: 'array'`, which would rewrite the body
+ * - Request body: with fastify's default Ajv (`coerceTypes: 'array'`) validation would rewrite the body
  *   before decodeInferRequest sees it (`"id": 42` becomes `"42"`, `1` in BYTES data becomes `"1"`, a
- *   scalar `data` becomes an array), hiding exactly the errors the protocol wants reported. Attach
- *   `v2InferRequestSchema` for documentation but give that route a validator that accepts anything,
- *   e.g. `validatorCompiler: () => () => true`, and let decodeInferRequest produce the 400.
+ *   scalar `data` becomes an array), hiding exactly the errors the protocol wants reported; with
+ *   coercion off it would still answer first, with Ajv's wording instead of the decoder's. Attach
+ *   `v2InferRequestSchema` for documentation and give that route a validator that accepts anything,
+ *   e.g. `validatorCompiler: () => () => true`, so decodeInferRequest produces every 400.
  * - Responses: fastify serialises with fast-json-stringify, which drops properties a schema does not
  *   list; every `parameters` object therefore says `additionalProperties: true`, so that
  *   `probabilities.parameters.classes` survives.
@@ -16,10 +17,10 @@
  * the recursive `tensor_data` of the OpenAPI file is unrolled to "array of scalars or arrays".
  */
 
-/** `$parameters`: free-form key/value pairs (the prose limits values to string, number, boolean). */
+/** `$parameters`: free-form key/value pairs, as in the OpenAPI file (the prose is narrower, see types.ts). */
 const parametersSchema = {
   type: 'object',
-  description: 'Key/value pairs; values are strings, numbers or booleans.',
+  description: 'Key/value pairs. On the "probabilities" output, "classes" lists the column labels in order.',
   additionalProperties: true,
 } as const;
 
