@@ -52,20 +52,24 @@ export function ngramHashes(tokens: readonly string[], opts: NgramOptions, out: 
 /** N-grams of " token ", each n from cMin to cMax; a padded word shorter than cMin counts once, whole. */
 function charNgramHashes(token: string, cMin: number, cMax: number, out: number[]): void {
   const len = token.length + 2;
-  const at = (i: number): number => (i === 0 || i === len - 1 ? 32 : token.charCodeAt(i - 1));
   if (len < cMin) {
     let h = CHAR_BASIS;
-    for (let i = 0; i < len; i++) h = fnvExtend(h, at(i));
+    for (let i = 0; i < len; i++) h = fnvExtend(h, paddedCharAt(token, len, i));
     out.push(h | 0);
     return;
   }
   for (let start = 0; start + cMin <= len; start++) {
     let h = CHAR_BASIS;
-    for (let i = start; i < start + cMin - 1; i++) h = fnvExtend(h, at(i));
+    for (let i = start; i < start + cMin - 1; i++) h = fnvExtend(h, paddedCharAt(token, len, i));
     for (let n = cMin; n <= cMax && start + n <= len; n++) {
-      h = fnvExtend(h, at(start + n - 1));
+      h = fnvExtend(h, paddedCharAt(token, len, start + n - 1));
       // Mixing the length in keeps "abc" as a 3-gram apart from a 4-gram whose prefix hashes alike.
       out.push(Math.imul(h ^ n, FNV_PRIME) | 0);
     }
   }
+}
+
+/** The i-th code unit of " token " without building that string. */
+function paddedCharAt(token: string, len: number, i: number): number {
+  return i === 0 || i === len - 1 ? 32 : token.charCodeAt(i - 1);
 }

@@ -48,15 +48,25 @@ export async function buildServer(
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const { metrics } = ctx;
-  app.addHook('onRequest', async (req, reply) => {
+  // Labelled children are looked up once per route: prom-client hashes label values on every call.
+  const perRoute = new Map<string, { seconds: ReturnType<typeof metrics.requestSeconds.labels> }>();
+  app.addHook('onRequest', (req, reply, done) => {
     metrics.inFlight.inc();
     reply.header('x-request-id', req.id);
+    done();
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.inFlight.dec();
     const route = req.routeOptions.url ?? 'unmatched';
+    const key = `${req.method} ${route}`;
+    let children = perRoute.get(key);
+    if (!children) {
+      children = { seconds: metrics.requestSeconds.labels({ route, method: req.method }) };
+      perRoute.set(key, children);
+    }
+    children.seconds.observe(reply.elapsedTime / 1000);
     metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
-    metrics.requestSeconds.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));

@@ -1,0 +1,250 @@
+/**
+ * bench/serving: requests/s and latency of `ferry serve` under a load generator in its own process
+ * (autocannon, 64 connections), against a bare fastify POST measured in the same run as the ceiling.
+ * Run: npm run bench:serving   (BENCH_SECONDS=10 by default; DATASET_DIR for the course data)
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { openFerry } from '../src/adapters/open-ferry.js';
+import { loadConfig } from '../src/core/config.js';
+import { parseLabeledDataset } from '../src/train/dataset.js';
+import { trainTextClassifier } from '../src/train/pipeline.js';
+import { registerTrained } from '../src/train/register-trained.js';
+import { QUICK_GRID } from '../src/train/tune.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+// The server runs from the compiled build, as in production (tsx adds per-function wrappers).
+const FERRY = join(ROOT, 'dist/cli/index.js');
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+const AUTOCANNON = join(ROOT, 'node_modules/.bin/autocannon');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 64;
+const dataDir = resolve(process.env.DATASET_DIR ?? '../shared/datasets/madewithml');
+
+interface Result {
+  name: string;
+  rps: number;
+  predsPerReq: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+function waitForAddress(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((res, rej) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = pattern.exec(out);
+      if (m) res(m[1]!);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => rej(new Error(`server exited (${code}) before listening:\n${out}`)));
+    setTimeout(() => rej(new Error(`server did not start:\n${out}`)), 60_000).unref();
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function load(url: string, body: string, name: string, predsPerReq: number): Promise<Result> {
+  return new Promise((res, rej) => {
+    const args = [
+      '-c',
+      String(CONNECTIONS),
+      '-d',
+      String(SECONDS),
+      '-m',
+      'POST',
+      '-H',
+      'content-type=application/json',
+      '-b',
+      body,
+      '--json',
+      url,
+    ];
+    const child = spawn(AUTOCANNON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('exit', () => {
+      try {
+        const r = JSON.parse(out) as {
+          requests: { average: number };
+          latency: { p50: number; p99: number };
+          errors: number;
+          non2xx: number;
+        };
+        res({
+          name,
+          rps: r.requests.average,
+          predsPerReq,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          errors: r.errors,
+          non2xx: r.non2xx,
+        });
+      } catch (e) {
+        rej(e);
+      }
+    });
+  });
+}
+
+async function withFerry<T>(
+  home: string,
+  flags: string[],
+  env: Record<string, string>,
+  fn: (url: string) => Promise<T>,
+): Promise<T> {
+  const child = spawn(process.execPath, [FERRY, 'serve', '--host', '127.0.0.1', '--port', '0', ...flags], {
+    cwd: ROOT,
+    env: { ...process.env, FERRY_HOME: home, FERRY_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const address = await waitForAddress(child, /"address":"(http:\/\/[^"]+)"/);
+    return await fn(address);
+  } finally {
+    await stop(child);
+  }
+}
+
+async function withWorkers<T>(home: string, port: number, fn: (url: string) => Promise<T>): Promise<T> {
+  const child = spawn(
+    process.execPath,
+    [
+      FERRY,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--workers',
+      '2',
+      '--cache',
+      'off',
+      '--prediction-log',
+      'off',
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, FERRY_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  try {
+    let seen = 0;
+    await new Promise<void>((res, rej) => {
+      const onData = (d: Buffer) => {
+        seen += (d.toString().match(/ferry serving/g) ?? []).length;
+        if (seen >= 2) res();
+      };
+      child.stdout?.on('data', onData);
+      child.on('exit', (code) => rej(new Error(`workers exited ${code}`)));
+    });
+    return await fn(`http://127.0.0.1:${port}`);
+  } finally {
+    await stop(child);
+  }
+}
+
+const home = mkdtempSync(join(tmpdir(), 'ferry-bench-serving-'));
+try {
+  const data = parseLabeledDataset(readFileSync(join(dataDir, 'dataset.csv')), 'dataset.csv');
+  const config = loadConfig({}, { home });
+  const ctx = await openFerry(config);
+  await registerTrained(ctx.registry, trainTextClassifier(data, { seed: 42, grid: QUICK_GRID, folds: 3 }), {
+    name: 'tagifai',
+    promote: true,
+    force: true,
+    alias: 'production',
+    metric: 'val_f1',
+    gitCommit: null,
+  });
+  await ctx.close();
+
+  const rows = parseLabeledDataset(readFileSync(join(dataDir, 'holdout.csv')), 'holdout.csv').rows;
+  const one = JSON.stringify({ title: rows[0]!.title, description: rows[0]!.description });
+  const batch32 = JSON.stringify({
+    items: rows.slice(0, 32).map((r) => ({ title: r.title, description: r.description })),
+  });
+  const v2 = JSON.stringify({
+    inputs: [
+      { name: 'title', shape: [1], datatype: 'BYTES', data: [rows[0]!.title] },
+      { name: 'description', shape: [1], datatype: 'BYTES', data: [rows[0]!.description] },
+    ],
+  });
+  const results: Result[] = [];
+  const run = async (label: string, fn: () => Promise<Result>) => {
+    process.stderr.write(`running: ${label}\n`);
+    results.push(await fn());
+  };
+
+  const hello = spawn(process.execPath, [join(ROOT, 'bench/servers/hello.mjs')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const helloUrl = await waitForAddress(hello, /listening (http:\/\/\S+)/);
+  await run('ceiling', () => load(`${helloUrl}/predict`, one, 'ceiling: bare fastify POST', 1));
+  await stop(hello);
+
+  const noCache = ['--cache', 'off', '--prediction-log', 'off'];
+  await withFerry(home, noCache, {}, async (url) => {
+    await run('single', () => load(`${url}/predict`, one, '/predict 1 item (batching on, no cache)', 1));
+    await run('batch32', () => load(`${url}/predict`, batch32, '/predict 32 items (batching on)', 32));
+    await run('v2', () => load(`${url}/v2/models/tagifai/infer`, v2, 'v2 infer 1 item (batching on)', 1));
+  });
+  await withFerry(home, [...noCache, '--max-batch-size', '1'], {}, async (url) => {
+    await run('single nobatch', () => load(`${url}/predict`, one, '/predict 1 item (batching off)', 1));
+    await run('batch32 nobatch', () =>
+      load(`${url}/predict`, batch32, '/predict 32 items (batching off)', 32),
+    );
+  });
+  await withFerry(home, ['--cache', 'memory:', '--prediction-log', 'off'], {}, async (url) => {
+    await run('cached', () => load(`${url}/predict`, one, '/predict 1 item, cache on (repeated input)', 1));
+  });
+  await withFerry(home, ['--cache', 'off', '--prediction-log', 'sql'], {}, async (url) => {
+    await run('logged', () => load(`${url}/predict`, one, '/predict 1 item, prediction log to SQLite', 1));
+  });
+  await withWorkers(home, 18_000 + Math.floor(Math.random() * 1000), async (url) => {
+    await run('workers', () => load(`${url}/predict`, one, '/predict 1 item, --workers 2', 1));
+  });
+
+  const ceiling = results[0]!.rps;
+  const cols = ['scenario', 'req/s', 'pred/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'errors'];
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(46) : x.padStart(11))).join('');
+  console.log(
+    `\nbench/serving: autocannon, ${CONNECTIONS} connections, ${SECONDS} s per scenario, 2-core machine\n`,
+  );
+  console.log(line(cols));
+  for (const r of results) {
+    console.log(
+      line([
+        r.name,
+        r.rps.toFixed(0),
+        (r.rps * r.predsPerReq).toFixed(0),
+        r.p50.toFixed(1),
+        r.p99.toFixed(1),
+        (r.rps / ceiling).toFixed(2),
+        String(r.errors + r.non2xx),
+      ]),
+    );
+  }
+  const single = results.find((r) => r.name.startsWith('/predict 1 item (batching on'))!;
+  const workers = results.find((r) => r.name.includes('--workers 2'))!;
+  console.log(
+    `\ntargets: /predict single >= 0.6 of ceiling: ${(single.rps / ceiling).toFixed(2)} ${single.rps / ceiling >= 0.6 ? 'met' : 'NOT met'}; p99 <= 10 ms: ${single.p99} ${single.p99 <= 10 ? 'met' : 'NOT met'}; --workers 2 > 1 worker: ${workers.rps > single.rps ? 'met' : 'NOT met'}`,
+  );
+} finally {
+  rmSync(home, { recursive: true, force: true });
+}
