@@ -8,7 +8,7 @@ describe('ferry start (npm start)', () => {
   afterAll(() => home.remove());
 
   it('falls back to the shipped sample when the dataset is unreachable, says so, trains, promotes and predicts', async () => {
-    const r = await runCli(['start'], {
+    const r = await runCli(['start', '--no-serve'], {
       FERRY_HOME: home.path,
       DATASET_LOC: 'http://127.0.0.1:9/dataset.csv',
       FERRY_DB: undefined,
@@ -21,7 +21,7 @@ describe('ferry start (npm start)', () => {
   });
 
   it('reuses tagifai@production on the next start instead of training again', async () => {
-    const r = await runCli(['start'], {
+    const r = await runCli(['start', '--no-serve'], {
       FERRY_HOME: home.path,
       DATASET_LOC: 'http://127.0.0.1:9/dataset.csv',
       FERRY_DB: undefined,

@@ -4,6 +4,7 @@ import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, isFerryError } from '../../core/errors.js';
 import { loadModel } from '../../registry/load-model.js';
+import { loadServingConfig } from '../../serving/serving-config.js';
 import { EXAMPLE_PROJECTS } from '../../serving/warmup-inputs.js';
 import { parseLabeledDataset } from '../../train/dataset.js';
 import { COURSE_DATASET_URL } from '../../train/dataset-location.js';
@@ -13,6 +14,7 @@ import { registerTrained } from '../../train/register-trained.js';
 import { currentGitCommit } from '../git-commit.js';
 import { fmt } from '../output.js';
 import { terminalProgress } from '../progress-bar.js';
+import { runServer } from './serve.js';
 
 const NAME = 'tagifai';
 
@@ -21,9 +23,10 @@ export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description(
-      'the main job: train and register tagifai@production if missing, then predict a few examples',
+      'the main job: train tagifai@production if missing, show a few predictions, then serve on port 8000',
     )
-    .action(async () => {
+    .option('--no-serve', 'exit after the example predictions instead of serving')
+    .action(async (flags: { serve: boolean }) => {
       const config = loadConfig();
       const ctx = await openFerry(config);
       const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -75,6 +78,12 @@ export function registerStartCommand(program: Command): void {
         });
       } finally {
         await ctx.close();
+      }
+      if (flags.serve) {
+        say(
+          'serving: POST /predict, Open Inference Protocol v2 under /v2, metrics at /metrics, docs at /docs',
+        );
+        await runServer(loadServingConfig(process.env));
       }
     });
 }
