@@ -64,10 +64,21 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
     return reply.code(isReady ? 200 : 503).send({ name: served.name, ready: isReady });
   };
   const infer = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    if (req.headers['inference-header-content-length'] !== undefined) {
+      throw new FerryError(
+        ErrorCode.V2_INVALID_REQUEST,
+        'binary tensor data is not supported; send the JSON representation',
+        {
+          status: 400,
+        },
+      );
+    }
     const decoded = decodeInferRequest(req.body, {
       maxItems: ctx.limits.maxItems,
       maxStringLength: ctx.limits.maxStringLength,
     });
+    // Same rule as /predict: an item needs some text.
+    decoded.items.forEach((item, i) => validateTextInput(item, `item ${i}`));
     const unitParam = decoded.parameters?.unit_id;
     const unit = typeof unitParam === 'string' ? unitParam : req.headers['x-ferry-unit'];
     const result = await service.predict({
