@@ -221,7 +221,11 @@ export function parseMetrics(text: string): Map<string, number> {
 }
 
 /** Sum of every sample of `name` whose labels include all of `labels`. */
-export function metricSum(metrics: Map<string, number>, name: string, labels: Record<string, string> = {}): number {
+export function metricSum(
+  metrics: Map<string, number>,
+  name: string,
+  labels: Record<string, string> = {},
+): number {
   let sum = 0;
   for (const [key, value] of metrics) {
     const brace = key.indexOf('{');

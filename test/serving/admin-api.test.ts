@@ -92,7 +92,11 @@ describe('admin API: 401 without the right bearer token, and nothing changes', (
   it('with no FERRY_ADMIN_TOKEN configured, even a "right" token is 401', async () => {
     for (const headers of [{}, auth(), auth('undefined'), auth('')]) {
       expectError(await moveAlias(disabled, 2, headers), 401, UNAUTHORIZED);
-      expectError(await disabled.app.inject({ method: 'GET', url: '/v1/models', headers }), 401, UNAUTHORIZED);
+      expectError(
+        await disabled.app.inject({ method: 'GET', url: '/v1/models', headers }),
+        401,
+        UNAUTHORIZED,
+      );
       expectError(
         await disabled.app.inject({ method: 'POST', url: '/v1/reload', headers }),
         401,
@@ -108,7 +112,10 @@ describe('admin API with the right token', () => {
   it('GET /v1/models lists the models and what is served', async () => {
     const res = await server.app.inject({ method: 'GET', url: '/v1/models', headers: auth() });
     expect(res.statusCode).toBe(200);
-    const body = res.json() as { models: { name: string; versionCount: number }[]; served: Record<string, number> };
+    const body = res.json() as {
+      models: { name: string; versionCount: number }[];
+      served: Record<string, number>;
+    };
     expect(body.models).toHaveLength(1);
     expect(body.models[0]).toMatchObject({ name: 'tagifai', versionCount: 2 });
     expect(body.served).toEqual({ 'tagifai@production': 1 });

@@ -155,7 +155,12 @@ describe('Redis prediction cache shared by two servers (real Redis)', () => {
     await probe.init(); // fails (not skips) when Redis is down
     probeCache = new PredictionCache({ store: probe });
     reg = await createTestRegistry();
-    const opts = { registry: reg, listen: false, flags: { cache: redisUrl }, config: { cacheTtlMs: 120_000 } };
+    const opts = {
+      registry: reg,
+      listen: false,
+      flags: { cache: redisUrl },
+      config: { cacheTtlMs: 120_000 },
+    };
     a = await startTestServer(opts);
     b = await startTestServer(opts);
   });

@@ -208,7 +208,11 @@ describe('POST /predict with bad input: 4xx, Ferry error shape, no stack trace',
   it('invalid UTF-8 bytes → 400', async () => {
     const bad = Buffer.concat([Buffer.from('{"title": "caf'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     expectFerryError(await predict(bad, json), 400, INVALID);
-    const lone = Buffer.concat([Buffer.from('{"title": "'), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('"}')]);
+    const lone = Buffer.concat([
+      Buffer.from('{"title": "'),
+      Buffer.from([0xff, 0xfe, 0x80]),
+      Buffer.from('"}'),
+    ]);
     expectFerryError(await predict(lone, json), 400, INVALID);
   });
 

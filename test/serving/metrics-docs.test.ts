@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metricSum, PROJECTS, parseMetrics, startTestServer, type TestServer, v2Request } from '../helpers/serving.js';
+import {
+  metricSum,
+  PROJECTS,
+  parseMetrics,
+  startTestServer,
+  type TestServer,
+  v2Request,
+} from '../helpers/serving.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -7,8 +14,15 @@ beforeAll(async () => {
   // Some traffic so that every labelled series has samples.
   await server.app.inject({ method: 'POST', url: '/predict', payload: PROJECTS.nlp });
   await server.app.inject({ method: 'POST', url: '/predict', payload: PROJECTS.nlp });
-  await server.app.inject({ method: 'POST', url: '/predict', payload: { items: [PROJECTS.cv, PROJECTS.mlops] } });
-  await server.app.inject({ method: 'POST', url: '/v2/models/tagifai/infer', payload: v2Request([{ title: 'Image segmentation in the browser', description: 'U-Net on WebGL.' }]),
+  await server.app.inject({
+    method: 'POST',
+    url: '/predict',
+    payload: { items: [PROJECTS.cv, PROJECTS.mlops] },
+  });
+  await server.app.inject({
+    method: 'POST',
+    url: '/v2/models/tagifai/infer',
+    payload: v2Request([{ title: 'Image segmentation in the browser', description: 'U-Net on WebGL.' }]),
   });
   await server.app.inject({ method: 'POST', url: '/predict', payload: { title: 1 } });
 });
@@ -72,7 +86,9 @@ describe('GET /metrics', () => {
   });
 
   it('shows the loaded model and no request in flight but this one', () => {
-    expect(metricSum(metrics, 'ferry_model_loaded', { model: 'tagifai', version: '1', alias: 'production' })).toBe(1);
+    expect(
+      metricSum(metrics, 'ferry_model_loaded', { model: 'tagifai', version: '1', alias: 'production' }),
+    ).toBe(1);
     const inFlight = metrics.get('ferry_http_in_flight_requests');
     expect(inFlight).toBeGreaterThanOrEqual(0);
     expect(inFlight).toBeLessThanOrEqual(1);

@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, CLASSES, startTestServer, type TestServer } from '../helpers/serving.js';
+import type { ModelVersion } from '../../src/registry/types.js';
+import { ModelHost, type ModelSource } from '../../src/serving/model-host.js';
+import {
+  ADMIN_TOKEN,
+  CLASSES,
+  PROJECTS,
+  startTestServer,
+  type TestServer,
+  trainSmall,
+  V1_SPEC,
+  V2_SPEC,
+} from '../helpers/serving.js';
 
 interface Outcome {
   loop: number;
@@ -44,10 +55,16 @@ describe('zero-downtime swaps under load', () => {
         sent++;
         const startedAt = performance.now();
         // Mostly distinct inputs so the model (not only the cache) answers; every 4th is repeated.
-        const title = i % 4 === 0 ? 'Popular project on object detection' : `Project ${id}-${i} on transformers`;
+        const title =
+          i % 4 === 0 ? 'Popular project on object detection' : `Project ${id}-${i} on transformers`;
         const items =
           i % 5 === 0
-            ? { items: Array.from({ length: 8 }, (_, k) => ({ title: `${title} ${k}`, description: 'mlops' })) }
+            ? {
+                items: Array.from({ length: 8 }, (_, k) => ({
+                  title: `${title} ${k}`,
+                  description: 'mlops',
+                })),
+              }
             : { title, description: 'An experiment with models in production.' };
         try {
           const res = await fetch(`${server.url}/predict`, {
@@ -105,23 +122,45 @@ describe('zero-downtime swaps under load', () => {
 
 describe('alias refresh races', () => {
   it('a refresh asked for after an alias move sees that move, even while an earlier refresh is running', async () => {
-    // What the admin route does when the alias poller happens to be mid-refresh: it must not settle
-    // for the earlier run, which read the aliases before the move.
-    const s = await startTestServer({ registry: server.reg, listen: false });
+    // What the admin route (PUT …/aliases, POST /v1/reload) does when the alias poller happens to be
+    // mid-refresh: it must not settle for the earlier run, which read the aliases before the move.
+    let aliases: Record<string, number> = { production: 1 };
+    let gate: Promise<void> = Promise.resolve();
+    const loads: string[] = [];
+    const source: ModelSource = {
+      aliases: async () => ({ ...aliases }),
+      load: async (ref) => {
+        loads.push(ref);
+        await gate;
+        const version = Number(ref.split('/')[1]);
+        const model = trainSmall(version === 1 ? V1_SPEC : V2_SPEC).model;
+        return { version: { name: 'tagifai', version } as ModelVersion, model };
+      },
+    };
+    const host = new ModelHost(source, {
+      models: ['tagifai'],
+      aliases: ['production'],
+      batcher: { maxBatchSize: 8, maxQueueSize: 100 },
+      pollMs: 0,
+      maxOnDemand: 2,
+      warmupInputs: [PROJECTS.nlp],
+    });
+    await host.start();
     try {
-      for (let trial = 0; trial < 5; trial++) {
-        const current = s.runtime.host.servedAliases()['tagifai@production']!;
-        const other = current === 1 ? 2 : 1;
-        await s.reg.setAlias(other);
-        const first = s.runtime.host.refresh(); // reads `other`, starts loading it
-        await s.reg.setAlias(current); // the alias moves back while that load runs
-        await s.runtime.host.refresh(); // asked for after the move
-        await first;
-        expect(await s.reg.production()).toBe(current);
-        expect(s.runtime.host.servedAliases(), `trial ${trial}`).toEqual({ 'tagifai@production': current });
-      }
+      let release: () => void = () => {};
+      gate = new Promise((r) => {
+        release = r;
+      });
+      aliases = { production: 2 };
+      const first = host.refresh(); // e.g. the poller: reads production = 2, starts loading it
+      while (!loads.includes('tagifai/2')) await new Promise((r) => setImmediate(r));
+      aliases = { production: 1 }; // the alias moves back while that load runs
+      const second = host.refresh(); // e.g. the admin route, after its move
+      release();
+      await Promise.all([first, second]);
+      expect(host.servedAliases()).toEqual({ 'tagifai@production': 1 });
     } finally {
-      await s.close();
+      await host.stop();
     }
   });
 });

@@ -164,7 +164,12 @@ describe('Open Inference Protocol v2: infer', () => {
   it('accepts shape [n, 1] with nested data, and returns only requested outputs', async () => {
     const res = await infer({
       inputs: [
-        { name: 'title', datatype: 'BYTES', shape: [2, 1], data: [['a detection model'], ['a translation model']] },
+        {
+          name: 'title',
+          datatype: 'BYTES',
+          shape: [2, 1],
+          data: [['a detection model'], ['a translation model']],
+        },
       ],
       outputs: [{ name: 'label' }],
     });
@@ -231,7 +236,9 @@ describe('Open Inference Protocol v2: errors are {"error": "..."}', () => {
   it('an FP32 (or other non-BYTES) input → 400', async () => {
     for (const datatype of ['FP32', 'INT64', 'bytes', '', 5]) {
       expectV2Error(
-        await infer({ inputs: [{ name: 'title', datatype, shape: [1], data: datatype === 'FP32' ? [1.5] : ['a'] }] }),
+        await infer({
+          inputs: [{ name: 'title', datatype, shape: [1], data: datatype === 'FP32' ? [1.5] : ['a'] }],
+        }),
         400,
       );
     }
@@ -261,10 +268,7 @@ describe('Open Inference Protocol v2: errors are {"error": "..."}', () => {
   it('a non-string id, unknown outputs, binary data parameters → 400', async () => {
     expectV2Error(await infer({ ...v2Request([PROJECTS.nlp]), id: 5 }), 400);
     expectV2Error(await infer({ ...v2Request([PROJECTS.nlp]), outputs: [{ name: 'logits' }] }), 400);
-    expectV2Error(
-      await infer({ ...v2Request([PROJECTS.nlp]), parameters: { binary_data_size: 10 } }),
-      400,
-    );
+    expectV2Error(await infer({ ...v2Request([PROJECTS.nlp]), parameters: { binary_data_size: 10 } }), 400);
   });
 
   it('malformed JSON, invalid UTF-8, a non-object body → 400 in the v2 shape', async () => {

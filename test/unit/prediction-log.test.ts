@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JsonlPredictionLog } from '../../src/adapters/fs/jsonl-prediction-log.js';
+import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
+import type { PredictionLogRecord, PredictionLogSink } from '../../src/ports/prediction-log-sink.js';
+import { PredictionLogger } from '../../src/serving/prediction-log/prediction-logger.js';
+import { SqlPredictionLog } from '../../src/serving/prediction-log/sql-prediction-log.js';
+import { predictionLogSinkConformance, record } from '../conformance/prediction-log-sink.conformance.js';
+import { readSqlLog } from '../helpers/prediction-log.js';
+import { makeTmpDir } from '../helpers/tmp-dir.js';
+
+predictionLogSinkConformance('SQLite table', async () => {
+  const dir = await makeTmpDir();
+  const sql = new SqliteClient({ path: join(dir.path, 'log.db') });
+  await sql.init();
+  return {
+    sink: new SqlPredictionLog(sql),
+    readAll: () => readSqlLog(sql),
+    dispose: async () => {
+      await sql.close();
+      await dir.remove();
+    },
+  };
+});
+
+predictionLogSinkConformance('JSONL file', async () => {
+  const dir = await makeTmpDir();
+  const path = join(dir.path, 'nested', 'log.jsonl');
+  const sink = new JsonlPredictionLog(path);
+  return {
+    sink,
+    readAll: async () =>
+      (await readFile(path, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as PredictionLogRecord),
+    dispose: async () => {
+      await sink.close();
+      await dir.remove();
+    },
+  };
+});
+
+class MemorySink implements PredictionLogSink {
+  written: PredictionLogRecord[] = [];
+  fail = false;
+  gate: Promise<void> = Promise.resolve();
+  async init(): Promise<void> {}
+  async write(records: readonly PredictionLogRecord[]): Promise<void> {
+    await this.gate;
+    if (this.fail) throw new Error('sink down');
+    this.written.push(...records);
+  }
+  async close(): Promise<void> {}
+}
+
+describe('PredictionLogger', () => {
+  const opts = { sampleRate: 1, maxBuffered: 10, flushIntervalMs: 60_000, flushSize: 5 };
+
+  it('buffers, flushes by size, and writes everything on close, in order', async () => {
+    const sink = new MemorySink();
+    const logger = new PredictionLogger(sink, opts);
+    for (let i = 0; i < 7; i++) logger.log(record(i));
+    await logger.close();
+    expect(sink.written.map((r) => r.requestId)).toEqual(Array.from({ length: 7 }, (_, i) => `req-${i}`));
+  });
+
+  it('drops and counts when the buffer is full instead of blocking', async () => {
+    const sink = new MemorySink();
+    let release!: () => void;
+    sink.gate = new Promise((r) => {
+      release = r;
+    });
+    let dropped = 0;
+    const logger = new PredictionLogger(sink, { ...opts, flushSize: 1000, onDrop: (n) => (dropped += n) });
+    for (let i = 0; i < 15; i++) logger.log(record(i));
+    expect(logger.buffered).toBe(10);
+    expect(dropped).toBe(5);
+    release();
+    await logger.close();
+    expect(sink.written).toHaveLength(10);
+  });
+
+  it('counts a failing sink as dropped records and never throws to the caller', async () => {
+    const sink = new MemorySink();
+    sink.fail = true;
+    let dropped = 0;
+    const logger = new PredictionLogger(sink, { ...opts, onDrop: (n) => (dropped += n) });
+    for (let i = 0; i < 5; i++) logger.log(record(i));
+    await logger.close();
+    expect(dropped).toBe(5);
+  });
+
+  it('samples a share of predictions', async () => {
+    const sink = new MemorySink();
+    let x = 0;
+    const logger = new PredictionLogger(sink, {
+      ...opts,
+      maxBuffered: 1000,
+      flushSize: 1000,
+      sampleRate: 0.25,
+      random: () => (x++ % 4) / 4,
+    });
+    for (let i = 0; i < 100; i++) logger.log(record(i));
+    await logger.close();
+    expect(sink.written).toHaveLength(25);
+  });
+});
