@@ -8,6 +8,7 @@ import { MemoryBlobStore } from './memory/memory-blob-store.js';
 import { MemoryLruStore } from './memory/memory-lru-store.js';
 import { PostgresClient } from './postgres/postgres-client.js';
 import { RedisStore } from './redis/redis-store.js';
+import { parseServerUrl } from './server-url.js';
 import { SqliteClient } from './sqlite/sqlite-client.js';
 
 export interface OpenSqlClientOptions {
@@ -100,15 +101,7 @@ function sqlite(path: string, opts: OpenSqlClientOptions): SqliteClient {
 }
 
 function postgres(url: string, opts: OpenSqlClientOptions): PostgresClient {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (e) {
-    throw new FerryError(ErrorCode.CONFIG_INVALID, 'the PostgreSQL URL is not a valid URL', {
-      status: 500,
-      cause: e,
-    });
-  }
+  const parsed = parseServerUrl(url, 'PostgreSQL', ['postgres:', 'postgresql:']);
   const schema = opts.schema ?? parsed.searchParams.get('schema') ?? undefined;
   // `schema` is Ferry's parameter, not libpq's: keep it away from the driver.
   parsed.searchParams.delete('schema');

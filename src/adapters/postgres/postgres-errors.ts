@@ -1,16 +1,10 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
+import { NETWORK_ERROR_CODES, scrubSecret } from '../server-url.js';
 import { describeTarget, type PostgresTarget } from './postgres-target.js';
 
 /** Node network errors and SQLSTATEs that mean "the server cannot be reached or refuses us". */
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
+  ...NETWORK_ERROR_CODES,
   '28000', // invalid_authorization_specification
   '28P01', // invalid_password
   '3D000', // invalid_catalog_name: the database does not exist
@@ -32,7 +26,7 @@ function errorCode(e: unknown): string {
 
 function scrubbedMessage(e: unknown, target: PostgresTarget): string {
   const message = e instanceof Error ? e.message : String(e);
-  return target.secret === '' ? message : message.split(target.secret).join('***');
+  return scrubSecret(message, target.secret);
 }
 
 /** Any failure while getting a connection: the database is unavailable, whatever the driver says. */

@@ -1,4 +1,4 @@
-import { ErrorCode, FerryError } from '../../core/errors.js';
+import { parseServerUrl, safeDecode } from '../server-url.js';
 
 /** Where a PostgreSQL URL points, for error messages: never carries the password. */
 export interface PostgresTarget {
@@ -11,28 +11,13 @@ export interface PostgresTarget {
 }
 
 export function parsePostgresUrl(url: string): PostgresTarget {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (e) {
-    throw new FerryError(ErrorCode.CONFIG_INVALID, 'the PostgreSQL URL is not a valid URL', {
-      status: 500,
-      cause: e,
-    });
-  }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new FerryError(
-      ErrorCode.CONFIG_INVALID,
-      `a PostgreSQL URL must start with postgres:// or postgresql://, got ${parsed.protocol}//`,
-      { status: 500 },
-    );
-  }
+  const parsed = parseServerUrl(url, 'PostgreSQL', ['postgres:', 'postgresql:']);
   return {
     host: parsed.hostname || parsed.searchParams.get('host') || 'localhost',
     port: parsed.port === '' ? 5432 : Number(parsed.port),
-    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
-    user: decodeURIComponent(parsed.username),
-    secret: decodeURIComponent(parsed.password),
+    database: safeDecode(parsed.pathname.replace(/^\//, '')),
+    user: safeDecode(parsed.username),
+    secret: safeDecode(parsed.password),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueStore } from '../../ports/key-value-store.js';
+import { NETWORK_ERROR_CODES, parseServerUrl, safeDecode, scrubSecret } from '../server-url.js';
 
 export interface RedisStoreOptions {
   /** `redis://[user:password@]host[:port][/db]` or `rediss://…` for TLS. */
@@ -28,16 +29,6 @@ interface RedisTarget {
 }
 
 const SCAN_BATCH = 500;
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
 /**
  * Driver messages and Redis error prefixes meaning "no usable connection right now", as opposed to
  * a bad command. Case-sensitive: Redis error prefixes are upper case, and "loading" in a message is not LOADING.
@@ -276,7 +267,7 @@ export class RedisStore implements KeyValueStore {
     const name = e instanceof Error ? e.name : '';
     const message = e instanceof Error ? e.message : String(e);
     if (
-      (typeof code === 'string' && NETWORK_CODES.has(code)) ||
+      (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) ||
       name === 'MaxRetriesPerRequestError' ||
       UNAVAILABLE_MESSAGE.test(message)
     ) {
@@ -299,41 +290,17 @@ export class RedisStore implements KeyValueStore {
   }
 
   private scrub(message: string): string {
-    return this.target.secret === '' ? message : message.split(this.target.secret).join('***');
+    return scrubSecret(message, this.target.secret);
   }
 }
 
 function parseRedisUrl(url: string): RedisTarget {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (e) {
-    throw new FerryError(ErrorCode.CONFIG_INVALID, 'the Redis URL is not a valid URL', {
-      status: 500,
-      cause: e,
-    });
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new FerryError(
-      ErrorCode.CONFIG_INVALID,
-      `a Redis URL must start with redis:// or rediss://, got ${parsed.protocol}//`,
-      { status: 500 },
-    );
-  }
+  const parsed = parseServerUrl(url, 'Redis', ['redis:', 'rediss:']);
   return {
     host: parsed.hostname || 'localhost',
     port: parsed.port === '' ? 6379 : Number(parsed.port),
     secret: safeDecode(parsed.password),
   };
-}
-
-/** A malformed %-escape must not turn a config error into a crash; the raw text is still scrubbed. */
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 function describe(t: RedisTarget): string {
