@@ -52,6 +52,7 @@ export class ModelHost {
   private readonly retired = new Set<ServedModel>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private nextRefresh: Promise<void> | undefined;
   private started = false;
   private stopping = false;
 
@@ -121,12 +122,26 @@ export class ModelHost {
     return served;
   }
 
-  /** Asks the registry where the aliases point and swaps what moved. Concurrent calls share one run. */
+  /**
+   * Asks the registry where the aliases point and swaps what moved. A call made while a run is in
+   * progress gets one more run after it (shared by every such caller): the running one may have
+   * read the aliases before the caller's move.
+   */
   refresh(opts: { requireDefault?: boolean } = {}): Promise<void> {
-    this.refreshing ??= this.doRefresh(opts.requireDefault ?? false).finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
+    const requireDefault = opts.requireDefault ?? false;
+    if (!this.refreshing) {
+      this.refreshing = this.doRefresh(requireDefault).finally(() => {
+        this.refreshing = undefined;
+      });
+      return this.refreshing;
+    }
+    this.nextRefresh ??= this.refreshing
+      .catch(() => {})
+      .then(() => {
+        this.nextRefresh = undefined;
+        return this.refresh({ requireDefault });
+      });
+    return this.nextRefresh;
   }
 
   private async doRefresh(requireDefault: boolean): Promise<void> {

@@ -101,7 +101,7 @@ export class PredictionService {
     const served = await this.resolve(req.model, req.selector);
     const { cache, hooks } = this.deps;
     const predictions: (Prediction | undefined)[] = cache
-      ? await cache.getMany(served.name, served.version, req.items)
+      ? await cache.getMany(served.name, served.version, req.items, served.meta.artifactSha256)
       : new Array(req.items.length).fill(undefined);
     const missIdx: number[] = [];
     predictions.forEach((p, i) => {
@@ -128,7 +128,8 @@ export class PredictionService {
       missIdx.forEach((i, k) => {
         predictions[i] = computed[k]!;
       });
-      if (cache) void cache.setMany(served.name, served.version, missItems, computed);
+      if (cache)
+        void cache.setMany(served.name, served.version, missItems, computed, served.meta.artifactSha256);
     }
     const seconds = (performance.now() - started) / 1000;
     if (hits > 0) hooks?.onPredictions?.(served.name, served.version, 'cache', hits, seconds);

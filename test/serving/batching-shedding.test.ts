@@ -124,6 +124,32 @@ describe('load shedding with a tiny queue', () => {
   });
 });
 
+describe('deadlines', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      registry: reg,
+      flags: { cache: 'off' },
+      // Requests may wait 300 ms for a batch to fill, but are only worth answering for 30 ms.
+      batcher: { maxQueueSize: 4096, maxBatchSize: 64, maxQueueDelayMs: 300 },
+      limits: { requestTimeoutMs: 30 },
+    });
+  });
+  afterAll(() => server?.close());
+
+  it('a request whose deadline passes while queued gets 503 FERRY_SERVING_DEADLINE with Retry-After', async () => {
+    const res = await post(`${server.url}/predict`, PROJECTS.nlp);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('FERRY_SERVING_DEADLINE');
+    const v2 = await post(`${server.url}/v2/models/tagifai/infer`, v2Request([PROJECTS.cv]));
+    expect(v2.status).toBe(503);
+    expect(Object.keys((await v2.json()) as object)).toEqual(['error']);
+    const metrics = parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
+    expect(metricSum(metrics, 'ferry_requests_shed_total', { reason: 'deadline' })).toBe(2);
+  });
+});
+
 describe('adaptive batching under concurrency', () => {
   let server: TestServer;
   beforeAll(async () => {

@@ -7,6 +7,7 @@ import { sendError } from './http-errors.js';
 import { registerStrictJsonParser } from './json-body-parser.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerCourseRoutes } from './routes/course-routes.js';
+import { registerStoredPredictionRoutes } from './routes/stored-prediction-routes.js';
 import { registerV2Routes } from './routes/v2-routes.js';
 import type { ServerContext } from './server-context.js';
 
@@ -23,12 +24,15 @@ export async function buildServer(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.limits.bodyLimit,
     requestTimeout: ctx.limits.requestTimeoutMs + 1000,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Entity ids in /v1/predictions/… may be 512 characters, up to 12 URL-encoded bytes each.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
     return503OnClosing: true,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // Errors fastify raises before routing (a malformed URL) still get Ferry's error shapes.
+    frameworkErrors: (err, req, reply) => sendError(req, reply, err),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
@@ -83,6 +87,7 @@ export async function buildServer(
   registerCourseRoutes(app, ctx);
   registerV2Routes(app, ctx);
   registerAdminRoutes(app, ctx);
+  if (ctx.predictionStore) registerStoredPredictionRoutes(app, ctx, ctx.predictionStore);
 
   app.get(
     '/metrics',

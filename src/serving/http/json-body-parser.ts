@@ -9,7 +9,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * U+FFFD and predict on garbage), and `__proto__` / `constructor.prototype` keys are refused.
  */
 export function registerStrictJsonParser(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
+  // Only JSON is accepted: fastify's default text/plain parser would let other bodies reach validation.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
     let text: string;
     try {

@@ -45,7 +45,13 @@ function jsonType(value: unknown): string {
 }
 
 function show(value: unknown): string {
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // Absurdly deep client input overflows the stack; the type is enough for the message.
+    return jsonType(value);
+  }
   if (text === undefined) return jsonType(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

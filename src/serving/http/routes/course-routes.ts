@@ -59,6 +59,7 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): 
         body: {
           type: 'object',
           additionalProperties: false,
+          anyOf: [{ required: ['title'] }, { required: ['items'] }],
           properties: {
             ...item.properties,
             items: { type: 'array', minItems: 1, maxItems: ctx.limits.maxItems, items: item },
