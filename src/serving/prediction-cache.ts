@@ -1,5 +1,5 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
-import { sha256Hex } from '../core/hash.js';
+import { inputFingerprint } from '../model/input-fingerprint.js';
 import type { Prediction, TextInput } from '../model/model.js';
 import type { KeyValueEntry, KeyValueStore } from '../ports/key-value-store.js';
 
@@ -60,11 +60,13 @@ export class PredictionCache {
   }
 
   /**
-   * `pred:<model>:<version>:<sha256 of JSON [title, description]>`. An array, not the object, is
-   * hashed so the key cannot depend on property order or on extra fields a caller passed along.
+   * `pred:<model>:<version>:[<artifact>:]<inputFingerprint(input)>`. The artifact's sha256 (first 16
+   * hex digits) keeps two registries that share one Redis (staging and production, or a registry
+   * rebuilt from scratch) from serving each other's "version 1".
    */
-  key(model: string, version: number, input: TextInput): string {
-    return `${versionPrefix(model, version)}${sha256Hex(JSON.stringify([input.title, input.description]))}`;
+  key(model: string, version: number, input: TextInput, artifact?: string): string {
+    const artifactPart = artifact ? `${artifact.slice(0, 16)}:` : '';
+    return `${versionPrefix(model, version)}${artifactPart}${inputFingerprint(input)}`;
   }
 
   /** One entry per input, in order; undefined for a miss. Never rejects. */
@@ -72,11 +74,12 @@ export class PredictionCache {
     model: string,
     version: number,
     inputs: readonly TextInput[],
+    artifact?: string,
   ): Promise<(Prediction | undefined)[]> {
     if (inputs.length === 0) return [];
     let raw: (Uint8Array | undefined)[];
     try {
-      raw = await this.store.getMany(inputs.map((input) => this.key(model, version, input)));
+      raw = await this.store.getMany(inputs.map((input) => this.key(model, version, input, artifact)));
     } catch {
       this.errorCount++;
       this.missCount += inputs.length;
@@ -97,6 +100,7 @@ export class PredictionCache {
     version: number,
     inputs: readonly TextInput[],
     predictions: readonly Prediction[],
+    artifact?: string,
   ): Promise<void> {
     if (inputs.length !== predictions.length) {
       // A caller bug, not a cache failure: pairing the wrong prediction with an input would poison the cache.
@@ -107,7 +111,7 @@ export class PredictionCache {
     }
     if (inputs.length === 0) return;
     const entries: KeyValueEntry[] = inputs.map((input, i) => ({
-      key: this.key(model, version, input),
+      key: this.key(model, version, input, artifact),
       value: encode(predictions[i]!),
       ttlMs: this.ttlMs,
     }));
