@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { PredictionStore } from '../batch/prediction-store.js';
 import type { FerryConfig } from '../core/config.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
 import type { PredictionLogSink } from '../ports/prediction-log-sink.js';
@@ -23,6 +24,8 @@ export interface ServingRuntime {
   metrics: ServingMetrics;
   cache: PredictionCache | undefined;
   logger: PredictionLogger | undefined;
+  /** The prediction store (batch predictions) in the registry's database, served under /v1/predictions. */
+  predictionStore: PredictionStore;
   /** Graceful: stop accepting, finish in-flight requests, drain batchers, flush the log, close backends. */
   close(): Promise<void>;
 }
@@ -40,6 +43,8 @@ export async function openServing(
   };
   try {
     const metrics = new ServingMetrics();
+    const predictionStore = new PredictionStore({ sql: ferry.sql });
+    await predictionStore.init();
     let kv: KeyValueStore | undefined;
     if (sc.cache !== 'off') {
       kv = openKeyValueStore(sc.cache, {
@@ -122,13 +127,15 @@ export async function openServing(
         adminToken: sc.adminToken,
         serverName: 'ferry',
         serverVersion: process.env.npm_package_version ?? '0.1.0',
+        predictionStore,
+        storedPredictions: { maxAgeMs: sc.storedMaxAgeMs, policy: sc.storedPolicy },
       },
       opts,
     );
     closers.push(() => host.stop());
     closers.push(() => app.close());
     await host.start();
-    return { app, host, service, metrics, cache, logger, close: closeAll };
+    return { app, host, service, metrics, cache, logger, predictionStore, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;

@@ -1,5 +1,10 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Per model: how many stored predictions came from a version other than the served production one. */
+export type StoredStalenessSource = () => Promise<ReadonlyMap<string, number>>;
+
+const DAY = 86_400;
+
 /** Ferry's Prometheus metrics, on their own registry so that tests and workers do not collide. */
 export class ServingMetrics {
   readonly registry = new Registry();
@@ -84,4 +89,73 @@ export class ServingMetrics {
     help: 'Prediction log records dropped because the buffer was full or the sink failed',
     registers: [this.registry],
   });
+  readonly storedAge = new Histogram({
+    name: 'ferry_stored_prediction_age_seconds',
+    help: 'Age of the stored (batch) predictions served from the prediction store, by model',
+    labelNames: ['model'] as const,
+    buckets: [60, 300, 900, 3600, 6 * 3600, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 90 * DAY],
+    registers: [this.registry],
+  });
+  readonly storedLookups = new Counter({
+    name: 'ferry_stored_lookups_total',
+    help:
+      'Prediction store lookups by result: hit (served from the store), stale (GET served a prediction ' +
+      'older than the max age), miss (nothing stored), refreshed (POST found a stored prediction too old ' +
+      'or for other inputs and predicted again)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly storedWriteBackFailures = new Counter({
+    name: 'ferry_stored_write_back_failures_total',
+    help: 'Live predictions that could not be written back to the prediction store (the request still succeeded)',
+    registers: [this.registry],
+  });
+  readonly storedNotFromProduction = new Gauge({
+    name: 'ferry_stored_predictions_not_from_production',
+    help: 'Stored predictions whose model version is not the production version served now, by model',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+    // Computed when scraped, from a cached reading (see setStoredStalenessSource).
+    collect: async () => {
+      const values = await this.readStaleness();
+      if (values === undefined) return;
+      this.storedNotFromProduction.reset();
+      for (const [model, count] of values) this.storedNotFromProduction.set({ model }, count);
+    },
+  });
+
+  private staleness:
+    | {
+        source: StoredStalenessSource;
+        cacheMs: number;
+        cached?: { at: number; values: ReadonlyMap<string, number> };
+        reading?: Promise<ReadonlyMap<string, number> | undefined>;
+      }
+    | undefined;
+
+  /**
+   * Makes `ferry_stored_predictions_not_from_production` read `source` at scrape time, at most once
+   * per `cacheMs` (concurrent scrapes share one reading). A failing reading keeps the last values.
+   */
+  setStoredStalenessSource(source: StoredStalenessSource, cacheMs = 5000): void {
+    this.staleness = { source, cacheMs };
+  }
+
+  private readStaleness(): Promise<ReadonlyMap<string, number> | undefined> {
+    const s = this.staleness;
+    if (s === undefined) return Promise.resolve(undefined);
+    const now = performance.now();
+    if (s.cached !== undefined && now - s.cached.at < s.cacheMs) return Promise.resolve(s.cached.values);
+    s.reading ??= s
+      .source()
+      .then((values) => {
+        s.cached = { at: performance.now(), values };
+        return values;
+      })
+      .catch(() => s.cached?.values)
+      .finally(() => {
+        s.reading = undefined;
+      });
+    return s.reading;
+  }
 }

@@ -1,6 +1,11 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
 import type { BatcherOptions } from './adaptive-batcher.js';
-import { DEFAULT_LIMITS, type ServingLimits } from './http/server-context.js';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_STORED_SETTINGS,
+  type ServingLimits,
+  type StoredPredictionPolicy,
+} from './http/server-context.js';
 
 /** Settings of `ferry serve`: flags win over environment variables, which win over these defaults. */
 export interface ServingConfig {
@@ -22,6 +27,10 @@ export interface ServingConfig {
   shutdownTimeoutMs: number;
   adminToken: string | undefined;
   limits: ServingLimits;
+  /** POST /v1/predictions/…: a stored prediction older than this is predicted again (FERRY_STORED_MAX_AGE_MS). */
+  storedMaxAgeMs: number;
+  /** `write-back`: live predictions of POST /v1/predictions/… are stored; `read-only`: never (FERRY_STORED_POLICY). */
+  storedPolicy: StoredPredictionPolicy;
 }
 
 function num(
@@ -72,6 +81,14 @@ export function loadServingConfig(
       status: 400,
     });
   }
+  const storedPolicy = get('storedPolicy', 'FERRY_STORED_POLICY') || DEFAULT_STORED_SETTINGS.policy;
+  if (storedPolicy !== 'write-back' && storedPolicy !== 'read-only') {
+    throw new FerryError(
+      ErrorCode.CONFIG_INVALID,
+      `FERRY_STORED_POLICY must be write-back or read-only, got "${storedPolicy}"`,
+      { status: 400 },
+    );
+  }
   return {
     host: get('host', 'FERRY_HOST') ?? '0.0.0.0',
     port: num('port', get('port', 'PORT'), 8000, 0, 65535),
@@ -106,6 +123,14 @@ export function loadServingConfig(
     aliasPollMs: num('FERRY_ALIAS_POLL_MS', env.FERRY_ALIAS_POLL_MS, 2000, 0, 3_600_000),
     shutdownTimeoutMs: num('FERRY_SHUTDOWN_TIMEOUT_MS', env.FERRY_SHUTDOWN_TIMEOUT_MS, 15_000, 100, 600_000),
     adminToken: env.FERRY_ADMIN_TOKEN || undefined,
+    storedMaxAgeMs: num(
+      'FERRY_STORED_MAX_AGE_MS',
+      get('storedMaxAgeMs', 'FERRY_STORED_MAX_AGE_MS'),
+      DEFAULT_STORED_SETTINGS.maxAgeMs,
+      0,
+      100 * 365 * 86_400_000,
+    ),
+    storedPolicy,
     limits: {
       bodyLimit: num('FERRY_BODY_LIMIT', env.FERRY_BODY_LIMIT, DEFAULT_LIMITS.bodyLimit, 1024, 1024 ** 3),
       maxItems: num('FERRY_MAX_ITEMS', env.FERRY_MAX_ITEMS, DEFAULT_LIMITS.maxItems, 1, 1_000_000),

@@ -1,3 +1,4 @@
+import type { PredictionStore } from '../../batch/prediction-store.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { PredictionService } from '../prediction-service.js';
@@ -20,6 +21,22 @@ export const DEFAULT_LIMITS: ServingLimits = {
   requestTimeoutMs: 10_000,
 };
 
+/** `write-back`: live answers of POST /v1/predictions/… are upserted into the store; `read-only`: never. */
+export type StoredPredictionPolicy = 'write-back' | 'read-only';
+
+export interface StoredPredictionSettings {
+  /** A stored prediction older than this (ms) is not served by POST; it is predicted again. */
+  maxAgeMs: number;
+  policy: StoredPredictionPolicy;
+  /** How long a reading of the staleness gauge is reused (ms); default 5000. */
+  stalenessCacheMs?: number;
+}
+
+export const DEFAULT_STORED_SETTINGS: StoredPredictionSettings = {
+  maxAgeMs: 7 * 86_400_000,
+  policy: 'write-back',
+};
+
 /** Everything the routes need; built by the wiring (serve command or tests). */
 export interface ServerContext {
   service: PredictionService;
@@ -30,4 +47,8 @@ export interface ServerContext {
   adminToken: string | undefined;
   serverName: string;
   serverVersion: string;
+  /** The prediction store; when set, the /v1/predictions/… lookup routes are served. */
+  predictionStore?: PredictionStore;
+  /** How those routes treat stored predictions; DEFAULT_STORED_SETTINGS when omitted. */
+  storedPredictions?: StoredPredictionSettings;
 }

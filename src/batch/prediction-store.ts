@@ -1,0 +1,345 @@
+import { ErrorCode, FerryError } from '../core/errors.js';
+import type { SqlClient, SqlExecutor, SqlValue } from '../ports/sql.js';
+
+/** One entity's prediction as the store keeps it: the latest one per (model, entityId). */
+export interface StoredPrediction {
+  model: string;
+  entityId: string;
+  /** The model version that computed it. */
+  version: number;
+  /** `inputFingerprint(input)`: sha256 hex of the JSON `[title, description]` it was computed from. */
+  inputSha256: string;
+  prediction: string;
+  probabilities: Record<string, number>;
+  /** ISO 8601 (`Date.prototype.toISOString()`); other parseable forms are normalised on write. */
+  computedAt: string;
+  /** The batch job that wrote it; null (or absent) for a live write-back. */
+  jobId?: string | null;
+}
+
+export interface PredictionStoreOptions {
+  sql: SqlClient;
+  /** Time source of `now()` and `ageMs()`; tests pass a manual clock. */
+  clock?: () => Date;
+}
+
+export const PREDICTION_STORE_TABLE = 'ferry_batch_predictions';
+/** Longest entity id (and model name) accepted, in characters (Unicode code points). */
+export const MAX_ENTITY_ID_LENGTH = 512;
+
+const COLUMNS =
+  'model, entity_id, version, input_sha256, prediction, probabilities, computed_at, job_id' as const;
+const COLUMN_COUNT = 8;
+/**
+ * Rows per INSERT statement: 8 parameters each, 4000 a statement, far under SQLite's 32766 and
+ * PostgreSQL's 65535 bind parameters. Larger statements are not measurably faster.
+ */
+export const UPSERT_ROWS_PER_STATEMENT = 500;
+const IDS_PER_LOOKUP = 500;
+/** The largest PostgreSQL INTEGER: both engines refuse the same versions. */
+const MAX_VERSION = 2_147_483_647;
+
+/**
+ * Idempotent DDL accepted by SQLite and PostgreSQL alike. JSON (probabilities) is TEXT, times are
+ * ISO 8601 TEXT (so they order as strings). The (model, version) index keeps the staleness count
+ * ("rows not from version v") a scan of the stale rows only; (model, computed_at) makes the oldest
+ * row a single index probe.
+ */
+export const PREDICTION_STORE_SCHEMA: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS ${PREDICTION_STORE_TABLE} (
+    model TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    prediction TEXT NOT NULL,
+    probabilities TEXT NOT NULL,
+    computed_at TEXT NOT NULL,
+    job_id TEXT NULL,
+    PRIMARY KEY (model, entity_id)
+  )`,
+  `CREATE INDEX IF NOT EXISTS ${PREDICTION_STORE_TABLE}_model_version ON ${PREDICTION_STORE_TABLE} (model, version)`,
+  `CREATE INDEX IF NOT EXISTS ${PREDICTION_STORE_TABLE}_model_computed_at ON ${PREDICTION_STORE_TABLE} (model, computed_at)`,
+];
+
+const UPSERT_TAIL =
+  ' ON CONFLICT (model, entity_id) DO UPDATE SET version = excluded.version, input_sha256 = excluded.input_sha256,' +
+  ' prediction = excluded.prediction, probabilities = excluded.probabilities,' +
+  ' computed_at = excluded.computed_at, job_id = excluded.job_id';
+
+type Row = {
+  model: string;
+  entity_id: string;
+  version: unknown;
+  input_sha256: string;
+  prediction: string;
+  probabilities: string;
+  computed_at: string;
+  job_id: string | null;
+};
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * Why `id` cannot be an entity id (or model name), or undefined when it can. Ids are opaque strings
+ * stored and compared exactly; what is refused is what the databases cannot keep exactly: NUL
+ * (PostgreSQL TEXT refuses it) and unpaired UTF-16 surrogates (both engines store UTF-8, so they
+ * would come back changed).
+ */
+export function entityIdProblem(id: unknown): string | undefined {
+  if (typeof id !== 'string') return 'must be a string';
+  if (id.length === 0) return 'must not be empty';
+  // length counts UTF-16 units >= code points: only long strings need counting code points.
+  if (id.length > MAX_ENTITY_ID_LENGTH && [...id].length > MAX_ENTITY_ID_LENGTH) {
+    return `must be at most ${MAX_ENTITY_ID_LENGTH} characters`;
+  }
+  if (id.includes('\u0000')) return 'must not contain NUL characters';
+  if (LONE_SURROGATE.test(id)) return 'must be well-formed Unicode (no unpaired surrogates)';
+  return undefined;
+}
+
+/** Throws FERRY_BATCH_INVALID_ID (400) unless `id` is a valid entity id. */
+export function assertEntityId(id: unknown, field = 'entityId'): asserts id is string {
+  const problem = entityIdProblem(id);
+  if (problem !== undefined) {
+    throw new FerryError(ErrorCode.BATCH_INVALID_ID, `invalid ${field}: ${problem}`, {
+      status: 400,
+      details: { field, ...(typeof id === 'string' ? { length: id.length } : {}) },
+    });
+  }
+}
+
+/**
+ * The prediction store: the latest prediction per (model, entity) computed ahead of time by batch
+ * jobs (or written back by the server), in the `ferry_batch_predictions` table of any SqlClient.
+ * Statements use parameters only: entity ids never reach SQL text, whatever characters they hold.
+ */
+export class PredictionStore {
+  private readonly sql: SqlClient;
+  private readonly clock: () => Date;
+  private readonly upsertSql = new Map<number, string>();
+
+  constructor(opts: PredictionStoreOptions) {
+    this.sql = opts.sql;
+    this.clock = opts.clock ?? (() => new Date());
+  }
+
+  /** Creates the table and its indexes if missing; safe to call on every start and from many processes. */
+  async init(): Promise<void> {
+    await this.sql.transaction(
+      async (tx) => {
+        for (const statement of PREDICTION_STORE_SCHEMA) await tx.execute(statement);
+      },
+      { lockKey: 'batch:prediction-store:schema' },
+    );
+  }
+
+  /** The store's clock. */
+  now(): Date {
+    return this.clock();
+  }
+
+  /** How old a stored prediction is by the store's clock (ms, never negative). */
+  ageMs(stored: Pick<StoredPrediction, 'computedAt'>): number {
+    return Math.max(0, this.clock().getTime() - Date.parse(stored.computedAt));
+  }
+
+  /**
+   * Inserts or replaces the rows (one per model and entity: running twice leaves one row each), in
+   * multi-row statements of UPSERT_ROWS_PER_STATEMENT rows. Last writer wins: a row replaces the
+   * stored one whatever their computedAt; within one call the last row for an entity wins.
+   *
+   * With `tx` every statement runs on that executor, inside the caller's transaction (so a job can
+   * commit its predictions and its progress together). Without it, one chunk runs as one statement
+   * and several chunks run in one transaction of their own: all or nothing.
+   */
+  async upsertMany(rows: readonly StoredPrediction[], tx?: SqlExecutor): Promise<void> {
+    if (rows.length === 0) return;
+    const chunks: SqlValue[][] = [];
+    const rowCounts: number[] = [];
+    for (let start = 0; start < rows.length; start += UPSERT_ROWS_PER_STATEMENT) {
+      const chunk = lastPerEntity(rows.slice(start, start + UPSERT_ROWS_PER_STATEMENT));
+      const params: SqlValue[] = new Array(chunk.length * COLUMN_COUNT);
+      let p = 0;
+      for (const row of chunk) {
+        params[p++] = row.model;
+        params[p++] = row.entityId;
+        params[p++] = row.version;
+        params[p++] = row.inputSha256;
+        params[p++] = row.prediction;
+        params[p++] = encodeProbabilities(row);
+        params[p++] = canonicalTime(row);
+        params[p++] = row.jobId ?? null;
+      }
+      chunks.push(params);
+      rowCounts.push(chunk.length);
+    }
+    const write = async (executor: SqlExecutor) => {
+      for (let i = 0; i < chunks.length; i++) {
+        await executor.execute(this.upsertStatement(rowCounts[i]!), chunks[i]!);
+      }
+    };
+    if (tx !== undefined) await write(tx);
+    else if (chunks.length === 1) await write(this.sql);
+    else await this.sql.transaction(write);
+  }
+
+  async get(model: string, entityId: string, tx?: SqlExecutor): Promise<StoredPrediction | undefined> {
+    assertEntityId(model, 'model');
+    assertEntityId(entityId);
+    const [row] = await (tx ?? this.sql).query<Row>(
+      `SELECT ${COLUMNS} FROM ${PREDICTION_STORE_TABLE} WHERE model = $1 AND entity_id = $2`,
+      [model, entityId],
+    );
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  /** One entry per id, in the order given (duplicates repeat); undefined where nothing is stored. */
+  async getMany(
+    model: string,
+    entityIds: readonly string[],
+    tx?: SqlExecutor,
+  ): Promise<(StoredPrediction | undefined)[]> {
+    assertEntityId(model, 'model');
+    for (const id of entityIds) assertEntityId(id);
+    const found = new Map<string, StoredPrediction>();
+    const unique = [...new Set(entityIds)];
+    const executor = tx ?? this.sql;
+    for (let start = 0; start < unique.length; start += IDS_PER_LOOKUP) {
+      const ids = unique.slice(start, start + IDS_PER_LOOKUP);
+      const placeholders = ids.map((_, i) => `$${i + 2}`).join(', ');
+      const rows = await executor.query<Row>(
+        `SELECT ${COLUMNS} FROM ${PREDICTION_STORE_TABLE} WHERE model = $1 AND entity_id IN (${placeholders})`,
+        [model, ...ids],
+      );
+      for (const row of rows) found.set(row.entity_id, fromRow(row));
+    }
+    return entityIds.map((id) => found.get(id));
+  }
+
+  /** Entities with a stored prediction of `model`. */
+  async count(model: string): Promise<number> {
+    assertEntityId(model, 'model');
+    const [row] = await this.sql.query<{ n: unknown }>(
+      `SELECT COUNT(*) AS n FROM ${PREDICTION_STORE_TABLE} WHERE model = $1`,
+      [model],
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Entities whose stored prediction of `model` came from a version other than `version` (e.g. the
+   * current production). Two range scans of the (model, version) index: cost grows with the stale
+   * rows, not with the table.
+   */
+  async countNotFromVersion(model: string, version: number): Promise<number> {
+    assertEntityId(model, 'model');
+    const [row] = await this.sql.query<{ below: unknown; above: unknown }>(
+      `SELECT
+         (SELECT COUNT(*) FROM ${PREDICTION_STORE_TABLE} WHERE model = $1 AND version < $2) AS below,
+         (SELECT COUNT(*) FROM ${PREDICTION_STORE_TABLE} WHERE model = $1 AND version > $2) AS above`,
+      [model, version],
+    );
+    return Number(row?.below ?? 0) + Number(row?.above ?? 0);
+  }
+
+  /** computedAt of the oldest stored prediction of `model`; undefined when none is stored. */
+  async oldestComputedAt(model: string): Promise<string | undefined> {
+    assertEntityId(model, 'model');
+    const [row] = await this.sql.query<{ oldest: string | null }>(
+      `SELECT MIN(computed_at) AS oldest FROM ${PREDICTION_STORE_TABLE} WHERE model = $1`,
+      [model],
+    );
+    return row?.oldest ?? undefined;
+  }
+
+  private upsertStatement(rowCount: number): string {
+    let sql = this.upsertSql.get(rowCount);
+    if (sql === undefined) {
+      const tuples: string[] = [];
+      for (let r = 0; r < rowCount; r++) {
+        const base = r * COLUMN_COUNT;
+        tuples.push(
+          `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7}, $${base + 8})`,
+        );
+      }
+      sql = `INSERT INTO ${PREDICTION_STORE_TABLE} (${COLUMNS}) VALUES ${tuples.join(', ')}${UPSERT_TAIL}`;
+      this.upsertSql.set(rowCount, sql);
+    }
+    return sql;
+  }
+}
+
+/**
+ * Validates a chunk and keeps the last row per (model, entity): PostgreSQL refuses an
+ * INSERT … ON CONFLICT DO UPDATE that touches the same row twice, SQLite would keep the last.
+ */
+function lastPerEntity(chunk: readonly StoredPrediction[]): readonly StoredPrediction[] {
+  const keys = new Set<string>();
+  for (const row of chunk) {
+    assertRow(row);
+    keys.add(`${row.model}\u0000${row.entityId}`);
+  }
+  if (keys.size === chunk.length) return chunk;
+  const last = new Map<string, StoredPrediction>();
+  for (const row of chunk) {
+    const key = `${row.model}\u0000${row.entityId}`;
+    last.delete(key);
+    last.set(key, row);
+  }
+  return [...last.values()];
+}
+
+function invalid(row: StoredPrediction, message: string): FerryError {
+  return new FerryError(
+    ErrorCode.BATCH_INVALID_PREDICTION,
+    `invalid stored prediction for entity ${JSON.stringify(row.entityId)}: ${message}`,
+    { status: 400, details: { model: row.model, entityId: row.entityId } },
+  );
+}
+
+function assertRow(row: StoredPrediction): void {
+  assertEntityId(row.model, 'model');
+  assertEntityId(row.entityId);
+  if (!Number.isInteger(row.version) || row.version < 1 || row.version > MAX_VERSION) {
+    throw invalid(row, `version must be an integer in [1, ${MAX_VERSION}]`);
+  }
+  if (typeof row.inputSha256 !== 'string' || row.inputSha256 === '')
+    throw invalid(row, 'inputSha256 is empty');
+  if (typeof row.prediction !== 'string') throw invalid(row, 'prediction must be a string');
+  if (row.jobId !== undefined && row.jobId !== null && typeof row.jobId !== 'string') {
+    throw invalid(row, 'jobId must be a string or null');
+  }
+}
+
+function encodeProbabilities(row: StoredPrediction): string {
+  const p = row.probabilities;
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) {
+    throw invalid(row, 'probabilities must be an object of numbers');
+  }
+  for (const key in p) {
+    if (!Number.isFinite(p[key])) throw invalid(row, `probability of ${JSON.stringify(key)} is not finite`);
+  }
+  return JSON.stringify(p);
+}
+
+/** ISO strings from toISOString() order as text; anything else parseable is normalised to that form. */
+function canonicalTime(row: StoredPrediction): string {
+  if (typeof row.computedAt === 'string' && CANONICAL_ISO.test(row.computedAt)) return row.computedAt;
+  const ms = typeof row.computedAt === 'string' ? Date.parse(row.computedAt) : Number.NaN;
+  if (Number.isNaN(ms)) throw invalid(row, `computedAt ${JSON.stringify(row.computedAt)} is not a date`);
+  return new Date(ms).toISOString();
+}
+
+function fromRow(row: Row): StoredPrediction {
+  return {
+    model: row.model,
+    entityId: row.entity_id,
+    version: Number(row.version),
+    inputSha256: row.input_sha256,
+    prediction: row.prediction,
+    probabilities: JSON.parse(row.probabilities) as Record<string, number>,
+    computedAt: row.computed_at,
+    jobId: row.job_id ?? null,
+  };
+}
