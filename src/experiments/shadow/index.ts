@@ -1,0 +1,3 @@
+export * from './latency-histogram.js';
+export * from './shadow-mirror.js';
+export * from './shadow-stats.js';
