@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerBatchCommand } from './commands/batch.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
+import { registerExperimentsCommand } from './commands/experiments.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -25,6 +27,8 @@ registerEvaluateCommand(program);
 registerPredictCommand(program);
 registerModelsCommand(program);
 registerServeCommand(program);
+registerBatchCommand(program);
+registerExperimentsCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,36 @@
+import { MAX_TEXT_LENGTH } from '../../../model/validate-input.js';
+import { entityIdProblem } from '../../prediction-store.js';
+import type { InputRecord } from '../types.js';
+
+export const DEFAULT_ID_COLUMN = 'id';
+export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
+
+/**
+ * Turns one input record's fields into a row, or a reject with its reason. Shared by every input
+ * kind so that CSV, JSONL and SQL refuse the same things: a missing id, an id the prediction store
+ * cannot keep exactly, an empty title and description, an oversized text. Duplicate ids are the
+ * job's concern (it sees the whole input).
+ */
+export function toRecord(
+  line: number,
+  id: string | undefined,
+  title: string,
+  description: string,
+): InputRecord {
+  if (id === undefined || id.trim() === '') return { line, reason: 'missing id' };
+  const problem = entityIdProblem(id);
+  if (problem !== undefined) return { line, reason: `invalid id: ${problem}` };
+  if (title.trim() === '' && description.trim() === '') {
+    return { line, id, reason: 'empty title and description' };
+  }
+  if (title.length + description.length > MAX_TEXT_LENGTH) {
+    return { line, id, reason: `text longer than ${MAX_TEXT_LENGTH} characters` };
+  }
+  return { line, id, title, description };
+}
+
+/** Finds `wanted` among `names` case-insensitively (after trimming), as the training reader does. */
+export function findColumn(names: readonly string[], wanted: string): string | undefined {
+  const key = wanted.trim().toLowerCase();
+  return names.find((n) => n === wanted) ?? names.find((n) => n.trim().toLowerCase() === key);
+}

@@ -1,0 +1,77 @@
+import type { SqlClient } from '../../ports/sql.js';
+
+/** A record of the input that can be predicted. `line` is where it starts (1-based; for SQL: the row number). */
+export interface InputRow {
+  readonly line: number;
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+}
+
+/** A record of the input that cannot be predicted, and why. `id` when the record had a usable one. */
+export interface InputReject {
+  readonly line: number;
+  readonly reason: string;
+  readonly id?: string;
+}
+
+/** Every input record is exactly one of the two; chunk boundaries count both. */
+export type InputRecord = InputRow | InputReject;
+
+export function isReject(record: InputRecord): record is InputReject {
+  return 'reason' in record;
+}
+
+/** Which column (or JSON key) holds what; `id` defaults to `id`. */
+export interface InputColumns {
+  readonly id?: string;
+}
+
+export type InputSpec =
+  | {
+      readonly kind: 'csv' | 'jsonl';
+      readonly path: string;
+      readonly idColumn?: string;
+      /** A physical line (or record) longer than this many bytes is rejected; default 1 MiB. */
+      readonly maxRecordBytes?: number;
+    }
+  | {
+      readonly kind: 'sql';
+      /** An initialised client on the input database (opened by the caller: the wiring picks adapters). */
+      readonly client: SqlClient;
+      /** The query; its result is read ordered by the id column (see sql-input.ts). */
+      readonly query: string;
+      /** The database URL, used (without its password) for the job's identity and the jobs table. */
+      readonly dbUrl: string;
+      readonly idColumn?: string;
+      /** Rows per page (default 1000). */
+      readonly pageSize?: number;
+    };
+
+/** How far reading has got, for a progress bar: bytes of a file, or rows of a query. */
+export interface InputProgress {
+  readonly unit: 'bytes' | 'rows';
+  readonly done: number;
+  readonly total: number | undefined;
+}
+
+/**
+ * An opened, validated input. Opening checks everything that must fail before anything is written
+ * (the file exists and is readable, the id column exists, the query runs); reading yields the
+ * records in input order, in batches, with a memory use bounded by the batch, not the input.
+ */
+export interface BatchInput {
+  readonly kind: 'csv' | 'jsonl' | 'sql';
+  /** Stable identity of the input's content: sha256 of the file bytes, or of the query + database. */
+  readonly identity: string;
+  /** What the jobs table shows as the input (a path, or `sql:<db>` and the query); never a password. */
+  readonly description: string;
+  /** The id column as the input spells it. */
+  readonly idColumn: string;
+  /** Records known up front (a query's COUNT), when cheap to know. */
+  readonly totalRecords: number | undefined;
+  /** Reads the input from the start; call once. */
+  records(): AsyncGenerator<InputRecord[]>;
+  progress(): InputProgress;
+  close(): Promise<void>;
+}

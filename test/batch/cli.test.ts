@@ -1,0 +1,161 @@
+/** `ferry batch predict` / `ferry batch status` as a user runs them, on SQLite and on PostgreSQL. */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
+import { errorCode } from '../helpers/cli.js';
+import { dropSchemas, freshSchema, pgUrl } from '../helpers/postgres.js';
+import { type BatchEnv, createBatchEnv, generateProjects, runFerry, writeCsv } from './helpers.js';
+
+describe('ferry batch on SQLite', () => {
+  let env: BatchEnv;
+  beforeAll(async () => {
+    env = await createBatchEnv();
+  });
+  afterAll(() => env?.close());
+  const ferry = (...args: string[]) => runFerry(args, env.env);
+
+  it('usage errors exit 2', async () => {
+    const cases = [
+      ['--input-loc', 'x.csv', '--input-sql', 'SELECT 1'],
+      [],
+      ['--input-loc', 'x.csv', '--chunk-size', '0'],
+      ['--input-loc', 'x.csv', '--input-format', 'xml'],
+      ['--input-loc', 'x.csv', '--input-db', 'sqlite:x.db'],
+      ['--input-loc', 'x.csv', '--max-errors', 'many'],
+    ];
+    const results = await Promise.all(cases.map((args) => ferry('batch', 'predict', ...args)));
+    expect(results.map((r) => r.code)).toEqual(cases.map(() => 2));
+    expect(results.slice(0, 5).map(errorCode)).toEqual(cases.slice(0, 5).map(() => 'FERRY_CLI_USAGE'));
+  });
+
+  it('predicts a CSV, prints the summary, and reports a missing id column without writing anything', async () => {
+    const path = writeCsv(join(env.home, 'cli.csv'), [
+      ...generateProjects(1500, 'cli-'),
+      { id: 'cli-0000001', title: 'dup', description: 'dup' },
+    ]);
+    const r = await ferry('batch', 'predict', '--input-loc', path, '--chunk-size', '400');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/rows 1,501: predicted 1,500, rejected 1; 4 chunks, 0 already done/);
+    expect(r.stdout).toMatch(/rows\/s/);
+    const rejectsFile = /rejects: (.+)/.exec(r.stdout)?.[1];
+    expect(rejectsFile).toContain(join(env.home, 'batch'));
+    const jobId = /batch job (\S+) done/.exec(r.stdout)?.[1];
+    expect(r.stderr).toMatch(/batch \(KiB read\)/); // the progress lines
+
+    const status = await ferry('batch', 'status', jobId!);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/: done/);
+    expect(status.stdout).toMatch(/chunks 4\/4 done \(chunk size 400\)/);
+    expect(status.stdout).toMatch(/rows 1,501\/1,501: predicted 1,500, rejected 1/);
+
+    const noId = writeCsv(
+      join(env.home, 'no-id.csv'),
+      [{ key: '1', title: 't', description: 'd' }],
+      ['key', 'title', 'description'],
+    );
+    const bad = await ferry('batch', 'predict', '--input-loc', noId);
+    expect(bad.code).toBe(1);
+    expect(errorCode(bad)).toBe('FERRY_BATCH_MISSING_COLUMN');
+    const [jobs] = await env.ferry.sql.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM ferry_batch_jobs');
+    expect(Number(jobs!.n)).toBe(1);
+
+    const missing = await ferry('batch', 'status', 'nope', '--json');
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stderr).error.code).toBe('FERRY_BATCH_JOB_NOT_FOUND');
+  });
+
+  it('--max-errors exceeded exits 1 with FERRY_BATCH_TOO_MANY_ERRORS', async () => {
+    const rows = generateProjects(100, 'maxcli-').map((p, i) =>
+      i % 2 ? { ...p, title: '', description: '' } : p,
+    );
+    const path = writeCsv(join(env.home, 'maxcli.csv'), rows);
+    const r = await ferry('batch', 'predict', '--input-loc', path, '--max-errors', '3', '--chunk-size', '10');
+    expect(r.code).toBe(1);
+    expect(errorCode(r)).toBe('FERRY_BATCH_TOO_MANY_ERRORS');
+  });
+
+  it('reads --input-sql from a SQLite database, ids with quotes included', async () => {
+    const dbPath = join(env.home, 'source.db');
+    const db = new SqliteClient({ path: dbPath });
+    await db.init();
+    await db.execute('CREATE TABLE items (item_id TEXT PRIMARY KEY, title TEXT, description TEXT)');
+    for (const p of generateProjects(300, "sq'l-")) {
+      await db.execute('INSERT INTO items VALUES ($1, $2, $3)', [p.id, p.title, p.description]);
+    }
+    await db.close();
+    const args = [
+      'batch',
+      'predict',
+      '--input-sql',
+      'SELECT item_id, title, description FROM items',
+      '--input-db',
+      `sqlite:${dbPath}`,
+      '--id-column',
+      'item_id',
+      '--chunk-size',
+      '100',
+      '--json',
+    ];
+    const r = await ferry(...args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ rows: 300, predicted: 300, chunks: 3 });
+    expect((await env.store.get('tagifai', "sq'l-0000042"))?.entityId).toBe("sq'l-0000042");
+  });
+});
+
+describe('ferry batch on PostgreSQL (FERRY_DB=postgres://…?schema=<fresh>)', () => {
+  const schema = freshSchema();
+  let env: BatchEnv;
+  beforeAll(async () => {
+    const url = new URL(pgUrl());
+    url.searchParams.set('schema', schema);
+    env = await createBatchEnv(url.toString());
+  });
+  afterAll(async () => {
+    await env?.close();
+    await dropSchemas(schema);
+  });
+
+  it('runs, reruns as a no-op, and reads --input-sql from the registry database by default', async () => {
+    const path = writeCsv(join(env.home, 'pg.csv'), generateProjects(2000, 'pg-'));
+    const args = ['batch', 'predict', '--input-loc', path, '--chunk-size', '500', '--json'];
+    const first = await runFerry(args, env.env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      rows: 2000,
+      predicted: 2000,
+      chunks: 4,
+      skippedChunks: 0,
+    });
+    const again = await runFerry(args, env.env);
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      rows: 2000,
+      chunks: 4,
+      skippedChunks: 4,
+      processedRows: 0,
+    });
+    expect(await env.store.count('tagifai')).toBe(2000);
+
+    await env.ferry.sql.execute('CREATE TABLE source (id TEXT, title TEXT, description TEXT)');
+    await env.ferry.sql.execute(
+      "INSERT INTO source SELECT 'src-' || i, 'Transformers for text ' || i, 'NLP with attention' FROM generate_series(1, 700) AS i",
+    );
+    const sql = await runFerry(
+      [
+        'batch',
+        'predict',
+        '--input-sql',
+        'SELECT id, title, description FROM source',
+        '--chunk-size',
+        '300',
+        '--json',
+      ],
+      env.env,
+    );
+    expect(sql.code, sql.stderr).toBe(0);
+    const summary = JSON.parse(sql.stdout) as { jobId: string };
+    expect(summary).toMatchObject({ rows: 700, predicted: 700, chunks: 3 });
+    const status = await runFerry(['batch', 'status', summary.jobId, '--json'], env.env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'done', chunksDone: 3, totalRows: 700 });
+  });
+});
