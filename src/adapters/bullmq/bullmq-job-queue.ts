@@ -18,6 +18,8 @@ export interface BullmqJobQueueOptions {
    * to another worker after about this long (BullMQ's stalled-job check).
    */
   lockDurationMs?: number;
+  /** How long a job that failed all its attempts stays in Redis; 0 removes it at once so it can be enqueued again. */
+  keepFailedSeconds?: number;
 }
 
 // The modules are typed through `typeof import(...)` so that bullmq (and its ioredis) load lazily.
@@ -96,7 +98,8 @@ export class BullmqJobQueue<P> implements JobQueue<P> {
           attempts: opts.attempts ?? 5,
           backoff: { type: 'exponential', delay: 500 },
           removeOnComplete: { age: 3600, count: 100_000 },
-          removeOnFail: { age: 86_400 },
+          removeOnFail:
+            this.opts.keepFailedSeconds === 0 ? true : { age: this.opts.keepFailedSeconds ?? 86_400 },
         },
       })),
     );

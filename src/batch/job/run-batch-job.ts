@@ -12,7 +12,7 @@ import { chunkTotals, doneChunks, ensureJobTables, finishJob, setJobTotals, star
 import { type Predictor, threadPredictor } from './predictor.js';
 import { type ChunkContext, type ChunkJob, processChunk } from './process-chunk.js';
 import { writeRejectsFile } from './rejects-file.js';
-import { type BatchInput, type InputSpec, isReject } from './types.js';
+import { type BatchInput, type InputRecord, type InputSpec, isReject } from './types.js';
 
 export const DEFAULT_CHUNK_SIZE = 1000;
 export const DEFAULT_MAX_ERRORS = 1000;
@@ -39,9 +39,25 @@ export interface RunBatchJobOptions {
    * does); default false: in this thread.
    */
   predictInThread?: boolean;
+  /**
+   * Distributed mode: hand each chunk to this (e.g. a BullMQ queue) instead of processing it here,
+   * then wait until workers have committed every chunk. Workers call processChunk, so a chunk is
+   * still written exactly once.
+   */
+  dispatch?: (chunk: DispatchedChunk) => Promise<void>;
+  /** Distributed mode: how often the job tables are polled for chunks done by workers (ms). */
+  pollMs?: number;
   /** Recorded on each chunk; default host:pid. */
   worker?: string;
   clock?: () => Date;
+}
+
+export interface DispatchedChunk {
+  jobId: string;
+  model: string;
+  version: number;
+  chunkIndex: number;
+  records: InputRecord[];
 }
 
 export interface BatchJobSummary {
@@ -177,6 +193,12 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
           rejects += prior.rejects;
           chunks++;
           tick();
+        } else if (opts.dispatch) {
+          await opts.dispatch({ ...chunkJob, chunkIndex: chunk.index, records: [...chunk.records] });
+          rows += chunk.records.length;
+          rejects += chunkRejects;
+          chunks++;
+          tick();
         } else {
           const work = processChunk(ctx, chunkJob, chunk.index, chunk.records).then((result) => {
             if (result.status === 'done') processedRows += result.rows;
@@ -215,6 +237,12 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
       );
     }
     await setJobTotals(opts.sql, id, rows, chunks, now());
+    if (opts.dispatch) {
+      const priorRows = [...done.values()].reduce((sum, c) => sum + c.rows, 0);
+      await waitForWorkers(opts.sql, id, chunks, opts.pollMs ?? 500, progress, startedAt, priorRows);
+      processedRows = (await chunkTotals(opts.sql, id)).rows - priorRows;
+      skippedChunks = done.size;
+    }
     const totals = await chunkTotals(opts.sql, id);
     await finishJob(opts.sql, id, 'done', now());
     const written = rejectsPath === null ? null : await writeRejectsFile(opts.sql, id, rejectsPath);
@@ -239,6 +267,30 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
     if (progressStarted) progress.stop();
     await predictor?.close();
     await input.close();
+  }
+}
+
+/** Distributed mode: waits until every chunk is committed by some worker. */
+async function waitForWorkers(
+  sql: SqlClient,
+  jobId: string,
+  totalChunks: number,
+  pollMs: number,
+  progress: Progress,
+  startedAt: number,
+  priorRows: number,
+): Promise<void> {
+  progress.stop();
+  progress.start('waiting for workers (chunks)', totalChunks);
+  for (;;) {
+    const t = await chunkTotals(sql, jobId);
+    const seconds = (performance.now() - startedAt) / 1000;
+    progress.tick(
+      t.chunks,
+      `${t.rows.toLocaleString('en-US')} rows, ${rate(t.rows - priorRows, seconds).toLocaleString('en-US')} rows/s`,
+    );
+    if (t.chunks >= totalChunks) return;
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

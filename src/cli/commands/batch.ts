@@ -1,9 +1,17 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { BullmqJobQueue } from '../../adapters/bullmq/bullmq-job-queue.js';
 import { openSqlClient } from '../../adapters/factory.js';
 import { openFerry } from '../../adapters/open-ferry.js';
+import { startBatchWorker } from '../../batch/distributed/batch-worker.js';
+import {
+  BATCH_QUEUE_NAME,
+  type ChunkMessage,
+  chunkMessageId,
+} from '../../batch/distributed/chunk-message.js';
 import { getBatchJobStatus } from '../../batch/job/batch-status.js';
 import { formatOfPath } from '../../batch/job/inputs/open-input.js';
+import type { DispatchedChunk } from '../../batch/job/run-batch-job.js';
 import {
   type BatchJobSummary,
   DEFAULT_CHUNK_SIZE,
@@ -31,6 +39,9 @@ export interface BatchPredictFlags {
   rejectsFp?: string;
   jobId?: string;
   json: boolean;
+  /** Distributed mode: chunks go to this BullMQ (Redis) queue for `ferry batch worker` processes. */
+  queue?: string;
+  queueName: string;
 }
 
 /** Where the records come from, validated from the flags; a SQL input's client is opened later. */
@@ -69,7 +80,12 @@ export function addBatchPredictOptions(cmd: Command): Command {
       '--job-id <id>',
       'job id (default: derived from the model version and the input, so reruns resume)',
     )
-    .option('--json', 'machine-readable output on stdout', false);
+    .option('--json', 'machine-readable output on stdout', false)
+    .option(
+      '--queue <redis-url>',
+      'distributed: enqueue chunks on BullMQ for `ferry batch worker` processes, wait for them',
+    )
+    .option('--queue-name <name>', 'distributed: queue name (workers must use the same)', BATCH_QUEUE_NAME);
 }
 
 /** Checks the input flags (exactly one of --input-loc and --input-sql) and what goes with them. */
@@ -136,7 +152,9 @@ export async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJo
   const config = loadConfig();
   const inputFlags = parseBatchInputFlags(flags, config);
   const ctx = await openFerry(config);
+  const queue = flags.queue ? openChunkQueue(flags.queue, flags.queueName) : undefined;
   try {
+    await queue?.init();
     const input = await openInputSpec(inputFlags);
     try {
       const summary = await runBatchJob({
@@ -150,7 +168,13 @@ export async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJo
         rejectsPath: flags.rejectsFp ?? ((jobId) => defaultRejectsPath(config, jobId)),
         jobId: flags.jobId,
         progress: terminalProgress(),
-        predictInThread: true,
+        predictInThread: !queue,
+        ...(queue
+          ? {
+              dispatch: (chunk: DispatchedChunk) =>
+                queue.enqueue(chunk, { jobId: chunkMessageId(chunk.jobId, chunk.chunkIndex), attempts: 5 }),
+            }
+          : {}),
       });
       if (flags.json) printJson(summary);
       else printSummary(summary);
@@ -159,8 +183,14 @@ export async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJo
       await input.close();
     }
   } finally {
+    await queue?.close();
     await ctx.close();
   }
+}
+
+function openChunkQueue(url: string, name: string): BullmqJobQueue<ChunkMessage> {
+  const lockMs = Number(process.env.FERRY_BATCH_LOCK_MS ?? 30_000);
+  return new BullmqJobQueue<ChunkMessage>({ url, name, lockDurationMs: lockMs, keepFailedSeconds: 0 });
 }
 
 export function defaultRejectsPath(config: FerryConfig, jobId: string): string {
@@ -211,6 +241,43 @@ export function registerBatchCommand(program: Command): Command {
       } finally {
         await ctx.close();
       }
+    });
+
+  batch
+    .command('worker')
+    .description(
+      'take chunks of distributed batch jobs from the queue until SIGTERM/SIGINT (run one per core, on any machine)',
+    )
+    .requiredOption('--queue <redis-url>', 'the BullMQ (Redis) queue the coordinator enqueues on')
+    .option('--queue-name <name>', 'queue name', BATCH_QUEUE_NAME)
+    .option('--concurrency <n>', 'chunks at once in this process', parseIntOption, 1)
+    .action(async (flags: { queue: string; queueName: string; concurrency: number }) => {
+      const ctx = await openFerry(loadConfig());
+      const queue = openChunkQueue(flags.queue, flags.queueName);
+      await queue.init();
+      const { worker } = await startBatchWorker({
+        queue,
+        registry: ctx.registry,
+        sql: ctx.sql,
+        store: new PredictionStore({ sql: ctx.sql }),
+        concurrency: flags.concurrency,
+        onChunk: (r) =>
+          process.stdout.write(`${r.jobId} chunk ${r.chunkIndex}: ${r.status}, ${r.rows} rows\n`),
+        onError: (e, m) =>
+          process.stderr.write(
+            `ferry: chunk ${m.chunkIndex} of ${m.jobId} failed: ${(e as Error).message}\n`,
+          ),
+      });
+      process.stdout.write(`batch worker ${worker} waiting for chunks on ${flags.queueName}\n`);
+      const stop = () => {
+        void queue
+          .close()
+          .then(() => ctx.close())
+          .then(() => process.exit(0));
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      await new Promise(() => {});
     });
 
   return batch;
