@@ -1,6 +1,10 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { PredictionStore } from '../batch/prediction-store.js';
 import type { FerryConfig } from '../core/config.js';
+import { ExperimentRouter } from '../experiments/experiment-router.js';
+import { ExperimentService } from '../experiments/experiment-service.js';
+import { ExperimentStore } from '../experiments/experiment-store.js';
+import type { RouteDecision } from '../experiments/experiment-types.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
 import type { PredictionLogSink } from '../ports/prediction-log-sink.js';
 import { loadModel } from '../registry/load-model.js';
@@ -26,6 +30,12 @@ export interface ServingRuntime {
   logger: PredictionLogger | undefined;
   /** The prediction store (batch predictions) in the registry's database, served under /v1/predictions. */
   predictionStore: PredictionStore;
+  /**
+   * Experiments in the registry's database: the store, the use cases (/v1/experiments) and the
+   * router the prediction service asks. Shadow and canary code plugs in with
+   * `service.addObserver(...)` and `experiments.router.subscribe(...)`.
+   */
+  experiments: { store: ExperimentStore; service: ExperimentService; router: ExperimentRouter };
   /** Graceful: stop accepting, finish in-flight requests, drain batchers, flush the log, close backends. */
   close(): Promise<void>;
 }
@@ -41,6 +51,7 @@ export async function openServing(
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});
   };
+  let app: FastifyInstance | undefined;
   try {
     const metrics = new ServingMetrics();
     const predictionStore = new PredictionStore({ sql: ferry.sql });
@@ -104,11 +115,53 @@ export async function openServing(
         },
       },
     );
+    const experimentStore = new ExperimentStore({ sql: ferry.sql });
+    await experimentStore.init();
+    const router = new ExperimentRouter({
+      store: experimentStore,
+      refreshMs: sc.experimentPollMs,
+      followedAliases: sc.aliases,
+      aliases: (name) => ferry.registry.aliases(name),
+      onExposuresDropped: (count, reason) => metrics.experimentExposuresDropped.inc({ reason }, count),
+      onError: (error, context) => app?.log.warn({ err: error }, context),
+    });
+    // Arms on explicit versions are loaded and warmed before their first request, off the request path.
+    router.subscribe((experiments) => {
+      for (const e of experiments) {
+        if (e.status !== 'running' || !sc.models.includes(e.model)) continue;
+        for (const arm of e.arms) {
+          if (arm.version !== undefined) {
+            void host.version(e.model, arm.version).catch((err: unknown) => {
+              app?.log.warn({ err, experiment: e.name, arm: arm.name }, 'experiment arm failed to load');
+            });
+          }
+        }
+      }
+    });
+    const experimentService = new ExperimentService({
+      store: experimentStore,
+      registry: ferry.registry,
+      onChange: () => router.refresh(),
+      maxEvents: sc.limits.maxItems,
+    });
+    const routedChildren = new WeakMap<RouteDecision, { inc(): void }>();
     const service = new PredictionService({
       host,
       cache,
       logger,
+      router,
       hooks: {
+        onRouted: (decision) => {
+          let child = routedChildren.get(decision);
+          if (child === undefined) {
+            child = metrics.experimentRouted.labels({ experiment: decision.experiment, arm: decision.arm });
+            routedChildren.set(decision, child);
+          }
+          child.inc();
+        },
+        onRouteFallback: (decision) =>
+          metrics.experimentRouteFallbacks.inc({ experiment: decision.experiment }),
+        onObserverError: () => metrics.observerErrors.inc(),
         onPredictions: (model, version, source, count, seconds) => {
           metrics.predictions.inc({ model, version: String(version), source }, count);
           if (source === 'model')
@@ -118,7 +171,7 @@ export async function openServing(
         onShed: (model, reason) => metrics.shed.inc({ model, reason }),
       },
     });
-    const app = await buildServer(
+    app = await buildServer(
       {
         service,
         registry: ferry.registry,
@@ -129,13 +182,29 @@ export async function openServing(
         serverVersion: process.env.npm_package_version ?? '0.1.0',
         predictionStore,
         storedPredictions: { maxAgeMs: sc.storedMaxAgeMs, policy: sc.storedPolicy },
+        experiments: { service: experimentService, router },
+        eventsToken: sc.eventsToken,
       },
       opts,
     );
+    const server = app;
+    // Closed in reverse: the server stops accepting, then the batchers drain, then exposures are written.
+    closers.push(() => router.stop());
     closers.push(() => host.stop());
-    closers.push(() => app.close());
+    closers.push(() => server.close());
     await host.start();
-    return { app, host, service, metrics, cache, logger, predictionStore, close: closeAll };
+    await router.start();
+    return {
+      app: server,
+      host,
+      service,
+      metrics,
+      cache,
+      logger,
+      predictionStore,
+      experiments: { store: experimentStore, service: experimentService, router },
+      close: closeAll,
+    };
   } catch (e) {
     await closeAll();
     throw e;

@@ -110,6 +110,29 @@ export class ServingMetrics {
     help: 'Live predictions that could not be written back to the prediction store (the request still succeeded)',
     registers: [this.registry],
   });
+  readonly experimentRouted = new Counter({
+    name: 'ferry_experiment_routed_total',
+    help: 'Requests whose version an experiment picked, by experiment and arm',
+    labelNames: ['experiment', 'arm'] as const,
+    registers: [this.registry],
+  });
+  readonly experimentRouteFallbacks = new Counter({
+    name: 'ferry_experiment_route_fallbacks_total',
+    help: 'Requests routed to an arm that could not be served, answered by the default version instead',
+    labelNames: ['experiment'] as const,
+    registers: [this.registry],
+  });
+  readonly experimentExposuresDropped = new Counter({
+    name: 'ferry_experiment_exposures_dropped_total',
+    help: 'Exposures not recorded because the buffer was full or the write failed',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly observerErrors = new Counter({
+    name: 'ferry_prediction_observer_errors_total',
+    help: 'Prediction observers (shadow, canary) that threw; the requests were not affected',
+    registers: [this.registry],
+  });
   readonly storedNotFromProduction = new Gauge({
     name: 'ferry_stored_predictions_not_from_production',
     help: 'Stored predictions whose model version is not the production version served now, by model',

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
+import type { ExperimentRouter } from '../experiments/experiment-router.js';
+import type { RouteDecision } from '../experiments/experiment-types.js';
 import type { Prediction, TextInput } from '../model/model.js';
 import type { ModelHost, ServedModel } from './model-host.js';
 import type { PredictionCache } from './prediction-cache.js';
 import type { PredictionLogger } from './prediction-log/prediction-logger.js';
+import type { PredictionEvent, PredictionObserver } from './prediction-observer.js';
 
 /** Which version answers: an alias (default: the host's default alias) or an explicit version. */
 export type VersionSelector =
@@ -12,9 +15,11 @@ export type VersionSelector =
 
 export interface PredictRequest {
   model: string;
+  /** An explicit version or alias; when absent (or empty) and `unit` is given, an experiment may pick. */
   selector?: VersionSelector;
   items: readonly TextInput[];
   requestId?: string;
+  /** The experiment unit (user id): X-Ferry-Unit, v2 `parameters.unit_id` or /predict's `unit`. */
   unit?: string;
   /** Absolute time (performance.now() ms) after which the answer is useless. */
   deadline?: number;
@@ -27,6 +32,9 @@ export interface PredictResult {
   classes: readonly string[];
   predictions: Prediction[];
   cacheHits: number;
+  /** Set when an experiment picked the version: its name and the arm. */
+  experiment?: string;
+  arm?: string;
 }
 
 export interface PredictionServiceHooks {
@@ -39,21 +47,51 @@ export interface PredictionServiceHooks {
   ): void;
   onCache?(result: 'hit' | 'miss' | 'error', count: number): void;
   onShed?(model: string, reason: 'overloaded' | 'deadline'): void;
+  /** A request routed by an experiment (after its answer). */
+  onRouted?(decision: RouteDecision): void;
+  /** An experiment's arm could not be resolved: the request fell back to the default version. */
+  onRouteFallback?(decision: RouteDecision, error: unknown): void;
+  /** An observer threw (the request was not affected). */
+  onObserverError?(error: unknown): void;
+}
+
+function isDefaultSelector(selector: VersionSelector | undefined): boolean {
+  return selector === undefined || (selector.version === undefined && selector.alias === undefined);
 }
 
 /**
- * The serving use case without HTTP: pick the version, answer from the cache what it has, batch the
- * rest through the model, fill the cache, log every prediction off the request path.
+ * The serving use case without HTTP: pick the version (an experiment's arm when a router is given,
+ * the request names a unit and no explicit version), answer from the cache what it has, batch the
+ * rest through the model, fill the cache, log every prediction off the request path, record the
+ * exposure and tell the observers.
  */
 export class PredictionService {
+  private observers: readonly PredictionObserver[];
+
   constructor(
     private readonly deps: {
       host: ModelHost;
       cache?: PredictionCache | undefined;
       logger?: PredictionLogger | undefined;
       hooks?: PredictionServiceHooks;
+      router?: ExperimentRouter | undefined;
+      observers?: readonly PredictionObserver[];
     },
-  ) {}
+  ) {
+    this.observers = [...(deps.observers ?? [])];
+  }
+
+  get router(): ExperimentRouter | undefined {
+    return this.deps.router;
+  }
+
+  /** Adds an observer (shadow mirror, canary controller…); returns the function that removes it. */
+  addObserver(observer: PredictionObserver): () => void {
+    this.observers = [...this.observers, observer];
+    return () => {
+      this.observers = this.observers.filter((o) => o !== observer);
+    };
+  }
 
   get host(): ModelHost {
     return this.deps.host;
@@ -98,7 +136,81 @@ export class PredictionService {
 
   async predict(req: PredictRequest): Promise<PredictResult> {
     const started = performance.now();
-    const served = await this.resolve(req.model, req.selector);
+    const { hooks, router } = this.deps;
+    let decision: RouteDecision | undefined;
+    if (router !== undefined && req.unit !== undefined && isDefaultSelector(req.selector)) {
+      decision = router.route(req.model, req.unit);
+    }
+    let served: ServedModel;
+    if (decision === undefined) {
+      served = await this.resolve(req.model, req.selector);
+    } else {
+      try {
+        served = await this.resolve(req.model, decision.selector);
+      } catch (e) {
+        // An arm that cannot be served (its version gone, say) must not fail users: default version.
+        hooks?.onRouteFallback?.(decision, e);
+        decision = undefined;
+        served = await this.resolve(req.model, req.selector);
+      }
+    }
+    try {
+      const result = await this.answer(req, served, started);
+      if (decision !== undefined) {
+        router!.expose(decision, req.unit!, served.version);
+        hooks?.onRouted?.(decision);
+        result.experiment = decision.experiment;
+        result.arm = decision.arm;
+      }
+      if (this.observers.length > 0) {
+        this.notify(req, served, decision, {
+          predictions: result.predictions,
+          cacheHits: result.cacheHits,
+          latencyMs: performance.now() - started,
+        });
+      }
+      return result;
+    } catch (e) {
+      if (this.observers.length > 0) {
+        this.notify(req, served, decision, {
+          cacheHits: 0,
+          latencyMs: performance.now() - started,
+          error: e,
+        });
+      }
+      throw e;
+    }
+  }
+
+  private notify(
+    req: PredictRequest,
+    served: ServedModel,
+    decision: RouteDecision | undefined,
+    outcome: Pick<PredictionEvent, 'predictions' | 'cacheHits' | 'latencyMs' | 'error'>,
+  ): void {
+    const event: PredictionEvent = {
+      model: served.name,
+      version: served.version,
+      items: req.items,
+      ...outcome,
+      ...(decision !== undefined ? { experiment: decision.experiment, arm: decision.arm } : {}),
+      ...(req.unit !== undefined ? { unit: req.unit } : {}),
+      ...(req.requestId !== undefined ? { requestId: req.requestId } : {}),
+    };
+    for (const observer of this.observers) {
+      try {
+        observer.onPrediction(event);
+      } catch (e) {
+        try {
+          this.deps.hooks?.onObserverError?.(e);
+        } catch {
+          // A failing report must not reach the request either.
+        }
+      }
+    }
+  }
+
+  private async answer(req: PredictRequest, served: ServedModel, started: number): Promise<PredictResult> {
     const { cache, hooks } = this.deps;
     const predictions: (Prediction | undefined)[] = cache
       ? await cache.getMany(served.name, served.version, req.items, served.meta.artifactSha256)

@@ -31,6 +31,10 @@ export interface ServingConfig {
   storedMaxAgeMs: number;
   /** `write-back`: live predictions of POST /v1/predictions/… are stored; `read-only`: never (FERRY_STORED_POLICY). */
   storedPolicy: StoredPredictionPolicy;
+  /** How often running experiments (and bandit weights) are re-read from the database (FERRY_EXPERIMENT_POLL_MS); 0: only after API changes. */
+  experimentPollMs: number;
+  /** When set, POST /v1/experiments/:id/events needs this bearer token (FERRY_EVENTS_TOKEN); otherwise none. */
+  eventsToken: string | undefined;
 }
 
 function num(
@@ -123,6 +127,8 @@ export function loadServingConfig(
     aliasPollMs: num('FERRY_ALIAS_POLL_MS', env.FERRY_ALIAS_POLL_MS, 2000, 0, 3_600_000),
     shutdownTimeoutMs: num('FERRY_SHUTDOWN_TIMEOUT_MS', env.FERRY_SHUTDOWN_TIMEOUT_MS, 15_000, 100, 600_000),
     adminToken: env.FERRY_ADMIN_TOKEN || undefined,
+    experimentPollMs: num('FERRY_EXPERIMENT_POLL_MS', env.FERRY_EXPERIMENT_POLL_MS, 2000, 0, 3_600_000),
+    eventsToken: env.FERRY_EVENTS_TOKEN || undefined,
     storedMaxAgeMs: num(
       'FERRY_STORED_MAX_AGE_MS',
       get('storedMaxAgeMs', 'FERRY_STORED_MAX_AGE_MS'),

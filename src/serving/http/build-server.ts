@@ -7,6 +7,7 @@ import { sendError } from './http-errors.js';
 import { registerStrictJsonParser } from './json-body-parser.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerCourseRoutes } from './routes/course-routes.js';
+import { registerExperimentRoutes } from './routes/experiment-routes.js';
 import { registerStoredPredictionRoutes } from './routes/stored-prediction-routes.js';
 import { registerV2Routes } from './routes/v2-routes.js';
 import type { ServerContext } from './server-context.js';
@@ -88,6 +89,7 @@ export async function buildServer(
   registerV2Routes(app, ctx);
   registerAdminRoutes(app, ctx);
   if (ctx.predictionStore) registerStoredPredictionRoutes(app, ctx, ctx.predictionStore);
+  if (ctx.experiments) registerExperimentRoutes(app, ctx, ctx.experiments);
 
   app.get(
     '/metrics',

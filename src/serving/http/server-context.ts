@@ -1,4 +1,6 @@
 import type { PredictionStore } from '../../batch/prediction-store.js';
+import type { ExperimentRouter } from '../../experiments/experiment-router.js';
+import type { ExperimentService } from '../../experiments/experiment-service.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { PredictionService } from '../prediction-service.js';
@@ -51,4 +53,11 @@ export interface ServerContext {
   predictionStore?: PredictionStore;
   /** How those routes treat stored predictions; DEFAULT_STORED_SETTINGS when omitted. */
   storedPredictions?: StoredPredictionSettings;
+  /** Experiments; when set, the /v1/experiments routes are served. */
+  experiments?: { service: ExperimentService; router: ExperimentRouter };
+  /**
+   * When set, POST /v1/experiments/:id/events needs `Authorization: Bearer` with this token (or the
+   * admin token); when unset, events need no token (their body is strictly validated).
+   */
+  eventsToken?: string | undefined;
 }

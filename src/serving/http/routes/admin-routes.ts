@@ -1,42 +1,14 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ErrorCode, FerryError } from '../../../core/errors.js';
+import type { FastifyInstance } from 'fastify';
+import { adminAuth } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
-
-function tokenMatches(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 /** Ferry's admin API under /v1: list models, move an alias, reload. Bearer token required. */
 export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const tags = ['admin'];
   const security = [{ bearerAuth: [] }];
-  const authorize = async (req: FastifyRequest) => {
-    if (!ctx.adminToken) {
-      throw new FerryError(
-        ErrorCode.HTTP_UNAUTHORIZED,
-        'the admin API is disabled: start the server with FERRY_ADMIN_TOKEN set',
-        { status: 401 },
-      );
-    }
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer (.+)$/i.exec(header);
-    if (!match || !tokenMatches(match[1]!, ctx.adminToken)) {
-      throw new FerryError(ErrorCode.HTTP_UNAUTHORIZED, 'missing or wrong bearer token', { status: 401 });
-    }
-  };
 
   app.register(async (admin) => {
-    admin.addHook('onRequest', async (req, reply) => {
-      try {
-        await authorize(req);
-      } catch (e) {
-        reply.header('www-authenticate', 'Bearer');
-        throw e;
-      }
-    });
+    admin.addHook('onRequest', adminAuth(ctx.adminToken));
 
     admin.get(
       '/v1/models',

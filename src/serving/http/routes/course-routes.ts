@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { validateTextInput } from '../../../model/validate-input.js';
+import type { PredictResult } from '../../prediction-service.js';
 import type { ServerContext } from '../server-context.js';
 
 const predictionSchema = {
@@ -9,6 +10,14 @@ const predictionSchema = {
     probabilities: { type: 'object', additionalProperties: { type: 'number' } },
   },
 } as const;
+
+/** x-ferry-model, x-ferry-model-version, and x-ferry-experiment / x-ferry-arm when an experiment routed it. */
+export function setPredictionHeaders(reply: FastifyReply, result: PredictResult): void {
+  reply.header('x-ferry-model', result.model).header('x-ferry-model-version', String(result.version));
+  if (result.experiment !== undefined) {
+    reply.header('x-ferry-experiment', result.experiment).header('x-ferry-arm', result.arm);
+  }
+}
 
 /** The Made With ML course's API, unchanged for its users: GET / and POST /predict. */
 export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -48,7 +57,12 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): 
   );
 
   app.post<{
-    Body: { title?: string; description?: string; items?: { title: string; description?: string }[] };
+    Body: {
+      title?: string;
+      description?: string;
+      items?: { title: string; description?: string }[];
+      unit?: string;
+    };
   }>(
     '/predict',
     {
@@ -63,6 +77,12 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): 
           properties: {
             ...item.properties,
             items: { type: 'array', minItems: 1, maxItems: ctx.limits.maxItems, items: item },
+            unit: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 256,
+              description: 'Experiment unit (user id); wins over the X-Ferry-Unit header',
+            },
           },
         },
         response: {
@@ -85,7 +105,7 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): 
       const items = raw.map((x, i) =>
         validateTextInput(x, body.items !== undefined ? `items[${i}]` : 'body'),
       );
-      const unit = req.headers['x-ferry-unit'];
+      const unit = body.unit ?? req.headers['x-ferry-unit'];
       const result = await ctx.service.predict({
         model: ctx.service.host.modelNames[0]!,
         items,
@@ -93,7 +113,7 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): 
         deadline: performance.now() + ctx.limits.requestTimeoutMs,
         ...(typeof unit === 'string' ? { unit } : {}),
       });
-      reply.header('x-ferry-model', result.model).header('x-ferry-model-version', String(result.version));
+      setPredictionHeaders(reply, result);
       return { results: result.predictions };
     },
   );

@@ -13,6 +13,7 @@ import {
   v2ServerMetadataSchema,
 } from '../../v2/openapi-schemas.js';
 import type { ServerContext } from '../server-context.js';
+import { setPredictionHeaders } from './course-routes.js';
 
 type ModelParams = { model: string; version?: string };
 
@@ -78,7 +79,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
       maxStringLength: ctx.limits.maxStringLength,
     });
     // Same rule as /predict: an item needs some text.
-    decoded.items.forEach((item, i) => validateTextInput(item, `item ${i}`));
+    for (const [i, item] of decoded.items.entries()) validateTextInput(item, `item ${i}`);
     const unitParam = decoded.parameters?.unit_id;
     const unit = typeof unitParam === 'string' ? unitParam : req.headers['x-ferry-unit'];
     const result = await service.predict({
@@ -89,7 +90,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
       deadline: performance.now() + ctx.limits.requestTimeoutMs,
       ...(typeof unit === 'string' ? { unit } : {}),
     });
-    reply.header('x-ferry-model', result.model).header('x-ferry-model-version', String(result.version));
+    setPredictionHeaders(reply, result);
     return encodeInferResponse({
       modelName: result.model,
       modelVersion: String(result.version),

@@ -1,0 +1,254 @@
+/**
+ * bench/batch: batch prediction throughput. Generates BENCH_ROWS (default 1,000,000) input rows from
+ * projects.csv with new ids, then measures in one run: the model alone on the same rows (the
+ * ceiling), the job into SQLite, the job into PostgreSQL with one and with two BullMQ workers, peak
+ * memory of each process, and stored-prediction lookups through HTTP (autocannon).
+ * Run: npm run bench:batch   (needs PostgreSQL and Redis on 127.0.0.1, like the tests)
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { openFerry } from '../src/adapters/open-ferry.js';
+import { openServing } from '../src/adapters/open-serving.js';
+import { PostgresClient } from '../src/adapters/postgres/postgres-client.js';
+import { loadConfig } from '../src/core/config.js';
+import { loadModel } from '../src/registry/load-model.js';
+import { loadServingConfig } from '../src/serving/serving-config.js';
+import { parseCsvTable } from '../src/train/csv-table.js';
+import { parseLabeledDataset } from '../src/train/dataset.js';
+import { trainTextClassifier } from '../src/train/pipeline.js';
+import { registerTrained } from '../src/train/register-trained.js';
+import { QUICK_GRID } from '../src/train/tune.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const FERRY = join(ROOT, 'dist/cli/index.js');
+const AUTOCANNON = join(ROOT, 'node_modules/.bin/autocannon');
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const PG = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const dataDir = resolve(process.env.DATASET_DIR ?? '../shared/datasets/madewithml');
+
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+const home = mkdtempSync(join(tmpdir(), 'ferry-bench-batch-'));
+const schema = `ferry_bench_${Date.now()}`;
+
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs a CLI command to completion, sampling its resident memory; returns seconds and peak RSS. */
+function runMeasured(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ seconds: number; peakRss: number; stdout: string }> {
+  return new Promise((res, rej) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [FERRY, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let peak = 0;
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setInterval(() => {
+      peak = Math.max(peak, rssOf(child.pid!));
+    }, 100);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      if (code !== 0) rej(new Error(`ferry ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      else res({ seconds: (performance.now() - started) / 1000, peakRss: peak, stdout });
+    });
+  });
+}
+
+function startWorkers(
+  n: number,
+  env: Record<string, string>,
+  queueName: string,
+): { procs: ChildProcess[]; peak: () => number; stop: () => Promise<void> } {
+  const procs = Array.from({ length: n }, () =>
+    spawn(process.execPath, [FERRY, 'batch', 'worker', '--queue', REDIS, '--queue-name', queueName], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  let peak = 0;
+  const timer = setInterval(() => {
+    for (const p of procs) peak = Math.max(peak, rssOf(p.pid!));
+  }, 100);
+  return {
+    procs,
+    peak: () => peak,
+    stop: async () => {
+      clearInterval(timer);
+      await Promise.all(procs.map((p) => new Promise((r) => (p.kill('SIGTERM'), p.once('exit', r)))));
+    },
+  };
+}
+
+interface Row {
+  name: string;
+  rows: number;
+  seconds: number;
+  peakRss: number;
+}
+const results: Row[] = [];
+
+try {
+  // A model in a SQLite registry and the same model in a PostgreSQL registry.
+  const data = parseLabeledDataset(readFileSync(join(dataDir, 'dataset.csv')), 'dataset.csv');
+  const outcome = trainTextClassifier(data, { seed: 42, grid: QUICK_GRID, folds: 3 });
+  const register = async (db?: string) => {
+    const ctx = await openFerry(loadConfig(db ? { FERRY_DB: db } : {}, { home }));
+    await registerTrained(ctx.registry, outcome, {
+      name: 'tagifai',
+      promote: true,
+      force: true,
+      alias: 'production',
+      metric: 'val_f1',
+      gitCommit: null,
+    });
+    return ctx;
+  };
+  const sqliteCtx = await register();
+  const pgUrl = `${PG}?schema=${schema}`;
+  await (await register(pgUrl)).close();
+
+  // The input: projects.csv repeated with new ids.
+  const projects = parseCsvTable(readFileSync(join(dataDir, 'projects.csv')), 'projects.csv').rows.map(
+    (r) => r.values,
+  );
+  const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
+  const lines = ['id,title,description'];
+  for (let i = 0; i < ROWS; i++) {
+    const p = projects[i % projects.length]!;
+    lines.push(`p-${i},${q(p.title ?? '')},${q(p.description ?? '')}`);
+  }
+  const input = join(home, 'input.csv');
+  writeFileSync(input, `${lines.join('\n')}\n`);
+  process.stderr.write(`input: ${ROWS.toLocaleString('en-US')} rows\n`);
+
+  // Ceiling: the model alone over the same rows, in chunks of 1000, one thread.
+  const { model } = await loadModel(sqliteCtx.registry, 'tagifai@production');
+  await sqliteCtx.close();
+  const items = projects.map((p) => ({ title: p.title ?? '', description: p.description ?? '' }));
+  const ceilingStart = performance.now();
+  for (let done = 0; done < ROWS; done += 1000) {
+    const chunk = Array.from(
+      { length: Math.min(1000, ROWS - done) },
+      (_, k) => items[(done + k) % items.length]!,
+    );
+    model.predictBatch(chunk);
+  }
+  results.push({
+    name: 'ceiling: model.predictBatch alone (1 thread)',
+    rows: ROWS,
+    seconds: (performance.now() - ceilingStart) / 1000,
+    peakRss: process.memoryUsage().rss,
+  });
+
+  const env = { FERRY_HOME: home };
+  process.stderr.write('job into SQLite\n');
+  const sqlite = await runMeasured(['batch', 'predict', '--input-loc', input, '--json'], env);
+  results.push({
+    name: 'job into SQLite (ferry batch predict)',
+    rows: ROWS,
+    seconds: sqlite.seconds,
+    peakRss: sqlite.peakRss,
+  });
+
+  for (const workers of [1, 2]) {
+    process.stderr.write(`job into PostgreSQL, ${workers} worker(s)\n`);
+    const pgEnv = { FERRY_HOME: home, FERRY_DB: pgUrl };
+    const queueName = `bench-${Date.now()}-${workers}`;
+    const w = startWorkers(workers, pgEnv, queueName);
+    const jobId = `bench-pg-${workers}`;
+    const run = await runMeasured(
+      [
+        'batch',
+        'predict',
+        '--input-loc',
+        input,
+        '--queue',
+        REDIS,
+        '--queue-name',
+        queueName,
+        '--job-id',
+        jobId,
+        '--json',
+      ],
+      pgEnv,
+    );
+    await w.stop();
+    results.push({
+      name: `job into PostgreSQL, ${workers} BullMQ worker${workers > 1 ? 's' : ''}`,
+      rows: ROWS,
+      seconds: run.seconds,
+      peakRss: Math.max(run.peakRss, w.peak()),
+    });
+  }
+
+  // Lookups through HTTP on the SQLite store.
+  const serving = await openServing(
+    loadConfig({}, { home }),
+    loadServingConfig({}, { cache: 'off', predictionLog: 'off' }),
+  );
+  const url = await serving.app.listen({ host: '127.0.0.1', port: 0 });
+  const ac = execFileSync(
+    AUTOCANNON,
+    ['-c', '16', '-d', '5', '--json', `${url}/v1/predictions/tagifai/p-12345`],
+    { maxBuffer: 64 * 1024 * 1024 },
+  ).toString();
+  await serving.close();
+  const lookup = JSON.parse(ac) as {
+    requests: { average: number };
+    latency: { p50: number; p99: number };
+    non2xx: number;
+  };
+
+  const ceiling = results[0]!.rows / results[0]!.seconds;
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(46) : x.padStart(12))).join('');
+  console.log(`\nbench/batch: ${ROWS.toLocaleString('en-US')} rows from projects.csv, 2-core machine\n`);
+  console.log(line(['scenario', 'rows/s', 'vs ceiling', 'seconds', 'peak RSS MB']));
+  for (const r of results) {
+    const rps = r.rows / r.seconds;
+    console.log(
+      line([
+        r.name,
+        rps.toFixed(0),
+        (rps / ceiling).toFixed(2),
+        r.seconds.toFixed(1),
+        (r.peakRss / 1048576).toFixed(0),
+      ]),
+    );
+  }
+  console.log(
+    `\nlookups GET /v1/predictions/tagifai/{id} (autocannon, 16 connections, 5 s): ${lookup.requests.average.toFixed(0)} req/s, p50 ${lookup.latency.p50} ms, p99 ${lookup.latency.p99} ms, non-2xx ${lookup.non2xx}`,
+  );
+  const sqliteRate = ROWS / results[1]!.seconds;
+  const one = ROWS / results[2]!.seconds;
+  const two = ROWS / results[3]!.seconds;
+  console.log(
+    `targets: >= 50,000 rows/s into SQLite: ${sqliteRate.toFixed(0)} ${sqliteRate >= 50_000 ? 'met' : 'NOT met'}; >= 0.5 of ceiling: ${(sqliteRate / ceiling).toFixed(2)} ${sqliteRate / ceiling >= 0.5 ? 'met' : 'NOT met'}; two workers faster than one: ${two > one ? 'met' : 'NOT met'}; peak RSS < 500 MB: ${Math.max(...results.slice(1).map((r) => r.peakRss)) < 500 * 1048576 ? 'met' : 'NOT met'}; lookup p99 < 2 ms: ${lookup.latency.p99 < 2 ? 'met' : 'NOT met'}`,
+  );
+} finally {
+  const admin = new PostgresClient({ url: PG });
+  await admin.init().catch(() => {});
+  await admin.execute(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+  await admin.close().catch(() => {});
+  rmSync(home, { recursive: true, force: true });
+}

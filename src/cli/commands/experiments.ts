@@ -1,0 +1,194 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { openFerry } from '../../adapters/open-ferry.js';
+import { loadConfig } from '../../core/config.js';
+import { ErrorCode, FerryError } from '../../core/errors.js';
+import type { ExperimentAnalysis } from '../../experiments/experiment-analysis.js';
+import { ExperimentService } from '../../experiments/experiment-service.js';
+import { ExperimentStore } from '../../experiments/experiment-store.js';
+import {
+  EXPERIMENT_STATUSES,
+  type Experiment,
+  type ExperimentStatus,
+} from '../../experiments/experiment-types.js';
+import { fmt, printJson, usageError } from '../output.js';
+
+/** Talks to the SQL store directly (no server needed); running servers pick changes up on their next poll. */
+async function withExperiments<T>(fn: (service: ExperimentService) => Promise<T>): Promise<T> {
+  const ctx = await openFerry(loadConfig());
+  try {
+    const store = new ExperimentStore({ sql: ctx.sql });
+    await store.init();
+    return await fn(new ExperimentService({ store, registry: ctx.registry }));
+  } finally {
+    await ctx.close();
+  }
+}
+
+function armsText(e: Experiment): string {
+  return e.arms
+    .map(
+      (a, i) =>
+        `${a.name}=${a.version !== undefined ? `v${a.version}` : `@${a.alias}`}:${fmt(e.weights[i], 3)}`,
+    )
+    .join(' ');
+}
+
+function line(e: Experiment): string {
+  return `${e.name.padEnd(24)} ${e.type.padEnd(7)} ${e.model.padEnd(12)} ${e.status.padEnd(10)} ${armsText(e)}`;
+}
+
+function pct(x: number | null | undefined): string {
+  return typeof x === 'number' ? `${(x * 100).toFixed(2)}%` : '-';
+}
+
+function printAnalysis(a: ExperimentAnalysis): void {
+  const e = a.experiment;
+  const out: string[] = [line(e)];
+  if (e.conclusion) out.push(`concluded ${e.conclusion.at}: winner ${e.conclusion.winner ?? 'none'}`);
+  out.push(
+    `units ${a.units}; events ${a.totalEvents}; unexposed events ${a.unexposed.events} (${a.unexposed.units} units)`,
+  );
+  if (a.srm)
+    out.push(
+      `SRM chi2=${fmt(a.srm.chiSquare)} p=${fmt(a.srm.pValue)}${a.srm.mismatch ? '  ** SAMPLE RATIO MISMATCH **' : ''}`,
+    );
+  else if (a.srmNote) out.push(`SRM: ${a.srmNote}`);
+  for (const arm of a.arms) {
+    const metrics = Object.entries(arm.metrics)
+      .map(([name, m]) =>
+        m.kind === 'binary'
+          ? `${name} ${m.conversions}/${m.units} ${pct(m.rate)}`
+          : `${name} n=${m.units} mean=${fmt(m.mean)}`,
+      )
+      .join('  ');
+    out.push(
+      `  ${arm.name.padEnd(16)} weight ${fmt(arm.weight, 3)} units ${String(arm.units).padEnd(7)} ${metrics}`,
+    );
+  }
+  for (const c of a.comparisons) {
+    if (!c.sufficientData) {
+      out.push(`  ${c.arm} vs ${c.control} on ${c.metric}: ${c.reason}`);
+      continue;
+    }
+    out.push(
+      `  ${c.arm} vs ${c.control} on ${c.metric}: diff ${fmt(c.difference)} [${fmt(c.differenceCi?.[0])}, ${fmt(c.differenceCi?.[1])}]` +
+        ` lift ${pct(c.relativeLift)} p=${fmt(c.pValue)} holm=${fmt(c.pValueHolm)} bh=${fmt(c.pValueBh)}` +
+        ` P(beat)=${fmt(c.chanceToBeatControl)} always-valid p=${fmt(c.alwaysValid?.pValue)}`,
+    );
+  }
+  if (a.bandit) {
+    out.push(
+      `  bandit ${a.bandit.policy}: P(best) ${Object.entries(a.bandit.probabilityBest)
+        .map(([k, v]) => `${k}=${fmt(v, 3)}`)
+        .join(' ')}; ${a.bandit.history.length} weight changes`,
+    );
+  }
+  if (a.power)
+    out.push(`  power: ${a.power.unitsPerArm} units per arm (${a.power.eligibleUnits} units to send)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+export function registerExperimentsCommand(program: Command): void {
+  const cmd = program
+    .command('experiments')
+    .description('online experiments (A/B tests, bandits, canary, shadow) in the registry database');
+
+  cmd
+    .command('create')
+    .description('create an experiment from a JSON definition (see POST /v1/experiments)')
+    .requiredOption('--file <path>', 'the definition, a JSON file')
+    .option('--json', 'JSON output', false)
+    .action((flags: { file: string; json: boolean }) =>
+      withExperiments(async (service) => {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(await readFile(flags.file, 'utf8'));
+        } catch (e) {
+          throw new FerryError(
+            ErrorCode.EXPERIMENT_INVALID,
+            `cannot read ${flags.file}: ${(e as Error).message}`,
+            {
+              status: 400,
+              cause: e,
+            },
+          );
+        }
+        const created = await service.create(raw);
+        if (flags.json) return printJson(created);
+        process.stdout.write(`created ${line(created.experiment)}\n`);
+        if (created.power) {
+          process.stdout.write(
+            `power: ${created.power.unitsPerArm} units per arm, ${created.power.eligibleUnits} units to send\n`,
+          );
+        }
+      }),
+    );
+
+  cmd
+    .command('list')
+    .description('list experiments')
+    .option('--status <list>', `comma-separated among ${EXPERIMENT_STATUSES.join(', ')}`)
+    .option('--model <name>', 'only this model')
+    .option('--json', 'JSON output', false)
+    .action((flags: { status?: string; model?: string; json: boolean }) =>
+      withExperiments(async (service) => {
+        const statuses = flags.status?.split(',').map((s) => s.trim());
+        for (const s of statuses ?? []) {
+          if (!(EXPERIMENT_STATUSES as readonly string[]).includes(s)) {
+            throw usageError(`--status must be among ${EXPERIMENT_STATUSES.join(', ')}, got "${s}"`);
+          }
+        }
+        const list = await service.list({
+          ...(flags.model !== undefined ? { model: flags.model } : {}),
+          ...(statuses !== undefined ? { statuses: statuses as ExperimentStatus[] } : {}),
+        });
+        if (flags.json) return printJson(list);
+        if (list.length === 0) process.stdout.write('no experiments\n');
+        for (const e of list) process.stdout.write(`${line(e)}\n`);
+      }),
+    );
+
+  cmd
+    .command('show <id>')
+    .description('the definition and analysis of one experiment')
+    .option('--json', 'JSON output', false)
+    .action((id: string, flags: { json: boolean }) =>
+      withExperiments(async (service) => {
+        const analysis = await service.analyze(id);
+        if (flags.json) return printJson(analysis);
+        printAnalysis(analysis);
+      }),
+    );
+
+  for (const action of ['pause', 'resume', 'stop'] as const) {
+    cmd
+      .command(`${action} <id>`)
+      .description(`${action} an experiment`)
+      .option('--json', 'JSON output', false)
+      .action((id: string, flags: { json: boolean }) =>
+        withExperiments(async (service) => {
+          const e = await service.transition(id, action);
+          if (flags.json) return printJson(e);
+          process.stdout.write(`${line(e)}\n`);
+        }),
+      );
+  }
+
+  cmd
+    .command('conclude <id>')
+    .description('conclude an experiment, recording the winning arm')
+    .option('--winner <arm>', 'the winning arm')
+    .option('--reason <text>', 'why')
+    .option('--json', 'JSON output', false)
+    .action((id: string, flags: { winner?: string; reason?: string; json: boolean }) =>
+      withExperiments(async (service) => {
+        const e = await service.conclude(id, {
+          ...(flags.winner !== undefined ? { winner: flags.winner } : {}),
+          ...(flags.reason !== undefined ? { reason: flags.reason } : {}),
+        });
+        if (flags.json) return printJson(e);
+        process.stdout.write(`${line(e)}; winner ${e.conclusion?.winner ?? 'none'}\n`);
+      }),
+    );
+}

@@ -1,0 +1,344 @@
+/**
+ * The analysis of an experiment from its SQL aggregates, with src/experiments/stats. Pure: the same
+ * aggregates and running state give the same numbers on every replica.
+ *
+ * Per arm and metric: units, rate (binary: converting units / exposed units) or mean (numeric: over
+ * the units with events, a unit's value being the sum of its events). Each arm after the first is
+ * compared with the first (the control):
+ * - lift with its confidence interval and p-value: two-proportion z-test (rates), Welch's t-test
+ *   (means);
+ * - the Bayesian chance to beat control (Beta(1,1) posteriors for rates, normal for means);
+ * - mSPRT: this look's always-valid p-value and interval, and the running ones (minimum p and
+ *   intersection of intervals over every look so far, kept in the store), valid however often the
+ *   analysis is read. τ is fixed per comparison at its first look (see MetricDefinition.tau);
+ * - Holm and Benjamini–Hochberg adjusted p-values over every arm × metric comparison.
+ * Plus a sample-ratio-mismatch check of the unit counts against the weights (flagged under
+ * p = 0.001; only while the weights never changed: bandits and canaries move them on purpose), the
+ * events of units never exposed (counted apart), and for bandits each arm's probability of being
+ * best and the history of weights.
+ */
+import { currentProbabilityBest, rewardMetric } from './bandit-update.js';
+import { absoluteMde, powerEstimate } from './experiment-definition.js';
+import type {
+  Experiment,
+  ExperimentAggregates,
+  MetricDefinition,
+  PowerEstimate,
+  WeightsChange,
+} from './experiment-types.js';
+import { chanceToBeatControlBinary, chanceToBeatControlMean } from './stats/bayesian.js';
+import {
+  type AlwaysValidState,
+  combineLooks,
+  type MsprtLook,
+  msprtForMeans,
+  msprtForProportions,
+} from './stats/msprt.js';
+import { benjaminiHochberg, holm } from './stats/multiple-comparisons.js';
+import { type SrmResult, sampleRatioMismatch } from './stats/srm.js';
+import { type Interval, twoProportionZTest } from './stats/two-proportion-test.js';
+import { type MeanSummary, summaryFromSums, welchTTest } from './stats/welch-test.js';
+
+export const DEFAULT_ALPHA = 0.05;
+/** mSPRT τ for binary metrics when neither metric.tau nor power's MDE gives one: 2 rate points. */
+export const DEFAULT_BINARY_TAU = 0.02;
+/** For numeric metrics without tau: this share of the pooled standard deviation at the first look. */
+export const DEFAULT_NUMERIC_TAU_SD_SHARE = 0.1;
+
+export interface ArmMetricSummary {
+  kind: 'binary' | 'numeric';
+  /** Binary: exposed units (the rate's denominator); numeric: units with events. */
+  units: number;
+  unitsWithEvents: number;
+  events: number;
+  /** Binary only. */
+  conversions?: number;
+  rate?: number | null;
+  /** Numeric only. */
+  mean?: number | null;
+  variance?: number | null;
+  sum: number;
+  sumSq: number;
+}
+
+export interface ArmSummary {
+  name: string;
+  version?: number;
+  alias?: string;
+  /** The weight in force now. */
+  weight: number;
+  units: number;
+  requests: number;
+  metrics: Record<string, ArmMetricSummary>;
+}
+
+export interface SequentialResult {
+  tau2: number;
+  /** This look alone. */
+  pValue: number;
+  ci: Interval;
+}
+
+export interface Comparison {
+  arm: string;
+  control: string;
+  metric: string;
+  kind: 'binary' | 'numeric';
+  test: 'two-proportion-z' | 'welch-t';
+  /** False when an arm has too few units (binary: none; numeric: fewer than two with events). */
+  sufficientData: boolean;
+  reason?: string;
+  controlValue?: number;
+  treatmentValue?: number;
+  difference?: number;
+  differenceCi?: Interval;
+  relativeLift?: number | null;
+  relativeLiftCi?: Interval | null;
+  /** z (rates) or t (means). */
+  statistic?: number;
+  /** Welch only. */
+  df?: number;
+  pValue?: number;
+  pValueHolm?: number;
+  pValueBh?: number;
+  chanceToBeatControl?: number;
+  /** mSPRT at this look; null while the variance is 0 (no evidence either way). */
+  msprt?: SequentialResult | null;
+  /** Running always-valid p-value and interval over every look so far. */
+  alwaysValid?: AlwaysValidState | null;
+}
+
+export interface ExperimentAnalysis {
+  experiment: Experiment;
+  alpha: number;
+  units: number;
+  arms: ArmSummary[];
+  comparisons: Comparison[];
+  srm: (SrmResult & { observed: number[]; weights: number[] }) | null;
+  srmNote?: string;
+  unexposed: ExperimentAggregates['unexposed'];
+  totalEvents: number;
+  power?: PowerEstimate;
+  bandit?: {
+    policy: string;
+    metric: string | undefined;
+    weights: number[];
+    probabilityBest: Record<string, number>;
+    history: WeightsChange[];
+  };
+}
+
+/** Per comparison (`arm/metric`): τ² fixed at the first look, and the running always-valid state. */
+export type SequentialState = Record<string, { tau2: number; state?: AlwaysValidState }>;
+
+/**
+ * Analyses `aggregates` and folds this look into `sequential` (returned as `sequential`; the caller
+ * stores it). Folding the same aggregates twice changes nothing, so replicas reading one database
+ * return the same numbers.
+ */
+export function analyzeExperiment(
+  experiment: Experiment,
+  aggregates: ExperimentAggregates,
+  previous: SequentialState = {},
+  opts: { alpha?: number } = {},
+): { analysis: ExperimentAnalysis; sequential: SequentialState } {
+  const alpha = opts.alpha ?? DEFAULT_ALPHA;
+  const sequential: SequentialState = JSON.parse(JSON.stringify(previous)) as SequentialState;
+  const arms: ArmSummary[] = experiment.arms.map((a, i) => {
+    const agg = aggregates.arms[i]!;
+    const metrics: Record<string, ArmMetricSummary> = {};
+    for (const m of experiment.metrics) metrics[m.name] = metricSummary(m, agg.units, agg.metrics[m.name]!);
+    return {
+      name: a.name,
+      ...(a.version !== undefined ? { version: a.version } : {}),
+      ...(a.alias !== undefined ? { alias: a.alias } : {}),
+      weight: experiment.weights[i] ?? a.weight,
+      units: agg.units,
+      requests: agg.requests,
+      metrics,
+    };
+  });
+
+  const comparisons: Comparison[] = [];
+  const control = arms[0]!;
+  for (const metric of experiment.metrics) {
+    for (const arm of arms.slice(1)) {
+      comparisons.push(compare(experiment, metric, control, arm, alpha, sequential));
+    }
+  }
+  const tested = comparisons.filter((c) => c.pValue !== undefined);
+  const ps = tested.map((c) => c.pValue!);
+  const holmPs = holm(ps);
+  const bhPs = benjaminiHochberg(ps);
+  tested.forEach((c, i) => {
+    c.pValueHolm = holmPs[i]!;
+    c.pValueBh = bhPs[i]!;
+  });
+
+  const observed = arms.map((a) => a.units);
+  let srm: ExperimentAnalysis['srm'] = null;
+  let srmNote: string | undefined;
+  if (experiment.weightsHistory.length > 1) {
+    srmNote = 'the weights changed during the experiment (bandit or canary): no sample-ratio check';
+  } else if (observed.reduce((s, n) => s + n, 0) === 0) {
+    srmNote = 'no exposed units yet';
+  } else {
+    srm = {
+      ...sampleRatioMismatch(observed, experiment.weights),
+      observed,
+      weights: [...experiment.weights],
+    };
+  }
+
+  const analysis: ExperimentAnalysis = {
+    experiment,
+    alpha,
+    units: observed.reduce((s, n) => s + n, 0),
+    arms,
+    comparisons,
+    srm,
+    ...(srmNote !== undefined ? { srmNote } : {}),
+    unexposed: aggregates.unexposed,
+    totalEvents: aggregates.totalEvents,
+  };
+  const power = powerEstimate(experiment);
+  if (power !== undefined) analysis.power = power;
+  if (experiment.type === 'bandit' && experiment.bandit !== undefined) {
+    const p = currentProbabilityBest(experiment, aggregates);
+    analysis.bandit = {
+      policy: experiment.bandit.policy,
+      metric: rewardMetric(experiment),
+      weights: [...experiment.weights],
+      probabilityBest: Object.fromEntries(experiment.arms.map((a, i) => [a.name, p[i]!])),
+      history: experiment.weightsHistory,
+    };
+  }
+  return { analysis, sequential };
+}
+
+function metricSummary(
+  metric: MetricDefinition,
+  exposedUnits: number,
+  agg: ExperimentAggregates['arms'][number]['metrics'][string],
+): ArmMetricSummary {
+  const base = {
+    kind: metric.kind,
+    unitsWithEvents: agg.unitsWithEvents,
+    events: agg.events,
+    sum: agg.sum,
+    sumSq: agg.sumSq,
+  };
+  if (metric.kind === 'binary') {
+    return {
+      ...base,
+      units: exposedUnits,
+      conversions: agg.conversions,
+      rate: exposedUnits > 0 ? agg.conversions / exposedUnits : null,
+    };
+  }
+  const summary =
+    agg.unitsWithEvents > 0 ? summaryFromSums(agg.unitsWithEvents, agg.sum, agg.sumSq) : undefined;
+  return {
+    ...base,
+    units: agg.unitsWithEvents,
+    mean: summary?.mean ?? null,
+    variance: summary === undefined || summary.n < 2 ? null : summary.variance,
+  };
+}
+
+function compare(
+  experiment: Experiment,
+  metric: MetricDefinition,
+  control: ArmSummary,
+  arm: ArmSummary,
+  alpha: number,
+  sequential: SequentialState,
+): Comparison {
+  const base = {
+    arm: arm.name,
+    control: control.name,
+    metric: metric.name,
+    kind: metric.kind,
+    test: metric.kind === 'binary' ? ('two-proportion-z' as const) : ('welch-t' as const),
+  };
+  const key = `${arm.name}/${metric.name}`;
+  const c = control.metrics[metric.name]!;
+  const t = arm.metrics[metric.name]!;
+  if (metric.kind === 'binary') {
+    if (c.units < 1 || t.units < 1) {
+      return { ...base, sufficientData: false, reason: 'an arm has no exposed units yet' };
+    }
+    const cArm = { units: c.units, conversions: c.conversions! };
+    const tArm = { units: t.units, conversions: t.conversions! };
+    const z = twoProportionZTest(cArm, tArm, { alpha });
+    const tau = metric.tau ?? absoluteMde(experiment, metric.name) ?? DEFAULT_BINARY_TAU;
+    const look = (tau2: number) => msprtForProportions(cArm, tArm, { tau2, alpha });
+    const seq = sequentialFor(sequential, key, tau * tau, look);
+    return {
+      ...base,
+      sufficientData: true,
+      controlValue: z.controlRate,
+      treatmentValue: z.treatmentRate,
+      difference: z.difference,
+      differenceCi: z.differenceCi,
+      relativeLift: z.relativeLift,
+      relativeLiftCi: z.relativeLiftCi,
+      statistic: z.z,
+      pValue: z.pValue,
+      chanceToBeatControl: chanceToBeatControlBinary(cArm, tArm),
+      ...seq,
+    };
+  }
+  if (c.unitsWithEvents < 2 || t.unitsWithEvents < 2) {
+    return { ...base, sufficientData: false, reason: 'an arm has fewer than two units with events' };
+  }
+  const cs: MeanSummary = summaryFromSums(c.unitsWithEvents, c.sum, c.sumSq);
+  const ts: MeanSummary = summaryFromSums(t.unitsWithEvents, t.sum, t.sumSq);
+  const w = welchTTest(cs, ts, { alpha });
+  const pooledSd = Math.sqrt(
+    ((cs.n - 1) * cs.variance + (ts.n - 1) * ts.variance) / Math.max(1, cs.n + ts.n - 2),
+  );
+  const tau2 =
+    metric.tau !== undefined
+      ? metric.tau * metric.tau
+      : (absoluteMde(experiment, metric.name) ?? DEFAULT_NUMERIC_TAU_SD_SHARE * pooledSd) ** 2;
+  const look = (fixedTau2: number) => msprtForMeans(cs, ts, { tau2: fixedTau2, alpha });
+  const seq = sequentialFor(sequential, key, tau2, look);
+  return {
+    ...base,
+    sufficientData: true,
+    controlValue: cs.mean,
+    treatmentValue: ts.mean,
+    difference: w.difference,
+    differenceCi: w.differenceCi,
+    relativeLift: w.relativeLift,
+    relativeLiftCi: w.relativeLiftCi,
+    statistic: w.t,
+    df: w.df,
+    pValue: w.pValue,
+    chanceToBeatControl: chanceToBeatControlMean(cs, ts),
+    ...seq,
+  };
+}
+
+/**
+ * This look's mSPRT with τ² fixed at the comparison's first usable look, folded into the running
+ * state. A look without spread (variance 0) carries no evidence and is not folded.
+ */
+function sequentialFor(
+  sequential: SequentialState,
+  key: string,
+  proposedTau2: number,
+  look: (tau2: number) => MsprtLook,
+): Pick<Comparison, 'msprt' | 'alwaysValid'> {
+  const entry = sequential[key];
+  const tau2 = entry?.tau2 ?? proposedTau2;
+  if (!(tau2 > 0) || !Number.isFinite(tau2)) return { msprt: null, alwaysValid: entry?.state ?? null };
+  const current = look(tau2);
+  if (!Number.isFinite(current.ci[0]) || !Number.isFinite(current.ci[1])) {
+    return { msprt: null, alwaysValid: entry?.state ?? null };
+  }
+  const state = combineLooks(entry?.state, current);
+  sequential[key] = { tau2, state };
+  return { msprt: { tau2, pValue: current.pValue, ci: current.ci }, alwaysValid: state };
+}

@@ -1,0 +1,149 @@
+/**
+ * The experiment use cases, shared by the HTTP API and the CLI: create (validated against the
+ * registry and the overlap rule), list, show with analysis, pause/resume/stop/conclude, record
+ * outcome events, and set weights (the canary controller's hook).
+ */
+import { ErrorCode, FerryError } from '../core/errors.js';
+import { analyzeExperiment, type ExperimentAnalysis, type SequentialState } from './experiment-analysis.js';
+import {
+  assertAcceptsEvents,
+  assertWeights,
+  checkArmsExist,
+  nextStatus,
+  parseEvents,
+  parseExperimentDefinition,
+  powerEstimate,
+  type Transition,
+  type VersionResolver,
+} from './experiment-definition.js';
+import type { ExperimentStore } from './experiment-store.js';
+import type { Experiment, PowerEstimate } from './experiment-types.js';
+
+export interface ExperimentServiceOptions {
+  store: ExperimentStore;
+  registry: VersionResolver;
+  /** Called after every change made through this service (the router refreshes at once). */
+  onChange?: (experiment: Experiment) => void | Promise<void>;
+  /** Most events per request. */
+  maxEvents?: number;
+}
+
+export interface EventsResult {
+  /** Events stored now. */
+  accepted: number;
+  /** Events whose event_id was already stored (or repeated in the request): counted once. */
+  duplicates: number;
+}
+
+export class ExperimentService {
+  constructor(private readonly opts: ExperimentServiceOptions) {}
+
+  get store(): ExperimentStore {
+    return this.opts.store;
+  }
+
+  async create(raw: unknown): Promise<{ experiment: Experiment; power?: PowerEstimate }> {
+    const def = parseExperimentDefinition(raw);
+    await checkArmsExist(def, this.opts.registry);
+    const experiment = await this.opts.store.create(def);
+    await this.changed(experiment);
+    const power = powerEstimate(experiment);
+    return power === undefined ? { experiment } : { experiment, power };
+  }
+
+  list(filter: { model?: string; statuses?: Experiment['status'][] } = {}): Promise<Experiment[]> {
+    return this.opts.store.list(filter);
+  }
+
+  get(name: string): Promise<Experiment> {
+    return this.opts.store.require(name);
+  }
+
+  /**
+   * The analysis from the database's aggregates, read in the same transaction as the experiment's
+   * always-valid state, which this look is folded into (idempotent for unchanged data).
+   */
+  async analyze(name: string): Promise<ExperimentAnalysis> {
+    let result: ExperimentAnalysis | undefined;
+    await this.opts.store.update(name, async (experiment, tx, extras) => {
+      const aggregates = await this.opts.store.aggregates(experiment, tx);
+      const previous = extras.sequential as SequentialState;
+      const { analysis, sequential } = analyzeExperiment(experiment, aggregates, previous);
+      result = analysis;
+      if (JSON.stringify(sequential) === JSON.stringify(previous)) return undefined;
+      // Recording a look is not a change of the experiment: keep its revision for the router.
+      return { sequential };
+    });
+    return result!;
+  }
+
+  /** pause, resume or stop; asking for the status it already has changes nothing. */
+  async transition(name: string, action: Exclude<Transition, 'conclude'>): Promise<Experiment> {
+    const experiment = await this.opts.store.update(name, (e) => {
+      const status = nextStatus(e.status, action);
+      return status === e.status ? undefined : { status };
+    });
+    await this.changed(experiment);
+    return experiment;
+  }
+
+  /** Records the decision (a winner among the arms, or none) and stops routing. */
+  async conclude(name: string, opts: { winner?: string | null; reason?: string } = {}): Promise<Experiment> {
+    const experiment = await this.opts.store.update(name, (e) => {
+      nextStatus(e.status, 'conclude');
+      const winner = opts.winner ?? null;
+      if (winner !== null && !e.arms.some((a) => a.name === winner)) {
+        throw new FerryError(
+          ErrorCode.EXPERIMENT_INVALID,
+          `winner must be one of the arms: ${e.arms.map((a) => a.name).join(', ')}`,
+          { status: 400, details: { field: 'winner', value: winner } },
+        );
+      }
+      const at = new Date(this.opts.store.now().getTime()).toISOString();
+      return {
+        status: 'concluded',
+        conclusion: { at, winner, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) },
+      };
+    });
+    await this.changed(experiment);
+    return experiment;
+  }
+
+  /**
+   * Sets the weights in force (validated: one per arm, summing to 1) and appends them to the
+   * history. For canary steps and manual changes; bandits are updated by the router.
+   */
+  async setWeights(name: string, weights: readonly number[], reason: string): Promise<Experiment> {
+    const experiment = await this.opts.store.update(name, (e) => {
+      if (weights.length !== e.arms.length) {
+        throw new FerryError(
+          ErrorCode.EXPERIMENT_INVALID_WEIGHTS,
+          `need one weight per arm (${e.arms.length}), got ${weights.length}`,
+          { status: 400, details: { weights } },
+        );
+      }
+      assertWeights(weights);
+      const at = this.opts.store.now().toISOString();
+      return { weights: [...weights], historyEntry: { at, weights: [...weights], reason } };
+    });
+    await this.changed(experiment);
+    return experiment;
+  }
+
+  /**
+   * Stores outcome events after strict validation against the experiment's metrics. 409
+   * FERRY_EXPERIMENT_NOT_RUNNING once the experiment is stopped or concluded; paused experiments
+   * still accept outcomes. Events of units never exposed are stored and counted apart by the analysis.
+   */
+  async recordEvents(name: string, body: unknown): Promise<EventsResult> {
+    const experiment = await this.opts.store.require(name);
+    assertAcceptsEvents(experiment);
+    const events = parseEvents(body, experiment, this.opts.maxEvents ?? 1000);
+    const { inserted, duplicates } = await this.opts.store.recordEvents(name, events);
+    return { accepted: inserted, duplicates };
+  }
+
+  private async changed(experiment: Experiment): Promise<void> {
+    await this.opts.onChange?.(experiment);
+  }
+}
