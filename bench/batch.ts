@@ -208,11 +208,21 @@ try {
     loadServingConfig({}, { cache: 'off', predictionLog: 'off' }),
   );
   const url = await serving.app.listen({ host: '127.0.0.1', port: 0 });
-  const ac = execFileSync(
-    AUTOCANNON,
-    ['-c', '16', '-d', '5', '--json', `${url}/v1/predictions/tagifai/p-12345`],
-    { maxBuffer: 64 * 1024 * 1024 },
-  ).toString();
+  // The load generator runs in its own process; this one must keep its event loop free to serve.
+  const ac = await new Promise<string>((res) => {
+    const child = spawn(
+      AUTOCANNON,
+      ['-c', '16', '-d', '5', '--json', `${url}/v1/predictions/tagifai/p-12345`],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('exit', () => res(out));
+  });
   await serving.close();
   const lookup = JSON.parse(ac) as {
     requests: { average: number };
