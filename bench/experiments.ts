@@ -1,0 +1,181 @@
+/**
+ * bench/experiments: the serving benchmark's single-item /predict (unit ids from a pool of 10,000)
+ * with no experiment, with an A/B test, with a canary and with a shadow running; requests/s and p99
+ * of each and the ratio to no experiment. Run: npm run bench:experiments   (BENCH_SECONDS=10)
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { openFerry } from '../src/adapters/open-ferry.js';
+import { loadConfig } from '../src/core/config.js';
+import { parseLabeledDataset } from '../src/train/dataset.js';
+import { trainTextClassifier } from '../src/train/pipeline.js';
+import { registerTrained } from '../src/train/register-trained.js';
+import { QUICK_GRID } from '../src/train/tune.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const FERRY = join(ROOT, 'dist/cli/index.js');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const dataDir = resolve(process.env.DATASET_DIR ?? '../shared/datasets/madewithml');
+
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+
+function waitForAddress(child: ChildProcess): Promise<string> {
+  return new Promise((res, rej) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /"address":"(http:\/\/[^"]+)"/.exec(out);
+      if (m) res(m[1]!);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => rej(new Error(`server exited (${code}):\n${out}`)));
+  });
+}
+
+function load(url: string, body: string): Promise<{ rps: number; p99: number; errors: number }> {
+  return new Promise((res, rej) => {
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bench/servers/unit-load.mjs'), url, body, String(SECONDS), '64', '10000'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('exit', () => {
+      try {
+        const r = JSON.parse(out) as {
+          requests: { average: number };
+          latency: { p99: number };
+          errors: number;
+          non2xx: number;
+        };
+        res({ rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx });
+      } catch (e) {
+        rej(e);
+      }
+    });
+  });
+}
+
+const home = mkdtempSync(join(tmpdir(), 'ferry-bench-exp-'));
+try {
+  const data = parseLabeledDataset(readFileSync(join(dataDir, 'dataset.csv')), 'dataset.csv');
+  const ctx = await openFerry(loadConfig({}, { home }));
+  for (const seed of [42, 7]) {
+    const outcome = trainTextClassifier(data, { seed, grid: QUICK_GRID, folds: 3, refitOnAll: false });
+    await registerTrained(ctx.registry, outcome, {
+      name: 'tagifai',
+      promote: seed === 42,
+      force: true,
+      alias: 'production',
+      metric: 'val_f1',
+      gitCommit: null,
+    });
+  }
+  await ctx.close();
+  const holdout = parseLabeledDataset(readFileSync(join(dataDir, 'holdout.csv')), 'holdout.csv').rows;
+  const body = JSON.stringify({ title: holdout[0]!.title, description: holdout[0]!.description });
+
+  const definitions: Record<string, unknown> = {
+    'A/B test (50/50, v1 vs v2)': {
+      name: 'bench-ab',
+      type: 'ab',
+      model: 'tagifai',
+      arms: [
+        { name: 'control', version: 1, weight: 0.5 },
+        { name: 'treatment', version: 2, weight: 0.5 },
+      ],
+      metrics: [{ name: 'accepted', kind: 'binary' }],
+    },
+    'canary (v2 at its first step, 5 %)': {
+      name: 'bench-canary',
+      type: 'canary',
+      model: 'tagifai',
+      arms: [
+        { name: 'production', version: 1 },
+        { name: 'canary', version: 2 },
+      ],
+      metrics: [{ name: 'accepted', kind: 'binary' }],
+      canary: {
+        steps: [0.05, 0.25, 0.5, 1],
+        minRequestsPerStep: 1_000_000_000,
+        minStepDurationMs: 3_600_000,
+      },
+    },
+    'shadow (v2 mirrored, every request)': {
+      name: 'bench-shadow',
+      type: 'shadow',
+      model: 'tagifai',
+      arms: [
+        { name: 'production', version: 1 },
+        { name: 'shadow', version: 2 },
+      ],
+      metrics: [{ name: 'accepted', kind: 'binary' }],
+    },
+  };
+
+  const rows: { name: string; rps: number; p99: number; errors: number }[] = [];
+  const scenario = async (name: string, def?: unknown) => {
+    if (def) {
+      const file = join(home, 'def.json');
+      writeFileSync(file, JSON.stringify(def));
+      execFileSync(process.execPath, [FERRY, 'experiments', 'create', '--file', file], {
+        cwd: ROOT,
+        env: { ...process.env, FERRY_HOME: home },
+        stdio: 'pipe',
+      });
+    }
+    const server = spawn(
+      process.execPath,
+      [FERRY, 'serve', '--host', '127.0.0.1', '--port', '0', '--cache', 'off', '--prediction-log', 'off'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, FERRY_HOME: home },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      const url = await waitForAddress(server);
+      process.stderr.write(`running: ${name}\n`);
+      rows.push({ name, ...(await load(`${url}/predict`, body)) });
+    } finally {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    if (def) {
+      execFileSync(process.execPath, [FERRY, 'experiments', 'stop', (def as { name: string }).name], {
+        cwd: ROOT,
+        env: { ...process.env, FERRY_HOME: home },
+        stdio: 'pipe',
+      });
+    }
+  };
+  await scenario('no experiment');
+  for (const [name, def] of Object.entries(definitions)) await scenario(name, def);
+
+  const base = rows[0]!.rps;
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(40) : x.padStart(12))).join('');
+  console.log(
+    `\nbench/experiments: /predict 1 item, 64 connections, ${SECONDS} s each, cache and log off, 2-core machine\n`,
+  );
+  console.log(line(['scenario', 'req/s', 'p99 ms', 'vs none', 'errors']));
+  for (const r of rows)
+    console.log(line([r.name, r.rps.toFixed(0), String(r.p99), (r.rps / base).toFixed(2), String(r.errors)]));
+  const ab = rows[1]!.rps / base;
+  const canary = rows[2]!.rps / base;
+  const shadow = rows[3]!.rps / base;
+  console.log(
+    `\ntargets: routing costs < 10 %: A/B ${((1 - ab) * 100).toFixed(1)} %, canary ${((1 - canary) * 100).toFixed(1)} % ${Math.max(1 - ab, 1 - canary) < 0.1 ? 'met' : 'NOT met'}; shadowing < 25 %: ${((1 - shadow) * 100).toFixed(1)} % ${1 - shadow < 0.25 ? 'met' : 'NOT met'}`,
+  );
+} finally {
+  rmSync(home, { recursive: true, force: true });
+}
