@@ -1,10 +1,14 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { PredictionStore } from '../batch/prediction-store.js';
 import type { FerryConfig } from '../core/config.js';
+import { CanaryRunner } from '../experiments/canary-runner.js';
 import { ExperimentRouter } from '../experiments/experiment-router.js';
 import { ExperimentService } from '../experiments/experiment-service.js';
+import { ExperimentStatsStore } from '../experiments/experiment-stats-store.js';
 import { ExperimentStore } from '../experiments/experiment-store.js';
 import type { RouteDecision } from '../experiments/experiment-types.js';
+import { newReplicaId, ShadowRunner } from '../experiments/shadow-runner.js';
+import type { Model } from '../model/model.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
 import type { PredictionLogSink } from '../ports/prediction-log-sink.js';
 import { loadModel } from '../registry/load-model.js';
@@ -14,6 +18,7 @@ import { ModelHost } from '../serving/model-host.js';
 import { PredictionCache } from '../serving/prediction-cache.js';
 import { PredictionLogger } from '../serving/prediction-log/prediction-logger.js';
 import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.js';
+import type { PredictionObserver } from '../serving/prediction-observer.js';
 import { PredictionService } from '../serving/prediction-service.js';
 import type { ServingConfig } from '../serving/serving-config.js';
 import { EXAMPLE_PROJECTS } from '../serving/warmup-inputs.js';
@@ -32,19 +37,38 @@ export interface ServingRuntime {
   predictionStore: PredictionStore;
   /**
    * Experiments in the registry's database: the store, the use cases (/v1/experiments) and the
-   * router the prediction service asks. Shadow and canary code plugs in with
-   * `service.addObserver(...)` and `experiments.router.subscribe(...)`.
+   * router the prediction service asks; the shadow and canary runners are prediction observers
+   * that follow the router's running experiments.
    */
-  experiments: { store: ExperimentStore; service: ExperimentService; router: ExperimentRouter };
+  experiments: {
+    store: ExperimentStore;
+    service: ExperimentService;
+    router: ExperimentRouter;
+    /** Per-replica shadow and canary counters. */
+    stats: ExperimentStatsStore;
+    /** This process's id in those counters' rows (random per start). */
+    replica: string;
+    shadow: ShadowRunner;
+    canary: CanaryRunner;
+  };
   /** Graceful: stop accepting, finish in-flight requests, drain batchers, flush the log, close backends. */
   close(): Promise<void>;
+}
+
+export interface OpenServingOptions {
+  logger?: FastifyServerOptions['logger'];
+  /**
+   * Replaces each loaded model (tests only: a deliberately faulty or slow version for canary and
+   * shadow tests). Called once per version load, warm-up included.
+   */
+  wrapModel?: (name: string, version: number, model: Model) => Model;
 }
 
 /** Wires config to backends and builds the (not yet listening) model server. */
 export async function openServing(
   config: FerryConfig,
   sc: ServingConfig,
-  opts: { logger?: FastifyServerOptions['logger'] } = {},
+  opts: OpenServingOptions = {},
 ): Promise<ServingRuntime> {
   const ferry = await openFerry(config);
   const closers: (() => Promise<void>)[] = [() => ferry.close()];
@@ -93,8 +117,16 @@ export async function openServing(
       });
     }
 
+    const wrapModel = opts.wrapModel;
     const host = new ModelHost(
-      { aliases: (name) => ferry.registry.aliases(name), load: (ref) => loadModel(ferry.registry, ref) },
+      {
+        aliases: (name) => ferry.registry.aliases(name),
+        load: async (ref) => {
+          const loaded = await loadModel(ferry.registry, ref);
+          if (wrapModel === undefined) return loaded;
+          return { ...loaded, model: wrapModel(loaded.version.name, loaded.version.version, loaded.model) };
+        },
+      },
       {
         models: sc.models,
         aliases: sc.aliases,
@@ -124,8 +156,11 @@ export async function openServing(
       aliases: (name) => ferry.registry.aliases(name),
       onExposuresDropped: (count, reason) => metrics.experimentExposuresDropped.inc({ reason }, count),
       onError: (error, context) => app?.log.warn({ err: error }, context),
+      warm: (model, version) =>
+        sc.models.includes(model) ? host.version(model, version) : Promise.resolve(),
     });
-    // Arms on explicit versions are loaded and warmed before their first request, off the request path.
+    // Arms on explicit versions are loaded and warmed off the request path: a routing experiment's
+    // by the router before it routes to them (`warm`), a shadow's candidate here, in the background.
     router.subscribe((experiments) => {
       for (const e of experiments) {
         if (e.status !== 'running' || !sc.models.includes(e.model)) continue;
@@ -138,11 +173,54 @@ export async function openServing(
         }
       }
     });
+    const statsStore = new ExperimentStatsStore({ sql: ferry.sql });
+    await statsStore.init();
+    const warn = (error: unknown, context: string) => app?.log.warn({ err: error }, context);
     const experimentService = new ExperimentService({
       store: experimentStore,
       registry: ferry.registry,
+      stats: statsStore,
       onChange: () => router.refresh(),
+      onPromoted: () => host.refresh(),
+      onError: warn,
       maxEvents: sc.limits.maxItems,
+    });
+    const replica = newReplicaId();
+    const canaryRunner = new CanaryRunner({
+      stats: statsStore,
+      evaluate: (name) => experimentService.canary.evaluate(name),
+      replica,
+      evaluateEveryMs: sc.canaryEvaluateMs,
+      onError: warn,
+    });
+    const shadowRunner = new ShadowRunner({
+      stats: statsStore,
+      replica,
+      models: sc.models,
+      flushEveryMs: sc.shadowFlushMs,
+      // The candidate's model's own (asynchronous) predict, outside production's batcher and cache.
+      candidate: async (model, version, items) => (await host.version(model, version)).model.predict(items),
+      currentAlias: (model, alias) =>
+        sc.aliases.includes(alias) ? host.current(model, alias)?.version : undefined,
+      resolveAlias: async (model, alias) => (await ferry.registry.aliases(model))[alias],
+      onError: warn,
+    });
+    // The runners observe predictions only while they have a canary or a shadow to watch, so that a
+    // server without one pays nothing per request.
+    const observed = new Map<PredictionObserver, () => void>();
+    const observe = (runner: PredictionObserver & { readonly active: boolean }) => {
+      const remove = observed.get(runner);
+      if (runner.active && remove === undefined) observed.set(runner, service.addObserver(runner));
+      if (!runner.active && remove !== undefined) {
+        remove();
+        observed.delete(runner);
+      }
+    };
+    router.subscribe((experiments) => {
+      canaryRunner.sync(experiments);
+      shadowRunner.sync(experiments);
+      observe(canaryRunner);
+      observe(shadowRunner);
     });
     const routedChildren = new WeakMap<RouteDecision, { inc(): void }>();
     const service = new PredictionService({
@@ -182,18 +260,29 @@ export async function openServing(
         serverVersion: process.env.npm_package_version ?? '0.1.0',
         predictionStore,
         storedPredictions: { maxAgeMs: sc.storedMaxAgeMs, policy: sc.storedPolicy },
-        experiments: { service: experimentService, router },
+        experiments: {
+          service: experimentService,
+          router,
+          flush: async (name) => {
+            await Promise.all([canaryRunner.flush(name), shadowRunner.flush(name)]);
+          },
+        },
         eventsToken: sc.eventsToken,
       },
       opts,
     );
     const server = app;
-    // Closed in reverse: the server stops accepting, then the batchers drain, then exposures are written.
+    // Closed in reverse: the server stops accepting, then the batchers drain, then exposures are
+    // written, then the shadow mirrors stop and the shadow and canary counters are written.
+    closers.push(() => canaryRunner.stop());
+    closers.push(() => shadowRunner.stop());
     closers.push(() => router.stop());
     closers.push(() => host.stop());
     closers.push(() => server.close());
     await host.start();
     await router.start();
+    canaryRunner.start();
+    shadowRunner.start();
     return {
       app: server,
       host,
@@ -202,7 +291,15 @@ export async function openServing(
       cache,
       logger,
       predictionStore,
-      experiments: { store: experimentStore, service: experimentService, router },
+      experiments: {
+        store: experimentStore,
+        service: experimentService,
+        router,
+        stats: statsStore,
+        replica,
+        shadow: shadowRunner,
+        canary: canaryRunner,
+      },
       close: closeAll,
     };
   } catch (e) {

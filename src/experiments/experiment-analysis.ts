@@ -18,6 +18,9 @@
  * best and the history of weights.
  */
 import { currentProbabilityBest, rewardMetric } from './bandit-update.js';
+import type { NormalizedCanaryConfig } from './canary/canary-config.js';
+import type { CanaryHistoryEntry, CanaryStatus, Decision } from './canary/canary-controller.js';
+import type { RequestStatsSnapshot } from './canary/request-stats.js';
 import { absoluteMde, powerEstimate } from './experiment-definition.js';
 import type {
   Experiment,
@@ -26,6 +29,8 @@ import type {
   PowerEstimate,
   WeightsChange,
 } from './experiment-types.js';
+import type { ShadowSettings } from './live-settings.js';
+import type { ShadowReport } from './shadow/shadow-stats.js';
 import { chanceToBeatControlBinary, chanceToBeatControlMean } from './stats/bayesian.js';
 import {
   type AlwaysValidState,
@@ -108,6 +113,43 @@ export interface Comparison {
   alwaysValid?: AlwaysValidState | null;
 }
 
+/** A shadow test's report: the merge of every replica's persisted counters. */
+export interface ShadowAnalysis {
+  settings: ShadowSettings;
+  /** Replicas whose rows were merged (a serving process counts once per start). */
+  replicas: number;
+  /** Rows that could not be read (skipped, not merged). */
+  invalidRows: number;
+  /** The newest row's write time; null before any replica wrote. */
+  updatedAt: string | null;
+  report: ShadowReport;
+}
+
+/** A canary release: its controller's state, the current step's window and what the figures say now. */
+export interface CanaryAnalysis {
+  status: CanaryStatus;
+  stepIndex: number;
+  steps: number[];
+  /** The canary arm's share now. */
+  weight: number;
+  revision: number;
+  stepStartedAt: string;
+  config: NormalizedCanaryConfig;
+  /** The binary metric whose outcome rate is judged, when thresholds.minOutcomeRatio is set. */
+  outcomeMetric?: string;
+  /** Both arms over the current step, merged over replicas (outcomes: over the whole experiment). */
+  window: {
+    stepIndex: number;
+    replicas: number;
+    invalidRows: number;
+    production: RequestStatsSnapshot;
+    canary: RequestStatsSnapshot;
+  };
+  /** What evaluate() decides on these figures now; applied by the next evaluation (any replica). */
+  assessment: Decision;
+  history: (Omit<CanaryHistoryEntry, 'at'> & { at: string })[];
+}
+
 export interface ExperimentAnalysis {
   experiment: Experiment;
   alpha: number;
@@ -119,6 +161,10 @@ export interface ExperimentAnalysis {
   unexposed: ExperimentAggregates['unexposed'];
   totalEvents: number;
   power?: PowerEstimate;
+  /** Shadow tests: the merged report of every replica. */
+  shadow?: ShadowAnalysis;
+  /** Canary releases: the controller's state and the current step's figures. */
+  canary?: CanaryAnalysis;
   bandit?: {
     policy: string;
     metric: string | undefined;

@@ -29,6 +29,7 @@ import {
   type PowerRequest,
   ROUTING_TYPES,
 } from './experiment-types.js';
+import { canarySettings, canaryWeights, shadowSettings } from './live-settings.js';
 import { unitsPerArmForMeans, unitsPerArmForProportions } from './stats/power.js';
 
 export const WEIGHT_SUM_TOLERANCE = 1e-9;
@@ -193,6 +194,22 @@ export function parseExperimentDefinition(raw: unknown): ExperimentDefinition {
     if (type !== key) throw invalidExperiment(`${key} settings are for type "${key}" only`, { field: key });
     if (!isObject(value)) throw invalidExperiment(`${key} must be an object`, { field: key });
     def[key] = JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+  }
+  if (type === 'shadow') shadowSettings(def);
+  if (type === 'canary') {
+    // A canary's weights follow its steps: the first step's share at creation, then the controller's.
+    const first = canarySettings(def).config.steps[0]!;
+    const weights = canaryWeights(first);
+    const given = (raw.arms as unknown[]).some((a) => isObject(a) && a.weight !== undefined);
+    if (given && arms.some((a, i) => Math.abs(a.weight - weights[i]!) > WEIGHT_SUM_TOLERANCE)) {
+      throw invalidWeights(
+        `a canary's weights follow its steps: omit them, or give [${weights.join(', ')}] (the first step)`,
+        { field: 'arms', weights: arms.map((a) => a.weight), expected: weights },
+      );
+    }
+    arms.forEach((a, i) => {
+      a.weight = weights[i]!;
+    });
   }
   return def;
 }

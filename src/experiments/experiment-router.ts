@@ -60,6 +60,13 @@ export interface ExperimentRouterOptions {
   exposures?: Partial<ExposureBufferOptions>;
   onExposuresDropped?: (count: number, reason: 'full' | 'write-error') => void;
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Loads and warms a version before the router first sends traffic to it (the model host's
+   * `version`), so that an experiment's first requests do not pay for loading its arms (a canary
+   * would read that cold start as the version's latency). A failure is reported, not fatal: the
+   * requests then fall back to the default version.
+   */
+  warm?: (model: string, version: number) => Promise<unknown>;
 }
 
 interface CompiledExperiment {
@@ -330,6 +337,17 @@ export class ExperimentRouter {
         return { ...base, selector: { version } };
       }),
     );
+    const warm = this.opts.warm;
+    if (warm !== undefined) {
+      await Promise.all(
+        decisions.map(async (d) => {
+          if (d?.selector.version === undefined) return;
+          await warm(e.model, d.selector.version).catch((err: unknown) =>
+            this.opts.onError?.(err, `loading ${e.model}/${d.selector.version} for ${e.name}`),
+          );
+        }),
+      );
+    }
     return {
       experiment: e,
       seed: e.seed,

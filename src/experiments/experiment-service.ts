@@ -1,10 +1,17 @@
 /**
  * The experiment use cases, shared by the HTTP API and the CLI: create (validated against the
  * registry and the overlap rule), list, show with analysis, pause/resume/stop/conclude, record
- * outcome events, and set weights (the canary controller's hook).
+ * outcome events, set weights, and the canary releases' manual actions (see canary-release.ts).
  */
-import { ErrorCode, FerryError } from '../core/errors.js';
-import { analyzeExperiment, type ExperimentAnalysis, type SequentialState } from './experiment-analysis.js';
+import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
+import type { SqlExecutor } from '../ports/sql.js';
+import { type AliasRegistry, CanaryRelease } from './canary-release.js';
+import {
+  analyzeExperiment,
+  type ExperimentAnalysis,
+  type SequentialState,
+  type ShadowAnalysis,
+} from './experiment-analysis.js';
 import {
   assertAcceptsEvents,
   assertWeights,
@@ -16,14 +23,23 @@ import {
   type Transition,
   type VersionResolver,
 } from './experiment-definition.js';
+import type { ExperimentStatsStore } from './experiment-stats-store.js';
 import type { ExperimentStore } from './experiment-store.js';
 import type { Experiment, PowerEstimate } from './experiment-types.js';
+import { shadowSettings } from './live-settings.js';
+import { ShadowStats } from './shadow/shadow-stats.js';
 
 export interface ExperimentServiceOptions {
   store: ExperimentStore;
-  registry: VersionResolver;
+  /** Arms are checked against it; promoting a canary moves its `production` alias (ModelRegistry fits). */
+  registry: VersionResolver & Partial<AliasRegistry>;
+  /** The replicas' shadow and canary counters; without it no shadow report and empty canary windows. */
+  stats?: ExperimentStatsStore;
   /** Called after every change made through this service (the router refreshes at once). */
   onChange?: (experiment: Experiment) => void | Promise<void>;
+  /** After a canary's promotion moved the alias (the server reloads its aliases). */
+  onPromoted?: (model: string, version: number) => void | Promise<void>;
+  onError?: (error: unknown, context: string) => void;
   /** Most events per request. */
   maxEvents?: number;
 }
@@ -36,16 +52,41 @@ export interface EventsResult {
 }
 
 export class ExperimentService {
-  constructor(private readonly opts: ExperimentServiceOptions) {}
+  /** Canary releases: evaluation (by the serving processes' runners) and the manual actions. */
+  readonly canary: CanaryRelease;
+
+  constructor(private readonly opts: ExperimentServiceOptions) {
+    const { registry } = opts;
+    this.canary = new CanaryRelease({
+      store: opts.store,
+      stats: opts.stats,
+      registry:
+        registry.aliases !== undefined && registry.setAlias !== undefined
+          ? (registry as AliasRegistry)
+          : undefined,
+      onPromoted: opts.onPromoted,
+      onChange: (e) => this.changed(e),
+      onError: opts.onError,
+    });
+  }
 
   get store(): ExperimentStore {
     return this.opts.store;
   }
 
+  get stats(): ExperimentStatsStore | undefined {
+    return this.opts.stats;
+  }
+
   async create(raw: unknown): Promise<{ experiment: Experiment; power?: PowerEstimate }> {
     const def = parseExperimentDefinition(raw);
     await checkArmsExist(def, this.opts.registry);
-    const experiment = await this.opts.store.create(def);
+    const experiment = await this.opts.store.create(
+      def,
+      def.type === 'canary'
+        ? { controllerState: CanaryRelease.initialState(def, this.opts.store.now().getTime()) }
+        : {},
+    );
     await this.changed(experiment);
     const power = powerEstimate(experiment);
     return power === undefined ? { experiment } : { experiment, power };
@@ -69,6 +110,16 @@ export class ExperimentService {
       const aggregates = await this.opts.store.aggregates(experiment, tx);
       const previous = extras.sequential as SequentialState;
       const { analysis, sequential } = analyzeExperiment(experiment, aggregates, previous);
+      // A section that cannot be computed (settings stored before they were checked, say) is left
+      // out and reported, rather than failing the whole analysis.
+      try {
+        if (experiment.type === 'shadow') analysis.shadow = await this.shadowAnalysis(experiment, tx);
+        if (experiment.type === 'canary') analysis.canary = await this.canary.view(experiment, extras, tx);
+      } catch (err) {
+        if (!isFerryError(err) || (err.status >= 500 && err.code !== ErrorCode.EXPERIMENT_INVALID_STATE))
+          throw err;
+        this.opts.onError?.(err, `the ${experiment.type} section of ${experiment.name}'s analysis`);
+      }
       result = analysis;
       if (JSON.stringify(sequential) === JSON.stringify(previous)) return undefined;
       // Recording a look is not a change of the experiment: keep its revision for the router.
@@ -77,8 +128,12 @@ export class ExperimentService {
     return result!;
   }
 
-  /** pause, resume or stop; asking for the status it already has changes nothing. */
+  /**
+   * pause, resume or stop; asking for the status it already has changes nothing. A canary's
+   * controller follows (paused, resumed; stopped = aborted, its traffic back to production).
+   */
   async transition(name: string, action: Exclude<Transition, 'conclude'>): Promise<Experiment> {
+    if ((await this.opts.store.require(name)).type === 'canary') return this.canary.act(name, action);
     const experiment = await this.opts.store.update(name, (e) => {
       const status = nextStatus(e.status, action);
       return status === e.status ? undefined : { status };
@@ -107,6 +162,15 @@ export class ExperimentService {
     });
     await this.changed(experiment);
     return experiment;
+  }
+
+  /**
+   * Canaries only (409 otherwise): promote now, whatever the figures say (the registry's `production`
+   * alias moves to the canary's version and the experiment is concluded), or abort (the canary's
+   * traffic goes back to production; concluded with production as the winner).
+   */
+  async canaryAction(name: string, action: 'promote' | 'abort', reason?: string): Promise<Experiment> {
+    return this.canary.act(name, action, reason);
   }
 
   /**
@@ -141,6 +205,26 @@ export class ExperimentService {
     const events = parseEvents(body, experiment, this.opts.maxEvents ?? 1000);
     const { inserted, duplicates } = await this.opts.store.recordEvents(name, events);
     return { accepted: inserted, duplicates };
+  }
+
+  /** Every replica's persisted shadow counters, merged. Unreadable rows are skipped and counted. */
+  private async shadowAnalysis(e: Experiment, tx: SqlExecutor): Promise<ShadowAnalysis> {
+    const rows = this.opts.stats === undefined ? [] : await this.opts.stats.shadowRows(e.name, tx);
+    const merged = new ShadowStats();
+    let replicas = 0;
+    let invalidRows = 0;
+    let updatedAt: string | null = null;
+    for (const row of rows) {
+      try {
+        merged.merge(ShadowStats.fromJSON(row.stats));
+        replicas += 1;
+        if (updatedAt === null || row.updatedAt > updatedAt) updatedAt = row.updatedAt;
+      } catch (err) {
+        invalidRows += 1;
+        this.opts.onError?.(err, `shadow stats of ${e.name} (replica ${row.replica})`);
+      }
+    }
+    return { settings: shadowSettings(e), replicas, invalidRows, updatedAt, report: merged.report() };
   }
 
   private async changed(experiment: Experiment): Promise<void> {

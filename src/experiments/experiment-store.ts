@@ -157,9 +157,10 @@ export class ExperimentStore {
   /**
    * Inserts a new experiment (status running, weights from the definition) after checking, under
    * one lock shared by every creation, that the name is free (409) and that no active experiment
-   * of the model overlaps (409, see checkOverlap).
+   * of the model overlaps (409, see checkOverlap). `init.controllerState` is the type's controller
+   * state at creation (the canary's), written with the row.
    */
-  async create(def: ExperimentDefinition): Promise<Experiment> {
+  async create(def: ExperimentDefinition, init: { controllerState?: unknown } = {}): Promise<Experiment> {
     return this.sql.transaction(
       async (tx) => {
         const [taken] = await tx.query<{ name: string }>(
@@ -201,7 +202,7 @@ export class ExperimentStore {
             JSON.stringify(experiment.weightsHistory),
             null,
             '{}',
-            null,
+            init.controllerState === undefined ? null : JSON.stringify(init.controllerState),
             0,
             at,
             at,
@@ -220,6 +221,18 @@ export class ExperimentStore {
       [name],
     );
     return row === undefined ? undefined : fromRow(row);
+  }
+
+  /** The experiment with its analysis and controller states (read without the lock), or undefined. */
+  async getWithExtras(
+    name: string,
+    executor: SqlExecutor = this.sql,
+  ): Promise<{ experiment: Experiment; extras: ExperimentExtras } | undefined> {
+    const [row] = await executor.query<ExperimentRow>(
+      `SELECT ${EXPERIMENT_COLUMNS} FROM ${EXPERIMENTS_TABLE} WHERE name = $1`,
+      [name],
+    );
+    return row === undefined ? undefined : { experiment: fromRow(row), extras: extrasOf(row) };
   }
 
   /** The experiment, or 404 FERRY_EXPERIMENT_NOT_FOUND. */
@@ -284,11 +297,7 @@ export class ExperimentStore {
         );
         if (row === undefined) throw experimentNotFound(name);
         const experiment = fromRow(row);
-        const patch = await fn(experiment, tx, {
-          sequential: JSON.parse(row.sequential) as Record<string, unknown>,
-          controllerState:
-            row.controller_state === null ? null : (JSON.parse(row.controller_state) as unknown),
-        });
+        const patch = await fn(experiment, tx, extrasOf(row));
         if (patch === undefined) return experiment;
         // Only the analysis state changes: not a change of the experiment (revision and updatedAt stay).
         const touch = Object.keys(patch).some((k) => k !== 'sequential');
@@ -513,6 +522,13 @@ function tuples(rows: number, columns: number): string {
 function num(value: unknown): number {
   if (value === null || value === undefined) return 0;
   return typeof value === 'number' ? value : Number(value);
+}
+
+function extrasOf(row: ExperimentRow): ExperimentExtras {
+  return {
+    sequential: JSON.parse(row.sequential) as Record<string, unknown>,
+    controllerState: row.controller_state === null ? null : (JSON.parse(row.controller_state) as unknown),
+  };
 }
 
 function fromRow(row: ExperimentRow): Experiment {

@@ -147,6 +147,8 @@ export interface Conclusion {
   at: string;
   winner: string | null;
   reason?: string;
+  /** Canaries: how the release ended (the controller's final status). */
+  outcome?: 'promoted' | 'rolled_back' | 'aborted';
 }
 
 /** An experiment as stored: the definition plus its life. */

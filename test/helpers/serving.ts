@@ -8,7 +8,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 import { openFerry } from '../../src/adapters/open-ferry.js';
-import { openServing, type ServingRuntime } from '../../src/adapters/open-serving.js';
+import {
+  type OpenServingOptions,
+  openServing,
+  type ServingRuntime,
+} from '../../src/adapters/open-serving.js';
 import { type FerryConfig, loadConfig } from '../../src/core/config.js';
 import type { TextInput } from '../../src/model/model.js';
 import type { TextClassifierParams } from '../../src/model/text-classifier.js';
@@ -149,6 +153,8 @@ export interface TestServerOptions {
   /** Listen on 127.0.0.1, port 0 (default true); false for app.inject only. */
   listen?: boolean;
   logger?: FastifyServerOptions['logger'];
+  /** Replaces loaded models (a faulty or slow version), see OpenServingOptions.wrapModel. */
+  wrapModel?: OpenServingOptions['wrapModel'];
 }
 
 export interface TestServer {
@@ -185,7 +191,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const sc = testServingConfig(opts);
   let runtime: ServingRuntime;
   try {
-    runtime = await openServing(reg.config, sc, opts.logger !== undefined ? { logger: opts.logger } : {});
+    runtime = await openServing(reg.config, sc, {
+      ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
+      ...(opts.wrapModel !== undefined ? { wrapModel: opts.wrapModel } : {}),
+    });
   } catch (e) {
     if (owned) await reg.close();
     throw e;

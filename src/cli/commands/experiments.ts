@@ -5,6 +5,7 @@ import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { ExperimentAnalysis } from '../../experiments/experiment-analysis.js';
 import { ExperimentService } from '../../experiments/experiment-service.js';
+import { ExperimentStatsStore } from '../../experiments/experiment-stats-store.js';
 import { ExperimentStore } from '../../experiments/experiment-store.js';
 import {
   EXPERIMENT_STATUSES,
@@ -19,7 +20,9 @@ async function withExperiments<T>(fn: (service: ExperimentService) => Promise<T>
   try {
     const store = new ExperimentStore({ sql: ctx.sql });
     await store.init();
-    return await fn(new ExperimentService({ store, registry: ctx.registry }));
+    const stats = new ExperimentStatsStore({ sql: ctx.sql });
+    await stats.init();
+    return await fn(new ExperimentService({ store, registry: ctx.registry, stats }));
   } finally {
     await ctx.close();
   }
@@ -86,6 +89,34 @@ function printAnalysis(a: ExperimentAnalysis): void {
   }
   if (a.power)
     out.push(`  power: ${a.power.unitsPerArm} units per arm (${a.power.eligibleUnits} units to send)`);
+  if (a.shadow) {
+    const r = a.shadow.report;
+    const lat = (s: { p50: number | null; p99: number | null }) =>
+      `p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms`;
+    out.push(
+      `  shadow (${a.shadow.replicas} replicas): offered ${r.offered}, mirrored ${r.mirrored}, dropped ${r.dropped}, discarded ${r.discarded}`,
+      `  agreement ${pct(r.agreement)} over ${r.compared} items; errors production ${r.errors.production}, shadow ${r.errors.shadow}`,
+      `  latency production ${lat(r.latency.production)}; shadow ${lat(r.latency.shadow)}`,
+    );
+    for (const [prod, row] of Object.entries(r.confusion)) {
+      out.push(
+        `    ${prod} → ${Object.entries(row)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')}`,
+      );
+    }
+  }
+  if (a.canary) {
+    const c = a.canary;
+    const arm = (s: typeof c.window.canary) =>
+      `${s.requests} requests, error rate ${pct(s.errorRate)}, p99 ${fmt(s.latency.p99)} ms`;
+    out.push(
+      `  canary ${c.status} at step ${c.stepIndex + 1} of ${c.steps.length} (${pct(c.weight)})`,
+      `    canary: ${arm(c.window.canary)}; production: ${arm(c.window.production)}`,
+      `    now: ${c.assessment.action}: ${c.assessment.reason}`,
+    );
+    for (const h of c.history) out.push(`    ${h.at} ${h.action} (${pct(h.weight)}): ${h.reason}`);
+  }
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -171,6 +202,25 @@ export function registerExperimentsCommand(program: Command): void {
           const e = await service.transition(id, action);
           if (flags.json) return printJson(e);
           process.stdout.write(`${line(e)}\n`);
+        }),
+      );
+  }
+
+  for (const action of ['promote', 'abort'] as const) {
+    cmd
+      .command(`${action} <id>`)
+      .description(
+        action === 'promote'
+          ? "canaries: promote now (moves the model's production alias to the canary version; servers follow at their next alias poll)"
+          : "canaries: abort (the canary's traffic goes back to production)",
+      )
+      .option('--reason <text>', 'why')
+      .option('--json', 'JSON output', false)
+      .action((id: string, flags: { reason?: string; json: boolean }) =>
+        withExperiments(async (service) => {
+          const e = await service.canaryAction(id, action, flags.reason);
+          if (flags.json) return printJson(e);
+          process.stdout.write(`${line(e)}; ${e.conclusion?.outcome ?? e.status}\n`);
         }),
       );
   }

@@ -53,8 +53,15 @@ export interface ServerContext {
   predictionStore?: PredictionStore;
   /** How those routes treat stored predictions; DEFAULT_STORED_SETTINGS when omitted. */
   storedPredictions?: StoredPredictionSettings;
-  /** Experiments; when set, the /v1/experiments routes are served. */
-  experiments?: { service: ExperimentService; router: ExperimentRouter };
+  /**
+   * Experiments; when set, the /v1/experiments routes are served. `flush(name)` writes this
+   * process's shadow and canary counters before an analysis is read.
+   */
+  experiments?: {
+    service: ExperimentService;
+    router: ExperimentRouter;
+    flush?: (name: string) => Promise<void>;
+  };
   /**
    * When set, POST /v1/experiments/:id/events needs `Authorization: Bearer` with this token (or the
    * admin token); when unset, events need no token (their body is strictly validated).

@@ -121,6 +121,21 @@ function concludeBody(raw: unknown): { winner?: string | null; reason?: string }
   return body as { winner?: string | null; reason?: string };
 }
 
+function reasonBody(raw: unknown): { reason?: string } {
+  if (raw === undefined || raw === null) return {};
+  const bad = (message: string) =>
+    new FerryError(ErrorCode.EXPERIMENT_INVALID, message, { status: 400, details: { field: 'body' } });
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw bad('the body must be {"reason"?}');
+  const body = raw as Record<string, unknown>;
+  for (const key of Object.keys(body)) {
+    if (key !== 'reason') throw bad(`unknown field ${JSON.stringify(key)}`);
+  }
+  if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 500)) {
+    throw bad('reason must be a string of at most 500 characters');
+  }
+  return body.reason === undefined ? {} : { reason: body.reason as string };
+}
+
 function checkedId(id: string): string {
   if (!isValidExperimentName(id)) throw experimentNotFound(id);
   return id;
@@ -129,8 +144,9 @@ function checkedId(id: string): string {
 /**
  * The experiments API.
  * - Admin (bearer FERRY_ADMIN_TOKEN), reads included: POST /v1/experiments, GET /v1/experiments,
- *   GET /v1/experiments/:id (definition + analysis), POST /v1/experiments/:id/pause|resume|stop,
- *   POST /v1/experiments/:id/conclude {winner?, reason?}.
+ *   GET /v1/experiments/:id (definition + analysis; a shadow's merged report, a canary's state),
+ *   POST /v1/experiments/:id/pause|resume|stop, POST /v1/experiments/:id/conclude {winner?, reason?},
+ *   POST /v1/experiments/:id/promote|abort {reason?} (canaries only; 409 otherwise).
  * - Outcomes: POST /v1/experiments/:id/events {unit, metric, value, event_id[, at]} or
  *   {events: [...]}: no token unless the server has an events token (FERRY_EVENTS_TOKEN; the admin
  *   token is accepted too), because the applications that report outcomes should not hold the
@@ -139,9 +155,13 @@ function checkedId(id: string): string {
 export function registerExperimentRoutes(
   app: FastifyInstance,
   ctx: ServerContext,
-  experiments: { service: ExperimentService; router: ExperimentRouter },
+  experiments: {
+    service: ExperimentService;
+    router: ExperimentRouter;
+    flush?: ((name: string) => Promise<void>) | undefined;
+  },
 ): void {
-  const { service, router } = experiments;
+  const { service, router, flush } = experiments;
   const tags = ['experiments'];
   const security = [{ bearerAuth: [] }];
 
@@ -212,8 +232,9 @@ export function registerExperimentRoutes(
       },
       async (req) => {
         const id = checkedId(req.params.id);
-        // What this server routed so far is counted.
+        // What this server routed (and its shadow and canary counters) so far is counted.
         await router.flushExposures();
+        await flush?.(id);
         return service.analyze(id);
       },
     );
@@ -230,6 +251,33 @@ export function registerExperimentRoutes(
           },
         },
         async (req) => ({ experiment: await service.transition(checkedId(req.params.id), action) }),
+      );
+    }
+
+    for (const action of ['promote', 'abort'] as const) {
+      admin.post<{ Params: IdParams; Body: unknown }>(
+        `/v1/experiments/:id/${action}`,
+        {
+          schema: {
+            summary:
+              action === 'promote'
+                ? 'Canaries: promote now (the production alias moves to the canary version; the experiment is concluded)'
+                : "Canaries: abort (the canary's traffic goes back to production; the experiment is concluded)",
+            tags,
+            security,
+            params: idParams,
+            body: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { reason: { type: 'string', maxLength: 500 } },
+            },
+          },
+          validatorCompiler: documentOnly,
+        },
+        async (req) => {
+          const { reason } = reasonBody(req.body);
+          return { experiment: await service.canaryAction(checkedId(req.params.id), action, reason) };
+        },
       );
     }
 
