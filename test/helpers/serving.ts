@@ -98,12 +98,14 @@ export interface TestRegistryOptions {
   versions?: TrainSpec[];
   /** Where production points; default 1. Null: no alias at all. */
   production?: number | null;
+  /** FERRY_DB of the registry; default SQLite in the temporary home. */
+  db?: string;
 }
 
 /** A registry in a fresh temporary FERRY_HOME with trained versions and production pointed. */
 export async function createTestRegistry(opts: TestRegistryOptions = {}): Promise<TestRegistry> {
   const dir = await makeTmpDir('ferry-serving-');
-  const config = loadConfig({}, { home: dir.path });
+  const config = loadConfig({}, opts.db === undefined ? { home: dir.path } : { home: dir.path, db: opts.db });
   const ferry = await openFerry(config);
   try {
     for (const spec of opts.versions ?? [V1_SPEC, V2_SPEC]) {
