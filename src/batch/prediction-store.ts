@@ -1,3 +1,4 @@
+import { applySchema } from '../core/apply-schema.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import type { SqlClient, SqlExecutor, SqlValue } from '../ports/sql.js';
 
@@ -126,12 +127,7 @@ export class PredictionStore {
 
   /** Creates the table and its indexes if missing; safe to call on every start and from many processes. */
   async init(): Promise<void> {
-    await this.sql.transaction(
-      async (tx) => {
-        for (const statement of PREDICTION_STORE_SCHEMA) await tx.execute(statement);
-      },
-      { lockKey: 'batch:prediction-store:schema' },
-    );
+    await applySchema(this.sql, PREDICTION_STORE_SCHEMA, 'batch:prediction-store:schema');
   }
 
   /** The store's clock. */

@@ -9,6 +9,8 @@
  * - ferry_canary_stats(experiment, step, arm, replica, stats, updated_at): RequestStats JSON of one
  *   arm over one step of the canary, PRIMARY KEY (experiment, step, arm, replica).
  */
+
+import { applySchema } from '../core/apply-schema.js';
 import type { SqlClient, SqlExecutor } from '../ports/sql.js';
 
 export const SHADOW_STATS_TABLE = 'ferry_shadow_stats';
@@ -63,12 +65,7 @@ export class ExperimentStatsStore {
 
   /** Creates the tables if missing; safe on every start and from many processes at once. */
   async init(): Promise<void> {
-    await this.sql.transaction(
-      async (tx) => {
-        for (const statement of EXPERIMENT_STATS_SCHEMA) await tx.execute(statement);
-      },
-      { lockKey: 'experiments:stats-schema' },
-    );
+    await applySchema(this.sql, EXPERIMENT_STATS_SCHEMA, 'experiments:stats-schema');
   }
 
   /** Replaces this replica's cumulative shadow counters of `experiment`. */

@@ -12,6 +12,8 @@
  *   (ON CONFLICT DO NOTHING; the first one wins). Events of units never exposed are stored too and
  *   counted apart (`unexposed`), never analysed.
  */
+
+import { applySchema } from '../core/apply-schema.js';
 import type { SqlClient, SqlExecutor, SqlValue } from '../ports/sql.js';
 import { checkOverlap, experimentConflict, experimentNotFound } from './experiment-definition.js';
 import {
@@ -142,12 +144,7 @@ export class ExperimentStore {
 
   /** Creates the tables if missing; safe on every start and from many processes at once. */
   async init(): Promise<void> {
-    await this.sql.transaction(
-      async (tx) => {
-        for (const statement of EXPERIMENT_SCHEMA) await tx.execute(statement);
-      },
-      { lockKey: 'experiments:schema' },
-    );
+    await applySchema(this.sql, EXPERIMENT_SCHEMA, 'experiments:schema');
   }
 
   now(): Date {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { applySchema } from '../core/apply-schema.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
 import type { BlobStore } from '../ports/blob-store.js';
@@ -47,12 +48,7 @@ export class ModelRegistry {
   }
 
   async init(): Promise<void> {
-    await this.sql.transaction(
-      async (tx) => {
-        for (const statement of REGISTRY_SCHEMA) await tx.execute(statement);
-      },
-      { lockKey: 'registry:schema' },
-    );
+    await applySchema(this.sql, REGISTRY_SCHEMA, 'registry:schema');
   }
 
   /**

@@ -1,3 +1,4 @@
+import { applySchema } from '../../core/apply-schema.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { SqlClient, SqlExecutor, SqlValue } from '../../ports/sql.js';
 import type { InputReject } from './types.js';
@@ -110,12 +111,7 @@ function toJob(r: JobRow): BatchJobRecord {
 
 /** Creates the job tables if missing; safe from many processes at once. */
 export async function ensureJobTables(sql: SqlClient): Promise<void> {
-  await sql.transaction(
-    async (tx) => {
-      for (const statement of BATCH_JOB_SCHEMA) await tx.execute(statement);
-    },
-    { lockKey: 'batch:jobs:schema' },
-  );
+  await applySchema(sql, BATCH_JOB_SCHEMA, 'batch:jobs:schema');
 }
 
 export async function getJob(sql: SqlExecutor, jobId: string): Promise<BatchJobRecord | undefined> {

@@ -1,3 +1,4 @@
+import { applySchema } from '../../core/apply-schema.js';
 import type { PredictionLogRecord, PredictionLogSink } from '../../ports/prediction-log-sink.js';
 import type { SqlClient, SqlValue } from '../../ports/sql.js';
 
@@ -16,27 +17,29 @@ const COLUMNS = [
 ];
 const ROWS_PER_INSERT = 200;
 
+const PREDICTION_LOG_SCHEMA: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS ferry_prediction_log (
+    request_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    model TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    prediction TEXT NOT NULL,
+    probabilities TEXT NOT NULL,
+    latency_ms DOUBLE PRECISION NOT NULL,
+    source TEXT NOT NULL,
+    unit TEXT
+  )`,
+  'CREATE INDEX IF NOT EXISTS ferry_prediction_log_model_at ON ferry_prediction_log (model, at)',
+];
+
 /** The prediction log as a table in the registry's database (SQLite or PostgreSQL). */
 export class SqlPredictionLog implements PredictionLogSink {
   constructor(private readonly sql: SqlClient) {}
 
   async init(): Promise<void> {
-    await this.sql.execute(`CREATE TABLE IF NOT EXISTS ferry_prediction_log (
-      request_id TEXT NOT NULL,
-      at TEXT NOT NULL,
-      model TEXT NOT NULL,
-      version INTEGER NOT NULL,
-      title TEXT NOT NULL,
-      description TEXT NOT NULL,
-      prediction TEXT NOT NULL,
-      probabilities TEXT NOT NULL,
-      latency_ms DOUBLE PRECISION NOT NULL,
-      source TEXT NOT NULL,
-      unit TEXT
-    )`);
-    await this.sql.execute(
-      'CREATE INDEX IF NOT EXISTS ferry_prediction_log_model_at ON ferry_prediction_log (model, at)',
-    );
+    await applySchema(this.sql, PREDICTION_LOG_SCHEMA, 'serving:prediction-log:schema');
   }
 
   async write(records: readonly PredictionLogRecord[]): Promise<void> {
