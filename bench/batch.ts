@@ -20,6 +20,7 @@ import { parseLabeledDataset } from '../src/train/dataset.js';
 import { trainTextClassifier } from '../src/train/pipeline.js';
 import { registerTrained } from '../src/train/register-trained.js';
 import { QUICK_GRID } from '../src/train/tune.js';
+import { stopProcess } from './lib/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FERRY = join(ROOT, 'dist/cli/index.js');
@@ -95,7 +96,7 @@ function startWorkers(
     peak: () => peak,
     stop: async () => {
       clearInterval(timer);
-      await Promise.all(procs.map((p) => new Promise((r) => (p.kill('SIGTERM'), p.once('exit', r)))));
+      await Promise.all(procs.map((p) => stopProcess(p)));
     },
   };
 }

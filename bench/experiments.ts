@@ -3,7 +3,7 @@
  * with no experiment, with an A/B test, with a canary and with a shadow running; requests/s and p99
  * of each and the ratio to no experiment. Run: npm run bench:experiments   (BENCH_SECONDS=10)
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { parseLabeledDataset } from '../src/train/dataset.js';
 import { trainTextClassifier } from '../src/train/pipeline.js';
 import { registerTrained } from '../src/train/register-trained.js';
 import { QUICK_GRID } from '../src/train/tune.js';
+import { stopProcess, waitForAddress, warmedLoad } from './lib/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FERRY = join(ROOT, 'dist/cli/index.js');
@@ -21,48 +22,16 @@ const dataDir = resolve(process.env.DATASET_DIR ?? '../shared/datasets/madewithm
 
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 
-function waitForAddress(child: ChildProcess): Promise<string> {
-  return new Promise((res, rej) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /"address":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) res(m[1]!);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => rej(new Error(`server exited (${code}):\n${out}`)));
-  });
-}
-
 function load(url: string, body: string): Promise<{ rps: number; p99: number; errors: number }> {
-  return new Promise((res, rej) => {
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'bench/servers/unit-load.mjs'), url, body, String(SECONDS), '64', '10000'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', () => {
-      try {
-        const r = JSON.parse(out) as {
-          requests: { average: number };
-          latency: { p99: number };
-          errors: number;
-          non2xx: number;
-        };
-        res({ rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx });
-      } catch (e) {
-        rej(e);
-      }
-    });
-  });
+  const args = (seconds: number) => [
+    join(ROOT, 'bench/servers/unit-load.mjs'),
+    url,
+    body,
+    String(seconds),
+    '64',
+    '10000',
+  ];
+  return warmedLoad(process.execPath, args, SECONDS, ROOT);
 }
 
 const home = mkdtempSync(join(tmpdir(), 'ferry-bench-exp-'));
@@ -147,9 +116,7 @@ try {
       process.stderr.write(`running: ${name}\n`);
       rows.push({ name, ...(await load(`${url}/predict`, body)) });
     } finally {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
+      await stopProcess(server);
     }
     if (def) {
       execFileSync(process.execPath, [FERRY, 'experiments', 'stop', (def as { name: string }).name], {

@@ -3,7 +3,7 @@
  * (autocannon, 64 connections), against a bare fastify POST measured in the same run as the ceiling.
  * Run: npm run bench:serving   (BENCH_SECONDS=10 by default; DATASET_DIR for the course data)
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { parseLabeledDataset } from '../src/train/dataset.js';
 import { trainTextClassifier } from '../src/train/pipeline.js';
 import { registerTrained } from '../src/train/register-trained.js';
 import { QUICK_GRID } from '../src/train/tune.js';
+import { stopProcess, waitForAddress, warmedLoad } from './lib/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // The server runs from the compiled build, as in production (tsx adds per-function wrappers).
@@ -33,71 +34,22 @@ interface Result {
   non2xx: number;
 }
 
-function waitForAddress(child: ChildProcess, pattern: RegExp): Promise<string> {
-  return new Promise((res, rej) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = pattern.exec(out);
-      if (m) res(m[1]!);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => rej(new Error(`server exited (${code}) before listening:\n${out}`)));
-    setTimeout(() => rej(new Error(`server did not start:\n${out}`)), 60_000).unref();
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 function load(url: string, body: string, name: string, predsPerReq: number): Promise<Result> {
-  return new Promise((res, rej) => {
-    const args = [
-      '-c',
-      String(CONNECTIONS),
-      '-d',
-      String(SECONDS),
-      '-m',
-      'POST',
-      '-H',
-      'content-type=application/json',
-      '-b',
-      body,
-      '--json',
-      url,
-    ];
-    const child = spawn(AUTOCANNON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', () => {
-      try {
-        const r = JSON.parse(out) as {
-          requests: { average: number };
-          latency: { p50: number; p99: number };
-          errors: number;
-          non2xx: number;
-        };
-        res({
-          name,
-          rps: r.requests.average,
-          predsPerReq,
-          p50: r.latency.p50,
-          p99: r.latency.p99,
-          errors: r.errors,
-          non2xx: r.non2xx,
-        });
-      } catch (e) {
-        rej(e);
-      }
-    });
-  });
+  const args = (seconds: number) => [
+    '-c',
+    String(CONNECTIONS),
+    '-d',
+    String(seconds),
+    '-m',
+    'POST',
+    '-H',
+    'content-type=application/json',
+    '-b',
+    body,
+    '--json',
+    url,
+  ];
+  return warmedLoad(AUTOCANNON, args, SECONDS).then((r) => ({ name, predsPerReq, ...r, non2xx: 0 }));
 }
 
 async function withFerry<T>(
@@ -112,10 +64,10 @@ async function withFerry<T>(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
-    const address = await waitForAddress(child, /"address":"(http:\/\/[^"]+)"/);
+    const address = await waitForAddress(child);
     return await fn(address);
   } finally {
-    await stop(child);
+    await stopProcess(child);
   }
 }
 
@@ -154,7 +106,7 @@ async function withWorkers<T>(home: string, port: number, fn: (url: string) => P
     });
     return await fn(`http://127.0.0.1:${port}`);
   } finally {
-    await stop(child);
+    await stopProcess(child);
   }
 }
 
@@ -196,7 +148,7 @@ try {
   });
   const helloUrl = await waitForAddress(hello, /listening (http:\/\/\S+)/);
   await run('ceiling', () => load(`${helloUrl}/predict`, one, 'ceiling: bare fastify POST', 1));
-  await stop(hello);
+  await stopProcess(hello);
 
   const noCache = ['--cache', 'off', '--prediction-log', 'off'];
   await withFerry(home, noCache, {}, async (url) => {
