@@ -1,5 +1,5 @@
-import { applySchema } from '../core/apply-schema.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { defineSchema, migrate } from '../core/migrations.js';
 import type { SqlClient, SqlExecutor, SqlValue } from '../ports/sql.js';
 
 /** One entity's prediction as the store keeps it: the latest one per (model, entityId). */
@@ -61,6 +61,11 @@ export const PREDICTION_STORE_SCHEMA: readonly string[] = [
   `CREATE INDEX IF NOT EXISTS ${PREDICTION_STORE_TABLE}_model_version ON ${PREDICTION_STORE_TABLE} (model, version)`,
   `CREATE INDEX IF NOT EXISTS ${PREDICTION_STORE_TABLE}_model_computed_at ON ${PREDICTION_STORE_TABLE} (model, computed_at)`,
 ];
+
+/** The store's versioned migrations (`src/core/migrations.ts`); 1 is the DDL of Ferry 0.1.0. */
+export const PREDICTION_STORE_MIGRATIONS = defineSchema('prediction-store', [
+  { version: 1, description: 'tables of Ferry 0.1.0', statements: PREDICTION_STORE_SCHEMA },
+]);
 
 const UPSERT_TAIL =
   ' ON CONFLICT (model, entity_id) DO UPDATE SET version = excluded.version, input_sha256 = excluded.input_sha256,' +
@@ -127,7 +132,7 @@ export class PredictionStore {
 
   /** Creates the table and its indexes if missing; safe to call on every start and from many processes. */
   async init(): Promise<void> {
-    await applySchema(this.sql, PREDICTION_STORE_SCHEMA, 'batch:prediction-store:schema');
+    await migrate(this.sql, PREDICTION_STORE_MIGRATIONS);
   }
 
   /** The store's clock. */

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerBatchCommand } from './commands/batch.js';
+import { registerDbCommand } from './commands/db.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerExperimentsCommand } from './commands/experiments.js';
 import { registerModelsCommand } from './commands/models.js';
@@ -29,6 +30,7 @@ registerModelsCommand(program);
 registerServeCommand(program);
 registerBatchCommand(program);
 registerExperimentsCommand(program);
+registerDbCommand(program);
 
 try {
   await program.parseAsync(process.argv);

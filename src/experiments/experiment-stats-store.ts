@@ -10,7 +10,7 @@
  *   arm over one step of the canary, PRIMARY KEY (experiment, step, arm, replica).
  */
 
-import { applySchema } from '../core/apply-schema.js';
+import { defineSchema, migrate } from '../core/migrations.js';
 import type { SqlClient, SqlExecutor } from '../ports/sql.js';
 
 export const SHADOW_STATS_TABLE = 'ferry_shadow_stats';
@@ -34,6 +34,11 @@ export const EXPERIMENT_STATS_SCHEMA: readonly string[] = [
     PRIMARY KEY (experiment, step, arm, replica)
   )`,
 ];
+
+/** The store's versioned migrations (`src/core/migrations.ts`); 1 is the DDL of Ferry 0.1.0. */
+export const EXPERIMENT_STATS_MIGRATIONS = defineSchema('experiment-stats', [
+  { version: 1, description: 'tables of Ferry 0.1.0', statements: EXPERIMENT_STATS_SCHEMA },
+]);
 
 export interface ReplicaStatsRow {
   replica: string;
@@ -65,7 +70,7 @@ export class ExperimentStatsStore {
 
   /** Creates the tables if missing; safe on every start and from many processes at once. */
   async init(): Promise<void> {
-    await applySchema(this.sql, EXPERIMENT_STATS_SCHEMA, 'experiments:stats-schema');
+    await migrate(this.sql, EXPERIMENT_STATS_MIGRATIONS);
   }
 
   /** Replaces this replica's cumulative shadow counters of `experiment`. */

@@ -13,7 +13,7 @@
  *   counted apart (`unexposed`), never analysed.
  */
 
-import { applySchema } from '../core/apply-schema.js';
+import { defineSchema, migrate } from '../core/migrations.js';
 import type { SqlClient, SqlExecutor, SqlValue } from '../ports/sql.js';
 import { checkOverlap, experimentConflict, experimentNotFound } from './experiment-definition.js';
 import {
@@ -80,6 +80,11 @@ export const EXPERIMENT_SCHEMA: readonly string[] = [
   `CREATE INDEX IF NOT EXISTS ${EVENTS_TABLE}_unit ON ${EVENTS_TABLE} (experiment, unit, metric)`,
 ];
 
+/** The store's versioned migrations (`src/core/migrations.ts`); 1 is the DDL of Ferry 0.1.0. */
+export const EXPERIMENT_MIGRATIONS = defineSchema('experiments', [
+  { version: 1, description: 'tables of Ferry 0.1.0', statements: EXPERIMENT_SCHEMA },
+]);
+
 const EXPERIMENT_COLUMNS =
   'name, model, type, status, definition, weights, weights_history, conclusion, sequential, controller_state, bandit_period, created_at, updated_at, revision';
 
@@ -144,7 +149,7 @@ export class ExperimentStore {
 
   /** Creates the tables if missing; safe on every start and from many processes at once. */
   async init(): Promise<void> {
-    await applySchema(this.sql, EXPERIMENT_SCHEMA, 'experiments:schema');
+    await migrate(this.sql, EXPERIMENT_MIGRATIONS);
   }
 
   now(): Date {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { applySchema } from '../core/apply-schema.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
+import { migrate } from '../core/migrations.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { SqlClient, SqlExecutor } from '../ports/sql.js';
 import { assertAlias, assertModelName, assertVersion, DEFAULT_ALIAS, parseModelRef } from './model-ref.js';
@@ -18,7 +18,7 @@ import {
   VERSION_COLUMNS,
   type VersionRow,
 } from './rows.js';
-import { REGISTRY_SCHEMA } from './schema.js';
+import { REGISTRY_MIGRATIONS } from './schema.js';
 import type { AliasEvent, AliasMove, ModelSummary, ModelVersion, RegisterMeta } from './types.js';
 
 export interface ModelRegistryOptions {
@@ -48,7 +48,7 @@ export class ModelRegistry {
   }
 
   async init(): Promise<void> {
-    await applySchema(this.sql, REGISTRY_SCHEMA, 'registry:schema');
+    await migrate(this.sql, REGISTRY_MIGRATIONS);
   }
 
   /**

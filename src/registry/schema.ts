@@ -1,3 +1,5 @@
+import { defineSchema } from '../core/migrations.js';
+
 /**
  * Registry tables, in SQL that SQLite and PostgreSQL both accept. Every statement is idempotent,
  * so init() can run on every start. JSON lives in TEXT columns: neither engine's JSON type is
@@ -44,3 +46,8 @@ export const REGISTRY_SCHEMA: readonly string[] = [
   )`,
   `CREATE UNIQUE INDEX IF NOT EXISTS ferry_alias_events_by_seq ON ferry_alias_events (name, seq)`,
 ];
+
+/** The store's versioned migrations (`src/core/migrations.ts`); 1 is the DDL of Ferry 0.1.0. */
+export const REGISTRY_MIGRATIONS = defineSchema('registry', [
+  { version: 1, description: 'tables of Ferry 0.1.0', statements: REGISTRY_SCHEMA },
+]);

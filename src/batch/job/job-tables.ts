@@ -1,5 +1,5 @@
-import { applySchema } from '../../core/apply-schema.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
+import { defineSchema, migrate } from '../../core/migrations.js';
 import type { SqlClient, SqlExecutor, SqlValue } from '../../ports/sql.js';
 import type { InputReject } from './types.js';
 
@@ -49,6 +49,11 @@ export const BATCH_JOB_SCHEMA: readonly string[] = [
     PRIMARY KEY (job_id, line)
   )`,
 ];
+
+/** The store's versioned migrations (`src/core/migrations.ts`); 1 is the DDL of Ferry 0.1.0. */
+export const BATCH_JOB_MIGRATIONS = defineSchema('batch-jobs', [
+  { version: 1, description: 'tables of Ferry 0.1.0', statements: BATCH_JOB_SCHEMA },
+]);
 
 export type JobStatus = 'running' | 'done' | 'failed';
 
@@ -111,7 +116,7 @@ function toJob(r: JobRow): BatchJobRecord {
 
 /** Creates the job tables if missing; safe from many processes at once. */
 export async function ensureJobTables(sql: SqlClient): Promise<void> {
-  await applySchema(sql, BATCH_JOB_SCHEMA, 'batch:jobs:schema');
+  await migrate(sql, BATCH_JOB_MIGRATIONS);
 }
 
 export async function getJob(sql: SqlExecutor, jobId: string): Promise<BatchJobRecord | undefined> {

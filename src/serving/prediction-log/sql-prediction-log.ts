@@ -1,4 +1,4 @@
-import { applySchema } from '../../core/apply-schema.js';
+import { defineSchema, migrate } from '../../core/migrations.js';
 import type { PredictionLogRecord, PredictionLogSink } from '../../ports/prediction-log-sink.js';
 import type { SqlClient, SqlValue } from '../../ports/sql.js';
 
@@ -34,12 +34,17 @@ const PREDICTION_LOG_SCHEMA: readonly string[] = [
   'CREATE INDEX IF NOT EXISTS ferry_prediction_log_model_at ON ferry_prediction_log (model, at)',
 ];
 
+/** The store's versioned migrations (`src/core/migrations.ts`); 1 is the DDL of Ferry 0.1.0. */
+export const PREDICTION_LOG_MIGRATIONS = defineSchema('prediction-log', [
+  { version: 1, description: 'tables of Ferry 0.1.0', statements: PREDICTION_LOG_SCHEMA },
+]);
+
 /** The prediction log as a table in the registry's database (SQLite or PostgreSQL). */
 export class SqlPredictionLog implements PredictionLogSink {
   constructor(private readonly sql: SqlClient) {}
 
   async init(): Promise<void> {
-    await applySchema(this.sql, PREDICTION_LOG_SCHEMA, 'serving:prediction-log:schema');
+    await migrate(this.sql, PREDICTION_LOG_MIGRATIONS);
   }
 
   async write(records: readonly PredictionLogRecord[]): Promise<void> {
