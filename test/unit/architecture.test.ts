@@ -1,0 +1,98 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/*
+ * The folder dependency rule of docs/architecture.md, checked on every relative import in src/:
+ * domain folders depend on ports/ and on folders below them, never on adapters/ or on the wiring.
+ */
+const SRC = resolve(import.meta.dirname, '../../src');
+
+/** Which top-level folders of src/ each folder may import from (itself always allowed). */
+const ALLOWED: Record<string, readonly string[]> = {
+  core: ['ports'],
+  ports: ['core'],
+  model: ['core', 'ports'],
+  registry: ['core', 'ports', 'model'],
+  train: ['core', 'ports', 'model', 'registry'],
+  batch: ['core', 'ports', 'model', 'registry'],
+  experiments: ['core', 'ports', 'model', 'registry'],
+  serving: ['core', 'ports', 'model', 'registry'],
+  adapters: ['core', 'ports'],
+  app: ['core', 'ports', 'model', 'registry', 'train', 'batch', 'experiments', 'serving', 'adapters'],
+  cli: ['core', 'ports', 'model', 'registry', 'train', 'batch', 'experiments', 'serving', 'app'],
+};
+
+/**
+ * Imports that break the rule today, each to be removed by the change that fixes it (issue 9: the
+ * composition root moves out of adapters/, serving depends on router/observer ports). The test
+ * fails on any import not listed here, and on a listed one that no longer exists.
+ */
+const KNOWN_VIOLATIONS: readonly string[] = [
+  'adapters/open-ferry.ts -> registry',
+  'adapters/open-serving.ts -> batch',
+  'adapters/open-serving.ts -> experiments',
+  'adapters/open-serving.ts -> model',
+  'adapters/open-serving.ts -> registry',
+  'adapters/open-serving.ts -> serving',
+  'cli/commands/batch.ts -> adapters',
+  'cli/commands/db.ts -> adapters',
+  'cli/commands/evaluate.ts -> adapters',
+  'cli/commands/experiments.ts -> adapters',
+  'cli/commands/models.ts -> adapters',
+  'cli/commands/predict.ts -> adapters',
+  'cli/commands/serve.ts -> adapters',
+  'cli/commands/start.ts -> adapters',
+  'cli/commands/train.ts -> adapters',
+  'experiments/canary-runner.ts -> serving',
+  'experiments/shadow-runner.ts -> serving',
+  'serving/http/routes/experiment-routes.ts -> experiments',
+  'serving/http/routes/stored-prediction-routes.ts -> batch',
+  'serving/http/server-context.ts -> batch',
+  'serving/http/server-context.ts -> experiments',
+  'serving/prediction-service.ts -> experiments',
+];
+
+function* tsFiles(dir: string): Generator<string> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* tsFiles(path);
+    else if (entry.name.endsWith('.ts')) yield path;
+  }
+}
+
+function topFolder(path: string): string {
+  return relative(SRC, path).split('/')[0]!;
+}
+
+function violations(): string[] {
+  const out = new Set<string>();
+  for (const file of tsFiles(SRC)) {
+    const from = topFolder(file);
+    const allowed = ALLOWED[from];
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+      const to = topFolder(resolve(dirname(file), m[1]!));
+      if (to === from) continue;
+      if (allowed === undefined || !allowed.includes(to)) out.add(`${relative(SRC, file)} -> ${to}`);
+    }
+  }
+  return [...out].sort();
+}
+
+describe('folder dependencies (docs/architecture.md)', () => {
+  const found = violations();
+
+  it('every top-level folder of src/ has a rule', () => {
+    const folders = readdirSync(SRC);
+    expect(folders.filter((f) => ALLOWED[f] === undefined)).toEqual([]);
+  });
+
+  it('no import breaks the rule beyond the known, listed exceptions', () => {
+    expect(found.filter((v) => !KNOWN_VIOLATIONS.includes(v))).toEqual([]);
+  });
+
+  it('every listed exception still exists (remove it from the list once fixed)', () => {
+    expect(KNOWN_VIOLATIONS.filter((v) => !found.includes(v))).toEqual([]);
+  });
+});
