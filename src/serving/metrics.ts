@@ -164,6 +164,18 @@ export class ServingMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  private scraper: (() => Promise<string>) | undefined;
+
+  /** The text /metrics answers: this registry's, or what `setScraper` supplies (all workers'). */
+  scrape(): Promise<string> {
+    return this.scraper ? this.scraper() : this.registry.metrics();
+  }
+
+  /** Replaces what /metrics answers, e.g. with the aggregate of every worker of the cluster. */
+  setScraper(scraper: () => Promise<string>): void {
+    this.scraper = scraper;
+  }
+
   private staleness:
     | {
         source: StoredStalenessSource;
