@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/redis-server.js';
+import { freePort, type OwnRedis, ownRedis } from '../helpers/redis-server.js';
 import {
   createTestRegistry,
   MODEL,
@@ -18,6 +18,36 @@ import {
 } from '../helpers/serving.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The pids of the "ferry serving" lines, in order (one per worker start that listened). */
+function servingPids(proc: ServeProcess): number[] {
+  return [...proc.stdout().matchAll(/"pid":(\d+)[^\n]*ferry serving/g)].map((m) => Number(m[1]));
+}
+
+async function until(what: string, proc: ServeProcess, ok: () => boolean | Promise<boolean>, ms = 60_000) {
+  const end = performance.now() + ms;
+  while (!(await ok())) {
+    if (performance.now() > end)
+      throw new Error(`${what}: not within ${ms} ms\n${proc.stdout()}\n${proc.stderr()}`);
+    await sleep(100);
+  }
+}
+
+async function scrape(address: string): Promise<Map<string, number>> {
+  const res = await fetch(`${address}/metrics`, { headers: { connection: 'close' } });
+  expect(res.status).toBe(200);
+  return parseMetrics(await res.text());
+}
+
+async function predictOnce(address: string, body: unknown): Promise<Response> {
+  const res = await fetch(`${address}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', connection: 'close' },
+    body: JSON.stringify(body),
+  });
+  await res.clone().arrayBuffer();
+  return res;
+}
 
 /** The process's exit, or a failure naming what it printed when it has not exited within `ms`. */
 async function exitWithin(proc: ServeProcess, ms: number) {
@@ -179,4 +209,47 @@ describe('ferry serve --workers 2: /metrics', () => {
     proc.child.kill('SIGTERM');
     expect(await exitWithin(proc, 20_000)).toEqual({ code: 0, signal: null });
   }, 90_000);
+});
+
+describe('ferry serve --workers 2 with a Redis cache that goes down', () => {
+  let redis: OwnRedis | undefined;
+  afterAll(() => redis?.close());
+
+  it('a worker restarted while Redis is down listens and serves; hits resume when Redis is back', async () => {
+    redis = await ownRedis();
+    await redis.start();
+    const proc = spawnServe(reg.home, [
+      '--port',
+      String(await freePort()),
+      '--workers',
+      '2',
+      '--cache',
+      redis.url,
+      '--prediction-log',
+      'off',
+    ]);
+    procs.push(proc);
+    const address = await proc.address;
+    await until('both workers listening', proc, () => servingPids(proc).length >= 2);
+
+    await redis.kill();
+    const victim = servingPids(proc)[0]!;
+    process.kill(victim, 'SIGKILL');
+    await until('a third worker listening', proc, () => servingPids(proc).length >= 3);
+    expect(proc.stderr()).toMatch(new RegExp(`worker ${victim} exited \\(SIGKILL\\); next start in \\d+ ms`));
+
+    const input = { title: `Redis outage ${Date.now()}`, description: PROJECTS.cv.description };
+    for (let i = 0; i < 6; i++) expect((await predictOnce(address, input)).status).toBe(200);
+    const during = await scrape(address);
+    expect(metricSum(during, 'ferry_cache_lookups_total', { result: 'error' })).toBe(6);
+    expect(metricSum(during, 'ferry_predictions_total', { source: 'model' })).toBe(6);
+
+    await redis.start();
+    await until('cache hits after Redis came back', proc, async () => {
+      expect((await predictOnce(address, input)).status).toBe(200);
+      return metricSum(await scrape(address), 'ferry_cache_lookups_total', { result: 'hit' }) > 0;
+    });
+    proc.child.kill('SIGTERM');
+    expect(await exitWithin(proc, 20_000)).toEqual({ code: 0, signal: null });
+  }, 120_000);
 });

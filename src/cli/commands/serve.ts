@@ -41,12 +41,17 @@ export function registerServeCommand(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const sc = loadServingConfig(process.env, { ...flags });
       if (sc.workers > 1 && cluster.isPrimary) return runPrimary(sc);
-      try {
-        await runServer(sc);
-      } catch (e) {
-        exitAfterStartFailure(e);
-      }
+      await serveOrExit(sc);
     });
+}
+
+/** runServer, and a failed start ends the process (see exitAfterStartFailure): never a server that hangs. */
+export async function serveOrExit(sc: ServingConfig): Promise<void> {
+  try {
+    await runServer(sc);
+  } catch (e) {
+    exitAfterStartFailure(e);
+  }
 }
 
 /**
