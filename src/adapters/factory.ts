@@ -69,6 +69,8 @@ export interface OpenKeyValueStoreOptions {
   maxBytes?: number;
   /** TTL for entries set without one, on either backend. */
   defaultTtlMs?: number;
+  /** Redis only: false lets init() succeed while the server is down (see RedisStoreOptions). */
+  failFastAtInit?: boolean;
 }
 
 /**
@@ -87,7 +89,12 @@ export function openKeyValueStore(url: string, opts: OpenKeyValueStoreOptions = 
   }
   const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
   if (scheme === 'redis' || scheme === 'rediss') {
-    return new RedisStore({ url: trimmed, prefix: opts.prefix ?? 'ferry:', defaultTtlMs: opts.defaultTtlMs });
+    return new RedisStore({
+      url: trimmed,
+      prefix: opts.prefix ?? 'ferry:',
+      defaultTtlMs: opts.defaultTtlMs,
+      failFastAtInit: opts.failFastAtInit,
+    });
   }
   const what =
     scheme === undefined

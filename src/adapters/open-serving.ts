@@ -87,12 +87,21 @@ export async function openServing(
         maxEntries: sc.cacheMaxEntries,
         maxBytes: sc.cacheMaxBytes,
         defaultTtlMs: sc.cacheTtlMs,
+        // The cache is an optimisation: a server whose Redis is down starts and serves uncached
+        // (lookups count as errors) while the client reconnects in the background.
+        failFastAtInit: false,
       });
       await kv.init();
       const store = kv;
       closers.push(() => store.close());
     }
-    const cache = kv ? new PredictionCache({ store: kv, ttlMs: sc.cacheTtlMs }) : undefined;
+    const cache = kv
+      ? new PredictionCache({
+          store: kv,
+          ttlMs: sc.cacheTtlMs,
+          onWriteError: (_error, entries) => metrics.cacheWriteFailures.inc(entries),
+        })
+      : undefined;
 
     let sink: PredictionLogSink | undefined;
     if (sc.predictionLog === 'sql') sink = new SqlPredictionLog(ferry.sql);
@@ -222,6 +231,7 @@ export async function openServing(
       observe(canaryRunner);
       observe(shadowRunner);
     });
+    let cacheFailing = false;
     const routedChildren = new WeakMap<RouteDecision, { inc(): void }>();
     const service = new PredictionService({
       host,
@@ -245,7 +255,17 @@ export async function openServing(
           if (source === 'model')
             metrics.predictSeconds.observe({ model, version: String(version) }, seconds);
         },
-        onCache: (result, count) => metrics.cacheLookups.inc({ result }, count),
+        onCache: (result, count) => {
+          metrics.cacheLookups.inc({ result }, count);
+          // Logged on the transitions only: an outage fails every lookup, and the counter has the rate.
+          if (result === 'error' && !cacheFailing) {
+            cacheFailing = true;
+            app?.log.warn('prediction cache lookups are failing; serving uncached until the cache is back');
+          } else if (result !== 'error' && cacheFailing) {
+            cacheFailing = false;
+            app?.log.info('prediction cache lookups work again');
+          }
+        },
         onShed: (model, reason) => metrics.shed.inc({ model, reason }),
       },
     });

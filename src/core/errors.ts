@@ -59,6 +59,10 @@ export const ErrorCode = {
   SERVING_DEADLINE: 'FERRY_SERVING_DEADLINE',
   SERVING_SHUTTING_DOWN: 'FERRY_SERVING_SHUTTING_DOWN',
   SERVING_REQUEST_TOO_LARGE: 'FERRY_SERVING_REQUEST_TOO_LARGE',
+  /** `ferry serve` could not listen: another process holds the port (500; a start error, not an answer). */
+  SERVING_PORT_IN_USE: 'FERRY_SERVING_PORT_IN_USE',
+  /** `serve --workers N`: workers kept exiting before listening without saying why (500). */
+  SERVING_NO_WORKER: 'FERRY_SERVING_NO_WORKER',
   DB_LOCKED: 'FERRY_DB_LOCKED',
   DB_UNAVAILABLE: 'FERRY_DB_UNAVAILABLE',
   DB_ERROR: 'FERRY_DB_ERROR',

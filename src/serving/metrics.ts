@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Per model: how many stored predictions came from a version other than the served production one. */
 export type StoredStalenessSource = () => Promise<ReadonlyMap<string, number>>;
@@ -62,8 +62,15 @@ export class ServingMetrics {
   });
   readonly cacheLookups = new Counter({
     name: 'ferry_cache_lookups_total',
-    help: 'Prediction cache lookups by result (hit, miss, error)',
+    help:
+      'Prediction cache lookups by result, one per item: hit, miss, error (the cache could not be ' +
+      'read, e.g. Redis down, or held an unreadable entry; the model answered)',
     labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheWriteFailures = new Counter({
+    name: 'ferry_cache_write_failures_total',
+    help: 'Predictions that could not be written to the cache (the requests still succeeded)',
     registers: [this.registry],
   });
   readonly shed = new Counter({
@@ -77,6 +84,8 @@ export class ServingMetrics {
     help: '1 for each model version loaded and serving, by alias',
     labelNames: ['model', 'version', 'alias'] as const,
     registers: [this.registry],
+    // Every worker loads the same versions: across workers it is 1, not the number of workers.
+    aggregator: 'max',
   });
   readonly swaps = new Counter({
     name: 'ferry_model_swaps_total',
@@ -138,6 +147,8 @@ export class ServingMetrics {
     help: 'Stored predictions whose model version is not the production version served now, by model',
     labelNames: ['model'] as const,
     registers: [this.registry],
+    // Read from the shared database, so every worker reports the same count.
+    aggregator: 'max',
     // Computed when scraped, from a cached reading (see setStoredStalenessSource).
     collect: async () => {
       const values = await this.readStaleness();
@@ -146,6 +157,24 @@ export class ServingMetrics {
       for (const [model, count] of values) this.storedNotFromProduction.set({ model }, count);
     },
   });
+
+  constructor() {
+    // process_* and nodejs_* (CPU, memory, event-loop lag, GC, handles). With --workers N they are
+    // summed over the workers by prom-client's own per-metric rules (lag is averaged, and so on).
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  private scraper: (() => Promise<string>) | undefined;
+
+  /** The text /metrics answers: this registry's, or what `setScraper` supplies (all workers'). */
+  scrape(): Promise<string> {
+    return this.scraper ? this.scraper() : this.registry.metrics();
+  }
+
+  /** Replaces what /metrics answers, e.g. with the aggregate of every worker of the cluster. */
+  setScraper(scraper: () => Promise<string>): void {
+    this.scraper = scraper;
+  }
 
   private staleness:
     | {

@@ -7,6 +7,21 @@ export interface PredictionCacheOptions {
   store: KeyValueStore;
   /** How long a cached prediction lives; omitted, the store's default applies. */
   ttlMs?: number;
+  /**
+   * Called with the error when a write fails (the write is dropped). Lookups report theirs in
+   * `lookup()`'s result instead, so that the caller can count them per item.
+   */
+  onWriteError?: (error: unknown, entries: number) => void;
+}
+
+/** One lookup: the predictions found and how each item ended. */
+export interface CacheLookup {
+  /** One per input, in order; undefined when not answered from the cache. */
+  predictions: (Prediction | undefined)[];
+  hits: number;
+  misses: number;
+  /** Items whose lookup failed (store unreachable) or whose entry was unreadable. */
+  errors: number;
 }
 
 export interface PredictionCacheStats {
@@ -34,6 +49,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export class PredictionCache {
   private readonly store: KeyValueStore;
   private readonly ttlMs: number | undefined;
+  private readonly onWriteError: PredictionCacheOptions['onWriteError'];
   private hitCount = 0;
   private missCount = 0;
   private errorCount = 0;
@@ -41,6 +57,7 @@ export class PredictionCache {
   constructor(opts: PredictionCacheOptions) {
     this.store = opts.store;
     this.ttlMs = opts.ttlMs;
+    this.onWriteError = opts.onWriteError;
   }
 
   get hits(): number {
@@ -76,22 +93,39 @@ export class PredictionCache {
     inputs: readonly TextInput[],
     artifact?: string,
   ): Promise<(Prediction | undefined)[]> {
-    if (inputs.length === 0) return [];
+    return (await this.lookup(model, version, inputs, artifact)).predictions;
+  }
+
+  /** getMany with the outcome of each item counted, for metrics. Never rejects. */
+  async lookup(
+    model: string,
+    version: number,
+    inputs: readonly TextInput[],
+    artifact?: string,
+  ): Promise<CacheLookup> {
+    if (inputs.length === 0) return { predictions: [], hits: 0, misses: 0, errors: 0 };
     let raw: (Uint8Array | undefined)[];
     try {
       raw = await this.store.getMany(inputs.map((input) => this.key(model, version, input, artifact)));
     } catch {
       this.errorCount++;
       this.missCount += inputs.length;
-      return inputs.map(() => undefined);
+      return { predictions: inputs.map(() => undefined), hits: 0, misses: 0, errors: inputs.length };
     }
-    return inputs.map((_, i) => {
-      const bytes = raw[i];
+    const result: CacheLookup = { predictions: [], hits: 0, misses: 0, errors: 0 };
+    for (const bytes of raw) {
       const prediction = bytes === undefined ? undefined : this.decode(bytes);
-      if (prediction === undefined) this.missCount++;
-      else this.hitCount++;
-      return prediction;
-    });
+      result.predictions.push(prediction);
+      if (prediction !== undefined) {
+        this.hitCount++;
+        result.hits++;
+      } else {
+        this.missCount++;
+        if (bytes === undefined) result.misses++;
+        else result.errors++;
+      }
+    }
+    return result;
   }
 
   /** Stores predictions[i] for inputs[i]. Store failures are absorbed and counted; never rejects for them. */
@@ -117,8 +151,13 @@ export class PredictionCache {
     }));
     try {
       await this.store.setMany(entries);
-    } catch {
+    } catch (e) {
       this.errorCount++;
+      try {
+        this.onWriteError?.(e, entries.length);
+      } catch {
+        // A failing report must not turn into a rejected write: callers do not await it.
+      }
     }
   }
 

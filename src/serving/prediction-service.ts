@@ -212,17 +212,21 @@ export class PredictionService {
 
   private async answer(req: PredictRequest, served: ServedModel, started: number): Promise<PredictResult> {
     const { cache, hooks } = this.deps;
-    const predictions: (Prediction | undefined)[] = cache
-      ? await cache.getMany(served.name, served.version, req.items, served.meta.artifactSha256)
-      : new Array(req.items.length).fill(undefined);
+    const looked = cache
+      ? await cache.lookup(served.name, served.version, req.items, served.meta.artifactSha256)
+      : undefined;
+    const predictions: (Prediction | undefined)[] =
+      looked?.predictions ?? new Array(req.items.length).fill(undefined);
     const missIdx: number[] = [];
     predictions.forEach((p, i) => {
       if (!p) missIdx.push(i);
     });
     const hits = req.items.length - missIdx.length;
-    if (cache) {
-      if (hits > 0) hooks?.onCache?.('hit', hits);
-      if (missIdx.length > 0) hooks?.onCache?.('miss', missIdx.length);
+    if (looked) {
+      if (looked.hits > 0) hooks?.onCache?.('hit', looked.hits);
+      if (looked.misses > 0) hooks?.onCache?.('miss', looked.misses);
+      // A failed lookup (Redis down, an unreadable entry) is answered by the model, and counted apart.
+      if (looked.errors > 0) hooks?.onCache?.('error', looked.errors);
     }
     // All answered from the cache: still reply in the check phase, with the other replies of this
     // event-loop turn, as batched replies are. Measured with bench/serving: replying straight from

@@ -12,6 +12,11 @@ export interface ServingConfig {
   host: string;
   port: number;
   workers: number;
+  /**
+   * `--workers N`: workers in a row that exit before listening, with none listening, after which the
+   * primary exits (FERRY_WORKER_START_ATTEMPTS, default 5).
+   */
+  workerStartAttempts: number;
   models: string[];
   aliases: string[];
   batcher: Required<BatcherOptions>;
@@ -101,6 +106,7 @@ export function loadServingConfig(
     host: get('host', 'FERRY_HOST') ?? '0.0.0.0',
     port: num('port', get('port', 'PORT'), 8000, 0, 65535),
     workers: num('workers', get('workers', 'FERRY_WORKERS'), 1, 1, 64),
+    workerStartAttempts: num('FERRY_WORKER_START_ATTEMPTS', env.FERRY_WORKER_START_ATTEMPTS, 5, 1, 1000),
     models: list(get('models', 'FERRY_MODELS'), ['tagifai']),
     aliases: list(get('aliases', 'FERRY_ALIASES'), ['production']),
     batcher: {

@@ -6,6 +6,7 @@ import { RedisStore } from '../../src/adapters/redis/redis-store.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { keyValueStoreConformance } from '../conformance/key-value-store.conformance.js';
 import { expectFerryError, expectFerryErrorSync } from '../helpers/expect-ferry-error.js';
+import { ownRedis } from '../helpers/redis-server.js';
 
 /** The test server. No skipping: when it is down these tests fail. */
 const redisUrl = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -136,6 +137,34 @@ describe('RedisStore', () => {
     expect(JSON.stringify(error.toJSON())).not.toContain('hunter2secret');
     expect(error.cause).toBeDefined();
     await store.close();
+  });
+
+  it('with failFastAtInit false, init succeeds while the server is down and the store works once it is up', async () => {
+    const redis = await ownRedis(); // not started yet
+    const store = new RedisStore({ url: redis.url, prefix: 'x:', failFastAtInit: false });
+    try {
+      const started = Date.now();
+      await store.init();
+      expect(Date.now() - started).toBeLessThan(2000);
+      const error = await expectFerryError(store.get('k'), ErrorCode.KV_UNAVAILABLE, 503);
+      expect(Date.now() - started).toBeLessThan(2000); // commands fail at once, not queued
+      expect(error.message).toContain(`127.0.0.1:${redis.port}`);
+      await redis.start();
+      const until = Date.now() + 10_000;
+      for (;;) {
+        try {
+          await store.set('k', bytes('v'));
+          break;
+        } catch (e) {
+          if (Date.now() > until) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expect(text(await store.get('k'))).toBe('v');
+    } finally {
+      await store.close();
+      await redis.close();
+    }
   });
 
   it('fails fast with KV_UNAVAILABLE when used before init or after close', async () => {

@@ -4,6 +4,7 @@ import { openKeyValueStore } from '../../src/adapters/factory.js';
 import type { TextInput } from '../../src/model/model.js';
 import type { KeyValueStore } from '../../src/ports/key-value-store.js';
 import { PredictionCache } from '../../src/serving/prediction-cache.js';
+import { type OwnRedis, ownRedis } from '../helpers/redis-server.js';
 import {
   ADMIN_TOKEN,
   CLASSES,
@@ -245,4 +246,78 @@ describe('Redis prediction cache shared by two servers (real Redis)', () => {
       await other.close();
     }
   });
+});
+
+describe('Redis outages (a redis-server of the test own, started late and killed)', () => {
+  let reg: TestRegistry;
+  const cleanup: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    reg = await createTestRegistry();
+  });
+  afterAll(async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => {});
+    await reg?.close();
+  });
+
+  async function setUp(): Promise<{ redis: OwnRedis; start(): Promise<TestServer> }> {
+    const redis = await ownRedis();
+    cleanup.push(() => redis.close());
+    return {
+      redis,
+      start: async () => {
+        const server = await startTestServer({ registry: reg, listen: false, flags: { cache: redis.url } });
+        cleanup.push(() => server.close());
+        return server;
+      },
+    };
+  }
+
+  /** Predicts `input` until an answer comes from the cache; false if none did within `ms`. */
+  async function untilHit(s: TestServer, input: TextInput, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      const hits = await cacheLookups(s, 'hit');
+      await predict(s, input);
+      if ((await cacheLookups(s, 'hit')) > hits) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
+  it('a server whose Redis is unreachable starts, serves uncached, counts errors, and uses Redis once it is up', async () => {
+    const { redis, start } = await setUp(); // not started: nothing listens on its port
+    const server = await start();
+    const input = unique('redis-late');
+    const first = await predict(server, input);
+    expectSamePrediction(first.result, modelAnswer(V1_SPEC, input));
+    await predict(server, input);
+    // Each failed lookup counts as an error (one per item), not as a hit or a miss.
+    expect(await cacheLookups(server, 'error')).toBe(2);
+    expect(await cacheLookups(server, 'hit')).toBe(0);
+    expect(await cacheLookups(server, 'miss')).toBe(0);
+    const metrics = parseMetrics((await server.app.inject({ method: 'GET', url: '/metrics' })).body);
+    expect(metricSum(metrics, 'ferry_cache_write_failures_total')).toBeGreaterThanOrEqual(1);
+
+    await redis.start();
+    // The client reconnects in the background (backoff capped at 2 s): hits appear.
+    expect(await untilHit(server, input, 15_000)).toBe(true);
+  }, 60_000);
+
+  it('a Redis killed under a running server: predictions still succeed and lookups count as errors', async () => {
+    const { redis, start } = await setUp();
+    await redis.start();
+    const server = await start();
+    const input = unique('redis-killed');
+    expect(await untilHit(server, input, 5000)).toBe(true);
+    const errors0 = await cacheLookups(server, 'error');
+    await redis.kill();
+    for (let i = 0; i < 3; i++) {
+      const answer = await predict(server, input);
+      expectSamePrediction(answer.result, modelAnswer(V1_SPEC, input));
+    }
+    expect(await cacheLookups(server, 'error')).toBe(errors0 + 3);
+    // And back again: the cache is used as soon as Redis is.
+    await redis.start();
+    expect(await untilHit(server, unique('redis-back'), 15_000)).toBe(true);
+  }, 60_000);
 });

@@ -47,11 +47,25 @@ describe('GET /metrics', () => {
       ['ferry_batch_queue_seconds', 'histogram'],
       ['ferry_batch_compute_seconds', 'histogram'],
       ['ferry_cache_lookups_total', 'counter'],
+      ['ferry_cache_write_failures_total', 'counter'],
       ['ferry_http_in_flight_requests', 'gauge'],
       ['ferry_model_loaded', 'gauge'],
     ] as const) {
       expect(text).toContain(`# TYPE ${name} ${type}`);
     }
+  });
+
+  it("has prom-client's default process and Node.js metrics", () => {
+    for (const [name, type] of [
+      ['process_cpu_seconds_total', 'counter'],
+      ['process_resident_memory_bytes', 'gauge'],
+      ['nodejs_eventloop_lag_seconds', 'gauge'],
+      ['nodejs_heap_size_used_bytes', 'gauge'],
+      ['nodejs_gc_duration_seconds', 'histogram'],
+    ] as const) {
+      expect(text).toContain(`# TYPE ${name} ${type}`);
+    }
+    expect(metrics.get('process_resident_memory_bytes')).toBeGreaterThan(0);
   });
 
   it('counts requests by route, method and status', () => {

@@ -19,6 +19,13 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** Shown by CLIENT LIST, so operators can tell Ferry's connections apart. Default `ferry`. */
   connectionName?: string;
+  /**
+   * True (default): init() rejects when the first connection fails. False: init() resolves after the
+   * first attempt whatever its outcome and the client keeps reconnecting in the background, so a
+   * caller for which the store is optional (the prediction cache) starts while Redis is down;
+   * commands fail with FERRY_KV_UNAVAILABLE until it is back.
+   */
+  failFastAtInit?: boolean;
 }
 
 /** Where the URL points, for messages: the password is kept only to scrub it from driver messages. */
@@ -70,6 +77,7 @@ export class RedisStore implements KeyValueStore {
   private readonly connectTimeoutMs: number;
   private readonly commandTimeoutMs: number;
   private readonly connectionName: string;
+  private readonly failFastAtInit: boolean;
   private client: Redis | undefined;
   private opening: Promise<void> | undefined;
 
@@ -101,6 +109,7 @@ export class RedisStore implements KeyValueStore {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 2000;
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 2000;
     this.connectionName = opts.connectionName ?? 'ferry';
+    this.failFastAtInit = opts.failFastAtInit ?? true;
   }
 
   init(): Promise<void> {
@@ -197,7 +206,9 @@ export class RedisStore implements KeyValueStore {
         { status: 503, cause: e },
       );
     }
-    let established = false;
+    // Whether a lost connection is retried: after a first success always, before it only when the
+    // caller can live without the store (failFastAtInit false).
+    let established = !this.failFastAtInit;
     const options: RedisOptions = {
       lazyConnect: true,
       connectionName: this.connectionName,
@@ -219,8 +230,11 @@ export class RedisStore implements KeyValueStore {
     try {
       await client.connect();
     } catch (e) {
-      client.disconnect();
-      throw this.unavailable(e);
+      if (this.failFastAtInit) {
+        client.disconnect();
+        throw this.unavailable(e);
+      }
+      // The client is reconnecting already (retryStrategy); commands fail fast until it is ready.
     }
     established = true;
     this.client = client;

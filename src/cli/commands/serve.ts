@@ -1,9 +1,12 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
+import { clusterMetricsFromPrimary, joinClusterMetrics } from '../../adapters/cluster-metrics.js';
 import { openServing } from '../../adapters/open-serving.js';
 import { loadConfig } from '../../core/config.js';
+import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
 import { loadServingConfig, type ServingConfig } from '../../serving/serving-config.js';
 import { reportError } from '../output.js';
+import { runPrimary, type WorkerStartFailure } from './serve-cluster.js';
 
 interface ServeFlags {
   host?: string;
@@ -38,15 +41,34 @@ export function registerServeCommand(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const sc = loadServingConfig(process.env, { ...flags });
       if (sc.workers > 1 && cluster.isPrimary) return runPrimary(sc);
-      await runServer(sc);
+      await serveOrExit(sc);
     });
 }
 
-/** One process serving; exits 0 after a graceful drain on SIGTERM or SIGINT. */
+/** runServer, and a failed start ends the process (see exitAfterStartFailure): never a server that hangs. */
+export async function serveOrExit(sc: ServingConfig): Promise<void> {
+  try {
+    await runServer(sc);
+  } catch (e) {
+    exitAfterStartFailure(e);
+  }
+}
+
+/**
+ * One process serving; exits 0 after a graceful drain on SIGTERM or SIGINT. A start that fails
+ * (models, database, the port) closes what was opened and rejects with a FerryError.
+ */
 export async function runServer(sc: ServingConfig): Promise<void> {
+  // A worker answers the primary's metrics requests from the start, so that one still starting
+  // does not stall every scrape; its registry joins once it exists.
+  const clusterMetrics = cluster.isWorker ? joinClusterMetrics() : undefined;
   const runtime = await openServing(loadConfig(), sc, {
     logger: { level: process.env.FERRY_LOG_LEVEL ?? 'info' },
   });
+  if (clusterMetrics) {
+    clusterMetrics.setRegistry(runtime.metrics.registry);
+    runtime.metrics.setScraper(clusterMetricsFromPrimary);
+  }
   const log = runtime.app.log;
   let stopping = false;
   const stop = (signal: string) => {
@@ -71,35 +93,68 @@ export async function runServer(sc: ServingConfig): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  const address = await runtime.app.listen({ host: sc.host, port: sc.port });
+  let address: string;
+  try {
+    address = await runtime.app.listen({ host: sc.host, port: sc.port });
+  } catch (e) {
+    await runtime.close().catch(() => {});
+    throw listenError(e, sc);
+  }
   log.info(
     { address, served: runtime.host.servedAliases(), pid: process.pid },
     'ferry serving; docs at /docs, metrics at /metrics',
   );
 }
 
-/** The primary of `--workers N`: forks the workers (they share the port), forwards signals, respawns crashes. */
-function runPrimary(sc: ServingConfig): void {
-  let stopping = false;
-  const fork = () => cluster.fork({ FERRY_WORKER: '1' });
-  for (let i = 0; i < sc.workers; i++) fork();
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-      return;
-    }
-    process.stderr.write(
-      `ferry: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`,
+/** Why the server could not listen, as a FerryError naming the address (for the operator, not clients). */
+function listenError(e: unknown, sc: ServingConfig): FerryError {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  const where = `${sc.host}:${sc.port}`;
+  if (code === 'EADDRINUSE') {
+    return new FerryError(
+      ErrorCode.SERVING_PORT_IN_USE,
+      `${where} is in use by another process: stop it or choose another --port`,
+      { status: 500, details: { host: sc.host, port: sc.port }, cause: e },
     );
-    fork();
-  });
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
-    setTimeout(() => process.exit(1), sc.shutdownTimeoutMs + 1000).unref();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('uncaughtException', (e) => process.exit(reportError(e, false)));
+  }
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    const why = code === 'EACCES' ? 'permission denied' : 'no such local address';
+    return new FerryError(ErrorCode.CONFIG_INVALID, `cannot listen on ${where}: ${why}`, {
+      status: 500,
+      details: { host: sc.host, port: sc.port },
+      cause: e,
+    });
+  }
+  return toFerryError(e);
+}
+
+/**
+ * Errors that restarting a worker cannot fix: the primary gives up at once instead of retrying.
+ * (A database or Redis that is down, or an alias not yet set, may come back: those are retried.)
+ */
+const FATAL_START_ERRORS: ReadonlySet<string> = new Set([
+  ErrorCode.SERVING_PORT_IN_USE,
+  ErrorCode.CONFIG_INVALID,
+  ErrorCode.CLI_USAGE,
+]);
+
+/**
+ * A start failure ends the process, whatever handles are still open: a worker's IPC channel alone
+ * would keep it alive, never listening. A worker tells the primary why (it reports and decides);
+ * a lone server prints the error.
+ */
+function exitAfterStartFailure(e: unknown): void {
+  const err = toFerryError(e);
+  if (cluster.isWorker && process.send !== undefined) {
+    const failure: WorkerStartFailure = {
+      type: 'ferry:worker-start-failed',
+      code: err.code,
+      message: err.message,
+      fatal: FATAL_START_ERRORS.has(err.code),
+    };
+    setTimeout(() => process.exit(1), 1000).unref(); // if the primary is gone
+    process.send(failure, () => process.exit(1));
+    return;
+  }
+  process.exit(reportError(err, false));
 }

@@ -14,7 +14,7 @@ import { registerTrained } from '../../train/register-trained.js';
 import { currentGitCommit } from '../git-commit.js';
 import { fmt } from '../output.js';
 import { terminalProgress } from '../progress-bar.js';
-import { runServer } from './serve.js';
+import { serveOrExit } from './serve.js';
 
 const NAME = 'tagifai';
 
@@ -83,7 +83,7 @@ export function registerStartCommand(program: Command): void {
         say(
           'serving: POST /predict, Open Inference Protocol v2 under /v2, metrics at /metrics, docs at /docs',
         );
-        await runServer(loadServingConfig(process.env));
+        await serveOrExit(loadServingConfig(process.env));
       }
     });
 }

@@ -96,7 +96,7 @@ export async function buildServer(
     { schema: { summary: 'Prometheus metrics', tags: ['operations'] } },
     async (_req, reply) => {
       reply.header('content-type', metrics.registry.contentType);
-      return metrics.registry.metrics();
+      return metrics.scrape();
     },
   );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
