@@ -118,6 +118,10 @@ describe('ferry CLI', () => {
     [['predict', '--model', 'nobody/1', '--title', 'x'], 'FERRY_REGISTRY_NOT_FOUND'],
     [['predict', '--model', 'Bad Name!', '--title', 'x'], 'FERRY_REGISTRY_INVALID_REF'],
     [['predict', '--title', ' ', '--description', ''], 'FERRY_MODEL_INVALID_INPUT'],
+    // Item 16: a text that cleans to nothing is refused like an empty one.
+    [['predict', '--title', '\u200d\u200c', '--description', '\u0301'], 'FERRY_MODEL_INVALID_INPUT'],
+    // Item 26: the CLI enforces POST /predict's limits (FERRY_MAX_STRING_LENGTH, 20,000).
+    [['predict', '--title', 'a'.repeat(20_001)], 'FERRY_MODEL_INVALID_INPUT'],
     [['train', '--dataset-loc', '/nonexistent/data.csv'], 'FERRY_DATA_NOT_FOUND'],
     [['train', '--dataset-loc', 'http://127.0.0.1:9/data.csv'], 'FERRY_DATA_UNREACHABLE'],
     [['train', '--dataset-loc', SAMPLE_DATASET_PATH, '--grid', 'huge'], 'FERRY_CLI_USAGE'],
