@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DATASET_PATH } from '../../src/train/load-dataset.js';
@@ -120,8 +120,6 @@ describe('ferry CLI', () => {
     [['predict', '--title', ' ', '--description', ''], 'FERRY_MODEL_INVALID_INPUT'],
     // Item 16: a text that cleans to nothing is refused like an empty one.
     [['predict', '--title', '\u200d\u200c', '--description', '\u0301'], 'FERRY_MODEL_INVALID_INPUT'],
-    // Item 26: the CLI enforces POST /predict's limits (FERRY_MAX_STRING_LENGTH, 20,000).
-    [['predict', '--title', 'a'.repeat(20_001)], 'FERRY_MODEL_INVALID_INPUT'],
     [['train', '--dataset-loc', '/nonexistent/data.csv'], 'FERRY_DATA_NOT_FOUND'],
     [['train', '--dataset-loc', 'http://127.0.0.1:9/data.csv'], 'FERRY_DATA_UNREACHABLE'],
     [['train', '--dataset-loc', SAMPLE_DATASET_PATH, '--grid', 'huge'], 'FERRY_CLI_USAGE'],
@@ -129,6 +127,41 @@ describe('ferry CLI', () => {
     const r = await cli(...args);
     expect(r.code).not.toBe(0);
     expect(errorCode(r)).toBe(code);
+  });
+
+  it("predict enforces POST /predict's limits (FERRY_MAX_STRING_LENGTH, 20,000 per field)", async () => {
+    const r = await cli('predict', '--title', 'a'.repeat(20_001));
+    expect(r.code).toBe(1);
+    expect(errorCode(r)).toBe('FERRY_MODEL_INVALID_INPUT');
+    const lower = await runCli(['predict', '--title', 'abcdef'], { ...env, FERRY_MAX_STRING_LENGTH: '5' });
+    expect(errorCode(lower)).toBe('FERRY_MODEL_INVALID_INPUT');
+  });
+
+  it('models alias with a non-numeric version is a usage error that says so (exit 2)', async () => {
+    const r = await cli('models', 'alias', 'tagifai', 'production', 'abc');
+    expect(r.code).toBe(2);
+    expect(errorCode(r)).toBe('FERRY_CLI_USAGE');
+    expect(r.stderr).toContain('"abc"');
+  });
+
+  it('models list <unknown> exits non-zero with FERRY_REGISTRY_NOT_FOUND naming the registry', async () => {
+    const r = await cli('models', 'list', 'nope');
+    expect(r.code).toBe(1);
+    expect(errorCode(r)).toBe('FERRY_REGISTRY_NOT_FOUND');
+    expect(r.stderr).toContain(`registry: sqlite:${join(home.path, 'ferry.db')}`);
+    const shown = await cli('models', 'show', 'nope@production');
+    expect(shown.stderr).toContain(join(home.path, 'ferry.db'));
+  });
+
+  it('without FERRY_HOME, a subdirectory uses the project registry (nearest package.json or .ferry)', async () => {
+    const project = join(home.path, 'project');
+    const docs = join(project, 'docs');
+    mkdirSync(docs, { recursive: true });
+    writeFileSync(join(project, 'package.json'), '{}');
+    const r = await runCli(['models', 'list', 'nope'], { ...env, FERRY_HOME: undefined }, 60_000, docs);
+    expect(errorCode(r)).toBe('FERRY_REGISTRY_NOT_FOUND');
+    expect(r.stderr).toContain(`registry: sqlite:${join(project, '.ferry', 'ferry.db')}`);
+    expect(existsSync(join(docs, '.ferry'))).toBe(false);
   });
 
   it('an evaluation set with an unknown tag fails with FERRY_DATA_UNKNOWN_LABEL', async () => {
