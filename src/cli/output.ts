@@ -3,6 +3,9 @@ import { dirname, resolve } from 'node:path';
 import { describeRegistry, loadConfig } from '../core/config.js';
 import { ErrorCode, FerryError, isFerryError, toFerryError } from '../core/errors.js';
 
+/** `ferry train --promote --fail-if-not-promoted`: registered, but the gate kept the alias where it was. */
+export const EXIT_NOT_PROMOTED = 3;
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
