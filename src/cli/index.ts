@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerBatchCommand } from './commands/batch.js';
 import { registerDbCommand } from './commands/db.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
@@ -10,7 +10,7 @@ import { registerPredictCommand } from './commands/predict.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerTrainCommand } from './commands/train.js';
-import { reportError } from './output.js';
+import { reportError, usageError, withRegistryLocation } from './output.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -35,10 +35,13 @@ registerDbCommand(program);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CommanderError) {
+  if (e instanceof InvalidArgumentError) {
+    // Thrown by an argument parser inside an action: commander has printed nothing, so say it here.
+    process.exitCode = reportError(usageError(e.message), process.argv.includes('--json'));
+  } else if (e instanceof CommanderError) {
     // Help and version exit 0; usage errors were already printed by commander.
     process.exitCode = e.exitCode === 0 ? 0 : 2;
   } else {
-    process.exitCode = reportError(e, process.argv.includes('--json'));
+    process.exitCode = reportError(withRegistryLocation(e), process.argv.includes('--json'));
   }
 }

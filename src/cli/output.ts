@@ -1,6 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ErrorCode, FerryError, toFerryError } from '../core/errors.js';
+import { describeRegistry, loadConfig } from '../core/config.js';
+import { ErrorCode, FerryError, isFerryError, toFerryError } from '../core/errors.js';
+
+/** `ferry train --promote --fail-if-not-promoted`: registered, but the gate kept the alias where it was. */
+export const EXIT_NOT_PROMOTED = 3;
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -29,4 +33,32 @@ export function usageError(message: string): FerryError {
 
 export function fmt(n: unknown, digits = 4): string {
   return typeof n === 'number' ? n.toFixed(digits) : String(n ?? '-');
+}
+
+/** Codes that mean "the registry's database has no such thing": their messages name the registry. */
+const REGISTRY_NOT_FOUND_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.REGISTRY_NOT_FOUND,
+  ErrorCode.EXPERIMENT_NOT_FOUND,
+  ErrorCode.BATCH_JOB_NOT_FOUND,
+  ErrorCode.BATCH_NOT_FOUND,
+]);
+
+/**
+ * Adds where the CLI looked (`registry: sqlite:/…/.ferry/ferry.db`) to a not-found error, so a user
+ * in the wrong directory or with another FERRY_HOME sees why. Only the CLI does this: HTTP clients
+ * are never told internal paths.
+ */
+export function withRegistryLocation(e: unknown, env: NodeJS.ProcessEnv = process.env): unknown {
+  if (!isFerryError(e) || !REGISTRY_NOT_FOUND_CODES.has(e.code)) return e;
+  let location: string;
+  try {
+    location = describeRegistry(loadConfig(env));
+  } catch {
+    return e; // a configuration error is reported on its own by the command that hit it
+  }
+  return new FerryError(e.code, `${e.message} (registry: ${location})`, {
+    status: e.status,
+    details: { ...e.details, registry: location },
+    cause: e.cause,
+  });
 }

@@ -1,4 +1,5 @@
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ErrorCode, FerryError } from './errors.js';
 
 /** Ferry's configuration: one schema, defaults here, environment overrides, validated once, frozen. */
@@ -15,11 +16,32 @@ export interface FerryConfig {
   readonly seed: number;
 }
 
+/**
+ * The project directory whose `.ferry` holds the registry: the nearest directory, from `cwd` up,
+ * that contains `.ferry` or `package.json`; `cwd` itself when none does. So `ferry models list`
+ * run from `docs/` finds the project's registry instead of making an empty one in `docs/.ferry`.
+ */
+export function findProjectDir(cwd: string): string {
+  let dir = resolve(cwd);
+  for (;;) {
+    if (existsSync(join(dir, '.ferry')) || existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(cwd);
+    dir = parent;
+  }
+}
+
+/** Where the registry is, for messages: the SQLite file, or the PostgreSQL URL without credentials. */
+export function describeRegistry(config: Pick<FerryConfig, 'db'>): string {
+  return config.db.replace(/\/\/[^@/]*@/, '//').replace(/[?#].*$/, '');
+}
+
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<FerryConfig> = {},
+  cwd: string = process.cwd(),
 ): FerryConfig {
-  const home = resolve(overrides.home ?? env.FERRY_HOME ?? '.ferry');
+  const home = resolve(overrides.home ?? env.FERRY_HOME ?? join(findProjectDir(cwd), '.ferry'));
   const seedText = env.FERRY_SEED ?? '42';
   const seed = overrides.seed ?? Number(seedText);
   if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) {

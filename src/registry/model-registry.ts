@@ -177,6 +177,9 @@ export class ModelRegistry {
     assertAlias(alias);
     return this.sql.transaction(
       async (tx) => {
+        // An unknown model is not found (as everywhere); an unknown alias of a known one is a no-op.
+        const models = await tx.query('SELECT name FROM ferry_models WHERE name = $1', [name]);
+        if (models.length === 0) throw await registryNotFound(tx, name, 'entry');
         const previous = await this.currentAlias(tx, name, alias);
         if (previous === null) return null;
         await tx.execute('DELETE FROM ferry_model_aliases WHERE name = $1 AND alias = $2', [name, alias]);
@@ -197,9 +200,16 @@ export class ModelRegistry {
     return aliasRecord(rows);
   }
 
-  /** Every version (of one model, or of all), oldest first, with the aliases pointing at each. */
+  /**
+   * Every version (of one model, or of all), oldest first, with the aliases pointing at each. A model
+   * that does not exist is REGISTRY_NOT_FOUND, as on every other read by name (an empty list would
+   * look like a model with no versions).
+   */
   async list(name?: string): Promise<ModelVersion[]> {
-    if (name !== undefined) assertModelName(name);
+    if (name !== undefined) {
+      assertModelName(name);
+      await this.requireModel(name);
+    }
     const where = name === undefined ? '' : ' WHERE name = $1';
     const params = name === undefined ? [] : [name];
     const rows = await this.sql.query<VersionRow>(

@@ -1,4 +1,5 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import type { TextLimits } from '../model/validate-input.js';
 import type { BatcherOptions } from './adaptive-batcher.js';
 import {
   DEFAULT_LIMITS,
@@ -66,6 +67,22 @@ function num(
     );
   }
   return n;
+}
+
+/**
+ * FERRY_MAX_STRING_LENGTH, read in one place for the server and for `ferry predict`, so the CLI
+ * refuses exactly the texts HTTP refuses.
+ */
+export function loadTextLimits(env: NodeJS.ProcessEnv): TextLimits {
+  return {
+    maxStringLength: num(
+      'FERRY_MAX_STRING_LENGTH',
+      env.FERRY_MAX_STRING_LENGTH,
+      DEFAULT_LIMITS.maxStringLength,
+      1,
+      10_000_000,
+    ),
+  };
 }
 
 export function loadServingConfig(
@@ -152,13 +169,7 @@ export function loadServingConfig(
     limits: {
       bodyLimit: num('FERRY_BODY_LIMIT', env.FERRY_BODY_LIMIT, DEFAULT_LIMITS.bodyLimit, 1024, 1024 ** 3),
       maxItems: num('FERRY_MAX_ITEMS', env.FERRY_MAX_ITEMS, DEFAULT_LIMITS.maxItems, 1, 1_000_000),
-      maxStringLength: num(
-        'FERRY_MAX_STRING_LENGTH',
-        env.FERRY_MAX_STRING_LENGTH,
-        DEFAULT_LIMITS.maxStringLength,
-        1,
-        10_000_000,
-      ),
+      maxStringLength: loadTextLimits(env).maxStringLength,
       requestTimeoutMs: num(
         'FERRY_REQUEST_TIMEOUT_MS',
         env.FERRY_REQUEST_TIMEOUT_MS,

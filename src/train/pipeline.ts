@@ -6,7 +6,7 @@ import {
   TextClassifier,
   type TextClassifierParams,
 } from '../model/text-classifier.js';
-import { type Dataset, type DatasetFingerprint, fingerprint } from './dataset.js';
+import { type Dataset, type DatasetFingerprint, fingerprint, type LabeledProject } from './dataset.js';
 import { type EvaluationReport, evaluateModel } from './evaluate.js';
 import { stratifiedSplit } from './split.js';
 import { DEFAULT_GRID, type TuneGrid, type TuneResult, tune } from './tune.js';
@@ -33,6 +33,11 @@ export interface TrainOutcome {
   metrics: Record<string, number>;
   validation: EvaluationReport;
   tuning: TuneResult | null;
+  /**
+   * The model fitted on the train part only and the validation rows it never saw: what `--promote`
+   * scores the candidate and the current version on (the registered model was refit on those rows).
+   */
+  heldOut: { model: TextClassifier; rows: LabeledProject[] };
   dataset: DatasetFingerprint & {
     validationFraction: number;
     seed: number;
@@ -100,6 +105,7 @@ export function trainTextClassifier(data: Dataset, opts: TrainOptions): TrainOut
     metrics,
     validation,
     tuning,
+    heldOut: { model: trainOnly, rows: valRows },
     dataset: {
       ...fingerprint(data),
       validationFraction,

@@ -121,6 +121,21 @@ describe('CSV input', () => {
     expect(rowIds(records)).toHaveLength(200);
   });
 
+  it('rows whose text cleans to nothing or exceeds the HTTP limit are rejects, with the rule /predict applies', async () => {
+    const path = file(
+      'id,title,description\n1,ok,fine\n2,\u200d\u200c,\u0301\n3,\u0000,\n' +
+        `4,${'a'.repeat(20_001)},x\n5,also ok,\n`,
+    );
+    const { records } = await readAll(path);
+    expect(rowIds(records)).toEqual(['1', '5']);
+    const reasons = records.flatMap((r) => ('reason' in r ? [[r.id, r.reason]] : []));
+    expect(reasons).toEqual([
+      ['2', 'empty title and description once cleaned (no letter or digit)'],
+      ['3', 'empty title and description once cleaned (no letter or digit)'],
+      ['4', 'title has 20001 characters, the limit is 20000'],
+    ]);
+  });
+
   it('a line longer than the limit is rejected without being held in memory', async () => {
     const long = 'x'.repeat(5000);
     const { records } = await readAll(file(`id,title,description\n1,${long},d\n2,t,d\n`), {

@@ -286,7 +286,14 @@ export function modelRegistryConformance(name: string, makeHarness: () => Promis
           ['beta', 1, []],
         ]);
         expect((await registry.list('alpha')).map((v) => v.version)).toEqual([1, 2]);
-        expect(await registry.list('ghost')).toEqual([]);
+        // An unknown model is not found, as on every read by name; not an empty list.
+        await expectFerryError(registry.list('ghost'), ErrorCode.REGISTRY_NOT_FOUND, 404);
+        await expectFerryError(
+          registry.deleteAlias('ghost', 'production'),
+          ErrorCode.REGISTRY_NOT_FOUND,
+          404,
+        );
+        expect(await registry.deleteAlias('alpha', 'nothing')).toBeNull();
         const models = await registry.listModels();
         expect(models.map(({ createdAt: _, ...rest }) => rest)).toEqual([
           { name: 'alpha', versionCount: 2, latestVersion: 2, aliases: { champion: 2, production: 2 } },

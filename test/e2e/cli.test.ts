@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DATASET_PATH } from '../../src/train/load-dataset.js';
@@ -31,6 +31,9 @@ describe('ferry CLI', () => {
     const out = json(first);
     expect(out.model).toBe('tagifai/1');
     expect((out.promotion as { promote: boolean }).promote).toBe(true);
+    // --grid quick is what was cross-validated: its one candidate (the default grid has 8), and its C.
+    const tuning = out.tuning as { trials: { C: number; classWeight: string }[] };
+    expect(tuning.trials.map((t) => [t.C, t.classWeight])).toEqual([[30, 'balanced']]);
     expect(JSON.parse(readFileSync(join(home.path, 'train.json'), 'utf8')).model).toBe('tagifai/1');
   });
 
@@ -65,6 +68,26 @@ describe('ferry CLI', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(readFileSync(fp, 'utf8'));
     expect(report.overall.num_samples).toBe(160);
+    // The sample is what tagifai/1 was trained on: the scores are in-sample, and the user is told.
+    expect(r.stderr).toMatch(/ferry: warning: the evaluation set is the data tagifai\/1 was trained on/);
+    expect(report.warnings).toHaveLength(1);
+    const asJson = await cli(
+      'evaluate',
+      '--model',
+      'tagifai/1',
+      '--dataset-loc',
+      SAMPLE_DATASET_PATH,
+      '--json',
+    );
+    expect((JSON.parse(asJson.stdout) as { warnings: string[] }).warnings[0]).toContain('in-sample');
+    // Other data: no warning.
+    const other = join(home.path, 'other-eval.csv');
+    const lines = readFileSync(SAMPLE_DATASET_PATH, 'utf8').split('\n');
+    writeFileSync(other, [lines[0], ...lines.slice(1, 60)].join('\n'));
+    const clean = await cli('evaluate', '--model', 'tagifai/1', '--dataset-loc', other, '--json');
+    expect(clean.code).toBe(0);
+    expect(clean.stderr).not.toContain('warning');
+    expect((JSON.parse(clean.stdout) as { warnings: string[] }).warnings).toEqual([]);
     expect(Object.keys(report.slices).sort()).toEqual(['nlp_llm', 'short_text']);
     expect(report.behavioral.results).toHaveLength(7);
   });
@@ -87,8 +110,7 @@ describe('ferry CLI', () => {
     expect(json(await cli('models', 'show', 'tagifai@production', '--json')).version).toBe(1);
   });
 
-  it('--promote refuses a worse model and says why; --force overrides', async () => {
-    // A model trained on 3 rows of one class pair is worse than version 1 on val_f1.
+  it('--promote refuses a model trained on too few rows and says why; --fail-if-not-promoted exits 3; --force overrides', async () => {
     const tiny = join(home.path, 'tiny.csv');
     const lines = readFileSync(SAMPLE_DATASET_PATH, 'utf8').split('\n');
     writeFileSync(tiny, [lines[0], ...lines.slice(1, 41)].join('\n'));
@@ -96,7 +118,29 @@ describe('ferry CLI', () => {
     expect(r.code).toBe(0);
     const out = json(r) as { promotion: { promote: boolean; reason: string }; model: string };
     expect(out.promotion.promote).toBe(false);
-    expect(out.promotion.reason).toContain('val_f1');
+    expect(out.promotion.reason).toContain('trained on 40 rows, fewer than the minimum of 100');
+    expect(json(await cli('models', 'show', 'tagifai@production', '--json')).version).toBe(1);
+
+    // CI gate: registered, not promoted, distinct exit code; both scored on the --eval-loc rows.
+    const gated = await cli(
+      'train',
+      '--dataset-loc',
+      tiny,
+      '--no-tune',
+      '--promote',
+      '--eval-loc',
+      SAMPLE_DATASET_PATH,
+      '--fail-if-not-promoted',
+      '--json',
+    );
+    expect(gated.code).toBe(3);
+    const g = json(gated) as { promotion: { promote: boolean; comparison: { on: string; rows: number } } };
+    expect(g.promotion.promote).toBe(false);
+    expect(g.promotion.comparison).toMatchObject({ on: SAMPLE_DATASET_PATH, rows: 160 });
+
+    const forced = await cli('train', '--dataset-loc', tiny, '--no-tune', '--promote', '--force', '--json');
+    expect((json(forced) as { promotion: { promote: boolean } }).promotion.promote).toBe(true);
+    expect((await cli('models', 'rollback', 'tagifai')).code).toBe(0);
     expect(json(await cli('models', 'show', 'tagifai@production', '--json')).version).toBe(1);
   });
 
@@ -118,6 +162,8 @@ describe('ferry CLI', () => {
     [['predict', '--model', 'nobody/1', '--title', 'x'], 'FERRY_REGISTRY_NOT_FOUND'],
     [['predict', '--model', 'Bad Name!', '--title', 'x'], 'FERRY_REGISTRY_INVALID_REF'],
     [['predict', '--title', ' ', '--description', ''], 'FERRY_MODEL_INVALID_INPUT'],
+    // Item 16: a text that cleans to nothing is refused like an empty one.
+    [['predict', '--title', '\u200d\u200c', '--description', '\u0301'], 'FERRY_MODEL_INVALID_INPUT'],
     [['train', '--dataset-loc', '/nonexistent/data.csv'], 'FERRY_DATA_NOT_FOUND'],
     [['train', '--dataset-loc', 'http://127.0.0.1:9/data.csv'], 'FERRY_DATA_UNREACHABLE'],
     [['train', '--dataset-loc', SAMPLE_DATASET_PATH, '--grid', 'huge'], 'FERRY_CLI_USAGE'],
@@ -125,6 +171,41 @@ describe('ferry CLI', () => {
     const r = await cli(...args);
     expect(r.code).not.toBe(0);
     expect(errorCode(r)).toBe(code);
+  });
+
+  it("predict enforces POST /predict's limits (FERRY_MAX_STRING_LENGTH, 20,000 per field)", async () => {
+    const r = await cli('predict', '--title', 'a'.repeat(20_001));
+    expect(r.code).toBe(1);
+    expect(errorCode(r)).toBe('FERRY_MODEL_INVALID_INPUT');
+    const lower = await runCli(['predict', '--title', 'abcdef'], { ...env, FERRY_MAX_STRING_LENGTH: '5' });
+    expect(errorCode(lower)).toBe('FERRY_MODEL_INVALID_INPUT');
+  });
+
+  it('models alias with a non-numeric version is a usage error that says so (exit 2)', async () => {
+    const r = await cli('models', 'alias', 'tagifai', 'production', 'abc');
+    expect(r.code).toBe(2);
+    expect(errorCode(r)).toBe('FERRY_CLI_USAGE');
+    expect(r.stderr).toContain('"abc"');
+  });
+
+  it('models list <unknown> exits non-zero with FERRY_REGISTRY_NOT_FOUND naming the registry', async () => {
+    const r = await cli('models', 'list', 'nope');
+    expect(r.code).toBe(1);
+    expect(errorCode(r)).toBe('FERRY_REGISTRY_NOT_FOUND');
+    expect(r.stderr).toContain(`registry: sqlite:${join(home.path, 'ferry.db')}`);
+    const shown = await cli('models', 'show', 'nope@production');
+    expect(shown.stderr).toContain(join(home.path, 'ferry.db'));
+  });
+
+  it('without FERRY_HOME, a subdirectory uses the project registry (nearest package.json or .ferry)', async () => {
+    const project = join(home.path, 'project');
+    const docs = join(project, 'docs');
+    mkdirSync(docs, { recursive: true });
+    writeFileSync(join(project, 'package.json'), '{}');
+    const r = await runCli(['models', 'list', 'nope'], { ...env, FERRY_HOME: undefined }, 60_000, docs);
+    expect(errorCode(r)).toBe('FERRY_REGISTRY_NOT_FOUND');
+    expect(r.stderr).toContain(`registry: sqlite:${join(project, '.ferry', 'ferry.db')}`);
+    expect(existsSync(join(docs, '.ferry'))).toBe(false);
   });
 
   it('an evaluation set with an unknown tag fails with FERRY_DATA_UNKNOWN_LABEL', async () => {

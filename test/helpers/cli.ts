@@ -16,10 +16,11 @@ export function runCli(
   args: string[],
   env: Record<string, string | undefined> = {},
   timeoutMs = 120_000,
+  cwd = ROOT,
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(TSX, [ENTRY, ...args], {
-      cwd: ROOT,
+      cwd,
       env: { ...process.env, FORCE_COLOR: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -128,6 +128,13 @@ describe('admin API with the right token', () => {
     expect(versions.sort()).toEqual([1, 2]);
   });
 
+  it('GET /v1/models/nope → 404 FERRY_REGISTRY_NOT_FOUND like PUT, not 200 with no versions', async () => {
+    const res = await server.app.inject({ method: 'GET', url: '/v1/models/nope', headers: auth() });
+    expectError(res, 404, 'FERRY_REGISTRY_NOT_FOUND');
+    // Clients are never told where the registry lives.
+    expect(res.body).not.toMatch(/sqlite:|ferry\.db|\/tmp\//);
+  });
+
   it('PUT …/aliases/production {version: 2} swaps: the next /predict is answered by version 2', async () => {
     const res = await moveAlias(server, 2, auth());
     expect(res.statusCode, res.body).toBe(200);

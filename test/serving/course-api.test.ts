@@ -183,6 +183,17 @@ describe('POST /predict with bad input: 4xx, Ferry error shape, no stack trace',
     );
   });
 
+  it('a text that cleans to nothing (NUL, zero-width joiners, combining marks, a lone surrogate) → 400 like an empty one', async () => {
+    for (const text of ['\u0000', '\u200d\u200c', '\u0301\u0308', '\ud800']) {
+      expectFerryError(await predict({ title: text, description: text }), 400, 'FERRY_MODEL_INVALID_INPUT');
+      expectFerryError(
+        await predict({ items: [PROJECTS.nlp, { title: text }] }),
+        400,
+        'FERRY_MODEL_INVALID_INPUT',
+      );
+    }
+  });
+
   it('items together with title → 400', async () => {
     expectFerryError(await predict({ items: [PROJECTS.nlp], title: 'x' }), 400, INVALID);
     expectFerryError(await predict({ items: [PROJECTS.nlp], description: 'x' }), 400, INVALID);

@@ -259,6 +259,11 @@ describe('Open Inference Protocol v2: errors are {"error": "..."}', () => {
     );
   });
 
+  it('an item whose text cleans to nothing (NUL, zero-width joiners, combining marks, a lone surrogate) → 400', async () => {
+    for (const text of ['\u0000', '\u200d\u200c', '\u0301\u0308', '\ud800'])
+      expectV2Error(await infer(v2Request([{ title: text, description: text }])), 400);
+  });
+
   it('more items than maxItems, an element over maxStringLength → 400', async () => {
     const many = Array.from({ length: 9 }, (_, i) => ({ title: `p${i}`, description: '' }));
     expectV2Error(await infer(v2Request(many)), 400);

@@ -69,7 +69,7 @@ describe('ModelRegistry on SQLite', () => {
     }
     // The blob was written first; the failed transaction left no version behind.
     expect(await blobs.has(sha256Hex(artifact))).toBe(true);
-    expect(await registry.list('m')).toEqual([]);
+    expect(await registry.list()).toEqual([]);
     const v = await registry.register('m', artifact, { kind: 'k', params: {}, metrics: {}, dataset: {} });
     expect(v.version).toBe(1);
     await sql.close();

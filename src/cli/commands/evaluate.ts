@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { loadModel } from '../../registry/load-model.js';
+import type { ModelVersion } from '../../registry/types.js';
 import { fingerprint } from '../../train/dataset.js';
 import { evaluateModel } from '../../train/evaluate.js';
 import { loadLabeledDataset } from '../../train/load-dataset.js';
@@ -31,9 +32,13 @@ export function registerEvaluateCommand(program: Command): void {
           cacheDir: config.cacheDir,
           knownTags: model.classes,
         });
+        const dataset = fingerprint(data);
+        const warnings = trainingDataWarnings(version, dataset.sha256);
+        for (const w of warnings) process.stderr.write(`ferry: warning: ${w}\n`);
         const report = {
           model: `${version.name}/${version.version}`,
-          dataset: fingerprint(data),
+          dataset,
+          warnings,
           ...evaluateModel(model, data.rows),
         };
         if (flags.resultsFp) await writeJsonFile(flags.resultsFp, report);
@@ -67,4 +72,16 @@ export function registerEvaluateCommand(program: Command): void {
 
 function metricCells(m: { precision: number; recall: number; f1: number; num_samples: number }): string[] {
   return [fmt(m.precision), fmt(m.recall), fmt(m.f1), String(m.num_samples)];
+}
+
+/**
+ * `ferry evaluate` defaults to $DATASET_LOC, the training data: a model scored on the rows it was
+ * fitted on looks perfect. The registry keeps the training file's sha256, so say so when they match.
+ */
+export function trainingDataWarnings(version: ModelVersion, evalSha256: string): string[] {
+  if (version.dataset.sha256 !== evalSha256) return [];
+  return [
+    `the evaluation set is the data ${version.name}/${version.version} was trained on (sha256 ${evalSha256.slice(0, 12)}…): ` +
+      'these scores are in-sample, not an estimate of quality; evaluate on held-out data (--dataset-loc)',
+  ];
 }

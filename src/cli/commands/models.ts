@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import { openFerry } from '../../adapters/open-ferry.js';
-import { loadConfig } from '../../core/config.js';
+import { describeRegistry, loadConfig } from '../../core/config.js';
 import type { ModelVersion } from '../../registry/types.js';
-import { fmt, printJson } from '../output.js';
-import { parseIntOption } from './options.js';
+import { fmt, printJson, usageError } from '../output.js';
 
-async function withRegistry<T>(fn: (ctx: Awaited<ReturnType<typeof openFerry>>) => Promise<T>): Promise<T> {
-  const ctx = await openFerry(loadConfig());
+async function withRegistry<T>(
+  fn: (ctx: Awaited<ReturnType<typeof openFerry>>, location: string) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig();
+  const ctx = await openFerry(config);
   try {
-    return await fn(ctx);
+    return await fn(ctx, describeRegistry(config));
   } finally {
     await ctx.close();
   }
@@ -27,11 +29,13 @@ export function registerModelsCommand(program: Command): void {
     .description('list registered versions (all models, or one)')
     .option('--json', 'JSON output', false)
     .action((name: string | undefined, flags: { json: boolean }) =>
-      withRegistry(async ({ registry }) => {
+      withRegistry(async ({ registry }, location) => {
         const versions = await registry.list(name);
         if (flags.json) return printJson(versions);
         if (versions.length === 0)
-          process.stdout.write(name ? `no versions of "${name}"\n` : 'the registry is empty\n');
+          process.stdout.write(
+            name ? `no versions of "${name}" in ${location}\n` : `the registry ${location} is empty\n`,
+          );
         for (const v of versions) process.stdout.write(`${versionLine(v)}\n`);
       }),
     );
@@ -56,7 +60,9 @@ export function registerModelsCommand(program: Command): void {
     .option('--json', 'JSON output', false)
     .action((name: string, alias: string, version: string, flags: { json: boolean }) =>
       withRegistry(async ({ registry }) => {
-        const to = parseIntOption(version);
+        const to = Number(version);
+        if (!/^[0-9]+$/.test(version) || !Number.isSafeInteger(to) || to < 1)
+          throw usageError(`version must be a positive integer, got "${version}"`);
         const from = await registry.setAlias(name, alias, to, 'ferry models alias');
         if (flags.json) return printJson({ name, alias, from, to });
         process.stdout.write(`${name}@${alias}: ${from ?? 'none'} -> ${to}\n`);

@@ -3,6 +3,7 @@ import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { validateTextInput } from '../../model/validate-input.js';
 import { loadModel } from '../../registry/load-model.js';
+import { loadTextLimits } from '../../serving/serving-config.js';
 import { printJson } from '../output.js';
 
 export function registerPredictCommand(program: Command): void {
@@ -14,7 +15,12 @@ export function registerPredictCommand(program: Command): void {
     .option('--description <text>', 'project description', '')
     .option('--json', 'JSON output (the default; accepted for symmetry)', true)
     .action(async (flags: { model: string; title: string; description: string }) => {
-      const input = validateTextInput({ title: flags.title, description: flags.description });
+      // The limits of POST /predict (FERRY_MAX_STRING_LENGTH): a text the server refuses is refused here.
+      const input = validateTextInput(
+        { title: flags.title, description: flags.description },
+        'input',
+        loadTextLimits(process.env),
+      );
       const ctx = await openFerry(loadConfig());
       try {
         const { model } = await loadModel(ctx.registry, flags.model);

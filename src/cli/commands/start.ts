@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, isFerryError } from '../../core/errors.js';
+import { sha256Hex } from '../../core/hash.js';
 import { loadModel } from '../../registry/load-model.js';
+import type { ModelVersion } from '../../registry/types.js';
 import { loadServingConfig } from '../../serving/serving-config.js';
 import { EXAMPLE_PROJECTS } from '../../serving/warmup-inputs.js';
 import { parseLabeledDataset } from '../../train/dataset.js';
@@ -39,6 +41,8 @@ export function registerStartCommand(program: Command): void {
           say(
             `${NAME}@production is ${NAME}/${existing.version} (val_f1 ${fmt(existing.metrics.val_f1)}); registry at ${config.db}`,
           );
+          const notice = await sampleModelNotice(existing, config.datasetLoc);
+          if (notice) say(notice);
         } else {
           say(`no ${NAME}@production in ${config.db}: training one`);
           const loc = config.datasetLoc ?? COURSE_DATASET_URL;
@@ -60,7 +64,6 @@ export function registerStartCommand(program: Command): void {
             promote: true,
             force: false,
             alias: 'production',
-            metric: 'val_f1',
             gitCommit: currentGitCommit(),
           });
           say(
@@ -86,4 +89,25 @@ export function registerStartCommand(program: Command): void {
         await serveOrExit(loadServingConfig(process.env));
       }
     });
+}
+
+/**
+ * `start` never retrains a production model it finds (it would replace one a user may have chosen).
+ * When that model was trained on the bundled sample, typically after an offline first run, it says
+ * so, and gives the exact command that retrains on the real data.
+ */
+export async function sampleModelNotice(
+  production: ModelVersion,
+  datasetLoc: string | undefined,
+): Promise<string | null> {
+  const sampleSha = sha256Hex(await readFile(SAMPLE_DATASET_PATH));
+  if (production.dataset.sha256 !== sampleSha) return null;
+  const ref = `${production.name}/${production.version}`;
+  const rows = typeof production.dataset.rows === 'number' ? `, ${production.dataset.rows} rows` : '';
+  const head = `notice: ${NAME}@production (${ref}) was trained on the small sample shipped with Ferry (${SAMPLE_DATASET_PATH}${rows}); its predictions are rough.`;
+  const loc = datasetLoc ?? COURSE_DATASET_URL;
+  const where = datasetLoc
+    ? `DATASET_LOC is set to ${datasetLoc}`
+    : `the course dataset is ${COURSE_DATASET_URL}`;
+  return `${head}\n${where}: to train on it and promote the result if it is better, run\n  npx ferry train --dataset-loc ${loc} --promote`;
 }

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
+import { DEFAULT_MIN_TRAIN_ROWS } from '../../registry/promotion.js';
 import { loadLabeledDataset } from '../../train/load-dataset.js';
 import { trainTextClassifier } from '../../train/pipeline.js';
 import { registerTrained } from '../../train/register-trained.js';
 import { GRIDS } from '../../train/tune.js';
 import { currentGitCommit } from '../git-commit.js';
-import { fmt, printJson, usageError, writeJsonFile } from '../output.js';
+import { EXIT_NOT_PROMOTED, fmt, printJson, usageError, writeJsonFile } from '../output.js';
 import { terminalProgress } from '../progress-bar.js';
 import { parseIntOption } from './options.js';
 
@@ -19,6 +20,9 @@ interface TrainFlags {
   grid: string;
   promote: boolean;
   force: boolean;
+  evalLoc?: string;
+  minTrainRows: number;
+  failIfNotPromoted: boolean;
   alias: string;
   resultsFp?: string;
   json: boolean;
@@ -45,8 +49,27 @@ export function registerTrainCommand(program: Command): void {
       `hyperparameter grid to cross-validate: ${Object.keys(GRIDS).join(', ')}`,
       'default',
     )
-    .option('--promote', 'point the alias at the new version if it is at least as good on val_f1', false)
-    .option('--force', 'with --promote: promote even if worse', false)
+    .option(
+      '--promote',
+      'point the alias at the new version if it passes the gate: enough rows, every class of the current version, and at least as good on the same data',
+      false,
+    )
+    .option('--force', 'with --promote: promote whatever the gate says', false)
+    .option(
+      '--eval-loc <loc>',
+      "with --promote: labeled CSV to compare the new and the current version on (default: the new version's validation split)",
+    )
+    .option(
+      '--min-train-rows <n>',
+      'with --promote: refuse a version trained on fewer rows',
+      parseIntOption,
+      DEFAULT_MIN_TRAIN_ROWS,
+    )
+    .option(
+      '--fail-if-not-promoted',
+      `with --promote: exit ${EXIT_NOT_PROMOTED} when the new version is registered but not promoted (for CI)`,
+      false,
+    )
     .option('--alias <alias>', 'alias moved by --promote', 'production')
     .option('--results-fp <path>', 'write the training results (metrics, tuning, validation report) as JSON')
     .option('--json', 'machine-readable output on stdout', false)
@@ -59,13 +82,20 @@ export function registerTrainCommand(program: Command): void {
         ...(flags.datasetLoc ? { datasetLoc: flags.datasetLoc } : {}),
         ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
       });
+      if ((flags.evalLoc || flags.failIfNotPromoted) && !flags.promote)
+        throw usageError('--eval-loc and --fail-if-not-promoted need --promote');
       const ctx = await openFerry(config);
       try {
+        // Read before training, so a bad --eval-loc fails in seconds, not after cross-validation.
+        const evalSet = flags.evalLoc
+          ? await loadLabeledDataset(flags.evalLoc, { cacheDir: config.cacheDir })
+          : undefined;
         const data = await loadLabeledDataset(config.datasetLoc, { cacheDir: config.cacheDir });
         const outcome = trainTextClassifier(data, {
           seed: config.seed,
           folds: flags.folds,
           tune: flags.tune,
+          grid,
           progress: terminalProgress(),
         });
         const { version, promotion } = await registerTrained(ctx.registry, outcome, {
@@ -73,9 +103,12 @@ export function registerTrainCommand(program: Command): void {
           promote: flags.promote,
           force: flags.force,
           alias: flags.alias,
-          metric: 'val_f1',
           gitCommit: currentGitCommit(),
+          minTrainRows: flags.minTrainRows,
+          ...(evalSet ? { evalSet } : {}),
         });
+        // "Not promoted" is a result, not an error: everything is printed, then CI sees the code.
+        if (flags.failIfNotPromoted && promotion && !promotion.promote) process.exitCode = EXIT_NOT_PROMOTED;
         const result = {
           model: `${version.name}/${version.version}`,
           version,

@@ -1,6 +1,7 @@
 import type { PredictionStore } from '../../batch/prediction-store.js';
 import type { ExperimentRouter } from '../../experiments/experiment-router.js';
 import type { ExperimentService } from '../../experiments/experiment-service.js';
+import { DEFAULT_MAX_STRING_LENGTH } from '../../model/validate-input.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { PredictionService } from '../prediction-service.js';
@@ -19,7 +20,7 @@ export interface ServingLimits {
 export const DEFAULT_LIMITS: ServingLimits = {
   bodyLimit: 1024 * 1024,
   maxItems: 1000,
-  maxStringLength: 20_000,
+  maxStringLength: DEFAULT_MAX_STRING_LENGTH,
   requestTimeoutMs: 10_000,
 };
 

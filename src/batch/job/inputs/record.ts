@@ -1,4 +1,4 @@
-import { MAX_TEXT_LENGTH } from '../../../model/validate-input.js';
+import { textInputProblem } from '../../../model/validate-input.js';
 import { entityIdProblem } from '../../prediction-store.js';
 import type { InputRecord } from '../types.js';
 
@@ -8,7 +8,8 @@ export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 /**
  * Turns one input record's fields into a row, or a reject with its reason. Shared by every input
  * kind so that CSV, JSONL and SQL refuse the same things: a missing id, an id the prediction store
- * cannot keep exactly, an empty title and description, an oversized text. Duplicate ids are the
+ * cannot keep exactly, a title and description with no letter or digit, an oversized text (the rule of
+ * `textInputProblem`, shared with the HTTP and CLI paths). Duplicate ids are the
  * job's concern (it sees the whole input).
  */
 export function toRecord(
@@ -20,12 +21,9 @@ export function toRecord(
   if (id === undefined || id.trim() === '') return { line, reason: 'missing id' };
   const problem = entityIdProblem(id);
   if (problem !== undefined) return { line, reason: `invalid id: ${problem}` };
-  if (title.trim() === '' && description.trim() === '') {
-    return { line, id, reason: 'empty title and description' };
-  }
-  if (title.length + description.length > MAX_TEXT_LENGTH) {
-    return { line, id, reason: `text longer than ${MAX_TEXT_LENGTH} characters` };
-  }
+  // The rule every prediction path applies (HTTP, v2, the CLI): some letter or digit, bounded lengths.
+  const reason = textInputProblem(title, description);
+  if (reason !== undefined) return { line, id, reason };
   return { line, id, title, description };
 }
 

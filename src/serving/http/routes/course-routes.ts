@@ -103,7 +103,7 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): 
         });
       }
       const items = raw.map((x, i) =>
-        validateTextInput(x, body.items !== undefined ? `items[${i}]` : 'body'),
+        validateTextInput(x, body.items !== undefined ? `items[${i}]` : 'body', ctx.limits),
       );
       // Checked here rather than by a headers schema: fastify copies the headers to validate them.
       const unit = body.unit ?? unitHeader(req.headers['x-ferry-unit']);

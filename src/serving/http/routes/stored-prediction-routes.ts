@@ -151,7 +151,7 @@ export function registerStoredPredictionRoutes(
       const { model, entityId } = req.params;
       assertEntityId(model, 'model');
       assertEntityId(entityId);
-      const input = validateTextInput(req.body, 'body');
+      const input = validateTextInput(req.body, 'body', ctx.limits);
       const fingerprint = inputFingerprint(input);
 
       let stored: StoredPrediction | undefined;

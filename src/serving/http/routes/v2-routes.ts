@@ -79,7 +79,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
       maxStringLength: ctx.limits.maxStringLength,
     });
     // Same rule as /predict: an item needs some text.
-    for (const [i, item] of decoded.items.entries()) validateTextInput(item, `item ${i}`);
+    for (const [i, item] of decoded.items.entries()) validateTextInput(item, `item ${i}`, ctx.limits);
     const unitParam = decoded.parameters?.unit_id;
     const unit = typeof unitParam === 'string' ? unitParam : req.headers['x-ferry-unit'];
     const result = await service.predict({
