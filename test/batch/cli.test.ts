@@ -42,6 +42,12 @@ describe('ferry batch on SQLite', () => {
     const jobId = /batch job (\S+) done/.exec(r.stdout)?.[1];
     expect(r.stderr).toMatch(/batch \(KiB read\)/); // the progress lines
 
+    // Rerun with a --max-errors below the job's rejects: finished, nothing to do, still done.
+    const rerun = await ferry('batch', 'predict', '--input-loc', path, '--max-errors', '0');
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stdout).toMatch(/it had finished, nothing to do/);
+    expect(rerun.stdout).toMatch(/rows 1,501: predicted 1,500, rejected 1; 4 chunks, 4 already done/);
+
     const status = await ferry('batch', 'status', jobId!);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/: done/);

@@ -230,6 +230,20 @@ export function batchJobSuite(name: string, opts: BatchJobSuiteOptions): void {
         skippedChunks: 3,
       });
       expect((await getBatchJobStatus(env.ferry.sql, jobId)).status).toBe('done');
+
+      // A finished job rerun with a lower --max-errors has nothing to do: it stays done (issue 8, item 22).
+      const before = await getBatchJobStatus(env.ferry.sql, jobId);
+      const rerun = await run({ input: { kind: 'csv', path }, maxErrors: 0 });
+      expect(rerun).toMatchObject({
+        jobId,
+        rows: 300,
+        rejects: 30,
+        skippedChunks: 6,
+        processedRows: 0,
+        alreadyFinished: true,
+      });
+      const after = await getBatchJobStatus(env.ferry.sql, jobId);
+      expect(after).toMatchObject({ status: 'done', error: null, finishedAt: before.finishedAt });
     });
 
     it('a missing id column, a missing file or an unknown model fail before anything is written', async () => {

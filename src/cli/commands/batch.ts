@@ -38,6 +38,7 @@ export interface BatchPredictFlags {
   maxErrors: number;
   rejectsFp?: string;
   jobId?: string;
+  recomputeLive: boolean;
   json: boolean;
   /** Distributed mode: chunks go to this BullMQ (Redis) queue for `ferry batch worker` processes. */
   queue?: string;
@@ -79,6 +80,11 @@ export function addBatchPredictOptions(cmd: Command): Command {
     .option(
       '--job-id <id>',
       'job id (default: derived from the model version and the input, so reruns resume)',
+    )
+    .option(
+      '--recompute-live',
+      'rerun: predict again the entities of committed chunks that a live write-back replaced since',
+      false,
     )
     .option('--json', 'machine-readable output on stdout', false)
     .option(
@@ -137,9 +143,10 @@ function printSummary(s: BatchJobSummary): void {
   const n = (x: number) => x.toLocaleString('en-US');
   process.stdout.write(
     [
-      `batch job ${s.jobId} done (${s.model})`,
+      `batch job ${s.jobId} done (${s.model})${s.alreadyFinished ? ': it had finished, nothing to do' : ''}`,
       `  rows ${n(s.rows)}: predicted ${n(s.predicted)}, rejected ${n(s.rejects)}; ${n(s.chunks)} chunks, ${n(s.skippedChunks)} already done`,
       `  this run: ${n(s.processedRows)} rows in ${s.seconds.toFixed(1)} s, ${n(s.rowsPerSecond)} rows/s`,
+      s.recomputedRows > 0 ? `  recomputed ${n(s.recomputedRows)} entities written back live since` : '',
       s.rejectsPath ? `  rejects: ${s.rejectsPath}` : '',
     ]
       .filter(Boolean)
@@ -167,6 +174,7 @@ export async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJo
         maxErrors: flags.maxErrors,
         rejectsPath: flags.rejectsFp ?? ((jobId) => defaultRejectsPath(config, jobId)),
         jobId: flags.jobId,
+        recomputeLive: flags.recomputeLive,
         progress: terminalProgress(),
         predictInThread: !queue,
         ...(queue
