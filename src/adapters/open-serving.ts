@@ -268,6 +268,7 @@ export async function openServing(
           },
         },
         eventsToken: sc.eventsToken,
+        predictionsToken: sc.predictionsToken,
       },
       opts,
     );
