@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BullmqJobQueue } from '../../adapters/bullmq/bullmq-job-queue.js';
-import { openSqlClient } from '../../adapters/factory.js';
+import { openSqlClient, sqliteFileOf } from '../../adapters/factory.js';
 import { openFerry } from '../../adapters/open-ferry.js';
 import { startBatchWorker } from '../../batch/distributed/batch-worker.js';
 import {
@@ -23,6 +23,7 @@ import { PredictionStore } from '../../batch/prediction-store.js';
 import { type FerryConfig, loadConfig } from '../../core/config.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { printJson, usageError } from '../output.js';
+import { validateOutputPath } from '../output-path.js';
 import { terminalProgress } from '../progress-bar.js';
 import { parseIntOption } from './options.js';
 
@@ -158,6 +159,14 @@ function printSummary(s: BatchJobSummary): void {
 export async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJobSummary> {
   const config = loadConfig();
   const inputFlags = parseBatchInputFlags(flags, config);
+  // Before any work: the rejects file is written after every chunk has committed.
+  await validateOutputPath(flags.rejectsFp ?? defaultRejectsPath(config, flags.jobId ?? 'job'), {
+    flag: flags.rejectsFp === undefined ? '--rejects-fp (default)' : '--rejects-fp',
+    inputs: [
+      inputFlags.kind === 'sql' ? sqliteFileOf(inputFlags.dbUrl) : inputFlags.path,
+      sqliteFileOf(config.db),
+    ],
+  });
   const ctx = await openFerry(config);
   const queue = flags.queue ? openChunkQueue(flags.queue, flags.queueName) : undefined;
   try {

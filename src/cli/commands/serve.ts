@@ -4,6 +4,7 @@ import { openServing } from '../../adapters/open-serving.js';
 import { loadConfig } from '../../core/config.js';
 import { loadServingConfig, type ServingConfig } from '../../serving/serving-config.js';
 import { reportError } from '../output.js';
+import { validateOutputPath } from '../output-path.js';
 
 interface ServeFlags {
   host?: string;
@@ -37,6 +38,11 @@ export function registerServeCommand(program: Command): void {
     .option('--max-queue-size <n>', 'items queued before 503 + Retry-After (default 4096)')
     .action(async (flags: ServeFlags) => {
       const sc = loadServingConfig(process.env, { ...flags });
+      if (sc.predictionLog.startsWith('jsonl:')) {
+        await validateOutputPath(sc.predictionLog.slice('jsonl:'.length), {
+          flag: '--prediction-log jsonl:',
+        });
+      }
       if (sc.workers > 1 && cluster.isPrimary) return runPrimary(sc);
       await runServer(sc);
     });

@@ -7,6 +7,7 @@ import { registerTrained } from '../../train/register-trained.js';
 import { GRIDS } from '../../train/tune.js';
 import { currentGitCommit } from '../git-commit.js';
 import { fmt, printJson, usageError, writeJsonFile } from '../output.js';
+import { validateResultsPath } from '../output-path.js';
 import { terminalProgress } from '../progress-bar.js';
 import { parseIntOption } from './options.js';
 
@@ -59,6 +60,7 @@ export function registerTrainCommand(program: Command): void {
         ...(flags.datasetLoc ? { datasetLoc: flags.datasetLoc } : {}),
         ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
       });
+      await validateResultsPath(flags.resultsFp, config);
       const ctx = await openFerry(config);
       try {
         const data = await loadLabeledDataset(config.datasetLoc, { cacheDir: config.cacheDir });
