@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openCsvInput } from '../../src/batch/job/inputs/csv-input.js';
 import { openJsonlInput } from '../../src/batch/job/inputs/jsonl-input.js';
+import { type Line, readLines } from '../../src/batch/job/inputs/line-reader.js';
 import type { BatchInput, InputRecord } from '../../src/batch/job/types.js';
 import { seededRandom } from '../../src/core/random.js';
 import { tmpDir } from '../helpers/tmp-dir.js';
@@ -207,6 +208,32 @@ describe('every input record is predicted or rejected, whatever the corruption',
       const g = generate(r, Buffer.from('id,title,description'), csvRecord);
       const out = await readAll((path) => openCsvInput({ path, maxRecordBytes: 4096 }), g.bytes, 'csv');
       checkCoverage(g, out, 2, seed);
+    }
+  });
+
+  it('readLines gives the same lines whatever the chunk boundaries (CR|LF split, multi-byte characters split)', async () => {
+    async function* chunks(bytes: Buffer, r: Rand): AsyncGenerator<Buffer> {
+      for (let i = 0; i < bytes.length; ) {
+        const size = 1 + Math.floor(r() * 7);
+        yield bytes.subarray(i, i + size);
+        i += size;
+      }
+    }
+    const lines = async (source: AsyncIterable<Buffer>) => {
+      const out: Line[] = [];
+      for await (const batch of readLines(source, { maxLineBytes: 4096 })) out.push(...batch);
+      return out;
+    };
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = seededRandom(20_000 + seed);
+      const g = generate(r, Buffer.from('id,title,description'), csvRecord);
+      const whole = await lines(
+        (async function* () {
+          yield g.bytes;
+        })(),
+      );
+      expect(whole.length, `seed ${seed}`).toBe(physicalLines(g.bytes).length);
+      expect(await lines(chunks(g.bytes, r)), `seed ${seed}`).toEqual(whole);
     }
   });
 
