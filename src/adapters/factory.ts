@@ -45,6 +45,20 @@ export function openSqlClient(url: string, opts: OpenSqlClientOptions = {}): Sql
   throw invalid(url, `unsupported database URL scheme "${scheme}:"; use sqlite:<path> or postgres://…`);
 }
 
+/**
+ * The file of a SQLite database URL (as openSqlClient reads it), or undefined for PostgreSQL and
+ * in-memory databases: a file a command must not overwrite with its output.
+ */
+export function sqliteFileOf(url: string): string | undefined {
+  const trimmed = url.trim();
+  if (trimmed === '' || trimmed === ':memory:') return undefined;
+  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
+  if (scheme === undefined) return trimmed;
+  if (scheme !== 'sqlite') return undefined;
+  const path = trimmed.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  return path === '' || path === ':memory:' ? undefined : path;
+}
+
 /** Picks the blob store from a URL: `file:<dir>` or a plain directory → files, `memory:` → in memory. */
 export function openBlobStore(url: string): BlobStore {
   const trimmed = url.trim();

@@ -288,6 +288,7 @@ export async function openServing(
           },
         },
         eventsToken: sc.eventsToken,
+        predictionsToken: sc.predictionsToken,
       },
       opts,
     );

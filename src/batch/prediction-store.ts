@@ -16,7 +16,15 @@ export interface StoredPrediction {
   computedAt: string;
   /** The batch job that wrote it; null (or absent) for a live write-back. */
   jobId?: string | null;
+  /**
+   * Who wrote it: `batch` (a batch job, `jobId`) or `live` (a write-back of the server's POST
+   * route). Absent on write: `batch` when `jobId` is set, else `live`. Rows written before the
+   * column existed read the same way.
+   */
+  source?: PredictionSource;
 }
+
+export type PredictionSource = 'batch' | 'live';
 
 export interface PredictionStoreOptions {
   sql: SqlClient;
@@ -29,10 +37,10 @@ export const PREDICTION_STORE_TABLE = 'ferry_batch_predictions';
 export const MAX_ENTITY_ID_LENGTH = 512;
 
 const COLUMNS =
-  'model, entity_id, version, input_sha256, prediction, probabilities, computed_at, job_id' as const;
-const COLUMN_COUNT = 8;
+  'model, entity_id, version, input_sha256, prediction, probabilities, computed_at, job_id, source' as const;
+const COLUMN_COUNT = 9;
 /**
- * Rows per INSERT statement: 8 parameters each, 4000 a statement, far under SQLite's 32766 and
+ * Rows per INSERT statement: 9 parameters each, 4500 a statement, far under SQLite's 32766 and
  * PostgreSQL's 65535 bind parameters. Larger statements are not measurably faster.
  */
 export const UPSERT_ROWS_PER_STATEMENT = 500;
@@ -65,12 +73,23 @@ export const PREDICTION_STORE_SCHEMA: readonly string[] = [
 /** The store's versioned migrations (`src/core/migrations.ts`); 1 is the DDL of Ferry 0.1.0. */
 export const PREDICTION_STORE_MIGRATIONS = defineSchema('prediction-store', [
   { version: 1, description: 'tables of Ferry 0.1.0', statements: PREDICTION_STORE_SCHEMA },
+  {
+    version: 2,
+    description: 'source of each stored prediction (batch or live write-back)',
+    // Same SQL on both engines. Existing rows get their source from job_id (a live write-back has
+    // none); the index makes "the live rows of these entities" (batch --recompute-live) a probe.
+    statements: [
+      `ALTER TABLE ${PREDICTION_STORE_TABLE} ADD COLUMN source TEXT NULL`,
+      `UPDATE ${PREDICTION_STORE_TABLE} SET source = CASE WHEN job_id IS NULL THEN 'live' ELSE 'batch' END WHERE source IS NULL`,
+      `CREATE INDEX IF NOT EXISTS ${PREDICTION_STORE_TABLE}_model_source ON ${PREDICTION_STORE_TABLE} (model, source)`,
+    ],
+  },
 ]);
 
 const UPSERT_TAIL =
   ' ON CONFLICT (model, entity_id) DO UPDATE SET version = excluded.version, input_sha256 = excluded.input_sha256,' +
   ' prediction = excluded.prediction, probabilities = excluded.probabilities,' +
-  ' computed_at = excluded.computed_at, job_id = excluded.job_id';
+  ' computed_at = excluded.computed_at, job_id = excluded.job_id, source = excluded.source';
 
 type Row = {
   model: string;
@@ -81,6 +100,7 @@ type Row = {
   probabilities: string;
   computed_at: string;
   job_id: string | null;
+  source: string | null;
 };
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -171,6 +191,7 @@ export class PredictionStore {
         params[p++] = encodeProbabilities(row);
         params[p++] = canonicalTime(row);
         params[p++] = row.jobId ?? null;
+        params[p++] = sourceOf(row.source, row.jobId);
       }
       chunks.push(params);
       rowCounts.push(chunk.length);
@@ -261,7 +282,7 @@ export class PredictionStore {
       for (let r = 0; r < rowCount; r++) {
         const base = r * COLUMN_COUNT;
         tuples.push(
-          `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7}, $${base + 8})`,
+          `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7}, $${base + 8}, $${base + 9})`,
         );
       }
       sql = `INSERT INTO ${PREDICTION_STORE_TABLE} (${COLUMNS}) VALUES ${tuples.join(', ')}${UPSERT_TAIL}`;
@@ -311,6 +332,9 @@ function assertRow(row: StoredPrediction): void {
   if (row.jobId !== undefined && row.jobId !== null && typeof row.jobId !== 'string') {
     throw invalid(row, 'jobId must be a string or null');
   }
+  if (row.source !== undefined && row.source !== 'batch' && row.source !== 'live') {
+    throw invalid(row, 'source must be batch or live');
+  }
 }
 
 function encodeProbabilities(row: StoredPrediction): string {
@@ -342,5 +366,12 @@ function fromRow(row: Row): StoredPrediction {
     probabilities: JSON.parse(row.probabilities) as Record<string, number>,
     computedAt: row.computed_at,
     jobId: row.job_id ?? null,
+    source: sourceOf(row.source, row.job_id),
   };
+}
+
+/** The recorded source, or the one implied by the job id (rows older than the column, writes without it). */
+function sourceOf(source: string | null | undefined, jobId: string | null | undefined): PredictionSource {
+  if (source === 'batch' || source === 'live') return source;
+  return jobId === undefined || jobId === null ? 'live' : 'batch';
 }

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { describeRegistry, loadConfig } from '../core/config.js';
 import { ErrorCode, FerryError, isFerryError, toFerryError } from '../core/errors.js';
+import { outputWriteError } from './output-path.js';
 
 /** `ferry train --promote --fail-if-not-promoted`: registered, but the gate kept the alias where it was. */
 export const EXIT_NOT_PROMOTED = 3;
@@ -10,10 +11,15 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export async function writeJsonFile(path: string, value: unknown): Promise<string> {
+/** Writes JSON to a path checked beforehand with validateOutputPath; a failure is FERRY_CLI_OUTPUT_PATH. */
+export async function writeJsonFile(path: string, value: unknown, flag = '--results-fp'): Promise<string> {
   const full = resolve(path);
-  await mkdir(dirname(full), { recursive: true });
-  await writeFile(full, `${JSON.stringify(value, null, 2)}\n`);
+  try {
+    await mkdir(dirname(full), { recursive: true });
+    await writeFile(full, `${JSON.stringify(value, null, 2)}\n`);
+  } catch (e) {
+    throw outputWriteError(flag, full, e);
+  }
   return full;
 }
 
@@ -24,7 +30,8 @@ export function reportError(e: unknown, json: boolean): number {
   else process.stderr.write(`ferry: error ${err.code}: ${err.message}\n`);
   if (err.code === ErrorCode.INTERNAL && process.env.FERRY_DEBUG)
     process.stderr.write(`${String((err.cause as Error)?.stack)}\n`);
-  return err.code === ErrorCode.CLI_USAGE ? 2 : 1;
+  // Exit 2: the command line is wrong (a bad flag value, an output path that cannot be written).
+  return err.code === ErrorCode.CLI_USAGE || err.code === ErrorCode.CLI_OUTPUT_PATH ? 2 : 1;
 }
 
 export function usageError(message: string): FerryError {

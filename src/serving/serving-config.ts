@@ -41,6 +41,8 @@ export interface ServingConfig {
   experimentPollMs: number;
   /** When set, POST /v1/experiments/:id/events needs this bearer token (FERRY_EVENTS_TOKEN); otherwise none. */
   eventsToken: string | undefined;
+  /** Bearer token allowing POST /v1/predictions/… to write back (FERRY_PREDICTIONS_TOKEN); the admin token does too. */
+  predictionsToken: string | undefined;
   /** How often canary counters are written and canaries evaluated (FERRY_CANARY_EVALUATE_MS, default 1000). */
   canaryEvaluateMs: number;
   /** How often shadow counters are written (FERRY_SHADOW_FLUSH_MS, default 5000). */
@@ -156,6 +158,7 @@ export function loadServingConfig(
     adminToken: env.FERRY_ADMIN_TOKEN || undefined,
     experimentPollMs: num('FERRY_EXPERIMENT_POLL_MS', env.FERRY_EXPERIMENT_POLL_MS, 2000, 0, 3_600_000),
     eventsToken: env.FERRY_EVENTS_TOKEN || undefined,
+    predictionsToken: env.FERRY_PREDICTIONS_TOKEN || undefined,
     canaryEvaluateMs: num('FERRY_CANARY_EVALUATE_MS', env.FERRY_CANARY_EVALUATE_MS, 1000, 10, 3_600_000),
     shadowFlushMs: num('FERRY_SHADOW_FLUSH_MS', env.FERRY_SHADOW_FLUSH_MS, 5000, 10, 3_600_000),
     storedMaxAgeMs: num(

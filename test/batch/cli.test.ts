@@ -42,6 +42,12 @@ describe('ferry batch on SQLite', () => {
     const jobId = /batch job (\S+) done/.exec(r.stdout)?.[1];
     expect(r.stderr).toMatch(/batch \(KiB read\)/); // the progress lines
 
+    // Rerun with a --max-errors below the job's rejects: finished, nothing to do, still done.
+    const rerun = await ferry('batch', 'predict', '--input-loc', path, '--max-errors', '0');
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stdout).toMatch(/it had finished, nothing to do/);
+    expect(rerun.stdout).toMatch(/rows 1,501: predicted 1,500, rejected 1; 4 chunks, 4 already done/);
+
     const status = await ferry('batch', 'status', jobId!);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/: done/);
@@ -72,6 +78,49 @@ describe('ferry batch on SQLite', () => {
     const r = await ferry('batch', 'predict', '--input-loc', path, '--max-errors', '3', '--chunk-size', '10');
     expect(r.code).toBe(1);
     expect(errorCode(r)).toBe('FERRY_BATCH_TOO_MANY_ERRORS');
+  });
+
+  it('--recompute-live: a rerun re-predicts the entities a live write-back replaced since (issue 8, item 2)', async () => {
+    const path = writeCsv(join(env.home, 'live.csv'), generateProjects(30, 'live-'));
+    const args = ['batch', 'predict', '--input-loc', path, '--chunk-size', '10', '--json'];
+    const first = await ferry(...args);
+    expect(first.code, first.stderr).toBe(0);
+    const { jobId } = JSON.parse(first.stdout) as { jobId: string };
+    const batchRow = (await env.store.get('tagifai', 'live-0000003'))!;
+    expect(batchRow).toMatchObject({ jobId, source: 'batch' });
+    // What an authorised POST /v1/predictions/… write-back leaves: another prediction, source live.
+    const poison = (id: string) => ({
+      ...batchRow,
+      entityId: id,
+      prediction: 'other',
+      probabilities: { other: 1 },
+      computedAt: new Date().toISOString(),
+      jobId: null,
+      source: 'live' as const,
+    });
+    await env.store.upsertMany([poison('live-0000003'), poison('live-0000025')]);
+
+    // A plain rerun of the finished job leaves them.
+    const plain = await ferry(...args);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ alreadyFinished: true, recomputedRows: 0 });
+    expect((await env.store.get('tagifai', 'live-0000003'))?.source).toBe('live');
+
+    const recompute = await ferry(...args, '--recompute-live');
+    expect(recompute.code, recompute.stderr).toBe(0);
+    expect(JSON.parse(recompute.stdout)).toMatchObject({
+      jobId,
+      rows: 30,
+      processedRows: 0,
+      recomputedRows: 2,
+    });
+    for (const id of ['live-0000003', 'live-0000025']) {
+      expect(await env.store.get('tagifai', id)).toMatchObject({ jobId, source: 'batch', version: 1 });
+    }
+    expect((await env.store.get('tagifai', 'live-0000003'))?.prediction).toBe(batchRow.prediction);
+    const again = await ferry(...args, '--recompute-live');
+    expect(JSON.parse(again.stdout)).toMatchObject({ recomputedRows: 0 });
+    const status = await ferry('batch', 'status', jobId, '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'done' });
   });
 
   it('reads --input-sql from a SQLite database, ids with quotes included', async () => {

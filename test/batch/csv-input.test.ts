@@ -42,7 +42,7 @@ describe('CSV input', () => {
     );
     expect(records).toEqual([
       { line: 2, id: '1', title: 'Hello, world', description: 'a "quoted" word' },
-      { line: 3, id: '2', title: 'two\nlines', description: 'and\nthree\nlines' },
+      { line: 3, endLine: 6, id: '2', title: 'two\nlines', description: 'and\nthree\nlines' },
       { line: 8, id: '3', title: 'plain', description: 'text' },
     ]);
   });
@@ -52,7 +52,7 @@ describe('CSV input', () => {
       file('\ufeffid,title,description\r\n1,"multi\r\nline",x\r\n2,b,c\r3,"é ü 😀","d"\r\n'),
     );
     expect(records).toEqual([
-      { line: 2, id: '1', title: 'multi\nline', description: 'x' },
+      { line: 2, endLine: 3, id: '1', title: 'multi\nline', description: 'x' },
       { line: 4, id: '2', title: 'b', description: 'c' },
       { line: 5, id: '3', title: 'é ü 😀', description: 'd' },
     ]);

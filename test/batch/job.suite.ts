@@ -3,7 +3,7 @@
  * every entity predicted once, reruns as no-ops, rejects, --max-errors, validation before writing,
  * SQL-special ids, idempotent chunks, job identity.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -230,6 +230,39 @@ export function batchJobSuite(name: string, opts: BatchJobSuiteOptions): void {
         skippedChunks: 3,
       });
       expect((await getBatchJobStatus(env.ferry.sql, jobId)).status).toBe('done');
+
+      // A finished job rerun with a lower --max-errors has nothing to do: it stays done (issue 8, item 22).
+      const before = await getBatchJobStatus(env.ferry.sql, jobId);
+      const rerun = await run({ input: { kind: 'csv', path }, maxErrors: 0 });
+      expect(rerun).toMatchObject({
+        jobId,
+        rows: 300,
+        rejects: 30,
+        skippedChunks: 6,
+        processedRows: 0,
+        alreadyFinished: true,
+      });
+      const after = await getBatchJobStatus(env.ferry.sql, jobId);
+      expect(after).toMatchObject({ status: 'done', error: null, finishedAt: before.finishedAt });
+    });
+
+    it('a rejects file that cannot be written after the job committed: FERRY_CLI_OUTPUT_PATH, and the job stays done', async () => {
+      const path = writeCsv(join(dir, 'rejects-dir-input.csv'), [
+        ...generateProjects(20, 'rjd-'),
+        { id: '', title: 'no id', description: '' },
+      ]);
+      const rejectsDir = join(dir, 'rejects-is-a-directory');
+      mkdirSync(rejectsDir);
+      const e = await expectFerryError(
+        run({ input: { kind: 'csv', path }, rejectsPath: rejectsDir }),
+        ErrorCode.CLI_OUTPUT_PATH,
+      );
+      expect(e.message).toContain(rejectsDir);
+      const [job] = await env.ferry.sql.query<{ job_id: string; status: string }>(
+        "SELECT job_id, status FROM ferry_batch_jobs WHERE input LIKE '%rejects-dir-input.csv'",
+      );
+      expect(job?.status).toBe('done');
+      expect(await predictionsOf(job!.job_id)).toBe(20);
     });
 
     it('a missing id column, a missing file or an unknown model fail before anything is written', async () => {

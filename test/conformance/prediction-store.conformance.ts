@@ -90,6 +90,8 @@ export function storedPrediction(
     computedAt: new Date(T0).toISOString(),
     jobId: 'job-1',
     ...overrides,
+    // What the store reads back: the source given, else the one the job id implies.
+    source: overrides.source ?? (overrides.jobId === null ? 'live' : 'batch'),
   };
 }
 
@@ -172,10 +174,11 @@ export function predictionStoreConformance(
       });
       const c = storedPrediction('c');
       delete c.jobId;
+      delete c.source;
       await store.upsertMany([a, b, c]);
       expect(await store.get(MODEL, 'a')).toEqual(a);
       expect(await store.get(MODEL, 'b')).toEqual(b);
-      expect(await store.get(MODEL, 'c')).toEqual({ ...c, jobId: null });
+      expect(await store.get(MODEL, 'c')).toEqual({ ...c, jobId: null, source: 'live' });
       expect(await store.get(MODEL, 'missing')).toBeUndefined();
       expect(await store.get('other-model', 'a')).toBeUndefined();
       const many = await store.getMany(MODEL, ['b', 'missing', 'a', 'b']);
@@ -184,6 +187,31 @@ export function predictionStoreConformance(
       const typed = (await store.get(MODEL, 'b'))!;
       expect(typeof typed.version).toBe('number');
       expect(typeof typed.probabilities['computer-vision']).toBe('number');
+    });
+
+    it("records each row's source; rows from before the source column read it from their job id", async () => {
+      const batch = storedPrediction('s-batch');
+      const live = storedPrediction('s-live', { jobId: null, source: 'live' });
+      await store.upsertMany([batch, live]);
+      expect((await store.getMany(MODEL, ['s-batch', 's-live'])).map((p) => p?.source)).toEqual([
+        'batch',
+        'live',
+      ]);
+      // A live write-back replaces a batch row's source, and the batch rerun replaces it back.
+      await store.upsertMany([{ ...batch, jobId: null, source: 'live' }]);
+      expect((await store.get(MODEL, 's-batch'))?.source).toBe('live');
+      await store.upsertMany([batch]);
+      expect((await store.get(MODEL, 's-batch'))?.source).toBe('batch');
+      // Rows written by Ferry 0.1.0 have no source (NULL): it is implied by job_id.
+      await sql.execute('UPDATE ferry_batch_predictions SET source = NULL WHERE model = $1', [MODEL]);
+      expect((await store.getMany(MODEL, ['s-batch', 's-live'])).map((p) => p?.source)).toEqual([
+        'batch',
+        'live',
+      ]);
+      await expectFerryError(
+        store.upsertMany([{ ...batch, source: 'other' as never }]),
+        ErrorCode.BATCH_INVALID_PREDICTION,
+      );
     });
 
     it('running the same upsert twice leaves one row per entity and model', async () => {

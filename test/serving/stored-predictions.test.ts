@@ -39,19 +39,31 @@ const DAY = 24 * HOUR;
 /** What a stored row says when it did not come from the model: a probability no model gives. */
 const PLANTED = { prediction: 'other', probabilities: { other: 1 } };
 
+const PREDICTIONS_TOKEN = 'predictions-secret';
+const ADMIN_TOKEN = 'admin-secret';
+
 let reg: TestRegistry;
 let server: TestServer;
 let readOnly: TestServer;
+/** A server with no token at all: nobody can write back. */
+let noTokens: TestServer;
 beforeAll(async () => {
   reg = await createTestRegistry();
-  server = await startTestServer({ registry: reg, listen: false });
+  server = await startTestServer({
+    registry: reg,
+    listen: false,
+    adminToken: ADMIN_TOKEN,
+    config: { predictionsToken: PREDICTIONS_TOKEN },
+  });
   readOnly = await startTestServer({
     registry: reg,
     listen: false,
-    config: { storedPolicy: 'read-only' },
+    config: { storedPolicy: 'read-only', predictionsToken: PREDICTIONS_TOKEN },
   });
+  noTokens = await startTestServer({ registry: reg, listen: false });
 });
 afterAll(async () => {
+  await noTokens?.close();
   await readOnly?.close();
   await server?.close();
   await reg?.close();
@@ -60,8 +72,22 @@ afterAll(async () => {
 const url = (entityId: string, model = MODEL) =>
   `/v1/predictions/${encodeURIComponent(model)}/${encodeURIComponent(entityId)}`;
 const get = (entityId: string, s = server) => s.app.inject({ method: 'GET', url: url(entityId) });
+/** POST as a client allowed to write back (the predictions token). */
 const post = (entityId: string, payload: unknown, s = server) =>
-  s.app.inject({ method: 'POST', url: url(entityId), payload: payload as object });
+  s.app.inject({
+    method: 'POST',
+    url: url(entityId),
+    payload: payload as object,
+    headers: { authorization: `Bearer ${PREDICTIONS_TOKEN}` },
+  });
+/** POST with no token, or with the given Authorization header. */
+const postAs = (authorization: string | undefined, entityId: string, payload: unknown, s = server) =>
+  s.app.inject({
+    method: 'POST',
+    url: url(entityId),
+    payload: payload as object,
+    headers: authorization === undefined ? {} : { authorization },
+  });
 
 /** Writes a row straight into the store (as a batch job would), computed `ageMs` ago. */
 async function plant(
@@ -77,6 +103,7 @@ async function plant(
     ...PLANTED,
     computedAt: new Date(Date.now() - (opts.ageMs ?? 0)).toISOString(),
     jobId: 'job-test',
+    source: 'batch',
   };
   await server.runtime.predictionStore.upsertMany([row]);
   return row;
@@ -258,6 +285,7 @@ describe('POST /v1/predictions/:model/:entityId', () => {
       computedAt: body.computed_at,
       inputSha256: inputFingerprint(PROJECTS.nlp),
       jobId: null,
+      source: 'live',
     });
   });
 
@@ -308,6 +336,75 @@ describe('POST /v1/predictions/:model/:entityId', () => {
   });
 });
 
+describe('who may write back (issue 8, item 2)', () => {
+  it('an anonymous POST gets a live prediction but overwrites nothing and creates nothing', async () => {
+    const planted = await plant('anon-target', PROJECTS.cv, { ageMs: HOUR });
+    // Other inputs than the stored ones: a live answer, not stored.
+    const res = await postAs(undefined, 'anon-target', PROJECTS.nlp);
+    const body = expectStored(res, 'model');
+    expectModelPrediction(body);
+    expect(res.headers['x-ferry-write-back']).toBe('skipped');
+    expect(await server.runtime.predictionStore.get(MODEL, 'anon-target')).toEqual(planted);
+    // A new entity: not created.
+    expect(expectStored(await postAs(undefined, 'anon-new', PROJECTS.nlp), 'model').entity_id).toBe(
+      'anon-new',
+    );
+    expect(await server.runtime.predictionStore.get(MODEL, 'anon-new')).toBeUndefined();
+    expectError(await get('anon-new'), 404, ErrorCode.BATCH_NOT_FOUND);
+    // It still gets what is stored when the inputs match.
+    expect(expectStored(await postAs(undefined, 'anon-target', PROJECTS.cv), 'store')).toMatchObject(PLANTED);
+  });
+
+  it('the predictions token and the admin token write back, recorded as source live', async () => {
+    for (const [token, id] of [
+      [PREDICTIONS_TOKEN, 'tok-pred'],
+      [ADMIN_TOKEN, 'tok-admin'],
+    ] as const) {
+      await plant(id, PROJECTS.cv);
+      const res = await postAs(`Bearer ${token}`, id, PROJECTS.mlops);
+      expectStored(res, 'model');
+      expect(res.headers['x-ferry-write-back']).toBe('written');
+      expect(await server.runtime.predictionStore.get(MODEL, id)).toMatchObject({
+        inputSha256: inputFingerprint(PROJECTS.mlops),
+        jobId: null,
+        source: 'live',
+      });
+    }
+  });
+
+  it('a wrong or malformed token is 401, and nothing is written', async () => {
+    const planted = await plant('tok-wrong', PROJECTS.cv);
+    for (const auth of [
+      'Bearer nope',
+      `Basic ${PREDICTIONS_TOKEN}`,
+      'Bearer ',
+      `Bearer ${PREDICTIONS_TOKEN}x`,
+    ]) {
+      const res = await postAs(auth, 'tok-wrong', PROJECTS.mlops);
+      expectError(res, 401, ErrorCode.HTTP_UNAUTHORIZED);
+      expect(res.headers['www-authenticate']).toBe('Bearer');
+    }
+    expect(await server.runtime.predictionStore.get(MODEL, 'tok-wrong')).toEqual(planted);
+  });
+
+  it('with no token configured, nobody writes back: anonymous calls are live, any token is 401', async () => {
+    const res = await postAs(undefined, 'nt-new', PROJECTS.nlp, noTokens);
+    expectStored(res, 'model');
+    expect(res.headers['x-ferry-write-back']).toBe('skipped');
+    expect(await noTokens.runtime.predictionStore.get(MODEL, 'nt-new')).toBeUndefined();
+    const denied = await postAs('Bearer anything', 'nt-new', PROJECTS.nlp, noTokens);
+    expect(expectError(denied, 401, ErrorCode.HTTP_UNAUTHORIZED).error.message).toMatch(
+      /FERRY_PREDICTIONS_TOKEN/,
+    );
+  });
+
+  it('reads FERRY_PREDICTIONS_TOKEN (empty means unset)', () => {
+    expect(loadServingConfig({ FERRY_PREDICTIONS_TOKEN: 's3cret' }).predictionsToken).toBe('s3cret');
+    expect(loadServingConfig({ FERRY_PREDICTIONS_TOKEN: '' }).predictionsToken).toBeUndefined();
+    expect(loadServingConfig({}).predictionsToken).toBeUndefined();
+  });
+});
+
 describe('read-only policy', () => {
   it('predicts live but never writes to the store', async () => {
     const body = expectStored(await post('ro-miss', PROJECTS.nlp, readOnly), 'model');
@@ -330,7 +427,11 @@ describe('read-only policy', () => {
 describe('metrics and docs', () => {
   it('exposes the staleness gauge, the age histogram and lookups by result', async () => {
     // A server of its own, so its counters and its (cached) gauge reading start here.
-    const s = await startTestServer({ registry: reg, listen: false });
+    const s = await startTestServer({
+      registry: reg,
+      listen: false,
+      config: { predictionsToken: PREDICTIONS_TOKEN },
+    });
     try {
       const store = s.runtime.predictionStore;
       const before = await store.countNotFromVersion(MODEL, 1);
@@ -357,9 +458,24 @@ describe('metrics and docs', () => {
       await s.app.inject({ method: 'GET', url: url('stale-a') }); // hit, 3 h old
       await s.app.inject({ method: 'GET', url: url('current-a') }); // stale: older than 7 days
       await s.app.inject({ method: 'GET', url: url('metrics-nobody') }); // miss
-      await s.app.inject({ method: 'POST', url: url('stale-b'), payload: PROJECTS.cv }); // hit
-      await s.app.inject({ method: 'POST', url: url('stale-c'), payload: PROJECTS.nlp }); // refreshed
-      await s.app.inject({ method: 'POST', url: url('metrics-new'), payload: PROJECTS.nlp }); // miss
+      await s.app.inject({
+        method: 'POST',
+        url: url('stale-b'),
+        payload: PROJECTS.cv,
+        headers: { authorization: `Bearer ${PREDICTIONS_TOKEN}` },
+      }); // hit
+      await s.app.inject({
+        method: 'POST',
+        url: url('stale-c'),
+        payload: PROJECTS.nlp,
+        headers: { authorization: `Bearer ${PREDICTIONS_TOKEN}` },
+      }); // refreshed
+      await s.app.inject({
+        method: 'POST',
+        url: url('metrics-new'),
+        payload: PROJECTS.nlp,
+        headers: { authorization: `Bearer ${PREDICTIONS_TOKEN}` },
+      }); // miss
 
       const { text, metrics } = await scrape(s);
       expect(text).toContain('# TYPE ferry_stored_prediction_age_seconds histogram');

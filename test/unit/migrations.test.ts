@@ -63,6 +63,10 @@ describe('versioned migrations on a database written by Ferry 0.1.0 (SQLite)', (
       await store.init();
       expect(await store.count('tagifai')).toBe(2);
       expect((await store.get('tagifai', '2'))?.prediction).toBeTypeOf('string');
+      // Rows from before the source column (migration 2) read their source from their job id.
+      for (const row of await store.getMany('tagifai', ['1', '2'])) {
+        expect(row?.source).toBe(row?.jobId ? 'batch' : 'live');
+      }
       const experiments = new ExperimentStore({ sql });
       await experiments.init();
       expect((await experiments.get('fixture-ab'))?.arms).toHaveLength(2);

@@ -142,7 +142,7 @@ export interface StartJobSpec {
 /**
  * Creates the job, or resumes it: a job with this id must be for the same model version, the same
  * input bytes and the same chunk size (chunk boundaries depend on it), else FERRY_BATCH_JOB_MISMATCH.
- * Returns the job as it now stands (status `running`).
+ * Returns the job as it now stands: `running`, or `done` when it had finished before.
  */
 export async function startJob(sql: SqlClient, spec: StartJobSpec): Promise<BatchJobRecord> {
   return sql.transaction(
@@ -184,8 +184,10 @@ export async function startJob(sql: SqlClient, spec: StartJobSpec): Promise<Batc
             { status: 409, details: { jobId: spec.jobId, mismatch } },
           );
         }
+        // A finished job stays finished: a rerun has nothing to do (or only recomputes, see
+        // runBatchJob), and must not look unfinished while it runs.
         await tx.execute(
-          `UPDATE ferry_batch_jobs SET status = 'running', updated_at = $2, finished_at = NULL, error = NULL WHERE job_id = $1`,
+          `UPDATE ferry_batch_jobs SET status = 'running', updated_at = $2, finished_at = NULL, error = NULL WHERE job_id = $1 AND status <> 'done'`,
           [spec.jobId, spec.now],
         );
       }

@@ -109,3 +109,39 @@ export async function processChunk(
     rejects: rejects.length,
   };
 }
+
+/**
+ * `--recompute-live` for a chunk committed earlier: the chunk's entities whose stored prediction
+ * was since replaced by a live write-back (`source = live`) are predicted again from this input and
+ * stored as this job's. Returns how many were. Idempotent: a second run finds none.
+ */
+export async function recomputeLiveRows(
+  ctx: ChunkContext,
+  job: ChunkJob,
+  records: readonly InputRecord[],
+): Promise<number> {
+  const rows = records.filter((r): r is InputRow => !isReject(r));
+  if (rows.length === 0) return 0;
+  const stored = await ctx.store.getMany(
+    job.model,
+    rows.map((r) => r.id),
+  );
+  const live = rows.filter((_, i) => stored[i]?.source === 'live');
+  if (live.length === 0) return 0;
+  const predictions = ctx.predictor ? await ctx.predictor.predict(live) : ctx.model.predictBatch(live);
+  const now = (ctx.clock?.() ?? new Date()).toISOString();
+  await ctx.store.upsertMany(
+    live.map((row, i) => ({
+      model: job.model,
+      entityId: row.id,
+      version: job.version,
+      inputSha256: inputFingerprint(row),
+      prediction: predictions[i]!.prediction,
+      probabilities: predictions[i]!.probabilities as Record<string, number>,
+      computedAt: now,
+      jobId: job.jobId,
+      source: 'batch' as const,
+    })),
+  );
+  return live.length;
+}

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { SqlExecutor } from '../../ports/sql.js';
 import { readRejects, type StoredReject } from './job-tables.js';
 
@@ -29,8 +30,12 @@ export async function writeRejectsFile(
 ): Promise<{ path: string; count: number }> {
   const full = resolve(path);
   const jsonl = /\.(jsonl|ndjson)$/i.test(full);
-  await mkdir(dirname(full), { recursive: true });
   const tmp = `${full}.tmp-${process.pid}`;
+  try {
+    await mkdir(dirname(full), { recursive: true });
+  } catch (e) {
+    throw rejectsFileError(full, e);
+  }
   const out = createWriteStream(tmp);
   const write = async (text: string) => {
     if (!out.write(text)) await once(out, 'drain');
@@ -49,8 +54,23 @@ export async function writeRejectsFile(
     await rename(tmp, full);
   } catch (e) {
     out.destroy();
-    await rm(tmp, { force: true });
-    throw e;
+    await rm(tmp, { force: true }).catch(() => {});
+    throw rejectsFileError(full, e);
   }
   return { path: full, count };
+}
+
+/**
+ * The CLI validates the path before the job starts (src/cli/output-path.ts); what still fails here
+ * (a race, a full disk) names the file instead of surfacing as FERRY_INTERNAL. Database errors
+ * while reading the rejects pass through.
+ */
+function rejectsFileError(path: string, e: unknown): unknown {
+  if (e instanceof FerryError || typeof (e as { syscall?: unknown } | null)?.syscall !== 'string') return e;
+  const why = e instanceof Error ? e.message : String(e);
+  return new FerryError(ErrorCode.CLI_OUTPUT_PATH, `cannot write the rejects file ${path}: ${why}`, {
+    status: 400,
+    details: { path, code: (e as { code?: string }).code ?? null },
+    cause: e,
+  });
 }

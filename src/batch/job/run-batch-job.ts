@@ -10,7 +10,7 @@ import { chunkInput } from './chunk-input.js';
 import { openBatchInput } from './inputs/open-input.js';
 import { chunkTotals, doneChunks, ensureJobTables, finishJob, setJobTotals, startJob } from './job-tables.js';
 import { type Predictor, threadPredictor } from './predictor.js';
-import { type ChunkContext, type ChunkJob, processChunk } from './process-chunk.js';
+import { type ChunkContext, type ChunkJob, processChunk, recomputeLiveRows } from './process-chunk.js';
 import { writeRejectsFile } from './rejects-file.js';
 import { type BatchInput, type InputRecord, type InputSpec, isReject } from './types.js';
 
@@ -27,8 +27,16 @@ export interface RunBatchJobOptions {
   input: InputSpec;
   /** Records per chunk. Undefined: the existing job's chunk size, or DEFAULT_CHUNK_SIZE for a new job. */
   chunkSize?: number;
-  /** The job fails (FERRY_BATCH_TOO_MANY_ERRORS) once its rejects exceed this. Default 1000. */
+  /**
+   * The job fails (FERRY_BATCH_TOO_MANY_ERRORS) once its rejects exceed this. Default 1000. Not
+   * applied to a job that had finished: its rerun processes nothing new.
+   */
   maxErrors?: number;
+  /**
+   * For chunks already committed (a resumed or finished job): predict again the entities whose
+   * stored prediction was replaced by a live write-back since, and store them as this job's.
+   */
+  recomputeLive?: boolean;
   /** Where to write the rejects at the end (CSV, or JSONL by extension); a function of the job id. */
   rejectsPath?: string | ((jobId: string) => string);
   /** Overrides the deterministic job id. */
@@ -74,6 +82,10 @@ export interface BatchJobSummary {
   skippedChunks: number;
   /** Input records this run predicted or rejected itself. */
   processedRows: number;
+  /** Entities of committed chunks predicted again because a live write-back had replaced them (--recompute-live). */
+  recomputedRows: number;
+  /** The job had finished before this run: nothing was left to do (apart from --recompute-live). */
+  alreadyFinished: boolean;
   seconds: number;
   /** processedRows / seconds: this run's throughput. */
   rowsPerSecond: number;
@@ -104,7 +116,8 @@ function rate(rows: number, seconds: number): number {
  * before writing anything, then streams the input in chunks, skips the chunks already done,
  * predicts the others and commits each one atomically (`processChunk`). The job id is derived from
  * the model version and the input's content, so rerunning the same command after a crash or a
- * kill resumes it; a finished job reruns as a no-op. Returns the summary; throws
+ * kill resumes it; a finished job reruns as a no-op (whatever `maxErrors`: nothing runs) unless
+ * `recomputeLive` asks to redo its entities written back live since. Returns the summary; throws
  * FERRY_BATCH_TOO_MANY_ERRORS (job `failed`, committed chunks kept) past `maxErrors` rejects.
  */
 export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSummary> {
@@ -126,6 +139,8 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
   const model = decodeModel(bytes);
   const input: BatchInput = await openBatchInput(opts.input);
   let jobId: string | undefined;
+  /** Once the job is done (or was before this run), nothing may mark it failed. */
+  let committed = false;
   let progressStarted = false;
   let predictor: Predictor | undefined;
   try {
@@ -144,6 +159,30 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
       totalRows: input.totalRecords,
       now: now(),
     });
+    const alreadyFinished = job.status === 'done';
+    committed = alreadyFinished;
+    const rejectsPath =
+      typeof opts.rejectsPath === 'function' ? opts.rejectsPath(id) : (opts.rejectsPath ?? null);
+    if (alreadyFinished && !opts.recomputeLive) {
+      // Nothing to do: the input is not even read again, and --max-errors has nothing to judge.
+      const totals = await chunkTotals(opts.sql, id);
+      const written = rejectsPath === null ? null : await writeRejectsFile(opts.sql, id, rejectsPath);
+      return {
+        jobId: id,
+        model: `${version.name}/${version.version}`,
+        rows: totals.rows,
+        predicted: totals.rows - totals.rejects,
+        rejects: totals.rejects,
+        chunks: totals.chunks,
+        skippedChunks: totals.chunks,
+        processedRows: 0,
+        recomputedRows: 0,
+        alreadyFinished,
+        seconds: Math.round(performance.now() - startedAt) / 1000,
+        rowsPerSecond: 0,
+        rejectsPath: written?.path ?? null,
+      };
+    }
     const done = await doneChunks(opts.sql, id);
     if (opts.predictInThread) predictor = await threadPredictor(bytes);
     const ctx: ChunkContext = {
@@ -155,8 +194,6 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
       clock,
     };
     const chunkJob: ChunkJob = { jobId: id, model: version.name, version: version.version };
-    const rejectsPath =
-      typeof opts.rejectsPath === 'function' ? opts.rejectsPath(id) : (opts.rejectsPath ?? null);
 
     const first = input.progress();
     const inKib = first.unit === 'bytes';
@@ -170,6 +207,7 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
     let chunks = 0;
     let skippedChunks = 0;
     let processedRows = 0;
+    let recomputedRows = 0;
     const tick = () => {
       const seconds = (performance.now() - startedAt) / 1000;
       const n = (x: number) => x.toLocaleString('en-US');
@@ -188,6 +226,7 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
         const prior = done.get(chunk.index);
         const chunkRejects = prior?.rejects ?? chunk.records.filter(isReject).length;
         if (prior !== undefined) {
+          if (opts.recomputeLive) recomputedRows += await recomputeLiveRows(ctx, chunkJob, chunk.records);
           skippedChunks++;
           rows += prior.rows;
           rejects += prior.rejects;
@@ -213,7 +252,7 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
           if (inFlight.length >= 2) await inFlight.shift();
         }
         countedRejects += chunkRejects;
-        if (countedRejects > maxErrors) {
+        if (!alreadyFinished && countedRejects > maxErrors) {
           stopAfter = chunk.index;
           break;
         }
@@ -245,6 +284,7 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
     }
     const totals = await chunkTotals(opts.sql, id);
     await finishJob(opts.sql, id, 'done', now());
+    committed = true;
     const written = rejectsPath === null ? null : await writeRejectsFile(opts.sql, id, rejectsPath);
     const seconds = (performance.now() - startedAt) / 1000;
     return {
@@ -256,12 +296,15 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
       chunks: totals.chunks,
       skippedChunks,
       processedRows,
+      recomputedRows,
+      alreadyFinished,
       seconds: Math.round(seconds * 1000) / 1000,
       rowsPerSecond: rate(processedRows, seconds),
       rejectsPath: written?.path ?? null,
     };
   } catch (e) {
-    if (jobId !== undefined) await markFailed(opts.sql, jobId, e, now());
+    // A job whose chunks are all committed is done, whatever fails after (e.g. the rejects file).
+    if (jobId !== undefined && !committed) await markFailed(opts.sql, jobId, e, now());
     throw e;
   } finally {
     if (progressStarted) progress.stop();

@@ -3,6 +3,8 @@ import type { SqlClient } from '../../ports/sql.js';
 /** A record of the input that can be predicted. `line` is where it starts (1-based; for SQL: the row number). */
 export interface InputRow {
   readonly line: number;
+  /** The last physical line of a record over several lines (a quoted newline); absent: `line`. */
+  readonly endLine?: number;
   readonly id: string;
   readonly title: string;
   readonly description: string;
@@ -11,6 +13,8 @@ export interface InputRow {
 /** A record of the input that cannot be predicted, and why. `id` when the record had a usable one. */
 export interface InputReject {
   readonly line: number;
+  /** The last physical line of a record over several lines; absent: `line`. */
+  readonly endLine?: number;
   readonly reason: string;
   readonly id?: string;
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BullmqJobQueue } from '../../adapters/bullmq/bullmq-job-queue.js';
-import { openSqlClient } from '../../adapters/factory.js';
+import { openSqlClient, sqliteFileOf } from '../../adapters/factory.js';
 import { openFerry } from '../../adapters/open-ferry.js';
 import { startBatchWorker } from '../../batch/distributed/batch-worker.js';
 import {
@@ -23,6 +23,7 @@ import { PredictionStore } from '../../batch/prediction-store.js';
 import { type FerryConfig, loadConfig } from '../../core/config.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { printJson, usageError } from '../output.js';
+import { validateOutputPath } from '../output-path.js';
 import { terminalProgress } from '../progress-bar.js';
 import { parseIntOption } from './options.js';
 
@@ -38,6 +39,7 @@ export interface BatchPredictFlags {
   maxErrors: number;
   rejectsFp?: string;
   jobId?: string;
+  recomputeLive: boolean;
   json: boolean;
   /** Distributed mode: chunks go to this BullMQ (Redis) queue for `ferry batch worker` processes. */
   queue?: string;
@@ -79,6 +81,11 @@ export function addBatchPredictOptions(cmd: Command): Command {
     .option(
       '--job-id <id>',
       'job id (default: derived from the model version and the input, so reruns resume)',
+    )
+    .option(
+      '--recompute-live',
+      'rerun: predict again the entities of committed chunks that a live write-back replaced since',
+      false,
     )
     .option('--json', 'machine-readable output on stdout', false)
     .option(
@@ -137,9 +144,10 @@ function printSummary(s: BatchJobSummary): void {
   const n = (x: number) => x.toLocaleString('en-US');
   process.stdout.write(
     [
-      `batch job ${s.jobId} done (${s.model})`,
+      `batch job ${s.jobId} done (${s.model})${s.alreadyFinished ? ': it had finished, nothing to do' : ''}`,
       `  rows ${n(s.rows)}: predicted ${n(s.predicted)}, rejected ${n(s.rejects)}; ${n(s.chunks)} chunks, ${n(s.skippedChunks)} already done`,
       `  this run: ${n(s.processedRows)} rows in ${s.seconds.toFixed(1)} s, ${n(s.rowsPerSecond)} rows/s`,
+      s.recomputedRows > 0 ? `  recomputed ${n(s.recomputedRows)} entities written back live since` : '',
       s.rejectsPath ? `  rejects: ${s.rejectsPath}` : '',
     ]
       .filter(Boolean)
@@ -151,6 +159,14 @@ function printSummary(s: BatchJobSummary): void {
 export async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJobSummary> {
   const config = loadConfig();
   const inputFlags = parseBatchInputFlags(flags, config);
+  // Before any work: the rejects file is written after every chunk has committed.
+  await validateOutputPath(flags.rejectsFp ?? defaultRejectsPath(config, flags.jobId ?? 'job'), {
+    flag: flags.rejectsFp === undefined ? '--rejects-fp (default)' : '--rejects-fp',
+    inputs: [
+      inputFlags.kind === 'sql' ? sqliteFileOf(inputFlags.dbUrl) : inputFlags.path,
+      sqliteFileOf(config.db),
+    ],
+  });
   const ctx = await openFerry(config);
   const queue = flags.queue ? openChunkQueue(flags.queue, flags.queueName) : undefined;
   try {
@@ -167,6 +183,7 @@ export async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJo
         maxErrors: flags.maxErrors,
         rejectsPath: flags.rejectsFp ?? ((jobId) => defaultRejectsPath(config, jobId)),
         jobId: flags.jobId,
+        recomputeLive: flags.recomputeLive,
         progress: terminalProgress(),
         predictInThread: !queue,
         ...(queue

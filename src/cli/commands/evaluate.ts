@@ -7,6 +7,7 @@ import { fingerprint } from '../../train/dataset.js';
 import { evaluateModel } from '../../train/evaluate.js';
 import { loadLabeledDataset } from '../../train/load-dataset.js';
 import { fmt, printJson, writeJsonFile } from '../output.js';
+import { validateResultsPath } from '../output-path.js';
 
 interface EvaluateFlags {
   model: string;
@@ -25,6 +26,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--json', 'print the report as JSON', false)
     .action(async (flags: EvaluateFlags) => {
       const config = loadConfig(process.env, flags.datasetLoc ? { datasetLoc: flags.datasetLoc } : {});
+      await validateResultsPath(flags.resultsFp, config);
       const ctx = await openFerry(config);
       try {
         const { version, model } = await loadModel(ctx.registry, flags.model);

@@ -7,6 +7,7 @@ import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
 import { loadServingConfig, type ServingConfig } from '../../serving/serving-config.js';
 import { reportError } from '../output.js';
 import { runPrimary, type WorkerStartFailure } from './serve-cluster.js';
+import { validateOutputPath } from '../output-path.js';
 
 interface ServeFlags {
   host?: string;
@@ -40,6 +41,11 @@ export function registerServeCommand(program: Command): void {
     .option('--max-queue-size <n>', 'items queued before 503 + Retry-After (default 4096)')
     .action(async (flags: ServeFlags) => {
       const sc = loadServingConfig(process.env, { ...flags });
+      if (sc.predictionLog.startsWith('jsonl:')) {
+        await validateOutputPath(sc.predictionLog.slice('jsonl:'.length), {
+          flag: '--prediction-log jsonl:',
+        });
+      }
       if (sc.workers > 1 && cluster.isPrimary) return runPrimary(sc);
       await serveOrExit(sc);
     });

@@ -8,6 +8,7 @@ import { registerTrained } from '../../train/register-trained.js';
 import { GRIDS } from '../../train/tune.js';
 import { currentGitCommit } from '../git-commit.js';
 import { EXIT_NOT_PROMOTED, fmt, printJson, usageError, writeJsonFile } from '../output.js';
+import { validateResultsPath } from '../output-path.js';
 import { terminalProgress } from '../progress-bar.js';
 import { parseIntOption } from './options.js';
 
@@ -84,6 +85,7 @@ export function registerTrainCommand(program: Command): void {
       });
       if ((flags.evalLoc || flags.failIfNotPromoted) && !flags.promote)
         throw usageError('--eval-loc and --fail-if-not-promoted need --promote');
+      await validateResultsPath(flags.resultsFp, config);
       const ctx = await openFerry(config);
       try {
         // Read before training, so a bad --eval-loc fails in seconds, not after cross-validation.

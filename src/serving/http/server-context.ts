@@ -68,4 +68,9 @@ export interface ServerContext {
    * admin token); when unset, events need no token (their body is strictly validated).
    */
   eventsToken?: string | undefined;
+  /**
+   * Bearer token that lets POST /v1/predictions/… write its live answer back to the store (the
+   * admin token does too). Anonymous callers get the live answer, and nothing is written.
+   */
+  predictionsToken?: string | undefined;
 }

@@ -58,6 +58,8 @@ export class CsvRecordSplitter {
   private pending: Line[] = [];
   private pendingChars = 0;
   private inside = false;
+  /** Fields of the header (the first record), once read. */
+  private expectedFields: number | undefined;
 
   constructor(private readonly maxRecordBytes: number) {}
 
@@ -107,25 +109,40 @@ export class CsvRecordSplitter {
     const first = lines[0]!;
     const last = lines[lines.length - 1]!;
     const bad = lines.find((l) => l.bad === 'utf8');
-    if (bad !== undefined) {
-      this.reset();
-      out.push({ line: first.no, endLine: last.no, text: '', badUtf8Line: bad.no });
-      return;
-    }
     if (lines.length === 1) {
       this.reset();
-      out.push({ line: first.no, endLine: last.no, text: first.text });
+      if (this.expectedFields === undefined && bad === undefined) {
+        // The first record is the header: its width is what a multi-line record must have.
+        const header = parseFields(first.text);
+        if (Array.isArray(header)) this.expectedFields = header.length;
+      }
+      out.push(
+        bad === undefined
+          ? { line: first.no, endLine: last.no, text: first.text }
+          : { line: first.no, endLine: last.no, text: '', badUtf8Line: bad.no },
+      );
       return;
     }
-    // A record over several lines that does not parse is most likely an unclosed quote on its first
-    // line that a later quote happened to balance: reject that line and read the others again.
+    // A record over several lines that does not parse, or parses to another width than the header,
+    // is most likely an unclosed quote on its first line that a later quote happened to balance:
+    // reject that line and read the others again, so the records in between are not swallowed.
+    // Invalid UTF-8 is decided after that (its U+FFFD stands in for the bad bytes): a bad byte in a
+    // well-formed multi-line record rejects that record, a bad byte after an unclosed quote only
+    // its own line.
     const text = lines.map((l) => l.text).join('\n');
     const fields = parseFields(text);
-    if (!Array.isArray(fields)) {
+    if (
+      !Array.isArray(fields) ||
+      (this.expectedFields !== undefined && fields.length !== this.expectedFields)
+    ) {
       this.resync(out, 'a quoted field opened on this line is not closed properly');
       return;
     }
     this.reset();
+    if (bad !== undefined) {
+      out.push({ line: first.no, endLine: last.no, text: '', badUtf8Line: bad.no });
+      return;
+    }
     out.push({ line: first.no, endLine: last.no, text, fields });
   }
 
@@ -272,20 +289,29 @@ export async function openCsvInput(opts: CsvInputOptions): Promise<BatchInput> {
         out.push(item);
         continue;
       }
+      // Every record says which lines it covers, so that every line is accounted for.
+      const span = item.endLine > item.line ? { endLine: item.endLine } : {};
       if (item.badUtf8Line !== undefined) {
-        out.push({ line: item.line, reason: `not valid UTF-8 (line ${item.badUtf8Line})` });
+        out.push({ line: item.line, ...span, reason: `not valid UTF-8 (line ${item.badUtf8Line})` });
         continue;
       }
       const fields = item.fields ?? parseFields(item.text);
       if (!Array.isArray(fields)) {
-        out.push({ line: item.line, reason: fields.reason });
+        out.push({ line: item.line, ...span, reason: fields.reason });
       } else if (fields.length !== header.length) {
         out.push({
           line: item.line,
+          ...span,
           reason: `malformed CSV: ${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}`,
         });
       } else {
-        out.push(toRecord(item.line, fields[index.id], fields[index.title]!, fields[index.description]!));
+        const record = toRecord(
+          item.line,
+          fields[index.id],
+          fields[index.title]!,
+          fields[index.description]!,
+        );
+        out.push({ ...record, ...span });
       }
     }
     return out;

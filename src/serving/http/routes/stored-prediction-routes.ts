@@ -7,10 +7,16 @@ import {
 import { ErrorCode, FerryError, isFerryError } from '../../../core/errors.js';
 import { inputFingerprint } from '../../../model/input-fingerprint.js';
 import { validateTextInput } from '../../../model/validate-input.js';
+import { requireBearer } from '../bearer-auth.js';
 import { DEFAULT_STORED_SETTINGS, type ServerContext } from '../server-context.js';
 
 type Params = { model: string; entityId: string };
 type Source = 'store' | 'model';
+/** What became of a live answer: stored, not stored (anonymous caller or read-only policy), or the write failed. */
+type WriteBack = 'written' | 'skipped' | 'failed';
+
+const WRITE_BACK_DISABLED =
+  'writing back stored predictions needs a token: start the server with FERRY_PREDICTIONS_TOKEN (or FERRY_ADMIN_TOKEN) set, or call without Authorization for a live answer that is not stored';
 
 const paramsSchema = {
   type: 'object',
@@ -57,7 +63,10 @@ const errorSchema = {
  * - GET  /v1/predictions/:model/:entityId: the stored prediction, whatever its age; 404 when none.
  * - POST /v1/predictions/:model/:entityId with {title, description}: the stored prediction when it was
  *   computed from these very inputs and is no older than the max age; otherwise a live prediction of
- *   the served default alias (production), written back to the store under the write-back policy.
+ *   the served default alias (production). The live answer is written back to the store (source
+ *   `live`) only under the write-back policy AND for a caller with the predictions (or admin) bearer
+ *   token: an anonymous client must not replace what batch jobs computed, nor create entities.
+ *   A request with a wrong token is refused (401) rather than silently not written.
  * Every answer says where it came from: `source` in the body and the `x-ferry-source` header.
  */
 export function registerStoredPredictionRoutes(
@@ -144,11 +153,20 @@ export function registerStoredPredictionRoutes(
             description: { type: 'string', maxLength: ctx.limits.maxStringLength },
           },
         },
-        response: { 200: storedPredictionSchema },
+        description:
+          'Anonymous callers are read-only: they get the live prediction, and nothing is stored. With ' +
+          '`Authorization: Bearer` and the predictions token (FERRY_PREDICTIONS_TOKEN) or the admin token, ' +
+          'the live answer is written back (unless FERRY_STORED_POLICY=read-only). Header ' +
+          '`x-ferry-write-back`: written, skipped or failed.',
+        response: { 200: storedPredictionSchema, 401: errorSchema },
       },
     },
     async (req, reply) => {
       const { model, entityId } = req.params;
+      const authorised = req.headers.authorization !== undefined;
+      if (authorised) {
+        requireBearer(req, reply, [ctx.predictionsToken, ctx.adminToken], WRITE_BACK_DISABLED);
+      }
       assertEntityId(model, 'model');
       assertEntityId(entityId);
       const input = validateTextInput(req.body, 'body', ctx.limits);
@@ -186,18 +204,23 @@ export function registerStoredPredictionRoutes(
         probabilities: { ...p.probabilities },
         computedAt: store.now().toISOString(),
         jobId: null,
+        source: 'live',
       };
       metrics.storedLookups.inc({ result: stored === undefined ? 'miss' : 'refreshed' });
-      if (settings.policy === 'write-back') {
+      let writeBack: WriteBack = 'skipped';
+      if (settings.policy === 'write-back' && authorised) {
         // Awaited, so a GET that follows this answer reads what it returned; a failure only costs the
         // write-back (counted and logged), never the answer.
         try {
           await store.upsertMany([fresh]);
+          writeBack = 'written';
         } catch (e) {
+          writeBack = 'failed';
           metrics.storedWriteBackFailures.inc();
           req.log.warn({ err: e }, 'prediction store write-back failed');
         }
       }
+      reply.header('x-ferry-write-back', writeBack);
       return send(reply, fresh, 'model', 0);
     },
   );
