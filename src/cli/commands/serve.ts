@@ -6,8 +6,8 @@ import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
 import { loadServingConfig, type ServingConfig } from '../../serving/serving-config.js';
 import { reportError } from '../output.js';
-import { runPrimary, type WorkerStartFailure } from './serve-cluster.js';
 import { validateOutputPath } from '../output-path.js';
+import { runPrimary, type WorkerStartFailure } from './serve-cluster.js';
 
 interface ServeFlags {
   host?: string;
