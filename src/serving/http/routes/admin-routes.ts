@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { MAX_VERSION } from '../../../registry/model-ref.js';
 import { adminAuth } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
 
@@ -39,7 +40,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
             required: ['version'],
             additionalProperties: false,
             properties: {
-              version: { type: 'integer', minimum: 1 },
+              version: { type: 'integer', minimum: 1, maximum: MAX_VERSION },
               reason: { type: 'string', maxLength: 500 },
             },
           },

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, FerryError } from '../../../core/errors.js';
 import { validateTextInput } from '../../../model/validate-input.js';
+import { parseVersionText } from '../../../registry/model-ref.js';
 import type { VersionSelector } from '../../prediction-service.js';
 import { decodeInferRequest } from '../../v2/decode-infer-request.js';
 import { encodeInferResponse } from '../../v2/encode-infer-response.js';
@@ -19,7 +20,8 @@ type ModelParams = { model: string; version?: string };
 
 function selectorOf(params: ModelParams): VersionSelector {
   if (params.version === undefined) return {};
-  if (!/^[1-9][0-9]{0,8}$/.test(params.version)) {
+  const version = parseVersionText(params.version);
+  if (version === undefined) {
     throw new FerryError(
       ErrorCode.SERVING_UNKNOWN_MODEL,
       `model "${params.model}" has no version "${params.version}" (versions are positive integers)`,
@@ -28,7 +30,7 @@ function selectorOf(params: ModelParams): VersionSelector {
       },
     );
   }
-  return { version: Number(params.version) };
+  return { version };
 }
 
 /** The documented schemas describe the protocol; decodeInferRequest does the checking (its 400 messages are precise). */
