@@ -45,7 +45,13 @@ describe('artifact decoding: own properties only', () => {
   it('a kind that is not a string, or absent, is an invalid artifact', () => {
     for (const kind of [undefined, 1, null, ['x'], { toString: 'x' }]) {
       expectFerryErrorSync(
-        () => decodeModel(mutated((d) => (kind === undefined ? delete d.kind : (d.kind = kind)))),
+        () =>
+          decodeModel(
+            mutated((d) => {
+              if (kind === undefined) delete d.kind;
+              else d.kind = kind;
+            }),
+          ),
         ErrorCode.MODEL_INVALID_ARTIFACT,
       );
     }
