@@ -54,7 +54,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
           req.body.version,
           req.body.reason ?? 'PUT /v1/models/:name/aliases/:alias',
         );
-        await ctx.service.host.refresh();
+        await ctx.service.host.refresh({ retryFailed: true });
         return { name, alias, from, to: req.body.version, served: ctx.service.host.servedAliases() };
       },
     );
@@ -63,7 +63,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
       '/v1/reload',
       { schema: { summary: 'Re-read aliases from the registry now and swap what moved', tags, security } },
       async () => {
-        await ctx.service.host.refresh();
+        await ctx.service.host.refresh({ retryFailed: true });
         return { served: ctx.service.host.servedAliases() };
       },
     );
