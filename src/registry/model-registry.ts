@@ -199,13 +199,20 @@ export class ModelRegistry {
     assertModelName(name);
     assertAlias(alias);
     assertVersion(version);
+    // Verified before the transaction, so that reading and decoding a large artifact does not hold
+    // the model's lock: versions are immutable and their blobs content-addressed.
+    const target = await this.findVersion(this.sql, name, version);
+    if (target !== undefined) {
+      const current = await this.currentAlias(this.sql, name, alias);
+      if (current !== version) await this.assertLoadable(target, alias, current);
+    }
     return this.sql.transaction(
       async (tx) => {
-        const target = await this.findVersion(tx, name, version);
-        if (target === undefined) throw await registryNotFound(tx, name, `version ${version}`);
+        if ((await this.findVersion(tx, name, version)) === undefined) {
+          throw await registryNotFound(tx, name, `version ${version}`);
+        }
         const previous = await this.currentAlias(tx, name, alias);
         if (previous === version) return previous;
-        await this.assertLoadable(target, alias, previous);
         await this.moveAlias(tx, name, alias, previous, version, reason ?? null);
         return previous;
       },
