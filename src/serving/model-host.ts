@@ -81,6 +81,8 @@ export class ModelHost {
    */
   private readonly retired = new Set<ServedModel>();
   private readonly budget: OnDemandBudget | undefined;
+  /** Estimated bytes of on-demand loads in progress (counted in the budget before they finish). */
+  private reservedBytes = 0;
   private readonly backoff: LoadBackoff;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -169,11 +171,26 @@ export class ModelHost {
       this.byVersion.set(key, hit);
       return hit;
     }
+    let reserved = 0;
     if (opts.limited && this.budget && !this.loading.has(key)) {
       const estimate = this.source.artifactSize ? await this.source.artifactSize(name, version) : 0;
-      this.budget.admit(name, version, estimate);
+      this.budget.checkSize(name, version, estimate);
+      this.budget.takeLoad();
+      // Room is made before the load, not after it: what is loaded plus what is being loaded stays
+      // within the budget even while several loads run at once.
+      this.evictOverLimits(undefined, estimate);
+      if (this.onDemandBytes + this.reservedBytes + estimate > this.budget.limits.maxBytes) {
+        throw this.budget.busy(name, version);
+      }
+      reserved = estimate;
+      this.reservedBytes += reserved;
     }
-    const served = await this.loadOnce(name, version);
+    let served: ServedModel;
+    try {
+      served = await this.loadOnce(name, version);
+    } finally {
+      this.reservedBytes -= reserved;
+    }
     if (this.byVersion.get(key) !== served) {
       this.byVersion.delete(key);
       this.byVersion.set(key, served);
@@ -182,11 +199,16 @@ export class ModelHost {
     return served;
   }
 
-  /** Evicts least recently used on-demand versions (never `keep`) until within count and bytes. */
-  private evictOverLimits(keep: ServedModel): void {
+  /**
+   * Evicts least recently used on-demand versions (never `keep`) until the count and the bytes,
+   * with `incoming` more bytes and those of loads in progress, are within the limits.
+   */
+  private evictOverLimits(keep: ServedModel | undefined, incoming = 0): void {
     const maxBytes = this.opts.onDemand?.maxBytes ?? Number.POSITIVE_INFINITY;
+    const maxCount = this.opts.maxOnDemand - (keep === undefined ? 1 : 0);
     for (const [key, old] of this.byVersion) {
-      if (this.byVersion.size <= this.opts.maxOnDemand && this.onDemandBytes <= maxBytes) break;
+      const bytes = this.onDemandBytes + this.reservedBytes + incoming;
+      if (this.byVersion.size <= maxCount && bytes <= maxBytes) break;
       if (old === keep) continue;
       this.byVersion.delete(key);
       this.opts.onEvict?.({ name: old.name, version: old.version });

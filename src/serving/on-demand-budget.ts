@@ -27,8 +27,8 @@ export class OnDemandBudget {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  /** Throws SERVING_ON_DEMAND_LIMIT (503) unless a load of `estimatedBytes` may start now; counts it. */
-  admit(name: string, version: number, estimatedBytes: number): void {
+  /** Throws SERVING_ON_DEMAND_LIMIT (503) when a version of `estimatedBytes` can never fit. */
+  checkSize(name: string, version: number, estimatedBytes: number): void {
     if (estimatedBytes > this.limits.maxBytes) {
       throw new FerryError(
         ErrorCode.SERVING_ON_DEMAND_LIMIT,
@@ -36,6 +36,10 @@ export class OnDemandBudget {
         { status: 503, details: { reason: 'budget' } },
       );
     }
+  }
+
+  /** Throws SERVING_ON_DEMAND_LIMIT (503, Retry-After) when this minute's loads are used up; else counts one. */
+  takeLoad(): void {
     const now = this.now();
     while (this.loads.length > 0 && this.loads[0]! <= now - MINUTE_MS) this.loads.shift();
     if (this.loads.length >= this.limits.loadsPerMinute) {
@@ -47,5 +51,14 @@ export class OnDemandBudget {
       );
     }
     this.loads.push(now);
+  }
+
+  /** The error for a load that does not fit beside the loads in progress: retry in a second. */
+  busy(name: string, version: number): FerryError {
+    return new FerryError(
+      ErrorCode.SERVING_ON_DEMAND_LIMIT,
+      `version ${version} of "${name}" does not fit in the on-demand budget beside the versions loading now; retry later`,
+      { status: 503, details: { reason: 'budget', retryAfterSeconds: 1 } },
+    );
   }
 }

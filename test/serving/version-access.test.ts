@@ -189,6 +189,31 @@ describe('on-demand loads: a byte budget and a rate', () => {
     }
   });
 
+  it('counts loads in progress: concurrent loads cannot together exceed the budget', async () => {
+    const sizes = await Promise.all(
+      [2, 3, 4].map(async (v) => (await reg.registry.resolve(`${MODEL}/${v}`)).artifactSize),
+    );
+    const maxBytes = Math.max(...sizes) + 10;
+    const server = await startTestServer({
+      registry: reg,
+      adminToken: ADMIN_TOKEN,
+      listen: false,
+      config: { onDemand: { maxBytes, loadsPerMinute: 1000 } },
+    });
+    try {
+      const answers = await Promise.all([2, 3, 4].map((v) => infer(server, v, auth)));
+      const codes = answers.map((r) => r.statusCode).sort();
+      expect(codes).toEqual([200, 503, 503]);
+      for (const r of answers.filter((a) => a.statusCode === 503)) {
+        expect(r.headers['retry-after']).toBe('1');
+      }
+      expect(server.runtime.host.onDemandBytes).toBeLessThanOrEqual(maxBytes);
+      expect(server.runtime.host.heldVersions(MODEL)).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('refuses a version larger than the whole budget with 503, before loading it', async () => {
     const server = await startTestServer({
       registry: reg,
