@@ -1,4 +1,5 @@
 import type { FerryConfig } from '../core/config.js';
+import { decodeModel } from '../model/codec.js';
 import type { SqlClient } from '../ports/sql.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { openBlobStore, openSqlClient } from './factory.js';
@@ -14,7 +15,14 @@ export interface FerryContext {
 export async function openFerry(config: FerryConfig): Promise<FerryContext> {
   const sql = openSqlClient(config.db);
   const blobs = openBlobStore(config.artifacts);
-  const registry = new ModelRegistry({ sql, blobs });
+  // An alias only moves to a version whose artifact decodes (checked before the move commits).
+  const registry = new ModelRegistry({
+    sql,
+    blobs,
+    verifyArtifact: (bytes) => {
+      decodeModel(bytes);
+    },
+  });
   try {
     await sql.init();
     await registry.init();

@@ -21,6 +21,7 @@ import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.j
 import type { PredictionObserver } from '../serving/prediction-observer.js';
 import { PredictionService } from '../serving/prediction-service.js';
 import type { ServingConfig } from '../serving/serving-config.js';
+import { VersionAccess } from '../serving/version-access.js';
 import { EXAMPLE_PROJECTS } from '../serving/warmup-inputs.js';
 import { openKeyValueStore } from './factory.js';
 import { JsonlPredictionLog } from './fs/jsonl-prediction-log.js';
@@ -135,6 +136,8 @@ export async function openServing(
           if (wrapModel === undefined) return loaded;
           return { ...loaded, model: wrapModel(loaded.version.name, loaded.version.version, loaded.model) };
         },
+        artifactSize: async (name, version) =>
+          (await ferry.registry.resolve(`${name}/${version}`)).artifactSize,
       },
       {
         models: sc.models,
@@ -142,6 +145,7 @@ export async function openServing(
         batcher: sc.batcher,
         pollMs: sc.aliasPollMs,
         maxOnDemand: 4,
+        onDemand: sc.onDemand,
         warmupInputs: EXAMPLE_PROJECTS,
         onBatch: ({ name, version }, stats) => {
           const labels = { model: name, version: String(version) };
@@ -149,6 +153,13 @@ export async function openServing(
           metrics.queueSeconds.observe(labels, stats.queueMs / 1000);
           metrics.computeSeconds.observe(labels, stats.computeMs / 1000);
         },
+        // A version an alias moved to that cannot be loaded: the old one keeps serving, the failure
+        // is logged and counted, and the load is retried with backoff (not on every poll).
+        onError: (error, context) => {
+          metrics.modelRefreshErrors.inc({ model: context.model ?? '', stage: context.what });
+          app?.log.error({ err: error, ...context }, 'model refresh failed');
+        },
+        onEvict: ({ name }) => metrics.onDemandEvictions.inc({ model: name }),
         onSwap: ({ name, alias, from, to }) => {
           metrics.swaps.inc({ model: name, alias });
           if (from !== null) metrics.modelLoaded.remove({ model: name, version: String(from), alias });
@@ -276,6 +287,11 @@ export async function openServing(
         metrics,
         limits: sc.limits,
         adminToken: sc.adminToken,
+        versionAccess: new VersionAccess({
+          allowlist: sc.serveVersions,
+          aliases: (name) => ferry.registry.aliases(name),
+          experiments: (model) => router.experiments(model),
+        }),
         serverName: 'ferry',
         serverVersion: process.env.npm_package_version ?? '0.1.0',
         predictionStore,

@@ -9,7 +9,7 @@
  *   change that is not allowed (resuming a stopped experiment, concluding twice).
  */
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
-import { isValidAlias, isValidModelName } from '../registry/model-ref.js';
+import { isValidAlias, isValidModelName, MAX_VERSION } from '../registry/model-ref.js';
 import {
   ACTIVE_STATUSES,
   type ArmDefinition,
@@ -112,9 +112,10 @@ function finiteNumber(value: unknown, field: string): number {
   return value;
 }
 
-function integer(value: unknown, field: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw invalidExperiment(`${field} must be an integer >= ${min}`, { field, value });
+function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw invalidExperiment(`${field} must be an integer ${range}`, { field, value });
   }
   return value;
 }
@@ -247,7 +248,7 @@ function parseArms(raw: unknown, type: ExperimentType): ArmDefinition[] {
       throw invalidExperiment(`${where} needs exactly one of "version" and "alias"`, { field: where });
     }
     const arm: ArmDefinition = { name: armName, weight: given === 0 ? 1 / raw.length : Number.NaN };
-    if (a.version !== undefined) arm.version = integer(a.version, `${where}.version`, 1);
+    if (a.version !== undefined) arm.version = integer(a.version, `${where}.version`, 1, MAX_VERSION);
     if (a.alias !== undefined) {
       if (typeof a.alias !== 'string' || !isValidAlias(a.alias)) {
         throw invalidExperiment(`${where}.alias is not a valid alias name`, {

@@ -1,11 +1,17 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { isJsonObject, ownField } from './artifact-fields.js';
 import type { Model } from './model.js';
 import { TEXT_CLASSIFIER_KIND, TextClassifier } from './text-classifier.js';
 
-/** Decoders by `kind`: an artifact names its kind, and only known kinds load (data, never code). */
-const DECODERS: Record<string, (doc: Record<string, unknown>) => Model> = {
-  [TEXT_CLASSIFIER_KIND]: (doc) => TextClassifier.fromArtifactJson(doc),
-};
+/**
+ * Decoders by `kind`: an artifact names its kind, and only known kinds load (data, never code). A
+ * Map, not an object, so that a kind such as "constructor" or "__proto__" cannot reach a function
+ * of Object.prototype.
+ */
+const DECODERS = new Map<string, (doc: Record<string, unknown>) => Model>([
+  [TEXT_CLASSIFIER_KIND, (doc) => TextClassifier.fromArtifactJson(doc)],
+]);
+const MAX_KIND_LENGTH = 200;
 
 export function decodeModel(bytes: Uint8Array): Model {
   let doc: unknown;
@@ -16,16 +22,19 @@ export function decodeModel(bytes: Uint8Array): Model {
       cause,
     });
   }
-  if (typeof doc !== 'object' || doc === null || (doc as { format?: unknown }).format !== 'ferry-model') {
+  if (!isJsonObject(doc) || ownField(doc, 'format') !== 'ferry-model') {
     throw new FerryError(ErrorCode.MODEL_INVALID_ARTIFACT, 'model artifact is not a ferry-model document');
   }
-  const kind = String((doc as { kind?: unknown }).kind);
-  const decoder = DECODERS[kind];
+  const kind = ownField(doc, 'kind');
+  if (typeof kind !== 'string') {
+    throw new FerryError(ErrorCode.MODEL_INVALID_ARTIFACT, 'model artifact names no kind (a string)');
+  }
+  const decoder = DECODERS.get(kind);
   if (!decoder) {
     throw new FerryError(
       ErrorCode.MODEL_UNKNOWN_KIND,
-      `unknown model kind "${kind}"; known: ${Object.keys(DECODERS).join(', ')}`,
+      `unknown model kind ${JSON.stringify(kind.slice(0, MAX_KIND_LENGTH))}; known: ${[...DECODERS.keys()].join(', ')}`,
     );
   }
-  return decoder(doc as Record<string, unknown>);
+  return decoder(doc);
 }

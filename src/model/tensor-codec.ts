@@ -1,4 +1,8 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { ownField } from './artifact-fields.js';
+
+/** The most elements a decoded tensor may declare (256 MiB of 4-byte values): a bound set before allocating. */
+export const MAX_TENSOR_LENGTH = 2 ** 26;
 
 /*
  * Typed arrays travel inside JSON artifacts as base64 of their little-endian bytes. Little-endian
@@ -25,18 +29,32 @@ export function encodeTensor(a: Int32Array | Float32Array): EncodedTensor {
 }
 
 function decode(t: unknown, dtype: EncodedTensor['dtype'], name: string): DataView {
-  const e = t as Partial<EncodedTensor> | undefined;
-  if (!e || e.dtype !== dtype || typeof e.length !== 'number' || typeof e.data !== 'string') {
+  const length = ownField(t, 'length');
+  const data = ownField(t, 'data');
+  if (ownField(t, 'dtype') !== dtype || typeof length !== 'number' || typeof data !== 'string') {
     throw new FerryError(
       ErrorCode.MODEL_INVALID_ARTIFACT,
       `artifact tensor "${name}" is missing or not ${dtype}`,
     );
   }
-  const bytes = Buffer.from(e.data, 'base64');
-  if (bytes.length !== e.length * 4) {
+  if (!Number.isInteger(length) || length < 0 || length > MAX_TENSOR_LENGTH) {
     throw new FerryError(
       ErrorCode.MODEL_INVALID_ARTIFACT,
-      `artifact tensor "${name}" has ${bytes.length} bytes, expected ${e.length * 4}`,
+      `artifact tensor "${name}" declares ${length} elements; at most ${MAX_TENSOR_LENGTH}`,
+    );
+  }
+  // The declared size fixes the text's length (padded base64), checked before anything is decoded.
+  if (data.length !== 4 * Math.ceil((length * 4) / 3)) {
+    throw new FerryError(
+      ErrorCode.MODEL_INVALID_ARTIFACT,
+      `artifact tensor "${name}" has ${data.length} base64 characters, not those of ${length} elements`,
+    );
+  }
+  const bytes = Buffer.from(data, 'base64');
+  if (bytes.length !== length * 4) {
+    throw new FerryError(
+      ErrorCode.MODEL_INVALID_ARTIFACT,
+      `artifact tensor "${name}" has ${bytes.length} bytes, expected ${length * 4}`,
     );
   }
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -52,6 +70,16 @@ export function decodeInt32(t: unknown, name: string): Int32Array {
 export function decodeFloat32(t: unknown, name: string): Float32Array {
   const view = decode(t, 'float32', name);
   const out = new Float32Array(view.byteLength / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  for (let i = 0; i < out.length; i++) {
+    const v = view.getFloat32(i * 4, true);
+    // A NaN or an infinity would turn every prediction into NaN probabilities.
+    if (!Number.isFinite(v)) {
+      throw new FerryError(
+        ErrorCode.MODEL_INVALID_ARTIFACT,
+        `artifact tensor "${name}" holds a non-finite value at ${i}`,
+      );
+    }
+    out[i] = v;
+  }
   return out;
 }

@@ -1,4 +1,12 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import {
+  boundedInteger,
+  boundedNumber,
+  boundedString,
+  invalidArtifact,
+  isJsonObject,
+  ownField,
+} from './artifact-fields.js';
 import type { Model, Prediction, Signature, TextInput } from './model.js';
 import { TEXT_SIGNATURE } from './model.js';
 import { fitSoftmaxRegression, softmaxProbabilities } from './softmax-regression.js';
@@ -224,35 +232,20 @@ export class TextClassifier implements Model {
   }
 
   static fromArtifactJson(doc: Record<string, unknown>): TextClassifier {
-    const invalid = (why: string) =>
-      new FerryError(ErrorCode.MODEL_INVALID_ARTIFACT, `invalid text-classifier artifact: ${why}`);
-    if (doc.formatVersion !== FORMAT_VERSION)
-      throw invalid(`format version ${String(doc.formatVersion)} is not ${FORMAT_VERSION}`);
-    const classes = doc.classes;
-    if (!Array.isArray(classes) || classes.length < 2 || !classes.every((c) => typeof c === 'string'))
-      throw invalid('classes');
-    const params = { ...DEFAULT_PARAMS, ...(doc.params as Partial<TextClassifierParams>) };
-    const range = (r: unknown) =>
-      Array.isArray(r) && r.length === 2 && r.every((n) => Number.isInteger(n) && n >= 0);
-    if (!range(params.wordNgrams) || !range(params.charNgrams)) throw invalid('n-gram ranges');
-    if (typeof params.otherThreshold !== 'number' || typeof params.otherLabel !== 'string')
-      throw invalid('other threshold');
-    const wordFeatures = doc.wordFeatures;
-    const t = (doc.tensors ?? {}) as Record<string, unknown>;
-    const hashes = decodeInt32(t.hashes, 'hashes');
-    const idf = decodeFloat32(t.idf, 'idf');
-    const weights = decodeFloat32(t.weights, 'weights');
-    const bias = decodeFloat32(t.bias, 'bias');
+    const formatVersion = ownField(doc, 'formatVersion');
+    if (formatVersion !== FORMAT_VERSION)
+      throw invalidArtifact(`format version ${String(formatVersion)} is not ${FORMAT_VERSION}`);
+    const classes = decodeClasses(ownField(doc, 'classes'));
+    const params = decodeParams(ownField(doc, 'params'));
+    const tensors = ownField(doc, 'tensors');
+    const hashes = decodeInt32(ownField(tensors, 'hashes'), 'hashes');
+    const idf = decodeFloat32(ownField(tensors, 'idf'), 'idf');
+    const weights = decodeFloat32(ownField(tensors, 'weights'), 'weights');
+    const bias = decodeFloat32(ownField(tensors, 'bias'), 'bias');
+    const wordFeatures = boundedInteger(ownField(doc, 'wordFeatures'), 'wordFeatures', 0, hashes.length);
     const K = classes.length;
-    if (
-      idf.length !== hashes.length ||
-      weights.length !== hashes.length * K ||
-      bias.length !== K ||
-      !Number.isInteger(wordFeatures) ||
-      (wordFeatures as number) < 0 ||
-      (wordFeatures as number) > hashes.length
-    ) {
-      throw invalid('tensor shapes do not agree with each other');
+    if (idf.length !== hashes.length || weights.length !== hashes.length * K || bias.length !== K) {
+      throw invalidArtifact('text-classifier tensor shapes do not agree with each other');
     }
     const tfidf: TfidfState = {
       options: {
@@ -263,9 +256,60 @@ export class TextClassifier implements Model {
         normalizeBlocks: params.normalizeBlocks,
       },
       hashes,
-      wordFeatures: wordFeatures as number,
+      wordFeatures,
       idf,
     };
-    return new TextClassifier(params, classes as string[], tfidf, weights, bias);
+    return new TextClassifier(params, classes, tfidf, weights, bias);
   }
+}
+
+/** Bounds of a decoded text classifier: n-grams beyond these would make every request loop for nothing. */
+const MAX_NGRAM = 16;
+const MAX_CLASSES = 10_000;
+const MAX_LABEL_LENGTH = 256;
+
+function decodeClasses(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length < 2 || value.length > MAX_CLASSES)
+    throw invalidArtifact(`classes must be a list of 2 to ${MAX_CLASSES} labels`);
+  const classes = value.map((c, i) => boundedString(c, `classes[${i}]`, MAX_LABEL_LENGTH));
+  if (new Set(classes).size !== classes.length) throw invalidArtifact('classes repeat a label');
+  return classes;
+}
+
+/** [0, 0] (off) or 1 <= min <= max <= MAX_NGRAM. */
+function decodeNgramRange(value: unknown, field: string): [number, number] {
+  if (!Array.isArray(value) || value.length !== 2) throw invalidArtifact(`${field} must be [min, max]`);
+  const min = boundedInteger(value[0], `${field}[0]`, 0, MAX_NGRAM);
+  const max = boundedInteger(value[1], `${field}[1]`, 0, MAX_NGRAM);
+  if (!((min === 0 && max === 0) || (min >= 1 && min <= max)))
+    throw invalidArtifact(`${field} must be [0, 0] or 1 <= min <= max <= ${MAX_NGRAM}`);
+  return [min, max];
+}
+
+/** Every parameter, from own fields only; an absent one takes its default, a present one is checked. */
+function decodeParams(value: unknown): TextClassifierParams {
+  if (value !== undefined && !isJsonObject(value)) throw invalidArtifact('params must be an object');
+  const field = (key: keyof TextClassifierParams): unknown => {
+    const v = ownField(value, key);
+    return v === undefined ? DEFAULT_PARAMS[key] : v;
+  };
+  const bool = (key: 'sublinearTf' | 'normalizeBlocks'): boolean => {
+    const v = field(key);
+    if (typeof v !== 'boolean') throw invalidArtifact(`params.${key} must be a boolean`);
+    return v;
+  };
+  const classWeight = field('classWeight');
+  if (classWeight !== 'none' && classWeight !== 'balanced')
+    throw invalidArtifact('params.classWeight must be "none" or "balanced"');
+  return {
+    wordNgrams: decodeNgramRange(field('wordNgrams'), 'params.wordNgrams'),
+    charNgrams: decodeNgramRange(field('charNgrams'), 'params.charNgrams'),
+    minDf: boundedInteger(field('minDf'), 'params.minDf', 0, 2 ** 31 - 1),
+    sublinearTf: bool('sublinearTf'),
+    normalizeBlocks: bool('normalizeBlocks'),
+    C: boundedNumber(field('C'), 'params.C', Number.MIN_VALUE, Number.MAX_VALUE),
+    classWeight,
+    otherThreshold: boundedNumber(field('otherThreshold'), 'params.otherThreshold', 0, 1),
+    otherLabel: boundedString(field('otherLabel'), 'params.otherLabel', MAX_LABEL_LENGTH),
+  };
 }

@@ -6,8 +6,11 @@ export {
   formatModelRef,
   isValidAlias,
   isValidModelName,
+  isValidVersion,
+  MAX_VERSION,
   type ModelRef,
   parseModelRef,
+  parseVersionText,
 } from './model-ref.js';
 export { ModelRegistry, type ModelRegistryOptions } from './model-registry.js';
 export { REGISTRY_SCHEMA } from './schema.js';

@@ -12,6 +12,25 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const VERSION = /^[1-9][0-9]*$/;
 const ALL_DIGITS = /^[0-9]+$/;
 
+/**
+ * The largest version number: versions are 32-bit signed integers in the registry's tables
+ * (PostgreSQL's INTEGER), so anything larger is refused at the edge with a stable error instead of
+ * reaching the database as an overflow.
+ */
+export const MAX_VERSION = 2_147_483_647;
+
+/** A version number Ferry can store: an integer in [1, MAX_VERSION]. */
+export function isValidVersion(version: unknown): version is number {
+  return typeof version === 'number' && Number.isInteger(version) && version >= 1 && version <= MAX_VERSION;
+}
+
+/** Parses the decimal text of a version (a URL segment, a CLI argument); undefined when invalid or out of range. */
+export function parseVersionText(text: string): number | undefined {
+  if (!VERSION.test(text) || text.length > 10) return undefined;
+  const version = Number(text);
+  return isValidVersion(version) ? version : undefined;
+}
+
 export function isValidModelName(name: string): boolean {
   return NAME.test(name);
 }
@@ -42,10 +61,10 @@ export function assertAlias(alias: string): void {
 }
 
 export function assertVersion(version: number): void {
-  if (!Number.isSafeInteger(version) || version < 1) {
+  if (!isValidVersion(version)) {
     throw new FerryError(
       ErrorCode.REGISTRY_INVALID_REF,
-      `invalid version ${String(version)}: use an integer >= 1`,
+      `invalid version ${String(version)}: use an integer from 1 to ${MAX_VERSION}`,
       {
         status: 400,
         details: { version },
@@ -71,9 +90,12 @@ export function parseModelRef(ref: string): ModelRef {
   if (slash !== -1) {
     const name = checkedName(ref, ref.slice(0, slash));
     const digits = ref.slice(slash + 1);
-    const version = Number(digits);
-    if (!VERSION.test(digits) || !Number.isSafeInteger(version)) {
-      throw invalidRef(ref, `the version after "/" must be an integer >= 1, got ${JSON.stringify(digits)}`);
+    const version = parseVersionText(digits);
+    if (version === undefined) {
+      throw invalidRef(
+        ref,
+        `the version after "/" must be an integer from 1 to ${MAX_VERSION}, got ${JSON.stringify(digits)}`,
+      );
     }
     return { name, version };
   }

@@ -25,6 +25,12 @@ export interface ModelRegistryOptions {
   sql: SqlClient;
   blobs: BlobStore;
   clock?: () => Date;
+  /**
+   * Checks that an artifact (whose checksum already matched) decodes into a model; throws when it
+   * does not. Run before an alias moves to a version, so that no alias ever points at a version that
+   * cannot load. The wiring passes the model decoder; without it only the checksum is verified.
+   */
+  verifyArtifact?: (bytes: Uint8Array, version: ModelVersion) => void;
 }
 
 /** Serialises every change to one model across processes (advisory lock / SQLite write lock). */
@@ -40,11 +46,13 @@ export class ModelRegistry {
   private readonly sql: SqlClient;
   private readonly blobs: BlobStore;
   private readonly clock: () => Date;
+  private readonly verifyArtifact: ((bytes: Uint8Array, version: ModelVersion) => void) | undefined;
 
   constructor(opts: ModelRegistryOptions) {
     this.sql = opts.sql;
     this.blobs = opts.blobs;
     this.clock = opts.clock ?? (() => new Date());
+    this.verifyArtifact = opts.verifyArtifact;
   }
 
   async init(): Promise<void> {
@@ -123,17 +131,24 @@ export class ModelRegistry {
   /** Resolves `ref` and returns its artifact, refusing bytes whose size or sha256 differ from the record. */
   async loadArtifact(ref: string): Promise<{ version: ModelVersion; bytes: Uint8Array }> {
     const version = await this.resolve(ref);
-    const bytes = await this.blobs.get(version.artifactSha256);
+    return { version, bytes: await this.verifiedBytes(version, ref) };
+  }
+
+  /**
+   * The artifact of `version`, its size checked before reading (a replaced multi-GB file is refused
+   * from a stat) and its sha256 computed while reading.
+   */
+  private async verifiedBytes(version: ModelVersion, ref: string): Promise<Uint8Array> {
+    const read = await this.blobs.read(version.artifactSha256, version.artifactSize);
     const details = { ref, location: version.artifactLocation, expectedSha256: version.artifactSha256 };
-    if (bytes === undefined) {
+    if (read.status === 'missing') {
       throw new FerryError(
         ErrorCode.REGISTRY_ARTIFACT_MISSING,
         `the artifact of ${version.name}/${version.version} is missing from ${version.artifactLocation}`,
         { status: 500, details },
       );
     }
-    const actualSha256 = sha256Hex(bytes);
-    if (bytes.byteLength !== version.artifactSize || actualSha256 !== version.artifactSha256) {
+    if (read.status === 'size-mismatch' || read.sha256 !== version.artifactSha256) {
       throw new FerryError(
         ErrorCode.REGISTRY_CHECKSUM_MISMATCH,
         `the artifact at ${version.artifactLocation} does not match its recorded sha256 ` +
@@ -142,14 +157,41 @@ export class ModelRegistry {
           status: 500,
           details: {
             ...details,
-            actualSha256,
+            ...(read.status === 'ok' ? { actualSha256: read.sha256 } : {}),
             expectedSize: version.artifactSize,
-            actualSize: bytes.byteLength,
+            actualSize: read.status === 'ok' ? read.bytes.byteLength : read.actualSize,
           },
         },
       );
     }
-    return { version, bytes };
+    return read.bytes;
+  }
+
+  /**
+   * Refuses (FERRY_REGISTRY_UNLOADABLE_VERSION, 409) to point an alias at a version whose artifact is
+   * missing, altered or does not decode: a server following the alias could not load it, and a fresh
+   * one would not start. Reads blobs only, so it may run inside a registry transaction.
+   */
+  private async assertLoadable(version: ModelVersion, alias: string, current: number | null): Promise<void> {
+    const ref = `${version.name}/${version.version}`;
+    try {
+      const bytes = await this.verifiedBytes(version, ref);
+      this.verifyArtifact?.(bytes, version);
+    } catch (cause) {
+      const reason = cause instanceof FerryError ? cause.code : ErrorCode.MODEL_INVALID_ARTIFACT;
+      const what =
+        reason === ErrorCode.REGISTRY_ARTIFACT_MISSING
+          ? 'is missing'
+          : reason === ErrorCode.REGISTRY_CHECKSUM_MISMATCH
+            ? 'does not match its recorded sha256'
+            : 'does not decode into a model';
+      throw new FerryError(
+        ErrorCode.REGISTRY_UNLOADABLE_VERSION,
+        `refusing to point ${version.name}@${alias} at version ${version.version}: its artifact ${what}; ` +
+          `the alias still points at ${current ?? 'nothing'}`,
+        { status: 409, cause, details: { name: version.name, alias, version: version.version, reason } },
+      );
+    }
   }
 
   /** Points `alias` at an existing version, atomically with its history entry. Returns the previous version. */
@@ -157,6 +199,13 @@ export class ModelRegistry {
     assertModelName(name);
     assertAlias(alias);
     assertVersion(version);
+    // Verified before the transaction, so that reading and decoding a large artifact does not hold
+    // the model's lock: versions are immutable and their blobs content-addressed.
+    const target = await this.findVersion(this.sql, name, version);
+    if (target !== undefined) {
+      const current = await this.currentAlias(this.sql, name, alias);
+      if (current !== version) await this.assertLoadable(target, alias, current);
+    }
     return this.sql.transaction(
       async (tx) => {
         if ((await this.findVersion(tx, name, version)) === undefined) {
@@ -291,6 +340,9 @@ export class ModelRegistry {
           throw await registryNotFound(tx, name, `${missing} to roll back to`);
         }
         const current = await this.currentAlias(tx, name, alias);
+        const version = await this.findVersion(tx, name, target);
+        if (version === undefined) throw await registryNotFound(tx, name, `version ${target}`);
+        await this.assertLoadable(version, alias, current);
         await this.moveAlias(tx, name, alias, current, target, reason);
         return { name, alias, from: current, to: target };
       },

@@ -87,6 +87,18 @@ export class ServingMetrics {
     // Every worker loads the same versions: across workers it is 1, not the number of workers.
     aggregator: 'max',
   });
+  readonly modelRefreshErrors = new Counter({
+    name: 'ferry_model_refresh_errors_total',
+    help: 'Background failures following the aliases: reading them (stage="aliases") or loading the version one moved to (stage="load"; retried with backoff)',
+    labelNames: ['model', 'stage'] as const,
+    registers: [this.registry],
+  });
+  readonly onDemandEvictions = new Counter({
+    name: 'ferry_on_demand_evictions_total',
+    help: 'Versions loaded on demand that were unloaded to stay within FERRY_ON_DEMAND_MAX_BYTES or the version count',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
   readonly swaps = new Counter({
     name: 'ferry_model_swaps_total',
     help: 'Zero-downtime swaps after an alias moved',

@@ -2,13 +2,35 @@ import { ErrorCode, FerryError } from '../core/errors.js';
 import type { Model, Prediction, TextInput } from '../model/model.js';
 import type { ModelVersion } from '../registry/types.js';
 import { AdaptiveBatcher, type BatcherOptions, type BatchStats } from './adaptive-batcher.js';
+import { LoadBackoff } from './load-backoff.js';
+import { OnDemandBudget, type OnDemandLimits } from './on-demand-budget.js';
 
 const RETIRE_GRACE_MS = 60_000;
+/** How often an evicted on-demand version is checked for finished work before it is let go. */
+const EVICTED_IDLE_CHECK_MS = 100;
+/** Longest wait between two attempts at loading a version an alias points at that failed to load. */
+const MAX_LOAD_BACKOFF_MS = 5 * 60_000;
 
 /** What the host needs from the registry; narrow so tests can hand it a fake clock or a real registry alike. */
 export interface ModelSource {
   aliases(name: string): Promise<Record<string, number>>;
   load(ref: string): Promise<{ version: ModelVersion; model: Model }>;
+  /**
+   * The artifact size of a version without loading it (the on-demand budget's estimate, checked
+   * before the load); throws REGISTRY_NOT_FOUND for an unknown version. Optional: without it the
+   * budget is enforced by eviction after the load only.
+   */
+  artifactSize?(name: string, version: number): Promise<number>;
+}
+
+/** What failed in the background: the alias poll, or loading the version an alias points at. */
+export interface HostErrorContext {
+  what: 'aliases' | 'load' | 'refresh';
+  model?: string;
+  alias?: string;
+  version?: number;
+  /** When the next attempt at this version will be made (ms from now), for failed loads. */
+  retryInMs?: number;
 }
 
 export interface ServedModel {
@@ -30,10 +52,18 @@ export interface ModelHostOptions {
   pollMs: number;
   /** Versions loaded on demand (by number) kept at most, least recently used first out. */
   maxOnDemand: number;
+  /** Byte budget and rate of on-demand loads; unlimited when absent. */
+  onDemand?: OnDemandLimits;
   warmupInputs: readonly TextInput[];
   onBatch?: (served: { name: string; version: number }, stats: BatchStats) => void;
   onSwap?: (event: { name: string; alias: string; from: number | null; to: number }) => void;
-  onError?: (error: unknown, context: string) => void;
+  /**
+   * A background failure: the registry could not be read, or the version an alias moved to could
+   * not be loaded (the host keeps serving the previous one and retries with backoff).
+   */
+  onError?: (error: unknown, context: HostErrorContext) => void;
+  /** On-demand versions evicted to stay within the limits (their memory is let go once idle). */
+  onEvict?: (served: { name: string; version: number }) => void;
 }
 
 /**
@@ -50,6 +80,10 @@ export class ModelHost {
    * its submit. They stay here for a grace period so that stop() still waits for their work.
    */
   private readonly retired = new Set<ServedModel>();
+  private readonly budget: OnDemandBudget | undefined;
+  /** Estimated bytes of on-demand loads in progress (counted in the budget before they finish). */
+  private reservedBytes = 0;
+  private readonly backoff: LoadBackoff;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private nextRefresh: Promise<void> | undefined;
@@ -59,7 +93,10 @@ export class ModelHost {
   constructor(
     private readonly source: ModelSource,
     private readonly opts: ModelHostOptions,
-  ) {}
+  ) {
+    this.budget = opts.onDemand ? new OnDemandBudget(opts.onDemand) : undefined;
+    this.backoff = new LoadBackoff(Math.max(opts.pollMs, 1000), MAX_LOAD_BACKOFF_MS);
+  }
 
   get ready(): boolean {
     return this.started && !this.stopping;
@@ -79,7 +116,7 @@ export class ModelHost {
     this.started = true;
     if (this.opts.pollMs > 0) {
       this.timer = setInterval(() => {
-        void this.refresh().catch((e: unknown) => this.opts.onError?.(e, 'alias refresh'));
+        void this.refresh().catch((e: unknown) => this.opts.onError?.(e, { what: 'refresh' }));
       }, this.opts.pollMs);
       this.timer.unref();
     }
@@ -102,8 +139,30 @@ export class ModelHost {
     return [...versions].sort((a, b) => a - b);
   }
 
-  /** A specific version: already loaded (by an alias or earlier), or loaded now and kept (LRU). */
-  async version(name: string, version: number): Promise<ServedModel> {
+  /**
+   * Every version of `name` the host still holds a reference to: served by an alias, loaded on
+   * demand, or retired but still finishing work. What the host keeps in memory.
+   */
+  heldVersions(name: string): number[] {
+    const held = new Set<number>();
+    for (const m of [...this.byAlias.values(), ...this.byVersion.values(), ...this.retired])
+      if (m.name === name) held.add(m.version);
+    return [...held].sort((a, b) => a - b);
+  }
+
+  /** Estimated bytes of the versions loaded on demand now (their artifacts' sizes). */
+  get onDemandBytes(): number {
+    let bytes = 0;
+    for (const m of this.byVersion.values()) bytes += m.meta.artifactSize ?? 0;
+    return bytes;
+  }
+
+  /**
+   * A specific version: already loaded (by an alias or earlier), or loaded now and kept (LRU).
+   * `limited` (requests naming a version) applies the on-demand budget and rate before a new load;
+   * every load evicts least recently used versions down to the count and byte limits at once.
+   */
+  async version(name: string, version: number, opts: { limited?: boolean } = {}): Promise<ServedModel> {
     for (const m of this.byAlias.values()) if (m.name === name && m.version === version) return m;
     const key = `${name}/${version}`;
     const hit = this.byVersion.get(key);
@@ -112,14 +171,49 @@ export class ModelHost {
       this.byVersion.set(key, hit);
       return hit;
     }
-    const served = await this.loadOnce(name, version);
-    this.byVersion.set(key, served);
-    while (this.byVersion.size > this.opts.maxOnDemand) {
-      const [oldKey, old] = this.byVersion.entries().next().value as [string, ServedModel];
-      this.byVersion.delete(oldKey);
-      if (!this.isServed(old)) this.retire(old);
+    let reserved = 0;
+    if (opts.limited && this.budget && !this.loading.has(key)) {
+      const estimate = this.source.artifactSize ? await this.source.artifactSize(name, version) : 0;
+      this.budget.checkSize(name, version, estimate);
+      this.budget.takeLoad();
+      // Room is made before the load, not after it: what is loaded plus what is being loaded stays
+      // within the budget even while several loads run at once.
+      this.evictOverLimits(undefined, estimate);
+      if (this.onDemandBytes + this.reservedBytes + estimate > this.budget.limits.maxBytes) {
+        throw this.budget.busy(name, version);
+      }
+      reserved = estimate;
+      this.reservedBytes += reserved;
     }
+    let served: ServedModel;
+    try {
+      served = await this.loadOnce(name, version);
+    } finally {
+      this.reservedBytes -= reserved;
+    }
+    if (this.byVersion.get(key) !== served) {
+      this.byVersion.delete(key);
+      this.byVersion.set(key, served);
+    }
+    this.evictOverLimits(served);
     return served;
+  }
+
+  /**
+   * Evicts least recently used on-demand versions (never `keep`) until the count and the bytes,
+   * with `incoming` more bytes and those of loads in progress, are within the limits.
+   */
+  private evictOverLimits(keep: ServedModel | undefined, incoming = 0): void {
+    const maxBytes = this.opts.onDemand?.maxBytes ?? Number.POSITIVE_INFINITY;
+    const maxCount = this.opts.maxOnDemand - (keep === undefined ? 1 : 0);
+    for (const [key, old] of this.byVersion) {
+      const bytes = this.onDemandBytes + this.reservedBytes + incoming;
+      if (this.byVersion.size <= maxCount && bytes <= maxBytes) break;
+      if (old === keep) continue;
+      this.byVersion.delete(key);
+      this.opts.onEvict?.({ name: old.name, version: old.version });
+      if (!this.isServed(old)) this.retireWhenIdle(old);
+    }
   }
 
   /**
@@ -127,8 +221,10 @@ export class ModelHost {
    * progress gets one more run after it (shared by every such caller): the running one may have
    * read the aliases before the caller's move.
    */
-  refresh(opts: { requireDefault?: boolean } = {}): Promise<void> {
+  refresh(opts: { requireDefault?: boolean; retryFailed?: boolean } = {}): Promise<void> {
     const requireDefault = opts.requireDefault ?? false;
+    // An explicit refresh (the admin API) retries versions that failed to load, backoff or not.
+    if (opts.retryFailed) this.backoff.clear();
     if (!this.refreshing) {
       this.refreshing = this.doRefresh(requireDefault).finally(() => {
         this.refreshing = undefined;
@@ -148,7 +244,7 @@ export class ModelHost {
     for (const name of this.opts.models) {
       const aliases = await this.source.aliases(name).catch((e: unknown) => {
         if (requireDefault) throw e;
-        this.opts.onError?.(e, `aliases of ${name}`);
+        this.opts.onError?.(e, { what: 'aliases', model: name });
         return null;
       });
       if (!aliases) continue;
@@ -169,7 +265,19 @@ export class ModelHost {
           continue;
         }
         if (current?.version === target) continue;
-        const next = await this.loadOnce(name, target);
+        const loadKey = `${name}/${target}`;
+        // A version that failed to load is retried with backoff, not re-read on every poll.
+        if (!requireDefault && this.backoff.waiting(loadKey)) continue;
+        let next: ServedModel;
+        try {
+          next = await this.loadOnce(name, target);
+          this.backoff.succeeded(loadKey);
+        } catch (e) {
+          if (requireDefault) throw e;
+          const retryInMs = this.backoff.failed(loadKey);
+          this.opts.onError?.(e, { what: 'load', model: name, alias, version: target, retryInMs });
+          continue;
+        }
         this.byAlias.set(key, next);
         this.opts.onSwap?.({ name, alias, from: current?.version ?? null, to: target });
         if (current && !this.isServed(current)) this.retire(current);
@@ -180,6 +288,22 @@ export class ModelHost {
   private retire(m: ServedModel): void {
     this.retired.add(m);
     setTimeout(() => this.retired.delete(m), RETIRE_GRACE_MS).unref();
+  }
+
+  /**
+   * An evicted on-demand version is let go as soon as its batcher has nothing left, not after the
+   * swap grace period: cycling through versions must not keep a minute's worth of them in memory.
+   */
+  private retireWhenIdle(m: ServedModel): void {
+    const idle = () => m.batcher.queuedItems === 0 && !m.batcher.busy;
+    if (idle()) return;
+    this.retired.add(m);
+    const check = setInterval(() => {
+      if (!idle()) return;
+      clearInterval(check);
+      this.retired.delete(m);
+    }, EVICTED_IDLE_CHECK_MS);
+    check.unref();
   }
 
   private isServed(m: ServedModel): boolean {

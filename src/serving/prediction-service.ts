@@ -97,7 +97,15 @@ export class PredictionService {
     return this.deps.host;
   }
 
-  async resolve(model: string, selector: VersionSelector = {}): Promise<ServedModel> {
+  /**
+   * The loaded model for a selector. `limited`: an explicit version asked for by a client, loaded
+   * (when it is not loaded yet) only within the on-demand budget and rate.
+   */
+  async resolve(
+    model: string,
+    selector: VersionSelector = {},
+    opts: { limited?: boolean } = {},
+  ): Promise<ServedModel> {
     const { host } = this.deps;
     if (!host.modelNames.includes(model)) {
       throw new FerryError(
@@ -110,7 +118,7 @@ export class PredictionService {
     }
     if (selector.version !== undefined) {
       try {
-        return await host.version(model, selector.version);
+        return await host.version(model, selector.version, opts);
       } catch (e) {
         if (isFerryError(e, ErrorCode.REGISTRY_NOT_FOUND)) {
           throw new FerryError(
@@ -143,7 +151,8 @@ export class PredictionService {
     }
     let served: ServedModel;
     if (decision === undefined) {
-      served = await this.resolve(req.model, req.selector);
+      // A version the client named is subject to the on-demand limits; an experiment's arm is not.
+      served = await this.resolve(req.model, req.selector, { limited: true });
     } else {
       try {
         served = await this.resolve(req.model, decision.selector);
@@ -151,7 +160,7 @@ export class PredictionService {
         // An arm that cannot be served (its version gone, say) must not fail users: default version.
         hooks?.onRouteFallback?.(decision, e);
         decision = undefined;
-        served = await this.resolve(req.model, req.selector);
+        served = await this.resolve(req.model, req.selector, { limited: true });
       }
     }
     try {

@@ -1,5 +1,6 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
 import type { TextLimits } from '../model/validate-input.js';
+import { isValidModelName, parseVersionText } from '../registry/model-ref.js';
 import type { BatcherOptions } from './adaptive-batcher.js';
 import {
   DEFAULT_LIMITS,
@@ -7,6 +8,8 @@ import {
   type ServingLimits,
   type StoredPredictionPolicy,
 } from './http/server-context.js';
+import type { OnDemandLimits } from './on-demand-budget.js';
+import type { ServeVersionsAllowlist } from './version-access.js';
 
 /** Settings of `ferry serve`: flags win over environment variables, which win over these defaults. */
 export interface ServingConfig {
@@ -47,7 +50,40 @@ export interface ServingConfig {
   canaryEvaluateMs: number;
   /** How often shadow counters are written (FERRY_SHADOW_FLUSH_MS, default 5000). */
   shadowFlushMs: number;
+  /** Versions anyone may ask for by number besides aliased and experiment ones (FERRY_SERVE_VERSIONS). */
+  serveVersions: ServeVersionsAllowlist;
+  /** Budget and rate of versions loaded on demand (FERRY_ON_DEMAND_MAX_BYTES, FERRY_ON_DEMAND_LOADS_PER_MINUTE). */
+  onDemand: OnDemandLimits;
 }
+
+/**
+ * FERRY_SERVE_VERSIONS: `model:version` or `model:*`, comma-separated (`tagifai:3,tagifai:4`).
+ * Empty: no version is released by configuration.
+ */
+export function parseServeVersions(raw: string | undefined): ServeVersionsAllowlist {
+  const out = new Map<string, '*' | Set<number>>();
+  for (const entry of (raw ?? '').split(',').map((s) => s.trim())) {
+    if (entry === '') continue;
+    const colon = entry.lastIndexOf(':');
+    const model = entry.slice(0, colon);
+    const versionText = entry.slice(colon + 1);
+    const version = versionText === '*' ? '*' : parseVersionText(versionText);
+    if (colon < 1 || !isValidModelName(model) || version === undefined) {
+      throw new FerryError(
+        ErrorCode.CONFIG_INVALID,
+        `FERRY_SERVE_VERSIONS entries are model:version or model:* (e.g. tagifai:3,tagifai:*), got "${entry}"`,
+        { status: 400 },
+      );
+    }
+    const current = out.get(model);
+    if (version === '*' || current === '*') out.set(model, '*');
+    else out.set(model, new Set([...(current ?? []), version]));
+  }
+  return out;
+}
+
+/** On-demand versions: 256 MiB of artifacts, 10 new loads a minute. */
+export const DEFAULT_ON_DEMAND: OnDemandLimits = { maxBytes: 256 * 1024 * 1024, loadsPerMinute: 10 };
 
 function num(
   name: string,
@@ -161,6 +197,23 @@ export function loadServingConfig(
     predictionsToken: env.FERRY_PREDICTIONS_TOKEN || undefined,
     canaryEvaluateMs: num('FERRY_CANARY_EVALUATE_MS', env.FERRY_CANARY_EVALUATE_MS, 1000, 10, 3_600_000),
     shadowFlushMs: num('FERRY_SHADOW_FLUSH_MS', env.FERRY_SHADOW_FLUSH_MS, 5000, 10, 3_600_000),
+    serveVersions: parseServeVersions(env.FERRY_SERVE_VERSIONS),
+    onDemand: {
+      maxBytes: num(
+        'FERRY_ON_DEMAND_MAX_BYTES',
+        env.FERRY_ON_DEMAND_MAX_BYTES,
+        DEFAULT_ON_DEMAND.maxBytes,
+        0,
+        2 ** 40,
+      ),
+      loadsPerMinute: num(
+        'FERRY_ON_DEMAND_LOADS_PER_MINUTE',
+        env.FERRY_ON_DEMAND_LOADS_PER_MINUTE,
+        DEFAULT_ON_DEMAND.loadsPerMinute,
+        0,
+        100_000,
+      ),
+    },
     storedMaxAgeMs: num(
       'FERRY_STORED_MAX_AGE_MS',
       get('storedMaxAgeMs', 'FERRY_STORED_MAX_AGE_MS'),

@@ -17,6 +17,20 @@ export function blobStoreConformance(name: string, makeStore: () => Promise<Blob
       expect(Array.from((await store.get(digest))!)).toEqual(Array.from(bytes));
     });
 
+    it('reads a blob with its size checked first and its sha256 computed', async () => {
+      const store = await makeStore();
+      const bytes = text('read me');
+      const digest = await store.put(bytes);
+      const read = await store.read(digest, bytes.byteLength);
+      expect(read).toMatchObject({ status: 'ok', sha256: digest });
+      expect(read.status === 'ok' && Array.from(read.bytes)).toEqual(Array.from(bytes));
+      expect(await store.read(digest, bytes.byteLength + 1)).toEqual({
+        status: 'size-mismatch',
+        actualSize: bytes.byteLength,
+      });
+      expect(await store.read(sha256Hex('never stored'), 3)).toEqual({ status: 'missing' });
+    });
+
     it('returns undefined / false for an unknown digest', async () => {
       const store = await makeStore();
       const unknown = sha256Hex('never stored');

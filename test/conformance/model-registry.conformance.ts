@@ -302,6 +302,71 @@ export function modelRegistryConformance(name: string, makeHarness: () => Promis
       });
     });
 
+    describe('alias moves verify the artifact first (issue 8, item 8)', () => {
+      it('refuses to move an alias to a tampered, truncated or missing artifact, and changes nothing', async () => {
+        for (const i of [1, 2, 3, 4]) await registry.register('m', bytesOf(`artifact ${i}`), META);
+        await registry.setAlias('m', 'production', 1);
+        const [, v2, v3, v4] = await registry.list('m');
+        await harness.overwriteBlob(v2!.artifactSha256, bytesOf('artifact X'));
+        await harness.overwriteBlob(v3!.artifactSha256, bytesOf('artifact'));
+        await harness.removeBlob(v4!.artifactSha256);
+        for (const [version, reason] of [
+          [2, ErrorCode.REGISTRY_CHECKSUM_MISMATCH],
+          [3, ErrorCode.REGISTRY_CHECKSUM_MISMATCH],
+          [4, ErrorCode.REGISTRY_ARTIFACT_MISSING],
+        ] as const) {
+          const error = await expectFerryError(
+            registry.setAlias('m', 'production', version),
+            ErrorCode.REGISTRY_UNLOADABLE_VERSION,
+            409,
+          );
+          expect(error.details).toMatchObject({ name: 'm', alias: 'production', version, reason });
+          await expectFerryError(
+            registry.setAlias('m', 'staging', version),
+            ErrorCode.REGISTRY_UNLOADABLE_VERSION,
+            409,
+          );
+        }
+        expect(await registry.aliases('m')).toEqual({ production: 1 });
+        expect(await registry.aliasHistory('m', 'production')).toHaveLength(1);
+      });
+
+      it('refuses a rollback to a version whose artifact went bad', async () => {
+        for (const i of [1, 2]) await registry.register('m', bytesOf(`artifact ${i}`), META);
+        await registry.setAlias('m', 'production', 1);
+        await registry.setAlias('m', 'production', 2);
+        const [v1] = await registry.list('m');
+        await harness.overwriteBlob(v1!.artifactSha256, bytesOf('artifact 9'));
+        await expectFerryError(registry.rollback('m'), ErrorCode.REGISTRY_UNLOADABLE_VERSION, 409);
+        expect(await registry.aliases('m')).toEqual({ production: 2 });
+        expect(await registry.aliasHistory('m', 'production')).toHaveLength(2);
+      });
+
+      it('runs the decoder it is given and refuses an artifact that does not decode', async () => {
+        const sql = await harness.openSql();
+        clients.push(sql);
+        await sql.init();
+        const decoding = new ModelRegistry({
+          sql,
+          blobs: harness.blobs,
+          verifyArtifact: (bytes) => {
+            if (new TextDecoder().decode(bytes).startsWith('garbage')) throw new Error('does not decode');
+          },
+        });
+        await decoding.init();
+        await decoding.register('m', bytesOf('fine'), META);
+        await decoding.register('m', bytesOf('garbage, checksum fine'), META);
+        await decoding.setAlias('m', 'production', 1);
+        const error = await expectFerryError(
+          decoding.setAlias('m', 'production', 2),
+          ErrorCode.REGISTRY_UNLOADABLE_VERSION,
+          409,
+        );
+        expect(error.details).toMatchObject({ reason: ErrorCode.MODEL_INVALID_ARTIFACT });
+        expect(await decoding.aliases('m')).toEqual({ production: 1 });
+      });
+    });
+
     describe('artifacts', () => {
       it('loads the artifact it registered', async () => {
         const artifact = bytesOf('{"weights":[1,2,3]}');

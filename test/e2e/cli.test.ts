@@ -155,6 +155,11 @@ describe('ferry CLI', () => {
     expect(r.code).toBe(1);
     expect(errorCode(r)).toBe('FERRY_REGISTRY_CHECKSUM_MISMATCH');
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    // No alias is moved to it: the artifact is verified before the move commits.
+    const move = await cli('models', 'alias', 'tagifai', 'staging', '1');
+    expect(move.code).toBe(1);
+    expect(errorCode(move)).toBe('FERRY_REGISTRY_UNLOADABLE_VERSION');
+    expect(errorCode(await cli('models', 'show', 'tagifai@staging'))).toBe('FERRY_REGISTRY_NOT_FOUND');
   });
 
   it.each([

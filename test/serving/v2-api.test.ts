@@ -1,5 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseServeVersions } from '../../src/serving/serving-config.js';
 import {
   CLASSES,
   PROJECTS,
@@ -18,7 +19,13 @@ interface InferResponse {
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ listen: false, limits: { maxItems: 8, maxStringLength: 500 } });
+  // Version 2 has no alias: it is released by FERRY_SERVE_VERSIONS (see version-access.test.ts for
+  // what anonymous clients get without that).
+  server = await startTestServer({
+    listen: false,
+    limits: { maxItems: 8, maxStringLength: 500 },
+    config: { serveVersions: parseServeVersions('tagifai:2') },
+  });
 });
 afterAll(() => server?.close());
 

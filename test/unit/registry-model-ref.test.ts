@@ -3,13 +3,31 @@ import { ErrorCode } from '../../src/core/errors.js';
 import {
   assertAlias,
   assertModelName,
+  assertVersion,
   DEFAULT_ALIAS,
   formatModelRef,
   isValidAlias,
   isValidModelName,
+  isValidVersion,
+  MAX_VERSION,
   parseModelRef,
+  parseVersionText,
 } from '../../src/registry/index.js';
 import { expectFerryErrorSync } from '../helpers/expect-ferry-error.js';
+
+describe('version range (32-bit, as the registry stores it)', () => {
+  it('accepts 1..2147483647 and nothing else', () => {
+    expect(parseModelRef('m/2147483647')).toEqual({ name: 'm', version: MAX_VERSION });
+    expect(parseVersionText('2147483647')).toBe(2_147_483_647);
+    for (const bad of ['0', '2147483648', '3000000000', '3e9', '1.0', '01', '', ' 1', '00000000001']) {
+      expect(parseVersionText(bad)).toBeUndefined();
+    }
+    for (const bad of [0, -1, 1.5, 2_147_483_648, 3e9, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(isValidVersion(bad)).toBe(false);
+      expectFerryErrorSync(() => assertVersion(bad), ErrorCode.REGISTRY_INVALID_REF, 400);
+    }
+  });
+});
 
 describe('parseModelRef', () => {
   it('parses name@alias, name/version and a bare name as name@production', () => {
@@ -32,6 +50,9 @@ describe('parseModelRef', () => {
     ['m/1.5'],
     ['m/abc'],
     ['m/99999999999999999999'],
+    // Beyond a 32-bit INTEGER column: PostgreSQL would answer with an overflow error.
+    ['m/2147483648'],
+    ['m/3000000000'],
     ['m@123'],
     ['m@Prod'],
     ['m@a@b'],

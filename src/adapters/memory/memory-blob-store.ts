@@ -1,5 +1,5 @@
 import { sha256Hex } from '../../core/hash.js';
-import type { BlobStore } from '../../ports/blob-store.js';
+import type { BlobRead, BlobStore } from '../../ports/blob-store.js';
 
 /** Blobs in a Map, for tests and throw-away runs. Copies in and out so callers cannot alter stored bytes. */
 export class MemoryBlobStore implements BlobStore {
@@ -13,6 +13,13 @@ export class MemoryBlobStore implements BlobStore {
 
   async get(sha256: string): Promise<Uint8Array | undefined> {
     return this.blobs.get(sha256)?.slice();
+  }
+
+  async read(sha256: string, expectedSize: number): Promise<BlobRead> {
+    const bytes = this.blobs.get(sha256);
+    if (bytes === undefined) return { status: 'missing' };
+    if (bytes.byteLength !== expectedSize) return { status: 'size-mismatch', actualSize: bytes.byteLength };
+    return { status: 'ok', bytes: bytes.slice(), sha256: sha256Hex(bytes) };
   }
 
   async has(sha256: string): Promise<boolean> {

@@ -5,6 +5,7 @@ import { DEFAULT_MAX_STRING_LENGTH } from '../../model/validate-input.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { PredictionService } from '../prediction-service.js';
+import type { VersionAccess } from '../version-access.js';
 
 export interface ServingLimits {
   /** Bytes per request body. */
@@ -48,6 +49,11 @@ export interface ServerContext {
   limits: ServingLimits;
   /** Bearer token of the admin routes; undefined disables them (401). */
   adminToken: string | undefined;
+  /**
+   * Which explicit versions (`/v2/models/m/versions/N/…`) callers without the admin token may ask
+   * for; when absent, every registered version is served on demand (tests of the routes alone).
+   */
+  versionAccess?: VersionAccess;
   serverName: string;
   serverVersion: string;
   /** The prediction store; when set, the /v1/predictions/… lookup routes are served. */

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { MAX_VERSION } from '../../../registry/model-ref.js';
 import { adminAuth } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
 
@@ -39,7 +40,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
             required: ['version'],
             additionalProperties: false,
             properties: {
-              version: { type: 'integer', minimum: 1 },
+              version: { type: 'integer', minimum: 1, maximum: MAX_VERSION },
               reason: { type: 'string', maxLength: 500 },
             },
           },
@@ -53,7 +54,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
           req.body.version,
           req.body.reason ?? 'PUT /v1/models/:name/aliases/:alias',
         );
-        await ctx.service.host.refresh();
+        await ctx.service.host.refresh({ retryFailed: true });
         return { name, alias, from, to: req.body.version, served: ctx.service.host.servedAliases() };
       },
     );
@@ -62,7 +63,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
       '/v1/reload',
       { schema: { summary: 'Re-read aliases from the registry now and swap what moved', tags, security } },
       async () => {
-        await ctx.service.host.refresh();
+        await ctx.service.host.refresh({ retryFailed: true });
         return { served: ctx.service.host.servedAliases() };
       },
     );

@@ -9,6 +9,7 @@ import {
   type ExperimentStatus,
   METRIC_KINDS,
 } from '../../../experiments/experiment-types.js';
+import { MAX_VERSION } from '../../../registry/model-ref.js';
 import { adminAuth, requireBearer } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
 
@@ -36,7 +37,7 @@ const definitionSchema = {
         required: ['name'],
         properties: {
           name: { type: 'string' },
-          version: { type: 'integer', minimum: 1 },
+          version: { type: 'integer', minimum: 1, maximum: MAX_VERSION },
           alias: { type: 'string' },
           weight: { type: 'number', minimum: 0, maximum: 1 },
         },

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, FerryError } from '../../../core/errors.js';
 import { validateTextInput } from '../../../model/validate-input.js';
+import { parseVersionText } from '../../../registry/model-ref.js';
 import type { VersionSelector } from '../../prediction-service.js';
 import { decodeInferRequest } from '../../v2/decode-infer-request.js';
 import { encodeInferResponse } from '../../v2/encode-infer-response.js';
@@ -12,6 +13,7 @@ import {
   v2ModelMetadataSchema,
   v2ServerMetadataSchema,
 } from '../../v2/openapi-schemas.js';
+import { hasBearer } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
 import { setPredictionHeaders } from './course-routes.js';
 
@@ -19,7 +21,8 @@ type ModelParams = { model: string; version?: string };
 
 function selectorOf(params: ModelParams): VersionSelector {
   if (params.version === undefined) return {};
-  if (!/^[1-9][0-9]{0,8}$/.test(params.version)) {
+  const version = parseVersionText(params.version);
+  if (version === undefined) {
     throw new FerryError(
       ErrorCode.SERVING_UNKNOWN_MODEL,
       `model "${params.model}" has no version "${params.version}" (versions are positive integers)`,
@@ -28,7 +31,36 @@ function selectorOf(params: ModelParams): VersionSelector {
       },
     );
   }
-  return { version: Number(params.version) };
+  return { version };
+}
+
+/**
+ * The version a request names, after the access rule: without the admin token, a version that is
+ * not released (alias, running experiment, FERRY_SERVE_VERSIONS) is answered exactly as one that
+ * does not exist (404), so that the answer does not tell whether it is registered.
+ */
+async function releasedSelector(
+  req: FastifyRequest<{ Params: ModelParams }>,
+  ctx: ServerContext,
+): Promise<VersionSelector> {
+  const selector = selectorOf(req.params);
+  const { model } = req.params;
+  if (
+    selector.version === undefined ||
+    ctx.versionAccess === undefined ||
+    !ctx.service.host.modelNames.includes(model) ||
+    hasBearer(req, [ctx.adminToken])
+  ) {
+    return selector;
+  }
+  if (!(await ctx.versionAccess.allows(model, selector.version))) {
+    throw new FerryError(
+      ErrorCode.SERVING_UNKNOWN_MODEL,
+      `model "${model}" has no version ${selector.version}`,
+      { status: 404 },
+    );
+  }
+  return selector;
 }
 
 /** The documented schemas describe the protocol; decodeInferRequest does the checking (its 400 messages are precise). */
@@ -55,12 +87,21 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
   );
 
   const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
-    const served = await service.resolve(req.params.model, selectorOf(req.params));
-    const versions = (await ctx.registry.list(served.name)).map((v) => String(v.version));
+    const served = await service.resolve(req.params.model, await releasedSelector(req, ctx), {
+      limited: true,
+    });
+    const registered = (await ctx.registry.list(served.name)).map((v) => v.version);
+    // Without the admin token, only released versions are listed (the rule of releasedSelector).
+    const access = hasBearer(req, [ctx.adminToken]) ? undefined : ctx.versionAccess;
+    const listed: number[] = [];
+    for (const v of registered) if (!access || (await access.allows(served.name, v))) listed.push(v);
+    const versions = listed.map(String);
     return modelMetadata(served.name, versions, served.model.signature);
   };
   const ready = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
-    const served = await service.resolve(req.params.model, selectorOf(req.params));
+    const served = await service.resolve(req.params.model, await releasedSelector(req, ctx), {
+      limited: true,
+    });
     const isReady = service.host.ready;
     return reply.code(isReady ? 200 : 503).send({ name: served.name, ready: isReady });
   };
@@ -84,7 +125,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
     const unit = typeof unitParam === 'string' ? unitParam : req.headers['x-ferry-unit'];
     const result = await service.predict({
       model: req.params.model,
-      selector: selectorOf(req.params),
+      selector: await releasedSelector(req, ctx),
       items: decoded.items,
       requestId: decoded.id ?? req.id,
       deadline: performance.now() + ctx.limits.requestTimeoutMs,
