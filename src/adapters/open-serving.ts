@@ -95,7 +95,14 @@ export async function openServing(
     const cache = kv ? new PredictionCache({ store: kv, ttlMs: sc.cacheTtlMs }) : undefined;
 
     let sink: PredictionLogSink | undefined;
-    if (sc.predictionLog === 'sql') sink = new SqlPredictionLog(ferry.sql);
+    if (sc.predictionLog === 'sql') {
+      sink = new SqlPredictionLog(ferry.sql, {
+        onRejected: (record, err) => {
+          metrics.logRejected.inc();
+          app?.log.warn({ err, requestId: record.requestId }, 'prediction log record refused by the database');
+        },
+      });
+    }
     else if (sc.predictionLog.startsWith('jsonl:'))
       sink = new JsonlPredictionLog(sc.predictionLog.slice('jsonl:'.length));
     let logger: PredictionLogger | undefined;
@@ -106,6 +113,8 @@ export async function openServing(
         maxBuffered: 100_000,
         flushIntervalMs: 250,
         flushSize: 1000,
+        maxBytesPerRequest: sc.predictionLogMaxBytesPerRequest,
+        onTruncated: () => metrics.logTruncated.inc(),
         onDrop: (n) => metrics.logDropped.inc(n),
       });
       logger.start();

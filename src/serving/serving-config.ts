@@ -6,6 +6,7 @@ import {
   type ServingLimits,
   type StoredPredictionPolicy,
 } from './http/server-context.js';
+import { MIN_LOG_BYTES_PER_REQUEST } from './prediction-log/cap-record.js';
 
 /** Settings of `ferry serve`: flags win over environment variables, which win over these defaults. */
 export interface ServingConfig {
@@ -23,6 +24,8 @@ export interface ServingConfig {
   /** `sql` (the registry's database), `jsonl:<path>` or `off`. */
   predictionLog: string;
   predictionLogSampleRate: number;
+  /** JSON bytes one request may take in the prediction log; text beyond is cut (FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST). */
+  predictionLogMaxBytesPerRequest: number;
   aliasPollMs: number;
   shutdownTimeoutMs: number;
   adminToken: string | undefined;
@@ -127,6 +130,13 @@ export function loadServingConfig(
       0,
       1,
       false,
+    ),
+    predictionLogMaxBytesPerRequest: num(
+      'FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST',
+      env.FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST,
+      64 * 1024,
+      MIN_LOG_BYTES_PER_REQUEST,
+      1024 ** 3,
     ),
     aliasPollMs: num('FERRY_ALIAS_POLL_MS', env.FERRY_ALIAS_POLL_MS, 2000, 0, 3_600_000),
     shutdownTimeoutMs: num('FERRY_SHUTDOWN_TIMEOUT_MS', env.FERRY_SHUTDOWN_TIMEOUT_MS, 15_000, 100, 600_000),

@@ -1,4 +1,4 @@
-import { MAX_TEXT_LENGTH } from '../../../model/validate-input.js';
+import { textInputProblem } from '../../../model/validate-input.js';
 import { entityIdProblem } from '../../prediction-store.js';
 import type { InputRecord } from '../types.js';
 
@@ -8,7 +8,7 @@ export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 /**
  * Turns one input record's fields into a row, or a reject with its reason. Shared by every input
  * kind so that CSV, JSONL and SQL refuse the same things: a missing id, an id the prediction store
- * cannot keep exactly, an empty title and description, an oversized text. Duplicate ids are the
+ * cannot keep exactly, an empty title and description, an oversized text, a NUL. Duplicate ids are the
  * job's concern (it sees the whole input).
  */
 export function toRecord(
@@ -20,12 +20,9 @@ export function toRecord(
   if (id === undefined || id.trim() === '') return { line, reason: 'missing id' };
   const problem = entityIdProblem(id);
   if (problem !== undefined) return { line, reason: `invalid id: ${problem}` };
-  if (title.trim() === '' && description.trim() === '') {
-    return { line, id, reason: 'empty title and description' };
-  }
-  if (title.length + description.length > MAX_TEXT_LENGTH) {
-    return { line, id, reason: `text longer than ${MAX_TEXT_LENGTH} characters` };
-  }
+  // The same rule as the HTTP routes (empty, too long, NUL): a problem becomes this record's reject.
+  const textProblem = textInputProblem(title, description);
+  if (textProblem !== undefined) return { line, id, reason: textProblem };
   return { line, id, title, description };
 }
 
