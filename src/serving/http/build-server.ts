@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { ErrorCode, FerryError } from '../../core/errors.js';
+import { findNul } from '../../core/text-guard.js';
 import { sendError } from './http-errors.js';
 import { registerStrictJsonParser } from './json-body-parser.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
@@ -58,6 +59,20 @@ export async function buildServer(
   app.addHook('onRequest', (req, reply, done) => {
     metrics.inFlight.inc();
     reply.header('x-request-id', req.id);
+    // Path parameters and the query string are text inputs too (bodies are checked by the parser).
+    const nulAt = findNul(req.params) ?? findNul(req.query);
+    if (nulAt !== undefined) {
+      done(
+        new FerryError(
+          ErrorCode.HTTP_INVALID_REQUEST,
+          'the URL contains U+0000 (NUL), which is not accepted',
+          {
+            status: 400,
+          },
+        ),
+      );
+      return;
+    }
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
