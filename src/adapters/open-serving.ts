@@ -99,11 +99,13 @@ export async function openServing(
       sink = new SqlPredictionLog(ferry.sql, {
         onRejected: (record, err) => {
           metrics.logRejected.inc();
-          app?.log.warn({ err, requestId: record.requestId }, 'prediction log record refused by the database');
+          app?.log.warn(
+            { err, requestId: record.requestId },
+            'prediction log record refused by the database',
+          );
         },
       });
-    }
-    else if (sc.predictionLog.startsWith('jsonl:'))
+    } else if (sc.predictionLog.startsWith('jsonl:'))
       sink = new JsonlPredictionLog(sc.predictionLog.slice('jsonl:'.length));
     let logger: PredictionLogger | undefined;
     if (sink) {

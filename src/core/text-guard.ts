@@ -17,7 +17,11 @@ function invalid(code: string, where: string, message: string): FerryError {
 }
 
 /** Throws FERRY_HTTP_INVALID_REQUEST (or `code`) when `text` contains U+0000. */
-export function assertNoNul(text: string, where: string, code: string = ErrorCode.HTTP_INVALID_REQUEST): string {
+export function assertNoNul(
+  text: string,
+  where: string,
+  code: string = ErrorCode.HTTP_INVALID_REQUEST,
+): string {
   if (hasNul(text)) throw invalid(code, where, 'contains U+0000 (NUL), which is not accepted');
   return text;
 }

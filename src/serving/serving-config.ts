@@ -170,6 +170,27 @@ export function loadServingConfig(
         10,
         600_000,
       ),
+      maxConnections: num(
+        'FERRY_MAX_CONNECTIONS',
+        env.FERRY_MAX_CONNECTIONS,
+        DEFAULT_LIMITS.maxConnections,
+        0,
+        1_000_000,
+      ),
+      keepAliveTimeoutMs: num(
+        'FERRY_KEEP_ALIVE_TIMEOUT_MS',
+        env.FERRY_KEEP_ALIVE_TIMEOUT_MS,
+        DEFAULT_LIMITS.keepAliveTimeoutMs,
+        1,
+        600_000,
+      ),
+      maxRequestsPerSocket: num(
+        'FERRY_MAX_REQUESTS_PER_SOCKET',
+        env.FERRY_MAX_REQUESTS_PER_SOCKET,
+        DEFAULT_LIMITS.maxRequestsPerSocket,
+        0,
+        100_000_000,
+      ),
     },
   };
 }

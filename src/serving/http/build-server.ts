@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { findNul } from '../../core/text-guard.js';
+import { ferryClientErrorHandler, rememberRequestId } from './client-errors.js';
 import { sendError } from './http-errors.js';
 import { registerStrictJsonParser } from './json-body-parser.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
@@ -20,15 +21,30 @@ export async function buildServer(
   ctx: ServerContext,
   opts: { logger?: FastifyServerOptions['logger'] } = {},
 ): Promise<FastifyInstance> {
+  const { limits } = ctx;
   const app = Fastify({
     logger: opts.logger ?? false,
     // Per-request logs cost more than a prediction; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: ctx.limits.bodyLimit,
-    requestTimeout: ctx.limits.requestTimeoutMs + 1000,
+    bodyLimit: limits.bodyLimit,
+    // Slow clients: the whole request (headers and body) must arrive within the documented timeout,
+    // the headers too; node checks these every connectionsCheckingInterval (30 s by default, which
+    // let a slow body hold a connection for 87 s), so the check runs often enough to be on time.
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.requestTimeoutMs / 10))),
+    },
+    // A connection with no traffic in either direction for this long is closed.
+    connectionTimeout: limits.requestTimeoutMs + 5000,
+    // fastify's default is 72 s: idle keep-alive connections would be held that long.
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    clientErrorHandler: ferryClientErrorHandler,
     // Entity ids in /v1/predictions/… may be 512 characters, up to 12 URL-encoded bytes each.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
-    return503OnClosing: true,
+    // fastify's own 503 while closing has its own body shape: Ferry answers it in the onRequest hook.
+    return503OnClosing: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -40,6 +56,13 @@ export async function buildServer(
     },
   });
   registerStrictJsonParser(app);
+  // 0: no cap (node's default).
+  if (limits.maxConnections > 0) app.server.maxConnections = limits.maxConnections;
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -59,6 +82,17 @@ export async function buildServer(
   app.addHook('onRequest', (req, reply, done) => {
     metrics.inFlight.inc();
     reply.header('x-request-id', req.id);
+    rememberRequestId(req.raw, req.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      done(
+        new FerryError(ErrorCode.SERVING_SHUTTING_DOWN, 'the server is shutting down', {
+          status: 503,
+          details: { retryAfterSeconds: 1 },
+        }),
+      );
+      return;
+    }
     // Path parameters and the query string are text inputs too (bodies are checked by the parser).
     const nulAt = findNul(req.params) ?? findNul(req.query);
     if (nulAt !== undefined) {

@@ -107,7 +107,9 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): 
         validateTextInput(x, body.items !== undefined ? `items[${i}]` : 'body'),
       );
       const unit =
-        body.unit !== undefined ? checkIdentifier(body.unit, 'unit') : unitHeader(req.headers['x-ferry-unit']);
+        body.unit !== undefined
+          ? checkIdentifier(body.unit, 'unit')
+          : unitHeader(req.headers['x-ferry-unit']);
       const result = await ctx.service.predict({
         model: ctx.service.host.modelNames[0]!,
         items,
