@@ -279,6 +279,7 @@ export async function openServing(
           },
         },
         eventsToken: sc.eventsToken,
+        corsOrigins: sc.corsOrigins,
       },
       opts,
     );

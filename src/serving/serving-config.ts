@@ -6,6 +6,7 @@ import {
   type ServingLimits,
   type StoredPredictionPolicy,
 } from './http/server-context.js';
+import { parseCorsOrigins } from './http/cors.js';
 import { MIN_LOG_BYTES_PER_REQUEST } from './prediction-log/cap-record.js';
 
 /** Settings of `ferry serve`: flags win over environment variables, which win over these defaults. */
@@ -42,6 +43,8 @@ export interface ServingConfig {
   canaryEvaluateMs: number;
   /** How often shadow counters are written (FERRY_SHADOW_FLUSH_MS, default 5000). */
   shadowFlushMs: number;
+  /** Origins browsers may call from (FERRY_CORS_ORIGINS, comma list or `*`); empty: CORS off. */
+  corsOrigins: string[];
 }
 
 function num(
@@ -153,6 +156,7 @@ export function loadServingConfig(
       100 * 365 * 86_400_000,
     ),
     storedPolicy,
+    corsOrigins: parseCorsOrigins(env.FERRY_CORS_ORIGINS),
     limits: {
       bodyLimit: num('FERRY_BODY_LIMIT', env.FERRY_BODY_LIMIT, DEFAULT_LIMITS.bodyLimit, 1024, 1024 ** 3),
       maxItems: num('FERRY_MAX_ITEMS', env.FERRY_MAX_ITEMS, DEFAULT_LIMITS.maxItems, 1, 1_000_000),

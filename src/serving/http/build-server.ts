@@ -5,8 +5,10 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { findNul } from '../../core/text-guard.js';
 import { ferryClientErrorHandler, rememberRequestId } from './client-errors.js';
+import { answerPreflight, applyCorsHeaders, type CorsPolicy, corsEnabled, isPreflight } from './cors.js';
 import { sendError } from './http-errors.js';
 import { registerStrictJsonParser } from './json-body-parser.js';
+import { RouteMethods } from './route-methods.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerCourseRoutes } from './routes/course-routes.js';
 import { registerExperimentRoutes } from './routes/experiment-routes.js';
@@ -56,6 +58,9 @@ export async function buildServer(
     },
   });
   registerStrictJsonParser(app);
+  // Before any route is added, so that it sees them all (the docs' too).
+  const routeMethods = new RouteMethods(app);
+  const cors: CorsPolicy = { origins: ctx.corsOrigins ?? [] };
   // 0: no cap (node's default).
   if (limits.maxConnections > 0) app.server.maxConnections = limits.maxConnections;
   let closing = false;
@@ -83,6 +88,8 @@ export async function buildServer(
     metrics.inFlight.inc();
     reply.header('x-request-id', req.id);
     rememberRequestId(req.raw, req.id);
+    // Before anything can fail: a browser can only read an error that carries the CORS headers.
+    applyCorsHeaders(cors, req, reply);
     if (closing) {
       reply.header('connection', 'close');
       done(
@@ -93,8 +100,9 @@ export async function buildServer(
       );
       return;
     }
-    // Path parameters and the query string are text inputs too (bodies are checked by the parser).
-    const nulAt = findNul(req.params) ?? findNul(req.query);
+    // The query string is a text input too (bodies are checked by the parser; path parameters by
+    // their routes: entity ids, experiment and model names refuse NUL with their own codes).
+    const nulAt = findNul(req.query);
     if (nulAt !== undefined) {
       done(
         new FerryError(
@@ -124,15 +132,31 @@ export async function buildServer(
   });
 
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
-  app.setNotFoundHandler((req, reply) =>
-    sendError(
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = routeMethods.allowed(path);
+    // No route answers OPTIONS: a preflight lands here, and so does a method a path does not serve.
+    if (allowed.length > 0 && corsEnabled(cors) && isPreflight(req)) {
+      const answer = answerPreflight(cors, req, reply, allowed);
+      return answer instanceof FerryError ? sendError(req, reply, answer) : answer;
+    }
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(
+        req,
+        reply,
+        new FerryError(ErrorCode.HTTP_METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${path}`, {
+          status: 405,
+          details: { allow: allowed },
+        }),
+      );
+    }
+    return sendError(
       req,
       reply,
-      new FerryError(ErrorCode.HTTP_NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`, {
-        status: 404,
-      }),
-    ),
-  );
+      new FerryError(ErrorCode.HTTP_NOT_FOUND, `no route ${req.method} ${path}`, { status: 404 }),
+    );
+  });
 
   registerCourseRoutes(app, ctx);
   registerV2Routes(app, ctx);

@@ -79,4 +79,6 @@ export interface ServerContext {
    * admin token); when unset, events need no token (their body is strictly validated).
    */
   eventsToken?: string | undefined;
+  /** Origins allowed cross-origin (FERRY_CORS_ORIGINS; `*` for any); empty or absent: CORS off. */
+  corsOrigins?: readonly string[];
 }
