@@ -1,12 +1,12 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
 import type { BatcherOptions } from './adaptive-batcher.js';
+import { parseCorsOrigins } from './http/cors.js';
 import {
   DEFAULT_LIMITS,
   DEFAULT_STORED_SETTINGS,
   type ServingLimits,
   type StoredPredictionPolicy,
 } from './http/server-context.js';
-import { parseCorsOrigins } from './http/cors.js';
 import { MIN_LOG_BYTES_PER_REQUEST } from './prediction-log/cap-record.js';
 
 /** Settings of `ferry serve`: flags win over environment variables, which win over these defaults. */
