@@ -37,8 +37,9 @@ export async function buildServer(
       headersTimeout: limits.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.requestTimeoutMs / 10))),
     },
-    // A connection with no traffic in either direction for this long is closed.
-    connectionTimeout: limits.requestTimeoutMs + 5000,
+    // A connection with no traffic in either direction for this long is closed (a client that stops
+    // reading its answer); generous, so that a slow on-demand model load still gets its answer.
+    connectionTimeout: limits.requestTimeoutMs * 3,
     // fastify's default is 72 s: idle keep-alive connections would be held that long.
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
