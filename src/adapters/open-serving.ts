@@ -105,8 +105,17 @@ export async function openServing(
       : undefined;
 
     let sink: PredictionLogSink | undefined;
-    if (sc.predictionLog === 'sql') sink = new SqlPredictionLog(ferry.sql);
-    else if (sc.predictionLog.startsWith('jsonl:'))
+    if (sc.predictionLog === 'sql') {
+      sink = new SqlPredictionLog(ferry.sql, {
+        onRejected: (record, err) => {
+          metrics.logRejected.inc();
+          app?.log.warn(
+            { err, requestId: record.requestId },
+            'prediction log record refused by the database',
+          );
+        },
+      });
+    } else if (sc.predictionLog.startsWith('jsonl:'))
       sink = new JsonlPredictionLog(sc.predictionLog.slice('jsonl:'.length));
     let logger: PredictionLogger | undefined;
     if (sink) {
@@ -116,6 +125,8 @@ export async function openServing(
         maxBuffered: 100_000,
         flushIntervalMs: 250,
         flushSize: 1000,
+        maxBytesPerRequest: sc.predictionLogMaxBytesPerRequest,
+        onTruncated: () => metrics.logTruncated.inc(),
         onDrop: (n) => metrics.logDropped.inc(n),
       });
       logger.start();
@@ -305,6 +316,7 @@ export async function openServing(
         },
         eventsToken: sc.eventsToken,
         predictionsToken: sc.predictionsToken,
+        corsOrigins: sc.corsOrigins,
       },
       opts,
     );

@@ -1,4 +1,5 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { hasNul } from '../core/text-guard.js';
 import type { TextInput } from './model.js';
 
 /** Absolute cap on title + description, whatever FERRY_MAX_STRING_LENGTH says. */
@@ -45,10 +46,12 @@ export function textInputProblem(
   }
   if (title.length + description.length > MAX_TEXT_LENGTH)
     return `text longer than ${MAX_TEXT_LENGTH} characters`;
+  // PostgreSQL cannot store U+0000 in TEXT: refused here rather than failing a log or store write later.
+  if (hasNul(title) || hasNul(description)) return 'text contains U+0000 (NUL), which is not accepted';
   return undefined;
 }
 
-/** Validates one project at the edge: strings, some letter or digit, bounded lengths. */
+/** Validates one project at the edge: strings, some letter or digit, bounded lengths, no NUL. */
 export function validateTextInput(
   value: unknown,
   where = 'input',

@@ -1,23 +1,47 @@
-/** One served prediction, as monitoring and experiments read it back. */
+/** One item of a logged request: its inputs and the answer. */
+export interface PredictionLogItem {
+  title: string;
+  description: string;
+  prediction: string;
+  probabilities: Record<string, number>;
+  source: 'model' | 'cache';
+}
+
+/**
+ * One served prediction request, as monitoring and experiments read it back. Request-level fields
+ * are stored once, not once per item: a request of many items with a long id or unit must not
+ * multiply them in the log.
+ */
 export interface PredictionLogRecord {
   requestId: string;
   /** ISO 8601 time the request was answered. */
   at: string;
   model: string;
   version: number;
-  title: string;
-  description: string;
-  prediction: string;
-  probabilities: Record<string, number>;
-  latencyMs: number;
-  source: 'model' | 'cache';
   /** The experiment unit (user id), when the request named one. */
   unit?: string;
+  /** The experiment and arm that picked the version, when one did. */
+  experiment?: string;
+  arm?: string;
+  latencyMs: number;
+  /** Items as logged: fewer than `itemCount` when the per-request byte cap dropped some. */
+  items: PredictionLogItem[];
+  /** Items in the request. */
+  itemCount: number;
+  /** Set when text was cut (ending with TRUNCATION_MARKER) or items dropped to fit the byte cap. */
+  truncated?: true;
 }
+
+/** What a text field cut to fit the per-request byte cap ends with. */
+export const TRUNCATION_MARKER = '…[truncated]';
 
 /** Where prediction records go; writes are batched by the caller and happen off the request path. */
 export interface PredictionLogSink {
   init(): Promise<void>;
+  /**
+   * Writes the records. A record the backend refuses on its own (bad data) must not cost the others:
+   * the sink skips and reports it; a sink that cannot write at all (backend down) throws.
+   */
   write(records: readonly PredictionLogRecord[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -110,6 +110,16 @@ export class ServingMetrics {
     help: 'Prediction log records dropped because the buffer was full or the sink failed',
     registers: [this.registry],
   });
+  readonly logTruncated = new Counter({
+    name: 'ferry_prediction_log_truncated_total',
+    help: 'Prediction log records cut to FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST (text shortened or items left out)',
+    registers: [this.registry],
+  });
+  readonly logRejected = new Counter({
+    name: 'ferry_prediction_log_rejected_total',
+    help: 'Prediction log records the database refused on their own; the other records of their batch were written',
+    registers: [this.registry],
+  });
   readonly storedAge = new Histogram({
     name: 'ferry_stored_prediction_age_seconds',
     help: 'Age of the stored (batch) predictions served from the prediction store, by model',

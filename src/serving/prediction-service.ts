@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
+import { checkIdentifier } from '../core/text-guard.js';
 import type { ExperimentRouter } from '../experiments/experiment-router.js';
 import type { RouteDecision } from '../experiments/experiment-types.js';
 import type { Prediction, TextInput } from '../model/model.js';
@@ -144,6 +145,10 @@ export class PredictionService {
 
   async predict(req: PredictRequest): Promise<PredictResult> {
     const started = performance.now();
+    // Every entry point's identifiers end here (routes check them first with precise messages):
+    // bounded and NUL-free before they reach the router, observers and the log.
+    if (req.unit !== undefined) checkIdentifier(req.unit, 'unit');
+    if (req.requestId !== undefined) checkIdentifier(req.requestId, 'request id');
     const { hooks, router } = this.deps;
     let decision: RouteDecision | undefined;
     if (router !== undefined && req.unit !== undefined && isDefaultSelector(req.selector)) {
@@ -164,7 +169,7 @@ export class PredictionService {
       }
     }
     try {
-      const result = await this.answer(req, served, started);
+      const result = await this.answer(req, served, started, decision);
       if (decision !== undefined) {
         router!.expose(decision, req.unit!, served.version);
         hooks?.onRouted?.(decision);
@@ -219,7 +224,12 @@ export class PredictionService {
     }
   }
 
-  private async answer(req: PredictRequest, served: ServedModel, started: number): Promise<PredictResult> {
+  private async answer(
+    req: PredictRequest,
+    served: ServedModel,
+    started: number,
+    decision: RouteDecision | undefined,
+  ): Promise<PredictResult> {
     const { cache, hooks } = this.deps;
     const looked = cache
       ? await cache.lookup(served.name, served.version, req.items, served.meta.artifactSha256)
@@ -265,7 +275,7 @@ export class PredictionService {
     if (missIdx.length > 0)
       hooks?.onPredictions?.(served.name, served.version, 'model', missIdx.length, seconds);
     const done = predictions as Prediction[];
-    this.log(req, served, done, missIdx, seconds * 1000);
+    this.log(req, served, decision, done, missIdx, seconds * 1000);
     return {
       model: served.name,
       version: served.version,
@@ -275,33 +285,37 @@ export class PredictionService {
     };
   }
 
+  /** One record per request: request-level fields once, then the items (the logger caps its size). */
   private log(
     req: PredictRequest,
     served: ServedModel,
+    decision: RouteDecision | undefined,
     predictions: Prediction[],
     missIdx: number[],
     latencyMs: number,
   ): void {
     const { logger } = this.deps;
     if (!logger) return;
-    const at = new Date().toISOString();
-    const requestId = req.requestId ?? randomUUID();
     const fromModel = new Set(missIdx);
-    req.items.forEach((input, i) => {
-      const p = predictions[i]!;
-      logger.log({
-        requestId: req.items.length === 1 ? requestId : `${requestId}#${i}`,
-        at,
-        model: served.name,
-        version: served.version,
-        title: input.title,
-        description: input.description,
-        prediction: p.prediction,
-        probabilities: { ...p.probabilities },
-        latencyMs,
-        source: fromModel.has(i) ? 'model' : 'cache',
-        ...(req.unit !== undefined ? { unit: req.unit } : {}),
-      });
+    logger.log({
+      requestId: req.requestId ?? randomUUID(),
+      at: new Date().toISOString(),
+      model: served.name,
+      version: served.version,
+      ...(req.unit !== undefined ? { unit: req.unit } : {}),
+      ...(decision !== undefined ? { experiment: decision.experiment, arm: decision.arm } : {}),
+      latencyMs,
+      itemCount: req.items.length,
+      items: req.items.map((input, i) => {
+        const p = predictions[i]!;
+        return {
+          title: input.title,
+          description: input.description,
+          prediction: p.prediction,
+          probabilities: { ...p.probabilities },
+          source: fromModel.has(i) ? ('model' as const) : ('cache' as const),
+        };
+      }),
     });
   }
 }

@@ -2,6 +2,7 @@ import { ErrorCode, FerryError } from '../core/errors.js';
 import type { TextLimits } from '../model/validate-input.js';
 import { isValidModelName, parseVersionText } from '../registry/model-ref.js';
 import type { BatcherOptions } from './adaptive-batcher.js';
+import { parseCorsOrigins } from './http/cors.js';
 import {
   DEFAULT_LIMITS,
   DEFAULT_STORED_SETTINGS,
@@ -10,6 +11,7 @@ import {
 } from './http/server-context.js';
 import type { OnDemandLimits } from './on-demand-budget.js';
 import type { ServeVersionsAllowlist } from './version-access.js';
+import { MIN_LOG_BYTES_PER_REQUEST } from './prediction-log/cap-record.js';
 
 /** Settings of `ferry serve`: flags win over environment variables, which win over these defaults. */
 export interface ServingConfig {
@@ -32,6 +34,8 @@ export interface ServingConfig {
   /** `sql` (the registry's database), `jsonl:<path>` or `off`. */
   predictionLog: string;
   predictionLogSampleRate: number;
+  /** JSON bytes one request may take in the prediction log; text beyond is cut (FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST). */
+  predictionLogMaxBytesPerRequest: number;
   aliasPollMs: number;
   shutdownTimeoutMs: number;
   adminToken: string | undefined;
@@ -54,6 +58,8 @@ export interface ServingConfig {
   serveVersions: ServeVersionsAllowlist;
   /** Budget and rate of versions loaded on demand (FERRY_ON_DEMAND_MAX_BYTES, FERRY_ON_DEMAND_LOADS_PER_MINUTE). */
   onDemand: OnDemandLimits;
+  /** Origins browsers may call from (FERRY_CORS_ORIGINS, comma list or `*`); empty: CORS off. */
+  corsOrigins: string[];
 }
 
 /**
@@ -189,6 +195,13 @@ export function loadServingConfig(
       1,
       false,
     ),
+    predictionLogMaxBytesPerRequest: num(
+      'FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST',
+      env.FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST,
+      64 * 1024,
+      MIN_LOG_BYTES_PER_REQUEST,
+      1024 ** 3,
+    ),
     aliasPollMs: num('FERRY_ALIAS_POLL_MS', env.FERRY_ALIAS_POLL_MS, 2000, 0, 3_600_000),
     shutdownTimeoutMs: num('FERRY_SHUTDOWN_TIMEOUT_MS', env.FERRY_SHUTDOWN_TIMEOUT_MS, 15_000, 100, 600_000),
     adminToken: env.FERRY_ADMIN_TOKEN || undefined,
@@ -222,6 +235,7 @@ export function loadServingConfig(
       100 * 365 * 86_400_000,
     ),
     storedPolicy,
+    corsOrigins: parseCorsOrigins(env.FERRY_CORS_ORIGINS),
     limits: {
       bodyLimit: num('FERRY_BODY_LIMIT', env.FERRY_BODY_LIMIT, DEFAULT_LIMITS.bodyLimit, 1024, 1024 ** 3),
       maxItems: num('FERRY_MAX_ITEMS', env.FERRY_MAX_ITEMS, DEFAULT_LIMITS.maxItems, 1, 1_000_000),
@@ -232,6 +246,27 @@ export function loadServingConfig(
         DEFAULT_LIMITS.requestTimeoutMs,
         10,
         600_000,
+      ),
+      maxConnections: num(
+        'FERRY_MAX_CONNECTIONS',
+        env.FERRY_MAX_CONNECTIONS,
+        DEFAULT_LIMITS.maxConnections,
+        0,
+        1_000_000,
+      ),
+      keepAliveTimeoutMs: num(
+        'FERRY_KEEP_ALIVE_TIMEOUT_MS',
+        env.FERRY_KEEP_ALIVE_TIMEOUT_MS,
+        DEFAULT_LIMITS.keepAliveTimeoutMs,
+        1,
+        600_000,
+      ),
+      maxRequestsPerSocket: num(
+        'FERRY_MAX_REQUESTS_PER_SOCKET',
+        env.FERRY_MAX_REQUESTS_PER_SOCKET,
+        DEFAULT_LIMITS.maxRequestsPerSocket,
+        0,
+        100_000_000,
       ),
     },
   };

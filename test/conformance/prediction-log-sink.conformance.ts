@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PredictionLogRecord, PredictionLogSink } from '../../src/ports/prediction-log-sink.js';
+import type {
+  PredictionLogItem,
+  PredictionLogRecord,
+  PredictionLogSink,
+} from '../../src/ports/prediction-log-sink.js';
 
 export interface PredictionLogHarness {
   sink: PredictionLogSink;
@@ -7,18 +11,32 @@ export interface PredictionLogHarness {
   dispose(): Promise<void>;
 }
 
-export function record(i: number, overrides: Partial<PredictionLogRecord> = {}): PredictionLogRecord {
+export function item(i: number, overrides: Partial<PredictionLogItem> = {}): PredictionLogItem {
+  return {
+    title: `title ${i}`,
+    description: `description ${i}`,
+    prediction: 'mlops',
+    probabilities: { mlops: 0.75, other: 0.25 },
+    source: i % 3 === 0 ? 'cache' : 'model',
+    ...overrides,
+  };
+}
+
+/** A request's record; `items` items (default 1), request-level fields once. */
+export function record(
+  i: number,
+  overrides: Partial<PredictionLogRecord> = {},
+  items = 1,
+): PredictionLogRecord {
+  const list = Array.from({ length: items }, (_, k) => item(i * 10 + k));
   return {
     requestId: `req-${i}`,
     at: new Date(Date.UTC(2026, 10, 29, 12, 0, i % 60)).toISOString(),
     model: 'tagifai',
     version: 1 + (i % 2),
-    title: `title ${i}`,
-    description: `description ${i}`,
-    prediction: 'mlops',
-    probabilities: { mlops: 0.75, other: 0.25 },
     latencyMs: 0.5 + i,
-    source: i % 3 === 0 ? 'cache' : 'model',
+    items: list,
+    itemCount: list.length,
     ...overrides,
   };
 }
@@ -41,16 +59,31 @@ export function predictionLogSinkConformance(name: string, make: () => Promise<P
       expect(await h.readAll()).toEqual(records);
     });
 
-    it('keeps the optional unit and odd text (quotes, SQL, unicode, newlines)', async () => {
+    it('keeps the optional unit, experiment and arm, and odd text (quotes, SQL, unicode, newlines)', async () => {
       h = await make();
       await h.sink.init();
       const odd = record(7, {
         unit: "user-'17",
-        title: `Robert'); DROP TABLE ferry_prediction_log;--`,
-        description: 'naïve\nbayes "quoted" 日本語',
+        experiment: 'exp-1',
+        arm: 'treatment',
+        items: [
+          item(1, {
+            title: `Robert'); DROP TABLE ferry_prediction_requests;--`,
+            description: 'naïve\nbayes "quoted" 日本語',
+          }),
+        ],
       });
       await h.sink.write([odd]);
       expect(await h.readAll()).toEqual([odd]);
+    });
+
+    it('stores request-level fields once: a request of many items is one record', async () => {
+      h = await make();
+      await h.sink.init();
+      const many = record(3, { unit: 'u'.repeat(256), truncated: true }, 50);
+      many.itemCount = 80;
+      await h.sink.write([many]);
+      expect(await h.readAll()).toEqual([many]);
     });
 
     it('handles large batches in one write (chunked inserts)', async () => {

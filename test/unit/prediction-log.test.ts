@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonlPredictionLog } from '../../src/adapters/fs/jsonl-prediction-log.js';
 import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
-import type { PredictionLogRecord, PredictionLogSink } from '../../src/ports/prediction-log-sink.js';
+import {
+  type PredictionLogRecord,
+  type PredictionLogSink,
+  TRUNCATION_MARKER,
+} from '../../src/ports/prediction-log-sink.js';
+import { capRecord } from '../../src/serving/prediction-log/cap-record.js';
 import { PredictionLogger } from '../../src/serving/prediction-log/prediction-logger.js';
 import { SqlPredictionLog } from '../../src/serving/prediction-log/sql-prediction-log.js';
 import { predictionLogSinkConformance, record } from '../conformance/prediction-log-sink.conformance.js';
@@ -105,5 +110,63 @@ describe('PredictionLogger', () => {
     for (let i = 0; i < 100; i++) logger.log(record(i));
     await logger.close();
     expect(sink.written).toHaveLength(25);
+  });
+});
+
+describe('capRecord (FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST)', () => {
+  const bytes = (r: unknown) => Buffer.byteLength(JSON.stringify(r));
+
+  it('returns a record that fits as it is', () => {
+    const r = record(1, {}, 3);
+    expect(capRecord(r, 4096)).toBe(r);
+  });
+
+  it('fits any request into the cap: text cut with the marker, then items left out', () => {
+    for (const [items, size] of [
+      [1, 50_000],
+      [10, 3_000],
+      [1000, 10],
+      [100, 2_000],
+    ] as const) {
+      const r = record(2, { unit: 'u'.repeat(256) }, items);
+      for (const it of r.items) it.title = `日本${'x'.repeat(size)}`;
+      const capped = capRecord(r, 8192);
+      expect(bytes(capped)).toBeLessThanOrEqual(8192);
+      expect(capped.truncated).toBe(true);
+      expect(capped.itemCount).toBe(items);
+      expect(capped.unit).toBe(r.unit);
+      expect(capped.items.length).toBeGreaterThan(0);
+      const cut = capped.items.filter((i) => i.title.endsWith(TRUNCATION_MARKER));
+      expect(cut.length).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('never splits a surrogate pair', () => {
+    const r = record(3, {}, 1);
+    r.items[0]!.title = '😀'.repeat(5000);
+    const capped = capRecord(r, 4096);
+    const title = capped.items[0]!.title.replace(TRUNCATION_MARKER, '');
+    expect(title).toBe('😀'.repeat(title.length / 2));
+  });
+
+  it('the logger caps and counts, whatever the sink (JSONL gets the same record)', async () => {
+    const sink = new MemorySink();
+    let truncated = 0;
+    const logger = new PredictionLogger(sink, {
+      sampleRate: 1,
+      maxBuffered: 10,
+      flushIntervalMs: 60_000,
+      flushSize: 10,
+      maxBytesPerRequest: 4096,
+      onTruncated: () => truncated++,
+    });
+    const big = record(4, {}, 1);
+    big.items[0]!.description = 'y'.repeat(100_000);
+    logger.log(big);
+    logger.log(record(5));
+    await logger.close();
+    expect(truncated).toBe(1);
+    expect(bytes(sink.written[0])).toBeLessThanOrEqual(4096);
+    expect(sink.written[1]).toEqual(record(5));
   });
 });

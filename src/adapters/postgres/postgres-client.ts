@@ -214,12 +214,22 @@ export class PostgresClient implements SqlClient {
 
   private async connectFrom(pool: Pool): Promise<PoolClient> {
     try {
-      return await pool.connect();
+      const client = await pool.connect();
+      // A checked-out client whose connection dies emits 'error' on itself, not on the pool: without
+      // a listener that is an uncaught exception (the server process dies with its database). The
+      // query in progress, if any, is rejected and reported by run().
+      if (!listened.has(client)) {
+        listened.add(client);
+        client.on('error', () => undefined);
+      }
+      return client;
     } catch (e) {
       throw connectError(e, this.target);
     }
   }
 }
+
+const listened = new WeakSet<PoolClient>();
 
 /** BIGINT (COUNT(*), SUM, …) as a number when it fits, a bigint when it does not: never a string. */
 function parseInt8(text: string): number | bigint {

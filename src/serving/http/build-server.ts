@@ -3,8 +3,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { ErrorCode, FerryError } from '../../core/errors.js';
+import { findNul } from '../../core/text-guard.js';
+import { ferryClientErrorHandler, rememberRequestId } from './client-errors.js';
+import { answerPreflight, applyCorsHeaders, type CorsPolicy, corsEnabled, isPreflight } from './cors.js';
 import { sendError } from './http-errors.js';
 import { registerStrictJsonParser } from './json-body-parser.js';
+import { RouteMethods } from './route-methods.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerCourseRoutes } from './routes/course-routes.js';
 import { registerExperimentRoutes } from './routes/experiment-routes.js';
@@ -19,15 +23,31 @@ export async function buildServer(
   ctx: ServerContext,
   opts: { logger?: FastifyServerOptions['logger'] } = {},
 ): Promise<FastifyInstance> {
+  const { limits } = ctx;
   const app = Fastify({
     logger: opts.logger ?? false,
     // Per-request logs cost more than a prediction; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: ctx.limits.bodyLimit,
-    requestTimeout: ctx.limits.requestTimeoutMs + 1000,
+    bodyLimit: limits.bodyLimit,
+    // Slow clients: the whole request (headers and body) must arrive within the documented timeout,
+    // the headers too; node checks these every connectionsCheckingInterval (30 s by default, which
+    // let a slow body hold a connection for 87 s), so the check runs often enough to be on time.
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.requestTimeoutMs / 10))),
+    },
+    // A connection with no traffic in either direction for this long is closed (a client that stops
+    // reading its answer); generous, so that a slow on-demand model load still gets its answer.
+    connectionTimeout: limits.requestTimeoutMs * 3,
+    // fastify's default is 72 s: idle keep-alive connections would be held that long.
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    clientErrorHandler: ferryClientErrorHandler,
     // Entity ids in /v1/predictions/… may be 512 characters, up to 12 URL-encoded bytes each.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
-    return503OnClosing: true,
+    // fastify's own 503 while closing has its own body shape: Ferry answers it in the onRequest hook.
+    return503OnClosing: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -39,6 +59,16 @@ export async function buildServer(
     },
   });
   registerStrictJsonParser(app);
+  // Before any route is added, so that it sees them all (the docs' too).
+  const routeMethods = new RouteMethods(app);
+  const cors: CorsPolicy = { origins: ctx.corsOrigins ?? [] };
+  // 0: no cap (node's default).
+  if (limits.maxConnections > 0) app.server.maxConnections = limits.maxConnections;
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -58,6 +88,34 @@ export async function buildServer(
   app.addHook('onRequest', (req, reply, done) => {
     metrics.inFlight.inc();
     reply.header('x-request-id', req.id);
+    rememberRequestId(req.raw, req.id);
+    // Before anything can fail: a browser can only read an error that carries the CORS headers.
+    applyCorsHeaders(cors, req, reply);
+    if (closing) {
+      reply.header('connection', 'close');
+      done(
+        new FerryError(ErrorCode.SERVING_SHUTTING_DOWN, 'the server is shutting down', {
+          status: 503,
+          details: { retryAfterSeconds: 1 },
+        }),
+      );
+      return;
+    }
+    // The query string is a text input too (bodies are checked by the parser; path parameters by
+    // their routes: entity ids, experiment and model names refuse NUL with their own codes).
+    const nulAt = findNul(req.query);
+    if (nulAt !== undefined) {
+      done(
+        new FerryError(
+          ErrorCode.HTTP_INVALID_REQUEST,
+          'the URL contains U+0000 (NUL), which is not accepted',
+          {
+            status: 400,
+          },
+        ),
+      );
+      return;
+    }
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
@@ -75,15 +133,31 @@ export async function buildServer(
   });
 
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
-  app.setNotFoundHandler((req, reply) =>
-    sendError(
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = routeMethods.allowed(path);
+    // No route answers OPTIONS: a preflight lands here, and so does a method a path does not serve.
+    if (allowed.length > 0 && corsEnabled(cors) && isPreflight(req)) {
+      const answer = answerPreflight(cors, req, reply, allowed);
+      return answer instanceof FerryError ? sendError(req, reply, answer) : answer;
+    }
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(
+        req,
+        reply,
+        new FerryError(ErrorCode.HTTP_METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${path}`, {
+          status: 405,
+          details: { allow: allowed },
+        }),
+      );
+    }
+    return sendError(
       req,
       reply,
-      new FerryError(ErrorCode.HTTP_NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`, {
-        status: 404,
-      }),
-    ),
-  );
+      new FerryError(ErrorCode.HTTP_NOT_FOUND, `no route ${req.method} ${path}`, { status: 404 }),
+    );
+  });
 
   registerCourseRoutes(app, ctx);
   registerV2Routes(app, ctx);

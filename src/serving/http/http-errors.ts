@@ -49,16 +49,66 @@ export function toHttpError(err: unknown): FerryError {
   return toFerryError(err);
 }
 
+/**
+ * 5xx codes whose messages Ferry writes itself from request-level facts (queue sizes, deadlines):
+ * safe for clients. Every other 5xx may carry where it failed (a database host, port and user, an
+ * artifact's absolute path) and is answered with a fixed message per code instead.
+ */
+const SELF_DESCRIBED_5XX: ReadonlySet<string> = new Set([
+  ErrorCode.SERVING_OVERLOADED,
+  ErrorCode.SERVING_DEADLINE,
+  ErrorCode.SERVING_NOT_READY,
+  ErrorCode.SERVING_SHUTTING_DOWN,
+  ErrorCode.HTTP_TIMEOUT,
+]);
+
+/** What failed, never where. */
+const PUBLIC_MESSAGES: Readonly<Record<string, string>> = {
+  [ErrorCode.DB_UNAVAILABLE]: 'the database is unavailable',
+  [ErrorCode.DB_LOCKED]: 'the database is busy',
+  [ErrorCode.DB_ERROR]: 'a database operation failed',
+  [ErrorCode.DB_SCHEMA_TOO_NEW]: "the database's schema is newer than this server",
+  [ErrorCode.KV_UNAVAILABLE]: 'the key-value store is unavailable',
+  [ErrorCode.KV_ERROR]: 'a key-value store operation failed',
+  [ErrorCode.REGISTRY_ARTIFACT_MISSING]: "the model version's artifact is missing",
+  [ErrorCode.REGISTRY_CHECKSUM_MISMATCH]: "the model version's artifact does not match its checksum",
+  [ErrorCode.MODEL_INVALID_ARTIFACT]: "the model version's artifact is invalid",
+  [ErrorCode.INTERNAL]: 'internal error',
+};
+
+/** The message and details a client may see; the full error goes to the log. */
+export function publicView(
+  e: FerryError,
+  requestId: string,
+): { message: string; details: Record<string, unknown> } {
+  if (e.status < 500 || SELF_DESCRIBED_5XX.has(e.code)) return { message: e.message, details: e.details };
+  const retry = e.details.retryAfterSeconds;
+  return {
+    message: `${PUBLIC_MESSAGES[e.code] ?? 'the server could not answer'} (request ${requestId})`,
+    details: typeof retry === 'number' ? { retryAfterSeconds: retry } : {},
+  };
+}
+
+/** Ferry's error body: `{"error": "..."}` on v2 routes, `{"error": {code, message, details}}` elsewhere. */
+export function errorBody(
+  v2: boolean,
+  code: string,
+  message: string,
+  details: Record<string, unknown>,
+): Record<string, unknown> {
+  return v2 ? { error: message } : { error: { code, message, details } };
+}
+
 export function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const e = toHttpError(err);
-  if (e.status >= 500 && e.code === ErrorCode.INTERNAL)
-    req.log.error({ err: e.cause ?? e }, 'unexpected error');
+  // Errors raised before the onRequest hook (fastify's frameworkErrors) carry the id too.
+  reply.header('x-request-id', req.id);
+  if (e.status >= 500 && !SELF_DESCRIBED_5XX.has(e.code)) {
+    // The details clients no longer see (host, port, database, path) are here, with the request id.
+    req.log.error({ err: e.cause ?? e, code: e.code, details: e.details, requestId: req.id }, e.message);
+  }
   const retry = e.details.retryAfterSeconds;
   if (typeof retry === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
-  // The message of an unexpected error may carry internals: clients get a generic one and the request id.
-  const message = e.code === ErrorCode.INTERNAL ? `internal error (request ${req.id})` : e.message;
-  const body = isV2Route(req)
-    ? { error: message }
-    : { error: { code: e.code, message, details: e.code === ErrorCode.INTERNAL ? {} : e.details } };
-  return reply.code(e.status).send(body);
+  const { message, details } = publicView(e, req.id);
+  return reply.code(e.status).send(errorBody(isV2Route(req), e.code, message, details));
 }

@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { ErrorCode, FerryError } from '../../core/errors.js';
+import { findNul } from '../../core/text-guard.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Strict JSON bodies: invalid UTF-8 is refused (the default parser would silently turn it into
- * U+FFFD and predict on garbage), and `__proto__` / `constructor.prototype` keys are refused.
+ * U+FFFD and predict on garbage), `__proto__` / `constructor.prototype` keys are refused, and so is
+ * U+0000 in any string or key: one check for every JSON route (inputs, ids, units, events), since
+ * PostgreSQL cannot store NUL in TEXT and would reject a whole multi-row write for it.
  */
 export function registerStrictJsonParser(app: FastifyInstance): void {
   // Only JSON is accepted: fastify's default text/plain parser would let other bodies reach validation.
@@ -29,8 +32,9 @@ export function registerStrictJsonParser(app: FastifyInstance): void {
       );
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
     } catch (e) {
       done(
         new FerryError(ErrorCode.HTTP_INVALID_REQUEST, `malformed JSON: ${(e as Error).message}`, {
@@ -38,6 +42,20 @@ export function registerStrictJsonParser(app: FastifyInstance): void {
         }),
         undefined,
       );
+      return;
     }
+    const nulAt = findNul(parsed);
+    if (nulAt !== undefined) {
+      done(
+        new FerryError(
+          ErrorCode.HTTP_INVALID_REQUEST,
+          `${nulAt}: contains U+0000 (NUL), which is not accepted`,
+          { status: 400, details: { field: nulAt } },
+        ),
+        undefined,
+      );
+      return;
+    }
+    done(null, parsed);
   });
 }

@@ -14,8 +14,17 @@ export interface ServingLimits {
   maxItems: number;
   /** Characters per title or description. */
   maxStringLength: number;
-  /** A request not answered by then gets 503 (and its queued work is dropped). */
+  /**
+   * A request not answered by then gets 503 (and its queued work is dropped); one whose headers and
+   * body are not received by then gets 408 and its connection closed (slow clients).
+   */
   requestTimeoutMs: number;
+  /** Open connections at most per process (FERRY_MAX_CONNECTIONS); more are closed at once. 0: no cap. */
+  maxConnections: number;
+  /** An idle keep-alive connection is closed after this (FERRY_KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
+  /** Requests per keep-alive connection (FERRY_MAX_REQUESTS_PER_SOCKET); 0: no limit. */
+  maxRequestsPerSocket: number;
 }
 
 export const DEFAULT_LIMITS: ServingLimits = {
@@ -23,6 +32,9 @@ export const DEFAULT_LIMITS: ServingLimits = {
   maxItems: 1000,
   maxStringLength: DEFAULT_MAX_STRING_LENGTH,
   requestTimeoutMs: 10_000,
+  maxConnections: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxRequestsPerSocket: 0,
 };
 
 /** `write-back`: live answers of POST /v1/predictions/… are upserted into the store; `read-only`: never. */
@@ -79,4 +91,6 @@ export interface ServerContext {
    * admin token does too). Anonymous callers get the live answer, and nothing is written.
    */
   predictionsToken?: string | undefined;
+  /** Origins allowed cross-origin (FERRY_CORS_ORIGINS; `*` for any); empty or absent: CORS off. */
+  corsOrigins?: readonly string[];
 }

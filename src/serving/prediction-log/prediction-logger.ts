@@ -1,8 +1,13 @@
 import type { PredictionLogRecord, PredictionLogSink } from '../../ports/prediction-log-sink.js';
+import { capRecord } from './cap-record.js';
 
 export interface PredictionLoggerOptions {
-  /** Share of predictions recorded, 0..1 (1 = all). */
+  /** Share of requests recorded, 0..1 (1 = all). */
   sampleRate: number;
+  /** JSON bytes one request's record may take; larger ones are cut (capRecord). Default: no cap. */
+  maxBytesPerRequest?: number;
+  /** A record was cut to fit maxBytesPerRequest. */
+  onTruncated?: (record: PredictionLogRecord) => void;
   /** Records held in memory at most; beyond it new records are dropped and counted. */
   maxBuffered: number;
   flushIntervalMs: number;
@@ -34,14 +39,17 @@ export class PredictionLogger {
     this.timer.unref();
   }
 
-  /** Called on the request path: O(1), never throws. */
+  /** Called on the request path: O(record size), never blocks on the sink. */
   log(record: PredictionLogRecord): void {
     if (this.opts.sampleRate < 1 && this.random() >= this.opts.sampleRate) return;
     if (this.buffer.length >= this.opts.maxBuffered) {
       this.opts.onDrop?.(1, 'full');
       return;
     }
-    this.buffer.push(record);
+    const max = this.opts.maxBytesPerRequest;
+    const capped = max === undefined ? record : capRecord(record, max);
+    if (capped !== record) this.opts.onTruncated?.(capped);
+    this.buffer.push(capped);
     if (this.buffer.length >= this.opts.flushSize) void this.flush();
   }
 

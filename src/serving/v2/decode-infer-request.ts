@@ -1,4 +1,5 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
+import { checkIdentifier } from '../../core/text-guard.js';
 import type { TextInput } from '../../model/model.js';
 
 /** Input tensors the text classifier reads; `title` is required, `description` defaults to "". */
@@ -243,7 +244,12 @@ export function decodeInferRequest(body: unknown, opts: DecodeInferRequestOption
   if (id !== undefined && typeof id !== 'string') {
     throw invalid('id', `"id" must be a string, got ${jsonType(id)}`);
   }
+  // The id is echoed and logged, the unit routes and is logged: both bounded like every identifier.
+  if (id !== undefined) checkIdentifier(id, 'id', { code: ErrorCode.V2_INVALID_REQUEST, allowEmpty: true });
   const parameters = checkParameters(body.parameters, 'parameters', 'request "parameters"');
+  if (parameters !== undefined && Object.hasOwn(parameters, 'unit_id')) {
+    checkIdentifier(parameters.unit_id, 'parameters.unit_id', { code: ErrorCode.V2_INVALID_REQUEST });
+  }
 
   const inputs = body.inputs;
   if (!Array.isArray(inputs)) {

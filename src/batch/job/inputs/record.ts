@@ -8,8 +8,8 @@ export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 /**
  * Turns one input record's fields into a row, or a reject with its reason. Shared by every input
  * kind so that CSV, JSONL and SQL refuse the same things: a missing id, an id the prediction store
- * cannot keep exactly, a title and description with no letter or digit, an oversized text (the rule of
- * `textInputProblem`, shared with the HTTP and CLI paths). Duplicate ids are the
+ * cannot keep exactly, a title and description with no letter or digit, an oversized text, a NUL (the
+ * rule of `textInputProblem`, shared with the HTTP and CLI paths). Duplicate ids are the
  * job's concern (it sees the whole input).
  */
 export function toRecord(

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ErrorCode, FerryError } from '../../../core/errors.js';
+import { checkIdentifier } from '../../../core/text-guard.js';
 import { validateTextInput } from '../../../model/validate-input.js';
 import type { PredictResult } from '../../prediction-service.js';
 import type { ServerContext } from '../server-context.js';
+import { unitHeader } from '../unit-header.js';
 
 const predictionSchema = {
   type: 'object',
@@ -105,8 +106,10 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): 
       const items = raw.map((x, i) =>
         validateTextInput(x, body.items !== undefined ? `items[${i}]` : 'body', ctx.limits),
       );
-      // Checked here rather than by a headers schema: fastify copies the headers to validate them.
-      const unit = body.unit ?? unitHeader(req.headers['x-ferry-unit']);
+      const unit =
+        body.unit !== undefined
+          ? checkIdentifier(body.unit, 'unit')
+          : unitHeader(req.headers['x-ferry-unit']);
       const result = await ctx.service.predict({
         model: ctx.service.host.modelNames[0]!,
         items,
@@ -118,20 +121,4 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): 
       return { results: result.predictions };
     },
   );
-}
-
-const MAX_UNIT_LENGTH = 256;
-
-function unitHeader(value: string | string[] | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length > MAX_UNIT_LENGTH) {
-    throw new FerryError(
-      ErrorCode.HTTP_INVALID_REQUEST,
-      `X-Ferry-Unit must be one value of at most ${MAX_UNIT_LENGTH} characters`,
-      {
-        status: 400,
-      },
-    );
-  }
-  return value;
 }

@@ -15,6 +15,7 @@ import {
 } from '../../v2/openapi-schemas.js';
 import { hasBearer } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
+import { unitHeader } from '../unit-header.js';
 import { setPredictionHeaders } from './course-routes.js';
 
 type ModelParams = { model: string; version?: string };
@@ -121,13 +122,14 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
     });
     // Same rule as /predict: an item needs some text.
     for (const [i, item] of decoded.items.entries()) validateTextInput(item, `item ${i}`, ctx.limits);
+    // decodeInferRequest checked unit_id (an identifier when present); the header is checked the same way.
     const unitParam = decoded.parameters?.unit_id;
-    const unit = typeof unitParam === 'string' ? unitParam : req.headers['x-ferry-unit'];
+    const unit = typeof unitParam === 'string' ? unitParam : unitHeader(req.headers['x-ferry-unit']);
     const result = await service.predict({
       model: req.params.model,
       selector: await releasedSelector(req, ctx),
       items: decoded.items,
-      requestId: decoded.id ?? req.id,
+      requestId: decoded.id || req.id,
       deadline: performance.now() + ctx.limits.requestTimeoutMs,
       ...(typeof unit === 'string' ? { unit } : {}),
     });
