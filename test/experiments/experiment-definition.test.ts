@@ -43,12 +43,15 @@ function aggregates(arms: [units: number, conversions: number][]): ExperimentAgg
           events: conversions,
           sum: conversions,
           sumSq: conversions,
+          m2: 0,
           conversions,
+          invalidEvents: 0,
         },
       },
     })),
     unexposed: { events: 0, units: 0, byMetric: {} },
     totalEvents: arms.reduce((s, [, c]) => s + c, 0),
+    excludedEvents: 0,
   };
 }
 
