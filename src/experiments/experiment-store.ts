@@ -10,7 +10,8 @@
  *   (stickiness, intent-to-treat); later exposures only add to `requests`.
  * - ferry_experiment_events: PRIMARY KEY (experiment, event_id): an event posted twice counts once
  *   (ON CONFLICT DO NOTHING; the first one wins). Events of units never exposed are stored too and
- *   counted apart (`unexposed`), never analysed.
+ *   counted apart (`unexposed`), never analysed. Since migration 2 an admin can exclude events
+ *   (excluded_at/by/reason): they stay stored and no aggregate counts them.
  */
 
 import { defineSchema, migrate } from '../core/migrations.js';
