@@ -8,8 +8,8 @@
  * - lift with its confidence interval and p-value, each interval from the same test as its p-value
  *   (it excludes 0 exactly when p < α): rates, the pooled two-proportion score (z) test and its
  *   inverted interval (Mee's score interval, always within [−1, 1]); means, Welch's t-test and its
- *   t interval (clipped where the metric's bounds make it certain). Relative lifts use the delta
- *   method (an approximation, not the test);
+ *   t interval. Relative lifts use the delta method (an approximation, not the test), clipped at
+ *   −1 where the lift cannot be lower (rates; means of events of one sign);
  * - sufficientData only when both arms have analysis.minUnitsPerArm units (default 30; binary:
  *   exposed units, numeric: units with events); figures below that are shown but flagged;
  * - the Bayesian chance to beat control (Beta(1,1) posteriors for rates, normal for means);
@@ -444,7 +444,8 @@ function compare(
     const z = twoProportionZTest(cArm, tArm, { alpha });
     const tau = metric.tau ?? absoluteMde(experiment, metric.name) ?? DEFAULT_BINARY_TAU;
     const look = (tau2: number) => msprtForProportions(cArm, tArm, { tau2, alpha });
-    const seq = sequentialFor(sequential, key, tau * tau, look);
+    // A difference of rates lies within [−1, 1]: so do its always-valid intervals.
+    const seq = sequentialFor(sequential, key, tau * tau, look, [-1, 1]);
     return {
       ...base,
       ...enough,
@@ -466,13 +467,15 @@ function compare(
   const cs = summaryOf(c);
   const ts = summaryOf(t);
   const w = welchTTest(cs, ts, { alpha });
-  // Clip only what the bounds make certain: with events all >= 0 (or all <= 0) every unit's value,
-  // hence every mean, keeps that sign. Clipping never moves an end across 0, so the interval
-  // still excludes 0 exactly when Welch's p < α.
+  // A unit's value is a sum of events, unbounded however the events are: Welch's interval of the
+  // difference is left as is. The lift of means of one sign (events all >= 0, or all <= 0) is a
+  // ratio >= 0 minus 1, so its interval is clipped at −1 (the true lift is always above).
   const { min, max } = metricBounds(metric);
-  const lowest = min >= 0 ? -cs.mean : Number.NEGATIVE_INFINITY;
-  const highest = max <= 0 ? -cs.mean : Number.POSITIVE_INFINITY;
-  const differenceCi: Interval = [Math.max(lowest, w.differenceCi[0]), Math.min(highest, w.differenceCi[1])];
+  const differenceCi = w.differenceCi;
+  const relativeLiftCi: Interval | null =
+    w.relativeLiftCi !== null && (min >= 0 || max <= 0)
+      ? [Math.max(-1, w.relativeLiftCi[0]), w.relativeLiftCi[1]]
+      : w.relativeLiftCi;
   const pooledSd = Math.sqrt(
     ((cs.n - 1) * cs.variance + (ts.n - 1) * ts.variance) / Math.max(1, cs.n + ts.n - 2),
   );
@@ -481,7 +484,10 @@ function compare(
       ? metric.tau * metric.tau
       : (absoluteMde(experiment, metric.name) ?? DEFAULT_NUMERIC_TAU_SD_SHARE * pooledSd) ** 2;
   const look = (fixedTau2: number) => msprtForMeans(cs, ts, { tau2: fixedTau2, alpha });
-  const seq = sequentialFor(sequential, key, tau2, look);
+  const seq = sequentialFor(sequential, key, tau2, look, [
+    Number.NEGATIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+  ]);
   return {
     ...base,
     ...enough,
@@ -490,7 +496,7 @@ function compare(
     difference: w.difference,
     differenceCi,
     relativeLift: w.relativeLift,
-    relativeLiftCi: w.relativeLiftCi,
+    relativeLiftCi,
     statistic: w.t,
     df: w.df,
     pValue: w.pValue,
@@ -508,14 +514,21 @@ function sequentialFor(
   key: string,
   proposedTau2: number,
   look: (tau2: number) => MsprtLook,
+  bounds: Interval,
 ): Pick<Comparison, 'msprt' | 'alwaysValid'> {
   const entry = sequential[key];
   const tau2 = entry?.tau2 ?? proposedTau2;
   if (!(tau2 > 0) || !Number.isFinite(tau2)) return { msprt: null, alwaysValid: entry?.state ?? null };
-  const current = look(tau2);
-  if (!Number.isFinite(current.ci[0]) || !Number.isFinite(current.ci[1])) {
+  const raw = look(tau2);
+  if (!Number.isFinite(raw.ci[0]) || !Number.isFinite(raw.ci[1])) {
     return { msprt: null, alwaysValid: entry?.state ?? null };
   }
+  // The normal approximation can reach past what the difference can be (small samples): clip to
+  // the possible range, which the true difference is always in, so coverage is kept.
+  const current: MsprtLook = {
+    ...raw,
+    ci: [Math.max(bounds[0], raw.ci[0]), Math.min(bounds[1], raw.ci[1])],
+  };
   const state = combineLooks(entry?.state, current);
   sequential[key] = { tau2, state };
   return { msprt: { tau2, pValue: current.pValue, ci: current.ci }, alwaysValid: state };

@@ -318,6 +318,11 @@ describe('analysis sufficiency and bounded intervals (issue 8, item 23)', () => 
     expect(low).toBeLessThan(0);
     expect(high).toBeGreaterThan(0);
     expect(c.relativeLiftCi![0]).toBeGreaterThanOrEqual(-1);
+    // The always-valid (mSPRT) intervals are normal approximations: clipped to [-1, 1] as well.
+    for (const ci of [c.msprt!.ci, c.alwaysValid!.ci]) {
+      expect(ci[0]).toBeGreaterThanOrEqual(-1);
+      expect(ci[1]).toBeLessThanOrEqual(1);
+    }
   });
 
   it('minUnitsPerArm is per experiment (default 30); at or above it the comparison is sufficient', () => {
