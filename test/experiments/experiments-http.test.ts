@@ -430,13 +430,20 @@ describe('an A/B test through the HTTP API', () => {
     // τ from the power request: a 10 % relative MDE on a 10 % baseline is 0.01 absolute.
     const tau2 = (0.1 * 0.1) ** 2;
     expect(tau2).toBeCloseTo(1e-4, 15);
-    const look = msprtForProportions(cArm, tArm, { tau2 });
+    // Intervals of a rate difference are clipped to [-1, 1] (what a difference of rates can be).
+    const clipped = (l: ReturnType<typeof msprtForProportions>) => ({
+      ...l,
+      ci: [Math.max(-1, l.ci[0]), Math.min(1, l.ci[1])] as [number, number],
+    });
+    const look = clipped(msprtForProportions(cArm, tArm, { tau2 }));
     expect(binary.msprt).toEqual({ tau2, pValue: look.pValue, ci: look.ci });
     // The running state folds every look: the earlier one (one conversion, by user-0) and this one.
-    const earlier = msprtForProportions(
-      { units: c!.units, conversions: armOf('user-0') === 'control' ? 1 : 0 },
-      { units: t!.units, conversions: armOf('user-0') === 'treatment' ? 1 : 0 },
-      { tau2 },
+    const earlier = clipped(
+      msprtForProportions(
+        { units: c!.units, conversions: armOf('user-0') === 'control' ? 1 : 0 },
+        { units: t!.units, conversions: armOf('user-0') === 'treatment' ? 1 : 0 },
+        { tau2 },
+      ),
     );
     expect(binary.alwaysValid).toEqual(combineLooks(combineLooks(undefined, earlier), look));
     expect(binary.alwaysValid!.pValue).toBeLessThanOrEqual(look.pValue);
