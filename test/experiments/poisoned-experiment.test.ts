@@ -154,6 +154,7 @@ describe.each(engines)('poisoned experiments on %s', (_label, makeRegistry) => {
     await populate(ab, { binary: 'accepted', numeric: 'revenue' });
     await plant(ab, 'u0', 'revenue', 1e200);
     await plant(ab, 'u1', 'revenue', -1e200);
+    await plant(ab, 'u4', 'revenue', Number.POSITIVE_INFINITY);
 
     const analysis = await service.analyze(ab);
     const accepted = analysis.comparisons.find((c) => c.metric === 'accepted')!;
@@ -161,7 +162,7 @@ describe.each(engines)('poisoned experiments on %s', (_label, makeRegistry) => {
     expect(accepted.error).toBeUndefined();
     expect(accepted.sufficientData).toBe(true);
     expect(accepted.pValue).toBeGreaterThan(0);
-    expect(revenue.error).toMatch(/2 stored event\(s\) of "revenue" have values beyond/);
+    expect(revenue.error).toMatch(/3 stored event\(s\) of "revenue" have values beyond/);
     expect(revenue.pValue).toBeUndefined();
     expect(analysis.arms[0]!.metrics.revenue!.error).toBeDefined();
     expect(analysis.arms[0]!.metrics.accepted!.error).toBeUndefined();
@@ -182,12 +183,12 @@ describe.each(engines)('poisoned experiments on %s', (_label, makeRegistry) => {
       { outOfRange: true, metric: 'revenue', reason: 'values planted by an attacker', by: 'ops@example' },
       { defaultBy: 'admin', via: 'test' },
     );
-    expect(out).toEqual({ excluded: 2 });
+    expect(out).toEqual({ excluded: 3 });
     const rows = await sql.query<{ excluded_by: string; excluded_reason: string; excluded_at: string }>(
       `SELECT excluded_by, excluded_reason, excluded_at FROM ${EVENTS_TABLE} WHERE experiment = $1 AND excluded_at IS NOT NULL`,
       [ab],
     );
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
     expect(rows[0]).toMatchObject({
       excluded_by: 'ops@example (test)',
       excluded_reason: 'values planted by an attacker',
@@ -198,7 +199,7 @@ describe.each(engines)('poisoned experiments on %s', (_label, makeRegistry) => {
     const fixed = after.comparisons.find((c) => c.metric === 'revenue')!;
     expect(fixed.error).toBeUndefined();
     expect(fixed.sufficientData).toBe(true);
-    expect(after.excludedEvents).toBe(2);
+    expect(after.excludedEvents).toBe(3);
     // A unit's events can be excluded too; excluded events are not counted anywhere.
     const byUnit = await service.excludeEvents(
       ab,
@@ -207,7 +208,7 @@ describe.each(engines)('poisoned experiments on %s', (_label, makeRegistry) => {
     );
     expect(byUnit).toEqual({ excluded: 2 });
     const last = await service.analyze(ab);
-    expect(last.excludedEvents).toBe(4);
+    expect(last.excludedEvents).toBe(5);
     expect(last.arms[0]!.metrics.revenue!.units).toBe(after.arms[0]!.metrics.revenue!.units - 1);
   });
 
