@@ -107,9 +107,16 @@ const eventSchema = {
   properties: {
     unit: { type: 'string', maxLength: 256 },
     metric: { type: 'string' },
-    value: { type: ['number', 'boolean'] },
+    value: {
+      type: ['number', 'boolean'],
+      description: "binary: 0/1; numeric: within the metric's min/max (default ±1e9)",
+    },
     event_id: { type: 'string', maxLength: 256 },
-    at: { type: 'string', format: 'date-time' },
+    at: {
+      type: 'string',
+      format: 'date-time',
+      description: "within the experiment's life: from its creation − 5 min to now + 5 min",
+    },
   },
 } as const;
 
