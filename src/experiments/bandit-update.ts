@@ -47,7 +47,13 @@ export function banditArms(experiment: Experiment, aggregates: ExperimentAggrega
   return aggregates.arms.map((a) => {
     const m = metricName === undefined ? undefined : a.metrics[metricName];
     if (metric?.kind === 'numeric') {
-      return { name: a.arm, units: m?.unitsWithEvents ?? 0, sum: m?.sum ?? 0, sumSq: m?.sumSq ?? 0 };
+      return {
+        name: a.arm,
+        units: m?.unitsWithEvents ?? 0,
+        sum: m?.sum ?? 0,
+        sumSq: m?.sumSq ?? 0,
+        m2: m?.m2 ?? 0,
+      };
     }
     return { name: a.arm, units: a.units, successes: Math.min(a.units, m?.conversions ?? 0) };
   });
@@ -74,6 +80,19 @@ export function computeBanditUpdate(
   const settings = experiment.bandit;
   if (settings === undefined) throw new Error(`experiment "${experiment.name}" is not a bandit`);
   const arms = banditArms(experiment, aggregates);
+  if (!armsUsable(arms)) {
+    // Aggregates the policies cannot use (not finite): keep the weights in force rather than fail
+    // every later update; the analysis reports the metric's error.
+    const weights = [...experiment.weights];
+    return {
+      weights,
+      byArm: Object.fromEntries(arms.map((a, i) => [a.name, weights[i]!])),
+      probabilityBest: arms.map(() => Number.NaN),
+      updated: false,
+      reason: 'unusable-aggregates',
+      arms,
+    };
+  }
   const result = reallocate(arms, banditPolicy(settings), {
     floor: settings.floor,
     minUnitsPerArm: settings.minUnitsPerArm,
@@ -83,7 +102,17 @@ export function computeBanditUpdate(
   return { ...result, arms };
 }
 
+function armsUsable(arms: readonly BanditArm[]): boolean {
+  return arms.every((a) =>
+    'successes' in a
+      ? Number.isFinite(a.successes)
+      : Number.isFinite(a.sum) && Number.isFinite(a.sumSq) && Number.isFinite(a.m2 ?? 0),
+  );
+}
+
 /** Each arm's probability of being best now (Thompson draws seeded by the name: replicas agree). */
 export function currentProbabilityBest(experiment: Experiment, aggregates: ExperimentAggregates): number[] {
-  return probabilityBest(banditArms(experiment, aggregates), { seed: fnv1a32(experiment.name) });
+  const arms = banditArms(experiment, aggregates);
+  if (!armsUsable(arms)) return arms.map(() => Number.NaN);
+  return probabilityBest(arms, { seed: fnv1a32(experiment.name) });
 }

@@ -5,13 +5,21 @@
  * Per arm and metric: units, rate (binary: converting units / exposed units) or mean (numeric: over
  * the units with events, a unit's value being the sum of its events). Each arm after the first is
  * compared with the first (the control):
- * - lift with its confidence interval and p-value: two-proportion z-test (rates), Welch's t-test
- *   (means);
+ * - lift with its confidence interval and p-value, each interval from the same test as its p-value
+ *   (it excludes 0 exactly when p < α): rates, the pooled two-proportion score (z) test and its
+ *   inverted interval (Mee's score interval, always within [−1, 1]); means, Welch's t-test and its
+ *   t interval. Relative lifts use the delta method (an approximation, not the test), clipped at
+ *   −1 where the lift cannot be lower (rates; means of events of one sign);
+ * - sufficientData only when both arms have analysis.minUnitsPerArm units (default 30; binary:
+ *   exposed units, numeric: units with events); figures below that are shown but flagged;
  * - the Bayesian chance to beat control (Beta(1,1) posteriors for rates, normal for means);
  * - mSPRT: this look's always-valid p-value and interval, and the running ones (minimum p and
  *   intersection of intervals over every look so far, kept in the store), valid however often the
  *   analysis is read. τ is fixed per comparison at its first look (see MetricDefinition.tau);
  * - Holm and Benjamini–Hochberg adjusted p-values over every arm × metric comparison.
+ * A metric whose aggregates are unusable (stored values beyond ±MAX_METRIC_BOUND, or not finite)
+ * is reported with `error` and no figures; the other metrics, the bandit and the canary are not
+ * affected.
  * Plus a sample-ratio-mismatch check of the unit counts against the weights (flagged under
  * p = 0.001; only while the weights never changed: bandits and canaries move them on purpose), the
  * events of units never exposed (counted apart), and for bandits each arm's probability of being
@@ -21,13 +29,15 @@ import { currentProbabilityBest, rewardMetric } from './bandit-update.js';
 import type { NormalizedCanaryConfig } from './canary/canary-config.js';
 import type { CanaryHistoryEntry, CanaryStatus, Decision } from './canary/canary-controller.js';
 import type { RequestStatsSnapshot } from './canary/request-stats.js';
-import { absoluteMde, powerEstimate } from './experiment-definition.js';
-import type {
-  Experiment,
-  ExperimentAggregates,
-  MetricDefinition,
-  PowerEstimate,
-  WeightsChange,
+import { absoluteMde, metricBounds, powerEstimate } from './experiment-definition.js';
+import {
+  DEFAULT_MIN_UNITS_PER_ARM,
+  type Experiment,
+  type ExperimentAggregates,
+  MAX_METRIC_BOUND,
+  type MetricDefinition,
+  type PowerEstimate,
+  type WeightsChange,
 } from './experiment-types.js';
 import type { ShadowSettings } from './live-settings.js';
 import type { ShadowReport } from './shadow/shadow-stats.js';
@@ -42,7 +52,7 @@ import {
 import { benjaminiHochberg, holm } from './stats/multiple-comparisons.js';
 import { type SrmResult, sampleRatioMismatch } from './stats/srm.js';
 import { type Interval, twoProportionZTest } from './stats/two-proportion-test.js';
-import { type MeanSummary, summaryFromSums, welchTTest } from './stats/welch-test.js';
+import { type MeanSummary, welchTTest } from './stats/welch-test.js';
 
 export const DEFAULT_ALPHA = 0.05;
 /** mSPRT τ for binary metrics when neither metric.tau nor power's MDE gives one: 2 rate points. */
@@ -64,6 +74,12 @@ export interface ArmMetricSummary {
   variance?: number | null;
   sum: number;
   sumSq: number;
+  /** Σ (x − mean)² over the units (numeric metrics' variance is m2 / (units − 1)). */
+  m2: number;
+  /** Stored events left out for values beyond ±MAX_METRIC_BOUND or not finite. */
+  invalidEvents: number;
+  /** Why this metric's figures could not be computed (its comparisons carry it too). */
+  error?: string;
 }
 
 export interface ArmSummary {
@@ -90,9 +106,17 @@ export interface Comparison {
   metric: string;
   kind: 'binary' | 'numeric';
   test: 'two-proportion-z' | 'welch-t';
-  /** False when an arm has too few units (binary: none; numeric: fewer than two with events). */
+  /**
+   * True when both arms have at least minUnitsPerArm units (binary: exposed units; numeric: units
+   * with events). Below it the figures are still given when computable (binary: one unit per arm;
+   * numeric: two with events), with `reason`.
+   */
   sufficientData: boolean;
+  /** The threshold applied. */
+  minUnitsPerArm: number;
   reason?: string;
+  /** The metric's aggregates are unusable: no figures (see ArmMetricSummary.error). */
+  error?: string;
   controlValue?: number;
   treatmentValue?: number;
   difference?: number;
@@ -160,6 +184,8 @@ export interface ExperimentAnalysis {
   srmNote?: string;
   unexposed: ExperimentAggregates['unexposed'];
   totalEvents: number;
+  /** Events excluded by an admin: stored, not counted. */
+  excludedEvents: number;
   power?: PowerEstimate;
   /** Shadow tests: the merged report of every replica. */
   shadow?: ShadowAnalysis;
@@ -193,7 +219,8 @@ export function analyzeExperiment(
   const arms: ArmSummary[] = experiment.arms.map((a, i) => {
     const agg = aggregates.arms[i]!;
     const metrics: Record<string, ArmMetricSummary> = {};
-    for (const m of experiment.metrics) metrics[m.name] = metricSummary(m, agg.units, agg.metrics[m.name]!);
+    for (const m of experiment.metrics)
+      metrics[m.name] = safeMetricSummary(m, agg.units, agg.metrics[m.name]!);
     return {
       name: a.name,
       ...(a.version !== undefined ? { version: a.version } : {}),
@@ -207,9 +234,25 @@ export function analyzeExperiment(
 
   const comparisons: Comparison[] = [];
   const control = arms[0]!;
+  const minUnitsPerArm = experiment.analysis?.minUnitsPerArm ?? DEFAULT_MIN_UNITS_PER_ARM;
   for (const metric of experiment.metrics) {
+    const error = metricError(metric, arms);
     for (const arm of arms.slice(1)) {
-      comparisons.push(compare(experiment, metric, control, arm, alpha, sequential));
+      const base = comparisonBase(metric, control, arm, minUnitsPerArm);
+      if (error !== undefined) {
+        comparisons.push({ ...base, sufficientData: false, reason: error, error });
+        continue;
+      }
+      // A look is folded into the running state only when the whole comparison succeeds.
+      const draft = JSON.parse(JSON.stringify(sequential)) as SequentialState;
+      try {
+        comparisons.push(compare(experiment, metric, control, arm, alpha, draft, minUnitsPerArm));
+        const key = `${arm.name}/${metric.name}`;
+        if (draft[key] !== undefined) sequential[key] = draft[key]!;
+      } catch (err) {
+        const reason = `the figures could not be computed: ${err instanceof Error ? err.message : String(err)}`;
+        comparisons.push({ ...base, sufficientData: false, reason, error: reason });
+      }
     }
   }
   const tested = comparisons.filter((c) => c.pValue !== undefined);
@@ -246,6 +289,7 @@ export function analyzeExperiment(
     ...(srmNote !== undefined ? { srmNote } : {}),
     unexposed: aggregates.unexposed,
     totalEvents: aggregates.totalEvents,
+    excludedEvents: aggregates.excludedEvents,
   };
   const power = powerEstimate(experiment);
   if (power !== undefined) analysis.power = power;
@@ -262,6 +306,54 @@ export function analyzeExperiment(
   return { analysis, sequential };
 }
 
+/** The first arm's error for `metric`, if any: the metric cannot be compared. */
+function metricError(metric: MetricDefinition, arms: readonly ArmSummary[]): string | undefined {
+  for (const arm of arms) {
+    const error = arm.metrics[metric.name]?.error;
+    if (error !== undefined) return error;
+  }
+  return undefined;
+}
+
+/**
+ * A metric's summary for one arm, or its error: events with unusable values, aggregates that are not
+ * finite, or anything the summary throws, are this metric's problem only.
+ */
+function safeMetricSummary(
+  metric: MetricDefinition,
+  exposedUnits: number,
+  agg: ExperimentAggregates['arms'][number]['metrics'][string],
+): ArmMetricSummary {
+  const empty: ArmMetricSummary = {
+    kind: metric.kind,
+    units: metric.kind === 'binary' ? exposedUnits : agg.unitsWithEvents,
+    unitsWithEvents: agg.unitsWithEvents,
+    events: agg.events,
+    sum: agg.sum,
+    sumSq: agg.sumSq,
+    m2: agg.m2,
+    invalidEvents: agg.invalidEvents,
+  };
+  if (agg.invalidEvents > 0) {
+    return {
+      ...empty,
+      error: `${agg.invalidEvents} stored event(s) of "${metric.name}" have values beyond ±${MAX_METRIC_BOUND} or not finite (written before values were bounded, or by hand); exclude them (POST …/events/exclude {"outOfRange": true, "reason": …} or ferry experiments exclude-events --out-of-range) to analyse this metric`,
+    };
+  }
+  const figures = [agg.unitsWithEvents, agg.events, agg.sum, agg.m2, agg.conversions, exposedUnits];
+  if (!figures.every(Number.isFinite)) {
+    return { ...empty, error: `the aggregates of "${metric.name}" are not finite numbers` };
+  }
+  try {
+    return metricSummary(metric, exposedUnits, agg);
+  } catch (err) {
+    return {
+      ...empty,
+      error: `the figures of "${metric.name}" could not be computed: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  }
+}
+
 function metricSummary(
   metric: MetricDefinition,
   exposedUnits: number,
@@ -273,6 +365,8 @@ function metricSummary(
     events: agg.events,
     sum: agg.sum,
     sumSq: agg.sumSq,
+    m2: agg.m2,
+    invalidEvents: agg.invalidEvents,
   };
   if (metric.kind === 'binary') {
     return {
@@ -282,13 +376,48 @@ function metricSummary(
       rate: exposedUnits > 0 ? agg.conversions / exposedUnits : null,
     };
   }
-  const summary =
-    agg.unitsWithEvents > 0 ? summaryFromSums(agg.unitsWithEvents, agg.sum, agg.sumSq) : undefined;
+  const summary = agg.unitsWithEvents > 0 ? summaryOf(agg) : undefined;
   return {
     ...base,
     units: agg.unitsWithEvents,
     mean: summary?.mean ?? null,
     variance: summary === undefined || summary.n < 2 ? null : summary.variance,
+  };
+}
+
+/** Mean and variance from the store's two-pass aggregates (Σx and Σ(x − mean)²). */
+function summaryOf(agg: { unitsWithEvents: number; sum: number; m2: number }): MeanSummary {
+  const n = agg.unitsWithEvents;
+  return { n, mean: agg.sum / n, variance: n > 1 ? Math.max(0, agg.m2 / (n - 1)) : 0 };
+}
+
+function comparisonBase(
+  metric: MetricDefinition,
+  control: ArmSummary,
+  arm: ArmSummary,
+  minUnitsPerArm: number,
+) {
+  return {
+    arm: arm.name,
+    control: control.name,
+    metric: metric.name,
+    kind: metric.kind,
+    test: metric.kind === 'binary' ? ('two-proportion-z' as const) : ('welch-t' as const),
+    minUnitsPerArm,
+  };
+}
+
+/** sufficientData and its reason, from the units of both arms (see Comparison.sufficientData). */
+function sufficiency(
+  c: ArmMetricSummary,
+  t: ArmMetricSummary,
+  minUnitsPerArm: number,
+): { sufficientData: boolean; reason?: string } {
+  const fewest = Math.min(c.units, t.units);
+  if (fewest >= minUnitsPerArm) return { sufficientData: true };
+  return {
+    sufficientData: false,
+    reason: `an arm has ${fewest} ${c.kind === 'binary' ? 'exposed units' : 'units with events'}, fewer than the ${minUnitsPerArm} needed (analysis.minUnitsPerArm): the figures are not reliable yet`,
   };
 }
 
@@ -299,17 +428,13 @@ function compare(
   arm: ArmSummary,
   alpha: number,
   sequential: SequentialState,
+  minUnitsPerArm: number,
 ): Comparison {
-  const base = {
-    arm: arm.name,
-    control: control.name,
-    metric: metric.name,
-    kind: metric.kind,
-    test: metric.kind === 'binary' ? ('two-proportion-z' as const) : ('welch-t' as const),
-  };
+  const base = comparisonBase(metric, control, arm, minUnitsPerArm);
   const key = `${arm.name}/${metric.name}`;
   const c = control.metrics[metric.name]!;
   const t = arm.metrics[metric.name]!;
+  const enough = sufficiency(c, t, minUnitsPerArm);
   if (metric.kind === 'binary') {
     if (c.units < 1 || t.units < 1) {
       return { ...base, sufficientData: false, reason: 'an arm has no exposed units yet' };
@@ -319,10 +444,11 @@ function compare(
     const z = twoProportionZTest(cArm, tArm, { alpha });
     const tau = metric.tau ?? absoluteMde(experiment, metric.name) ?? DEFAULT_BINARY_TAU;
     const look = (tau2: number) => msprtForProportions(cArm, tArm, { tau2, alpha });
-    const seq = sequentialFor(sequential, key, tau * tau, look);
+    // A difference of rates lies within [−1, 1]: so do its always-valid intervals.
+    const seq = sequentialFor(sequential, key, tau * tau, look, [-1, 1]);
     return {
       ...base,
-      sufficientData: true,
+      ...enough,
       controlValue: z.controlRate,
       treatmentValue: z.treatmentRate,
       difference: z.difference,
@@ -338,9 +464,18 @@ function compare(
   if (c.unitsWithEvents < 2 || t.unitsWithEvents < 2) {
     return { ...base, sufficientData: false, reason: 'an arm has fewer than two units with events' };
   }
-  const cs: MeanSummary = summaryFromSums(c.unitsWithEvents, c.sum, c.sumSq);
-  const ts: MeanSummary = summaryFromSums(t.unitsWithEvents, t.sum, t.sumSq);
+  const cs = summaryOf(c);
+  const ts = summaryOf(t);
   const w = welchTTest(cs, ts, { alpha });
+  // A unit's value is a sum of events, unbounded however the events are: Welch's interval of the
+  // difference is left as is. The lift of means of one sign (events all >= 0, or all <= 0) is a
+  // ratio >= 0 minus 1, so its interval is clipped at −1 (the true lift is always above).
+  const { min, max } = metricBounds(metric);
+  const differenceCi = w.differenceCi;
+  const relativeLiftCi: Interval | null =
+    w.relativeLiftCi !== null && (min >= 0 || max <= 0)
+      ? [Math.max(-1, w.relativeLiftCi[0]), w.relativeLiftCi[1]]
+      : w.relativeLiftCi;
   const pooledSd = Math.sqrt(
     ((cs.n - 1) * cs.variance + (ts.n - 1) * ts.variance) / Math.max(1, cs.n + ts.n - 2),
   );
@@ -349,16 +484,19 @@ function compare(
       ? metric.tau * metric.tau
       : (absoluteMde(experiment, metric.name) ?? DEFAULT_NUMERIC_TAU_SD_SHARE * pooledSd) ** 2;
   const look = (fixedTau2: number) => msprtForMeans(cs, ts, { tau2: fixedTau2, alpha });
-  const seq = sequentialFor(sequential, key, tau2, look);
+  const seq = sequentialFor(sequential, key, tau2, look, [
+    Number.NEGATIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+  ]);
   return {
     ...base,
-    sufficientData: true,
+    ...enough,
     controlValue: cs.mean,
     treatmentValue: ts.mean,
     difference: w.difference,
-    differenceCi: w.differenceCi,
+    differenceCi,
     relativeLift: w.relativeLift,
-    relativeLiftCi: w.relativeLiftCi,
+    relativeLiftCi,
     statistic: w.t,
     df: w.df,
     pValue: w.pValue,
@@ -376,14 +514,21 @@ function sequentialFor(
   key: string,
   proposedTau2: number,
   look: (tau2: number) => MsprtLook,
+  bounds: Interval,
 ): Pick<Comparison, 'msprt' | 'alwaysValid'> {
   const entry = sequential[key];
   const tau2 = entry?.tau2 ?? proposedTau2;
   if (!(tau2 > 0) || !Number.isFinite(tau2)) return { msprt: null, alwaysValid: entry?.state ?? null };
-  const current = look(tau2);
-  if (!Number.isFinite(current.ci[0]) || !Number.isFinite(current.ci[1])) {
+  const raw = look(tau2);
+  if (!Number.isFinite(raw.ci[0]) || !Number.isFinite(raw.ci[1])) {
     return { msprt: null, alwaysValid: entry?.state ?? null };
   }
+  // The normal approximation can reach past what the difference can be (small samples): clip to
+  // the possible range, which the true difference is always in, so coverage is kept.
+  const current: MsprtLook = {
+    ...raw,
+    ci: [Math.max(bounds[0], raw.ci[0]), Math.min(bounds[1], raw.ci[1])],
+  };
   const state = combineLooks(entry?.state, current);
   sequential[key] = { tau2, state };
   return { msprt: { tau2, pValue: current.pValue, ci: current.ci }, alwaysValid: state };

@@ -12,16 +12,20 @@ import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
 import { isValidAlias, isValidModelName, MAX_VERSION } from '../registry/model-ref.js';
 import {
   ACTIVE_STATUSES,
+  type AnalysisSettings,
   type ArmDefinition,
   BANDIT_POLICIES,
   type BanditPolicyName,
   type BanditSettings,
+  DEFAULT_METRIC_BOUND,
+  DEFAULT_MIN_UNITS_PER_ARM,
   EXPERIMENT_TYPES,
   type Experiment,
   type ExperimentDefinition,
   type ExperimentEvent,
   type ExperimentStatus,
   type ExperimentType,
+  MAX_METRIC_BOUND,
   METRIC_KINDS,
   type MetricDefinition,
   type MetricKind,
@@ -38,6 +42,11 @@ export const MAX_METRICS = 20;
 /** Longest unit id (user id) routed or accepted in an event, in UTF-16 code units. */
 export const MAX_UNIT_LENGTH = 256;
 export const MAX_EVENT_ID_LENGTH = 256;
+/**
+ * An event's `at` must fall within [the experiment's creation − 5 min, now + 5 min]: the skew
+ * tolerates clocks of reporting applications that run a little ahead or behind.
+ */
+export const EVENT_TIME_SKEW_MS = 5 * 60_000;
 
 const EXPERIMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const ARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -143,6 +152,7 @@ const TOP_LEVEL = [
   'description',
   'canary',
   'shadow',
+  'analysis',
 ] as const;
 
 /**
@@ -181,6 +191,7 @@ export function parseExperimentDefinition(raw: unknown): ExperimentDefinition {
     def.bandit = parseBandit(raw.bandit, arms.length, metrics);
   }
   if (raw.power !== undefined) def.power = parsePower(raw.power, metrics);
+  def.analysis = parseAnalysis(raw.analysis);
   if (raw.description !== undefined) {
     if (typeof raw.description !== 'string' || raw.description.length > 2000) {
       throw invalidExperiment('description must be a string of at most 2000 characters', {
@@ -299,7 +310,7 @@ function parseMetrics(raw: unknown, type: ExperimentType): MetricDefinition[] {
   return list.map((m, i): MetricDefinition => {
     const where = `metrics[${i}]`;
     if (!isObject(m)) throw invalidExperiment(`${where} must be an object`, { field: where });
-    onlyKeys(m, ['name', 'kind', 'tau'], where);
+    onlyKeys(m, ['name', 'kind', 'tau', 'min', 'max'], where);
     const metricName = name(m.name, ARM_NAME, `${where}.name`);
     if (seen.has(metricName)) {
       throw invalidExperiment(`metric names must be unique; "${metricName}" appears twice`, { field: where });
@@ -312,8 +323,47 @@ function parseMetrics(raw: unknown, type: ExperimentType): MetricDefinition[] {
       if (!(tau > 0)) throw invalidExperiment(`${where}.tau must be positive`, { field: `${where}.tau` });
       metric.tau = tau;
     }
+    if (m.min !== undefined || m.max !== undefined) {
+      if (kind === 'binary') {
+        throw invalidExperiment(`${where}: min and max are for numeric metrics (binary values are 0 or 1)`, {
+          field: where,
+        });
+      }
+      if (m.min !== undefined) metric.min = parseBound(m.min, `${where}.min`);
+      if (m.max !== undefined) metric.max = parseBound(m.max, `${where}.max`);
+      const { min, max } = metricBounds(metric);
+      if (!(min < max)) {
+        throw invalidExperiment(`${where}.min must be below ${where}.max`, { field: where, min, max });
+      }
+    }
     return metric;
   });
+}
+
+function parseAnalysis(raw: unknown): AnalysisSettings {
+  const a = raw ?? {};
+  if (!isObject(a)) throw invalidExperiment('analysis must be an object', { field: 'analysis' });
+  onlyKeys(a, ['minUnitsPerArm'], 'analysis');
+  return {
+    minUnitsPerArm:
+      a.minUnitsPerArm === undefined
+        ? DEFAULT_MIN_UNITS_PER_ARM
+        : integer(a.minUnitsPerArm, 'analysis.minUnitsPerArm', 2),
+  };
+}
+
+/** The bounds of a numeric metric's event values (its own, else ±DEFAULT_METRIC_BOUND). */
+export function metricBounds(metric: MetricDefinition): { min: number; max: number } {
+  if (metric.kind === 'binary') return { min: 0, max: 1 };
+  return { min: metric.min ?? -DEFAULT_METRIC_BOUND, max: metric.max ?? DEFAULT_METRIC_BOUND };
+}
+
+function parseBound(value: unknown, field: string): number {
+  const bound = finiteNumber(value, field);
+  if (Math.abs(bound) > MAX_METRIC_BOUND) {
+    throw invalidExperiment(`${field} must be within ±${MAX_METRIC_BOUND}`, { field, value });
+  }
+  return bound;
 }
 
 function parseBandit(raw: unknown, arms: number, metrics: readonly MetricDefinition[]): BanditSettings {
@@ -482,11 +532,15 @@ export interface VersionResolver {
  * FERRY_EXPERIMENT_INVALID (400): the definition is wrong, not the URL; `details.registry` carries
  * the registry's own error (what versions and aliases exist).
  */
-export async function checkArmsExist(def: ExperimentDefinition, registry: VersionResolver): Promise<void> {
+export async function checkArmsExist(
+  def: ExperimentDefinition,
+  registry: VersionResolver,
+): Promise<number[]> {
+  const versions: number[] = [];
   for (const [i, arm] of def.arms.entries()) {
     const ref = arm.version !== undefined ? `${def.model}/${arm.version}` : `${def.model}@${arm.alias}`;
     try {
-      await registry.resolve(ref);
+      versions.push((await registry.resolve(ref)).version);
     } catch (e) {
       if (
         isFerryError(e) &&
@@ -504,6 +558,40 @@ export async function checkArmsExist(def: ExperimentDefinition, registry: Versio
       }
       throw e;
     }
+  }
+  return versions;
+}
+
+/**
+ * A canary must release something new: its candidate (second arm) must not resolve to the version
+ * its production arm resolves to, nor to the model's `production` alias now (400
+ * FERRY_EXPERIMENT_INVALID_CANARY_CONFIG): such a release would compare a version with itself and
+ * "promote" what is already in production.
+ */
+export async function checkCanaryCandidate(
+  def: ExperimentDefinition,
+  registry: VersionResolver,
+  resolved: readonly number[],
+): Promise<void> {
+  if (def.type !== 'canary') return;
+  const candidate = resolved[1];
+  const current = new Set<number>([resolved[0]!]);
+  try {
+    current.add((await registry.resolve(`${def.model}@production`)).version);
+  } catch (e) {
+    // A model without a production alias yet: the production arm is the only reference.
+    if (
+      !isFerryError(e) ||
+      (e.code !== ErrorCode.REGISTRY_NOT_FOUND && e.code !== ErrorCode.REGISTRY_INVALID_REF)
+    )
+      throw e;
+  }
+  if (candidate !== undefined && current.has(candidate)) {
+    throw new FerryError(
+      ErrorCode.EXPERIMENT_INVALID_CANARY_CONFIG,
+      `the canary's candidate (arm "${def.arms[1]!.name}") resolves to version ${candidate}, which is already in production: a canary must release another version`,
+      { status: 400, details: { field: 'arms[1]', version: candidate, production: [...current] } },
+    );
   }
 }
 
@@ -562,9 +650,15 @@ export function assertAcceptsEvents(experiment: Experiment): void {
 
 /**
  * Parses `{unit, metric, value, event_id[, at]}` or `{events: [...]}` against the experiment's
- * metrics: binary values are 0 or 1 (true/false accepted), numeric values finite numbers.
+ * metrics: binary values are 0 or 1 (true/false accepted), numeric values finite numbers within the
+ * metric's bounds (see metricBounds); `at` within the experiment's life ± EVENT_TIME_SKEW_MS.
  */
-export function parseEvents(raw: unknown, experiment: Experiment, maxEvents: number): ExperimentEvent[] {
+export function parseEvents(
+  raw: unknown,
+  experiment: Experiment,
+  maxEvents: number,
+  now: Date = new Date(),
+): ExperimentEvent[] {
   if (!isObject(raw)) throw invalidExperiment('the body must be an event object or {"events": [...]}');
   let list: unknown[];
   if (raw.events !== undefined) {
@@ -583,6 +677,9 @@ export function parseEvents(raw: unknown, experiment: Experiment, maxEvents: num
     });
   }
   const kinds = new Map(experiment.metrics.map((m) => [m.name, m.kind] as const));
+  const bounds = new Map(experiment.metrics.map((m) => [m.name, metricBounds(m)] as const));
+  const earliest = Date.parse(experiment.createdAt) - EVENT_TIME_SKEW_MS;
+  const latest = now.getTime() + EVENT_TIME_SKEW_MS;
   return list.map((e, i) => {
     const where = raw.events !== undefined ? `events[${i}]` : 'body';
     if (!isObject(e)) throw invalidExperiment(`${where} must be an object`, { field: where });
@@ -622,14 +719,107 @@ export function parseEvents(raw: unknown, experiment: Experiment, maxEvents: num
       }
     } else {
       value = finiteNumber(e.value, `${where}.value`);
+      const { min, max } = bounds.get(e.metric as string)!;
+      if (value < min || value > max) {
+        throw invalidExperiment(
+          `${where}.value must be within [${min}, ${max}] for the metric "${e.metric}" (its min and max)`,
+          { field: `${where}.value`, value, min, max },
+        );
+      }
     }
     const event: ExperimentEvent = { eventId, unit: e.unit as string, metric: e.metric as string, value };
     if (e.at !== undefined) {
       const ms = typeof e.at === 'string' ? Date.parse(e.at) : Number.NaN;
       if (Number.isNaN(ms))
         throw invalidExperiment(`${where}.at must be an ISO 8601 time`, { field: `${where}.at` });
+      if (ms < earliest || ms > latest) {
+        throw invalidExperiment(
+          `${where}.at must fall within the experiment's life: from its creation (${experiment.createdAt}) to now, ± ${EVENT_TIME_SKEW_MS / 60_000} minutes`,
+          {
+            field: `${where}.at`,
+            value: e.at,
+            earliest: new Date(earliest).toISOString(),
+            latest: new Date(latest).toISOString(),
+          },
+        );
+      }
       event.at = new Date(ms).toISOString();
     }
     return event;
   });
+}
+
+/** Most event ids in one exclusion request. */
+export const MAX_EXCLUDED_IDS = 1000;
+
+/**
+ * The body of POST /v1/experiments/:id/events/exclude: `{reason, event_ids?, unit?, metric?,
+ * outOfRange?, by?}` (`by`: who excludes, recorded with the channel); at least one of event_ids, unit and outOfRange (so that a typo cannot exclude a whole
+ * metric), every condition given must hold. `reason` (1 to 500 characters) is recorded.
+ */
+export function parseExclusion(
+  raw: unknown,
+  experiment: Experiment,
+): {
+  selection: { eventIds?: string[]; unit?: string; metric?: string; outOfRange?: boolean };
+  reason: string;
+  by?: string;
+} {
+  if (!isObject(raw)) throw invalidExperiment('the body must be a JSON object');
+  onlyKeys(raw, ['event_ids', 'unit', 'metric', 'outOfRange', 'reason', 'by'], 'body');
+  if (raw.by !== undefined && unitProblem(raw.by) !== undefined) {
+    throw invalidExperiment('by (who excludes, recorded) must be a string of 1 to 256 characters', {
+      field: 'by',
+    });
+  }
+  if (typeof raw.reason !== 'string' || raw.reason.trim().length === 0 || raw.reason.length > 500) {
+    throw invalidExperiment('reason must be a string of 1 to 500 characters (it is recorded)', {
+      field: 'reason',
+    });
+  }
+  const selection: { eventIds?: string[]; unit?: string; metric?: string; outOfRange?: boolean } = {};
+  if (raw.event_ids !== undefined) {
+    const ids = raw.event_ids;
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      ids.length > MAX_EXCLUDED_IDS ||
+      ids.some((id) => unitProblem(id) !== undefined)
+    ) {
+      throw invalidExperiment(`event_ids must be 1 to ${MAX_EXCLUDED_IDS} event ids`, { field: 'event_ids' });
+    }
+    selection.eventIds = [...new Set(ids as string[])];
+  }
+  if (raw.unit !== undefined) {
+    const problem = unitProblem(raw.unit);
+    if (problem !== undefined) throw invalidExperiment(`unit ${problem}`, { field: 'unit' });
+    selection.unit = raw.unit as string;
+  }
+  if (raw.metric !== undefined) {
+    if (typeof raw.metric !== 'string' || !experiment.metrics.some((m) => m.name === raw.metric)) {
+      throw invalidExperiment("metric must be one of the experiment's metrics", {
+        field: 'metric',
+        value: raw.metric,
+      });
+    }
+    selection.metric = raw.metric;
+  }
+  if (raw.outOfRange !== undefined) {
+    if (typeof raw.outOfRange !== 'boolean')
+      throw invalidExperiment('outOfRange must be a boolean', { field: 'outOfRange' });
+    if (raw.outOfRange) selection.outOfRange = true;
+  }
+  if (
+    selection.eventIds === undefined &&
+    selection.unit === undefined &&
+    selection.outOfRange === undefined
+  ) {
+    throw invalidExperiment(
+      'give event_ids, unit or outOfRange: true (metric alone would exclude a whole metric)',
+      {
+        field: 'body',
+      },
+    );
+  }
+  return { selection, reason: raw.reason, ...(raw.by !== undefined ? { by: raw.by as string } : {}) };
 }

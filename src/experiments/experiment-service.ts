@@ -16,8 +16,10 @@ import {
   assertAcceptsEvents,
   assertWeights,
   checkArmsExist,
+  checkCanaryCandidate,
   nextStatus,
   parseEvents,
+  parseExclusion,
   parseExperimentDefinition,
   powerEstimate,
   type Transition,
@@ -80,7 +82,8 @@ export class ExperimentService {
 
   async create(raw: unknown): Promise<{ experiment: Experiment; power?: PowerEstimate }> {
     const def = parseExperimentDefinition(raw);
-    await checkArmsExist(def, this.opts.registry);
+    const versions = await checkArmsExist(def, this.opts.registry);
+    await checkCanaryCandidate(def, this.opts.registry, versions);
     const experiment = await this.opts.store.create(
       def,
       def.type === 'canary'
@@ -202,9 +205,26 @@ export class ExperimentService {
   async recordEvents(name: string, body: unknown): Promise<EventsResult> {
     const experiment = await this.opts.store.require(name);
     assertAcceptsEvents(experiment);
-    const events = parseEvents(body, experiment, this.opts.maxEvents ?? 1000);
+    const events = parseEvents(body, experiment, this.opts.maxEvents ?? 1000, this.opts.store.now());
     const { inserted, duplicates } = await this.opts.store.recordEvents(name, events);
     return { accepted: inserted, duplicates };
+  }
+
+  /**
+   * Excludes events of an experiment (any status): they stay stored with when, by whom and why, and
+   * no analysis, bandit update or canary evaluation counts them again. See parseExclusion for the
+   * body; returns how many were excluded now (events already excluded keep their first record).
+   */
+  async excludeEvents(
+    name: string,
+    body: unknown,
+    channel: { defaultBy: string; via: string },
+  ): Promise<{ excluded: number }> {
+    const experiment = await this.opts.store.require(name);
+    const { selection, reason, by } = parseExclusion(body, experiment);
+    const recordedBy = `${by ?? channel.defaultBy} (${channel.via})`;
+    const excluded = await this.opts.store.excludeEvents(name, selection, { by: recordedBy, reason });
+    return { excluded };
   }
 
   /** Every replica's persisted shadow counters, merged. Unreadable rows are skipped and counted. */

@@ -10,7 +10,8 @@
  *   (stickiness, intent-to-treat); later exposures only add to `requests`.
  * - ferry_experiment_events: PRIMARY KEY (experiment, event_id): an event posted twice counts once
  *   (ON CONFLICT DO NOTHING; the first one wins). Events of units never exposed are stored too and
- *   counted apart (`unexposed`), never analysed.
+ *   counted apart (`unexposed`), never analysed. Since migration 2 an admin can exclude events
+ *   (excluded_at/by/reason): they stay stored and no aggregate counts them.
  */
 
 import { defineSchema, migrate } from '../core/migrations.js';
@@ -26,6 +27,7 @@ import {
   type ExperimentEvent,
   type ExperimentStatus,
   type Exposure,
+  MAX_METRIC_BOUND,
   type MetricAggregate,
   type WeightsChange,
 } from './experiment-types.js';
@@ -83,7 +85,35 @@ export const EXPERIMENT_SCHEMA: readonly string[] = [
 /** The store's versioned migrations (`src/core/migrations.ts`); 1 is the DDL of Ferry 0.1.0. */
 export const EXPERIMENT_MIGRATIONS = defineSchema('experiments', [
   { version: 1, description: 'tables of Ferry 0.1.0', statements: EXPERIMENT_SCHEMA },
+  {
+    version: 2,
+    description: 'events can be excluded by an admin (when, by whom, why)',
+    statements: [
+      `ALTER TABLE ${EVENTS_TABLE} ADD COLUMN excluded_at TEXT NULL`,
+      `ALTER TABLE ${EVENTS_TABLE} ADD COLUMN excluded_by TEXT NULL`,
+      `ALTER TABLE ${EVENTS_TABLE} ADD COLUMN excluded_reason TEXT NULL`,
+    ],
+  },
 ]);
+
+/**
+ * Stored values the aggregates use: within ±MAX_METRIC_BOUND (which also leaves out PostgreSQL's
+ * NaN and ±Infinity). Validation refuses anything beyond at the edge; this guards against rows
+ * written before bounds existed or by hand, which would otherwise overflow SUM and fail every
+ * reader of the aggregates (analysis, bandit updates, the canary controller).
+ */
+const VALID_VALUE = `value BETWEEN ${-MAX_METRIC_BOUND} AND ${MAX_METRIC_BOUND}`;
+
+/**
+ * Which events an admin excludes: the conditions given all hold (ids, a unit, a metric, values beyond
+ * ±MAX_METRIC_BOUND or not finite); at least one of eventIds, unit and outOfRange.
+ */
+export interface EventSelection {
+  eventIds?: readonly string[];
+  unit?: string;
+  metric?: string;
+  outOfRange?: boolean;
+}
 
 const EXPERIMENT_COLUMNS =
   'name, model, type, status, definition, weights, weights_history, conclusion, sequential, controller_state, bandit_period, created_at, updated_at, revision';
@@ -424,35 +454,51 @@ export class ExperimentStore {
       `SELECT arm, COUNT(*) AS units, SUM(requests) AS requests FROM ${EXPOSURES_TABLE} WHERE experiment = $1 GROUP BY arm`,
       [name],
     );
+    // Two passes (the arm's mean, then Σ (x − mean)²): the variance without the cancellation of
+    // Σx² − (Σx)²/n, and with bounded values no sum can overflow.
     const metricRows = await executor.query<{
       arm: string;
       metric: string;
       units: unknown;
       events: unknown;
       sum: unknown;
-      sum_sq: unknown;
+      m2: unknown;
       conversions: unknown;
     }>(
-      `SELECT x.arm AS arm, u.metric AS metric, COUNT(*) AS units, SUM(u.events) AS events,
-         SUM(u.total) AS sum, SUM(u.total * u.total) AS sum_sq,
-         SUM(CASE WHEN u.max_value > 0 THEN 1 ELSE 0 END) AS conversions
-       FROM (SELECT unit, metric, COUNT(*) AS events, SUM(value) AS total, MAX(value) AS max_value
-             FROM ${EVENTS_TABLE} WHERE experiment = $1 GROUP BY unit, metric) u
-       JOIN ${EXPOSURES_TABLE} x ON x.experiment = $1 AND x.unit = u.unit
-       GROUP BY x.arm, u.metric`,
+      `WITH u AS (
+         SELECT unit, metric, COUNT(*) AS events, SUM(value) AS total, MAX(value) AS max_value
+         FROM ${EVENTS_TABLE}
+         WHERE experiment = $1 AND excluded_at IS NULL AND ${VALID_VALUE}
+         GROUP BY unit, metric),
+       ux AS (
+         SELECT x.arm AS arm, u.metric AS metric, u.events AS events, u.total AS total, u.max_value AS max_value
+         FROM u JOIN ${EXPOSURES_TABLE} x ON x.experiment = $1 AND x.unit = u.unit),
+       m AS (SELECT arm, metric, AVG(total) AS mean FROM ux GROUP BY arm, metric)
+       SELECT ux.arm AS arm, ux.metric AS metric, COUNT(*) AS units, SUM(ux.events) AS events,
+         SUM(ux.total) AS sum, SUM((ux.total - m.mean) * (ux.total - m.mean)) AS m2,
+         SUM(CASE WHEN ux.max_value > 0 THEN 1 ELSE 0 END) AS conversions
+       FROM ux JOIN m ON m.arm = ux.arm AND m.metric = ux.metric
+       GROUP BY ux.arm, ux.metric`,
+      [name],
+    );
+    const invalidRows = await executor.query<{ metric: string; events: unknown }>(
+      `SELECT metric, COUNT(*) AS events FROM ${EVENTS_TABLE}
+       WHERE experiment = $1 AND excluded_at IS NULL AND NOT (${VALID_VALUE})
+       GROUP BY metric`,
       [name],
     );
     const unexposedRows = await executor.query<{ metric: string; events: unknown; units: unknown }>(
       `SELECT e.metric AS metric, COUNT(*) AS events, COUNT(DISTINCT e.unit) AS units
        FROM ${EVENTS_TABLE} e
-       WHERE e.experiment = $1
+       WHERE e.experiment = $1 AND e.excluded_at IS NULL
          AND NOT EXISTS (SELECT 1 FROM ${EXPOSURES_TABLE} x WHERE x.experiment = $1 AND x.unit = e.unit)
        GROUP BY e.metric`,
       [name],
     );
-    const [totals] = await executor.query<{ events: unknown; unexposed_units: unknown }>(
-      `SELECT (SELECT COUNT(*) FROM ${EVENTS_TABLE} WHERE experiment = $1) AS events,
-         (SELECT COUNT(DISTINCT e.unit) FROM ${EVENTS_TABLE} e WHERE e.experiment = $1
+    const [totals] = await executor.query<{ events: unknown; excluded: unknown; unexposed_units: unknown }>(
+      `SELECT (SELECT COUNT(*) FROM ${EVENTS_TABLE} WHERE experiment = $1 AND excluded_at IS NULL) AS events,
+         (SELECT COUNT(*) FROM ${EVENTS_TABLE} WHERE experiment = $1 AND excluded_at IS NOT NULL) AS excluded,
+         (SELECT COUNT(DISTINCT e.unit) FROM ${EVENTS_TABLE} e WHERE e.experiment = $1 AND e.excluded_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM ${EXPOSURES_TABLE} x WHERE x.experiment = $1 AND x.unit = e.unit)) AS unexposed_units`,
       [name],
     );
@@ -461,12 +507,17 @@ export class ExperimentStore {
       const metrics: Record<string, MetricAggregate> = {};
       for (const m of experiment.metrics) {
         const mr = metricRows.find((r) => r.arm === a.name && r.metric === m.name);
+        const units = num(mr?.units);
+        const sum = num(mr?.sum);
+        const m2 = num(mr?.m2);
         metrics[m.name] = {
-          unitsWithEvents: num(mr?.units),
+          unitsWithEvents: units,
           events: num(mr?.events),
-          sum: num(mr?.sum),
-          sumSq: num(mr?.sum_sq),
+          sum,
+          sumSq: units > 0 ? m2 + (sum * sum) / units : 0,
+          m2,
           conversions: num(mr?.conversions),
+          invalidEvents: num(invalidRows.find((r) => r.metric === m.name)?.events),
         };
       }
       return { arm: a.name, units: num(row?.units), requests: num(row?.requests), metrics };
@@ -481,7 +532,45 @@ export class ExperimentStore {
       arms,
       unexposed: { events: unexposedEvents, units: num(totals?.unexposed_units), byMetric },
       totalEvents: num(totals?.events),
+      excludedEvents: num(totals?.excluded),
     };
+  }
+
+  /**
+   * Marks the selected events of `experiment` excluded (when, by whom, why): they stay stored but no
+   * aggregate counts them. Events already excluded keep their first record. Returns how many were
+   * excluded now.
+   */
+  async excludeEvents(
+    experiment: string,
+    selection: EventSelection,
+    record: { by: string; reason: string },
+  ): Promise<number> {
+    const params: SqlValue[] = [experiment, this.clock().toISOString(), record.by, record.reason];
+    const where: string[] = ['experiment = $1', 'excluded_at IS NULL'];
+    if (selection.eventIds !== undefined && selection.eventIds.length > 0) {
+      const marks = selection.eventIds.map((id) => {
+        params.push(id);
+        return `$${params.length}`;
+      });
+      where.push(`event_id IN (${marks.join(', ')})`);
+    }
+    if (selection.unit !== undefined) {
+      params.push(selection.unit);
+      where.push(`unit = $${params.length}`);
+    }
+    if (selection.metric !== undefined) {
+      params.push(selection.metric);
+      where.push(`metric = $${params.length}`);
+    }
+    if (selection.outOfRange === true) where.push(`NOT (${VALID_VALUE})`);
+    if (where.length === 2 || (where.length === 3 && selection.metric !== undefined)) {
+      throw new Error('excludeEvents needs event ids, a unit or outOfRange');
+    }
+    return this.sql.execute(
+      `UPDATE ${EVENTS_TABLE} SET excluded_at = $2, excluded_by = $3, excluded_reason = $4 WHERE ${where.join(' AND ')}`,
+      params,
+    );
   }
 
   private exposureStatement(rows: number): string {

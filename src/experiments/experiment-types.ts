@@ -62,7 +62,37 @@ export interface MetricDefinition {
    * look with data, then kept.
    */
   tau?: number;
+  /**
+   * Numeric metrics: the bounds of one event's value, inclusive; an event outside them is refused
+   * (400). Defaults ±DEFAULT_METRIC_BOUND (1e9); never beyond ±MAX_METRIC_BOUND (1e12), so that sums
+   * and squares of stored values cannot overflow a double. Binary metrics are 0/1 and take neither.
+   */
+  min?: number;
+  max?: number;
 }
+
+/** Default bound of a numeric event's value: |value| <= 1e9 unless the metric says otherwise. */
+export const DEFAULT_METRIC_BOUND = 1e9;
+/**
+ * The widest bound a metric may declare; stored values beyond it (data written before bounds
+ * existed, or by hand) are left out of every aggregate and counted as invalid instead.
+ */
+export const MAX_METRIC_BOUND = 1e12;
+
+/** How the analysis judges an arm × metric comparison. */
+export interface AnalysisSettings {
+  /**
+   * A comparison is `sufficientData` only when both arms have at least this many units (binary:
+   * exposed units; numeric: units with events). Default DEFAULT_MIN_UNITS_PER_ARM.
+   */
+  minUnitsPerArm: number;
+}
+
+/**
+ * 30 units per arm: below it the normal approximations behind the z- and t-tests are unreliable
+ * (the usual rule of thumb); the figures are still shown, flagged as insufficient.
+ */
+export const DEFAULT_MIN_UNITS_PER_ARM = 30;
 
 export interface BanditSettings {
   policy: BanditPolicyName;
@@ -128,6 +158,8 @@ export interface ExperimentDefinition {
   canary?: Record<string, unknown>;
   /** Shadow settings (sample rate…), kept as given for the shadow mirror. */
   shadow?: Record<string, unknown>;
+  /** Analysis settings; absent in experiments stored before they existed (defaults apply). */
+  analysis?: AnalysisSettings;
 }
 
 /** One change of an experiment's weights (creation, bandit update, canary step, manual change). */
@@ -193,8 +225,15 @@ export interface MetricAggregate {
   events: number;
   /** Σ over units of the unit's value (sum of its events). */
   sum: number;
-  /** Σ over units of the unit's value squared. */
+  /** Σ over units of the unit's value squared (derived from m2: informative only). */
   sumSq: number;
+  /**
+   * Σ over units of (unit's value − the arm's mean)², computed in two passes by the database: the
+   * variance without the cancellation of Σx² − (Σx)²/n.
+   */
+  m2: number;
+  /** Stored events of the metric whose value is beyond ±MAX_METRIC_BOUND or not finite: left out. */
+  invalidEvents: number;
   /** Units with at least one event whose value is > 0 (binary: converting units). */
   conversions: number;
 }
@@ -215,6 +254,8 @@ export interface ExperimentAggregates {
   /** Events of units that were never exposed: stored, counted apart, not analysed. */
   unexposed: { events: number; units: number; byMetric: Record<string, { events: number; units: number }> };
   totalEvents: number;
+  /** Events excluded by an admin (POST …/events/exclude): stored, never counted. */
+  excludedEvents: number;
 }
 
 /** The arm the router picked for a request. */

@@ -43,12 +43,15 @@ function aggregates(arms: [units: number, conversions: number][]): ExperimentAgg
           events: conversions,
           sum: conversions,
           sumSq: conversions,
+          m2: 0,
           conversions,
+          invalidEvents: 0,
         },
       },
     })),
     unexposed: { events: 0, units: 0, byMetric: {} },
     totalEvents: arms.reduce((s, [, c]) => s + c, 0),
+    excludedEvents: 0,
   };
 }
 
@@ -289,6 +292,59 @@ describe('analyzeExperiment', () => {
       expect(c.pValueHolm!).toBeGreaterThanOrEqual(c.pValue!);
       expect(c.pValueBh!).toBeGreaterThanOrEqual(c.pValue!);
       expect(c.pValueBh!).toBeLessThanOrEqual(c.pValueHolm!);
+    }
+  });
+});
+
+describe('analysis sufficiency and bounded intervals (issue 8, item 23)', () => {
+  it('5 control units vs 1 treatment unit: not sufficient, and the interval stays within [-1, 1]', () => {
+    const { analysis } = analyzeExperiment(
+      experiment(),
+      aggregates([
+        [5, 3],
+        [1, 0],
+      ]),
+    );
+    const c = analysis.comparisons[0]!;
+    expect(c.sufficientData).toBe(false);
+    expect(c.minUnitsPerArm).toBe(30);
+    expect(c.reason).toMatch(/an arm has 1 exposed units, fewer than the 30 needed/);
+    // The figures are still shown: p = 0.273 (pooled z), and the score interval of the same test
+    // contains 0 — the Wald interval was [-1.03, -0.17], below -1 and excluding 0 next to p = 0.27.
+    expect(c.pValue).toBeCloseTo(0.2733, 4);
+    const [low, high] = c.differenceCi!;
+    expect(low).toBeGreaterThanOrEqual(-1);
+    expect(high).toBeLessThanOrEqual(1);
+    expect(low).toBeLessThan(0);
+    expect(high).toBeGreaterThan(0);
+    expect(c.relativeLiftCi![0]).toBeGreaterThanOrEqual(-1);
+    // The always-valid (mSPRT) intervals are normal approximations: clipped to [-1, 1] as well.
+    for (const ci of [c.msprt!.ci, c.alwaysValid!.ci]) {
+      expect(ci[0]).toBeGreaterThanOrEqual(-1);
+      expect(ci[1]).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('minUnitsPerArm is per experiment (default 30); at or above it the comparison is sufficient', () => {
+    const e = experiment({ analysis: { minUnitsPerArm: 5 } });
+    expect(e.analysis).toEqual({ minUnitsPerArm: 5 });
+    const at = (units: number) =>
+      analyzeExperiment(
+        e,
+        aggregates([
+          [units, 2],
+          [units, 3],
+        ]),
+      ).analysis.comparisons[0]!;
+    expect(at(4).sufficientData).toBe(false);
+    expect(at(5).sufficientData).toBe(true);
+    expect(experiment().analysis).toEqual({ minUnitsPerArm: 30 });
+    for (const bad of [0, 1, 2.5, '30']) {
+      expectFerryErrorSync(
+        () => parseExperimentDefinition(abRaw({ analysis: { minUnitsPerArm: bad } })),
+        ErrorCode.EXPERIMENT_INVALID,
+        400,
+      );
     }
   });
 });

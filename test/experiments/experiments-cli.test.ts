@@ -1,7 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFerry } from '../../src/adapters/open-ferry.js';
 import type { ExperimentAnalysis } from '../../src/experiments/experiment-analysis.js';
+import { EVENTS_TABLE } from '../../src/experiments/experiment-store.js';
 import type { Experiment } from '../../src/experiments/experiment-types.js';
 import { errorCode, runCli } from '../helpers/cli.js';
 import { createTestRegistry, type TestRegistry } from '../helpers/serving.js';
@@ -79,5 +81,49 @@ describe('ferry experiments (straight to the SQL store, no server)', () => {
     expect((JSON.parse((await ferry('list', '--json')).stdout) as Experiment[]).map((e) => e.name)).toEqual([
       'cli-ab',
     ]);
+  });
+
+  it('exclude-events: out-of-range values planted in the database, recorded with who and why', async () => {
+    const file = join(reg.home, 'poison.json');
+    await writeFile(
+      file,
+      JSON.stringify(abRaw({ name: 'cli-poison', metrics: [{ name: 'revenue', kind: 'numeric' }] })),
+    );
+    expect((await ferry('create', '--file', file)).code).toBe(0);
+    const ctx = await openFerry(reg.config);
+    try {
+      const at = new Date().toISOString();
+      await ctx.sql.execute(
+        `INSERT INTO ${EVENTS_TABLE} (experiment, event_id, unit, metric, value, at, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        ['cli-poison', 'planted', 'u1', 'revenue', 1e200, at, at],
+      );
+      const shown = JSON.parse((await ferry('show', 'cli-poison', '--json')).stdout) as ExperimentAnalysis;
+      expect(shown.comparisons[0]!.error).toMatch(/beyond/);
+      const none = await ferry('exclude-events', 'cli-poison', '--reason', 'no selection');
+      expect(errorCode(none)).toBe('FERRY_EXPERIMENT_INVALID');
+      const out = await ferry(
+        'exclude-events',
+        'cli-poison',
+        '--out-of-range',
+        '--reason',
+        'planted',
+        '--by',
+        'ops',
+        '--json',
+      );
+      expect(out.code, out.stderr).toBe(0);
+      expect(JSON.parse(out.stdout)).toEqual({ excluded: 1 });
+      const [row] = await ctx.sql.query<{ excluded_by: string; excluded_reason: string }>(
+        `SELECT excluded_by, excluded_reason FROM ${EVENTS_TABLE} WHERE experiment = $1`,
+        ['cli-poison'],
+      );
+      expect(row).toEqual({ excluded_by: 'ops (cli)', excluded_reason: 'planted' });
+      const after = JSON.parse((await ferry('show', 'cli-poison', '--json')).stdout) as ExperimentAnalysis;
+      expect(after.comparisons[0]!.error).toBeUndefined();
+      expect(after.excludedEvents).toBe(1);
+    } finally {
+      await ctx.close();
+    }
+    expect((await ferry('stop', 'cli-poison')).code).toBe(0);
   });
 });

@@ -415,7 +415,8 @@ describe('an A/B test through the HTTP API', () => {
       arm: 'treatment',
       control: 'control',
       test: 'two-proportion-z',
-      sufficientData: true,
+      // Sufficient from 30 units per arm (the default analysis.minUnitsPerArm).
+      sufficientData: Math.min(c!.units, t!.units) >= 30,
       controlValue: z.controlRate,
       treatmentValue: z.treatmentRate,
       difference: z.difference,
@@ -429,26 +430,36 @@ describe('an A/B test through the HTTP API', () => {
     // τ from the power request: a 10 % relative MDE on a 10 % baseline is 0.01 absolute.
     const tau2 = (0.1 * 0.1) ** 2;
     expect(tau2).toBeCloseTo(1e-4, 15);
-    const look = msprtForProportions(cArm, tArm, { tau2 });
+    // Intervals of a rate difference are clipped to [-1, 1] (what a difference of rates can be).
+    const clipped = (l: ReturnType<typeof msprtForProportions>) => ({
+      ...l,
+      ci: [Math.max(-1, l.ci[0]), Math.min(1, l.ci[1])] as [number, number],
+    });
+    const look = clipped(msprtForProportions(cArm, tArm, { tau2 }));
     expect(binary.msprt).toEqual({ tau2, pValue: look.pValue, ci: look.ci });
     // The running state folds every look: the earlier one (one conversion, by user-0) and this one.
-    const earlier = msprtForProportions(
-      { units: c!.units, conversions: armOf('user-0') === 'control' ? 1 : 0 },
-      { units: t!.units, conversions: armOf('user-0') === 'treatment' ? 1 : 0 },
-      { tau2 },
+    const earlier = clipped(
+      msprtForProportions(
+        { units: c!.units, conversions: armOf('user-0') === 'control' ? 1 : 0 },
+        { units: t!.units, conversions: armOf('user-0') === 'treatment' ? 1 : 0 },
+        { tau2 },
+      ),
     );
     expect(binary.alwaysValid).toEqual(combineLooks(combineLooks(undefined, earlier), look));
     expect(binary.alwaysValid!.pValue).toBeLessThanOrEqual(look.pValue);
 
-    const cs = summaryFromSums(
-      c!.metrics.seconds!.unitsWithEvents,
-      c!.metrics.seconds!.sum,
-      c!.metrics.seconds!.sumSq,
-    );
-    const ts = summaryFromSums(
-      t!.metrics.seconds!.unitsWithEvents,
-      t!.metrics.seconds!.sum,
-      t!.metrics.seconds!.sumSq,
+    // Means and variances from the store's two-pass aggregates: Σx and Σ(x − mean)².
+    const summary = (m: { unitsWithEvents: number; sum: number; m2: number }) => ({
+      n: m.unitsWithEvents,
+      mean: m.sum / m.unitsWithEvents,
+      variance: m.m2 / (m.unitsWithEvents - 1),
+    });
+    const cs = summary(c!.metrics.seconds!);
+    const ts = summary(t!.metrics.seconds!);
+    // The textbook shortcut from Σx² agrees here (small values), to rounding.
+    expect(summaryFromSums(cs.n, c!.metrics.seconds!.sum, c!.metrics.seconds!.sumSq).variance).toBeCloseTo(
+      cs.variance,
+      9,
     );
     const w = welchTTest(cs, ts);
     const numeric = a.comparisons.find((x) => x.metric === 'seconds')!;
@@ -501,6 +512,31 @@ describe('an A/B test through the HTTP API', () => {
     ).toBe(200);
     expect((await action(MAIN, 'resume')).statusCode).toBe(200);
     expect((await predict('user-3')).headers['x-ferry-arm']).toBe(armOf('user-3'));
+  });
+
+  it('poisoned values and times are 400; excluding events needs the admin token and a reason (issue 8, items 1, 25)', async () => {
+    const before = (await analysis(MAIN)).totalEvents;
+    for (const bad of [
+      { unit: 'user-3', metric: 'seconds', value: 1e200, event_id: 'poison-1' },
+      { unit: 'user-3', metric: 'seconds', value: -2e9, event_id: 'poison-2' },
+      { unit: 'user-3', metric: 'accepted', value: 1, event_id: 'future-1', at: '2099-01-01T00:00:00Z' },
+    ]) {
+      expectError(await events(MAIN, bad), 400, 'FERRY_EXPERIMENT_INVALID');
+    }
+    expect((await analysis(MAIN)).totalEvents).toBe(before);
+    const exclude = (payload: object, headers: Record<string, string> = auth) =>
+      server.app.inject({ method: 'POST', url: `/v1/experiments/${MAIN}/events/exclude`, payload, headers });
+    expectError(await exclude({ event_ids: ['late-1'], reason: 'x' }, {}), 401, 'FERRY_HTTP_UNAUTHORIZED');
+    expectError(await exclude({ event_ids: ['late-1'] }), 400, 'FERRY_EXPERIMENT_INVALID');
+    expectError(await exclude({ metric: 'accepted', reason: 'all of it?' }), 400, 'FERRY_EXPERIMENT_INVALID');
+    const res = await exclude({ event_ids: ['late-1', 'no-such-id'], reason: 'test traffic' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ excluded: 1 });
+    // Excluding again changes nothing (the first record stays).
+    expect((await exclude({ event_ids: ['late-1'], reason: 'again' })).json()).toEqual({ excluded: 0 });
+    const after = await analysis(MAIN);
+    expect(after.totalEvents).toBe(before - 1);
+    expect(after.excludedEvents).toBe(1);
   });
 
   it('stop: events → 409 FERRY_EXPERIMENT_NOT_RUNNING; resume → 409; conclude records the winner', async () => {

@@ -18,6 +18,9 @@ export interface StoreHarness {
 
 const T = '2025-06-01T00:00:00.000Z';
 
+/** A metric aggregate with nothing in it. */
+const agg0 = { unitsWithEvents: 0, events: 0, sum: 0, sumSq: 0, m2: 0, conversions: 0, invalidEvents: 0 };
+
 function exposure(unit: string, arm: string, overrides: Partial<Exposure> = {}): Exposure {
   return {
     experiment: 'tagifai-ab-1',
@@ -317,8 +320,8 @@ export function experimentStoreConformance(label: string, makeHarness: () => Pro
           units: 3,
           requests: 3,
           metrics: {
-            accepted: { unitsWithEvents: 2, events: 3, sum: 2, sumSq: 4, conversions: 1 },
-            revenue: { unitsWithEvents: 2, events: 3, sum: 5, sumSq: 17, conversions: 2 },
+            accepted: { ...agg0, unitsWithEvents: 2, events: 3, sum: 2, sumSq: 4, m2: 2, conversions: 1 },
+            revenue: { ...agg0, unitsWithEvents: 2, events: 3, sum: 5, sumSq: 17, m2: 4.5, conversions: 2 },
           },
         },
         {
@@ -326,8 +329,8 @@ export function experimentStoreConformance(label: string, makeHarness: () => Pro
           units: 2,
           requests: 5,
           metrics: {
-            accepted: { unitsWithEvents: 2, events: 2, sum: 2, sumSq: 2, conversions: 2 },
-            revenue: { unitsWithEvents: 1, events: 1, sum: 10, sumSq: 100, conversions: 1 },
+            accepted: { ...agg0, unitsWithEvents: 2, events: 2, sum: 2, sumSq: 2, conversions: 2 },
+            revenue: { ...agg0, unitsWithEvents: 1, events: 1, sum: 10, sumSq: 100, conversions: 1 },
           },
         },
       ]);
@@ -335,12 +338,32 @@ export function experimentStoreConformance(label: string, makeHarness: () => Pro
       expect(await (await open()).aggregates(def)).toEqual(agg);
     });
 
+    it('aggregates: the variance of large values with a small spread is exact (two passes, no Σx² cancellation)', async () => {
+      const def = parseExperimentDefinition({
+        ...abDefinition(),
+        metrics: [{ name: 'revenue', kind: 'numeric' }],
+      });
+      await store.create(def);
+      const base = 9e8; // within the default bound of 1e9; Σx² ~ 2.4e18 leaves no digits for a spread of 1
+      const values = [1, 2, 3];
+      await store.upsertExposures(values.map((_, i) => exposure(`c${i}`, 'control')));
+      await store.recordEvents(
+        def.name,
+        values.map((v, i) => ({ eventId: `e${i}`, unit: `c${i}`, metric: 'revenue', value: base + v })),
+      );
+      const agg = await store.aggregates(def);
+      const m = agg.arms[0]!.metrics.revenue!;
+      expect(m.sum).toBe(3 * base + 6);
+      expect(m.m2).toBe(2); // (−1)² + 0² + 1²: variance 1
+      expect(agg.excludedEvents).toBe(0);
+    });
+
     it('aggregates of an experiment with no data are zeros', async () => {
       await store.create(abDefinition());
       const agg = await store.aggregates(abDefinition());
       expect(agg.arms.map((a) => [a.units, a.requests, a.metrics.accepted])).toEqual([
-        [0, 0, { unitsWithEvents: 0, events: 0, sum: 0, sumSq: 0, conversions: 0 }],
-        [0, 0, { unitsWithEvents: 0, events: 0, sum: 0, sumSq: 0, conversions: 0 }],
+        [0, 0, agg0],
+        [0, 0, agg0],
       ]);
       expect(agg.unexposed).toEqual({ events: 0, units: 0, byMetric: {} });
     });

@@ -7,6 +7,7 @@ import { PredictionStore } from '../../src/batch/prediction-store.js';
 import { ALL_STORE_SCHEMAS } from '../../src/cli/commands/db.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { defineSchema, MIGRATIONS_TABLE, migrate, schemaStatus } from '../../src/core/migrations.js';
+import { analyzeExperiment } from '../../src/experiments/experiment-analysis.js';
 import { ExperimentStore } from '../../src/experiments/experiment-store.js';
 import type { SqlClient } from '../../src/ports/sql.js';
 import { ModelRegistry } from '../../src/registry/index.js';
@@ -69,7 +70,15 @@ describe('versioned migrations on a database written by Ferry 0.1.0 (SQLite)', (
       }
       const experiments = new ExperimentStore({ sql });
       await experiments.init();
-      expect((await experiments.get('fixture-ab'))?.arms).toHaveLength(2);
+      const fixtureAb = (await experiments.get('fixture-ab'))!;
+      expect(fixtureAb.arms).toHaveLength(2);
+      // Migration 2 (event exclusion columns) applied: the old events aggregate, none excluded, and
+      // a definition stored before `analysis` existed gets the default sufficiency rule.
+      const aggregates = await experiments.aggregates(fixtureAb);
+      expect(aggregates.excludedEvents).toBe(0);
+      const { analysis } = analyzeExperiment(fixtureAb, aggregates);
+      expect(fixtureAb.analysis).toBeUndefined();
+      expect(analysis.comparisons.every((c) => c.minUnitsPerArm === 30 && c.error === undefined)).toBe(true);
       const [log] = await sql.query<{ n: number }>('SELECT COUNT(*) AS n FROM ferry_prediction_log');
       expect(Number(log!.n)).toBe(1);
     } finally {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
@@ -25,6 +26,15 @@ async function withExperiments<T>(fn: (service: ExperimentService) => Promise<T>
     return await fn(new ExperimentService({ store, registry: ctx.registry, stats }));
   } finally {
     await ctx.close();
+  }
+}
+
+/** The OS user, recorded as who excluded events from the CLI ("unknown" when the OS cannot say). */
+function osUser(): string {
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 
@@ -69,11 +79,13 @@ function printAnalysis(a: ExperimentAnalysis): void {
       `  ${arm.name.padEnd(16)} weight ${fmt(arm.weight, 3)} units ${String(arm.units).padEnd(7)} ${metrics}`,
     );
   }
+  if (a.excludedEvents > 0) out.push(`excluded events ${a.excludedEvents} (not counted)`);
   for (const c of a.comparisons) {
-    if (!c.sufficientData) {
-      out.push(`  ${c.arm} vs ${c.control} on ${c.metric}: ${c.reason}`);
+    if (c.error !== undefined || c.difference === undefined) {
+      out.push(`  ${c.arm} vs ${c.control} on ${c.metric}: ${c.error ? 'ERROR ' : ''}${c.reason}`);
       continue;
     }
+    if (!c.sufficientData) out.push(`  ${c.arm} vs ${c.control} on ${c.metric}: ${c.reason}`);
     out.push(
       `  ${c.arm} vs ${c.control} on ${c.metric}: diff ${fmt(c.difference)} [${fmt(c.differenceCi?.[0])}, ${fmt(c.differenceCi?.[1])}]` +
         ` lift ${pct(c.relativeLift)} p=${fmt(c.pValue)} holm=${fmt(c.pValueHolm)} bh=${fmt(c.pValueBh)}` +
@@ -224,6 +236,46 @@ export function registerExperimentsCommand(program: Command): void {
         }),
       );
   }
+
+  cmd
+    .command('exclude-events <id>')
+    .description(
+      'exclude events from every count (they stay stored with when, who and why): by --event-id, --unit, --metric, --out-of-range',
+    )
+    .requiredOption('--reason <text>', 'why (recorded)')
+    .option('--event-id <id...>', 'event ids')
+    .option('--unit <unit>', "the unit's events")
+    .option('--metric <name>', 'only events of this metric')
+    .option('--out-of-range', 'events whose stored value is beyond the safe bound or not finite', false)
+    .option('--by <who>', 'who excludes (recorded; default the OS user)')
+    .option('--json', 'JSON output', false)
+    .action(
+      (
+        id: string,
+        flags: {
+          reason: string;
+          eventId?: string[];
+          unit?: string;
+          metric?: string;
+          outOfRange: boolean;
+          by?: string;
+          json: boolean;
+        },
+      ) =>
+        withExperiments(async (service) => {
+          const body = {
+            reason: flags.reason,
+            ...(flags.eventId !== undefined ? { event_ids: flags.eventId } : {}),
+            ...(flags.unit !== undefined ? { unit: flags.unit } : {}),
+            ...(flags.metric !== undefined ? { metric: flags.metric } : {}),
+            ...(flags.outOfRange ? { outOfRange: true } : {}),
+            ...(flags.by !== undefined ? { by: flags.by } : {}),
+          };
+          const result = await service.excludeEvents(id, body, { defaultBy: osUser(), via: 'cli' });
+          if (flags.json) return printJson(result);
+          process.stdout.write(`excluded ${result.excluded} event(s) of ${id}\n`);
+        }),
+    );
 
   cmd
     .command('conclude <id>')

@@ -15,6 +15,8 @@ export interface MeanArm {
   units: number;
   sum: number;
   sumSq: number;
+  /** Σ (x − mean)², when known (the store computes it in two passes): preferred over sumSq. */
+  m2?: number;
 }
 
 export type BanditArm = BinaryArm | MeanArm;
@@ -42,7 +44,10 @@ export function validateArms(arms: readonly BanditArm[]): 'binary' | 'mean' {
       if (!(Number.isInteger(arm.successes) && arm.successes >= 0 && arm.successes <= arm.units)) {
         throw invalidBanditConfig('successes must be an integer within [0, units]', { ...arm });
       }
-    } else if (!(Number.isFinite(arm.sum) && Number.isFinite(arm.sumSq) && arm.sumSq >= 0)) {
+    } else if (
+      !(Number.isFinite(arm.sum) && Number.isFinite(arm.sumSq) && arm.sumSq >= 0) ||
+      (arm.m2 !== undefined && !(Number.isFinite(arm.m2) && arm.m2 >= 0))
+    ) {
       throw invalidBanditConfig('sum and sumSq must be finite (sumSq >= 0)', { ...arm });
     }
   }
@@ -58,6 +63,7 @@ export function meanReward(arm: BanditArm): number {
 /** Unbiased sample variance of a mean arm's outcomes (0 below two units). */
 export function sampleVariance(arm: MeanArm): number {
   if (arm.units < 2) return 0;
+  if (arm.m2 !== undefined) return arm.m2 / (arm.units - 1);
   const mean = arm.sum / arm.units;
   return Math.max(0, (arm.sumSq - arm.sum * mean) / (arm.units - 1));
 }

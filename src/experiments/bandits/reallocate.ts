@@ -35,7 +35,8 @@ export interface Reallocation {
   /** Posterior probability that each arm is best (Thompson draws), shown by the analysis for any policy. */
   probabilityBest: number[];
   updated: boolean;
-  reason: 'warming-up' | 'reallocated';
+  /** unusable-aggregates: the reward's figures were not finite; the weights in force are kept. */
+  reason: 'warming-up' | 'reallocated' | 'unusable-aggregates';
 }
 
 const SUM_TOLERANCE = 1e-6;

@@ -8,6 +8,7 @@ import {
   chanceToBeatControlMean,
   holm,
   sampleRatioMismatch,
+  scoreStatistic,
   summaryFromSums,
   twoProportionZTest,
   unitsPerArmForMeans,
@@ -194,5 +195,57 @@ describe('power analysis', () => {
       () => unitsPerArmForProportions({ baselineRate: 0.9, mde: 0.2, mdeKind: 'absolute' }),
       ErrorCode.EXPERIMENT_INVALID_STATS_INPUT,
     );
+  });
+});
+
+describe('two-proportion score interval (issue 8, item 23)', () => {
+  it('the score statistic at a difference of 0 is the pooled z', () => {
+    for (const [c, t] of [
+      [
+        { units: 5, conversions: 3 },
+        { units: 1, conversions: 0 },
+      ],
+      [
+        { units: 1000, conversions: 50 },
+        { units: 900, conversions: 61 },
+      ],
+      [
+        { units: 7, conversions: 0 },
+        { units: 9, conversions: 9 },
+      ],
+    ] as const) {
+      expect(scoreStatistic(c, t, 0)).toBeCloseTo(twoProportionZTest(c, t).z, 10);
+    }
+  });
+
+  it('over many arms: within [-1, 1], contains the estimate, and excludes 0 exactly when p < alpha', () => {
+    // A fixed linear congruential sequence: the same cases on every run.
+    let state = 12345;
+    const next = (n: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % n;
+    };
+    let checked = 0;
+    for (let i = 0; i < 2000; i++) {
+      const cu = 1 + next(60);
+      const tu = 1 + next(60);
+      const c = { units: cu, conversions: next(cu + 1) };
+      const t = { units: tu, conversions: next(tu + 1) };
+      const alpha = [0.01, 0.05, 0.1][next(3)]!;
+      const r = twoProportionZTest(c, t, { alpha });
+      const [low, high] = r.differenceCi;
+      expect(low).toBeGreaterThanOrEqual(-1);
+      expect(high).toBeLessThanOrEqual(1);
+      expect(low).toBeLessThanOrEqual(r.difference + 1e-9);
+      expect(high).toBeGreaterThanOrEqual(r.difference - 1e-9);
+      // Ties (|z| within rounding of the critical value) cannot be told apart: skip them.
+      if (Math.abs(Math.abs(r.pValue) - alpha) < 1e-6) continue;
+      const excludesZero = low > 0 || high < 0;
+      expect(excludesZero, JSON.stringify({ c, t, alpha, p: r.pValue, ci: r.differenceCi })).toBe(
+        r.pValue < alpha,
+      );
+      checked += 1;
+    }
+    expect(checked).toBeGreaterThan(1900);
   });
 });

@@ -54,6 +54,19 @@ const definitionSchema = {
           name: { type: 'string' },
           kind: { type: 'string', enum: [...METRIC_KINDS] },
           tau: { type: 'number', exclusiveMinimum: 0 },
+          min: { type: 'number', description: 'numeric only: least event value (default -1e9)' },
+          max: { type: 'number', description: 'numeric only: greatest event value (default 1e9)' },
+        },
+      },
+    },
+    analysis: {
+      type: 'object',
+      properties: {
+        minUnitsPerArm: {
+          type: 'integer',
+          minimum: 2,
+          default: 30,
+          description: 'units each arm needs before a comparison is sufficientData',
         },
       },
     },
@@ -95,9 +108,16 @@ const eventSchema = {
   properties: {
     unit: { type: 'string', maxLength: 256 },
     metric: { type: 'string' },
-    value: { type: ['number', 'boolean'] },
+    value: {
+      type: ['number', 'boolean'],
+      description: "binary: 0/1; numeric: within the metric's min/max (default ±1e9)",
+    },
     event_id: { type: 'string', maxLength: 256 },
-    at: { type: 'string', format: 'date-time' },
+    at: {
+      type: 'string',
+      format: 'date-time',
+      description: "within the experiment's life: from its creation − 5 min to now + 5 min",
+    },
   },
 } as const;
 
@@ -147,7 +167,8 @@ function checkedId(id: string): string {
  * - Admin (bearer FERRY_ADMIN_TOKEN), reads included: POST /v1/experiments, GET /v1/experiments,
  *   GET /v1/experiments/:id (definition + analysis; a shadow's merged report, a canary's state),
  *   POST /v1/experiments/:id/pause|resume|stop, POST /v1/experiments/:id/conclude {winner?, reason?},
- *   POST /v1/experiments/:id/promote|abort {reason?} (canaries only; 409 otherwise).
+ *   POST /v1/experiments/:id/promote|abort {reason?} (canaries only; 409 otherwise),
+ *   POST /v1/experiments/:id/events/exclude {reason, event_ids?, unit?, metric?, outOfRange?, by?}.
  * - Outcomes: POST /v1/experiments/:id/events {unit, metric, value, event_id[, at]} or
  *   {events: [...]}: no token unless the server has an events token (FERRY_EVENTS_TOKEN; the admin
  *   token is accepted too), because the applications that report outcomes should not hold the
@@ -281,6 +302,38 @@ export function registerExperimentRoutes(
         },
       );
     }
+
+    admin.post<{ Params: IdParams; Body: unknown }>(
+      '/v1/experiments/:id/events/exclude',
+      {
+        schema: {
+          summary:
+            'Exclude events (by event_ids, unit, metric, or outOfRange values); they stay stored with when, who and why, and are never counted',
+          tags,
+          security,
+          params: idParams,
+          body: {
+            type: 'object',
+            required: ['reason'],
+            additionalProperties: false,
+            properties: {
+              event_ids: { type: 'array', items: { type: 'string' }, maxItems: 1000 },
+              unit: { type: 'string', maxLength: 256 },
+              metric: { type: 'string' },
+              outOfRange: { type: 'boolean' },
+              reason: { type: 'string', maxLength: 500 },
+              by: { type: 'string', maxLength: 256 },
+            },
+          },
+        },
+        validatorCompiler: documentOnly,
+      },
+      async (req) =>
+        service.excludeEvents(checkedId(req.params.id), req.body, {
+          defaultBy: 'admin',
+          via: `http, request ${req.id}`,
+        }),
+    );
 
     admin.post<{ Params: IdParams; Body: unknown }>(
       '/v1/experiments/:id/conclude',
