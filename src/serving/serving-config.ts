@@ -10,8 +10,8 @@ import {
   type StoredPredictionPolicy,
 } from './http/server-context.js';
 import type { OnDemandLimits } from './on-demand-budget.js';
-import type { ServeVersionsAllowlist } from './version-access.js';
 import { MIN_LOG_BYTES_PER_REQUEST } from './prediction-log/cap-record.js';
+import type { ServeVersionsAllowlist } from './version-access.js';
 
 /** Settings of `ferry serve`: flags win over environment variables, which win over these defaults. */
 export interface ServingConfig {

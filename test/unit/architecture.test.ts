@@ -29,6 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
  * fails on any import not listed here, and on a listed one that no longer exists.
  */
 const KNOWN_VIOLATIONS: readonly string[] = [
+  'adapters/open-ferry.ts -> model',
   'adapters/open-ferry.ts -> registry',
   'adapters/open-serving.ts -> batch',
   'adapters/open-serving.ts -> experiments',
@@ -53,6 +54,7 @@ const KNOWN_VIOLATIONS: readonly string[] = [
   'serving/http/server-context.ts -> batch',
   'serving/http/server-context.ts -> experiments',
   'serving/prediction-service.ts -> experiments',
+  'serving/version-access.ts -> experiments',
 ];
 
 function* tsFiles(dir: string): Generator<string> {
