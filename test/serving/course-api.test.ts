@@ -183,8 +183,9 @@ describe('POST /predict with bad input: 4xx, Ferry error shape, no stack trace',
     );
   });
 
-  it('a text that cleans to nothing (NUL, zero-width joiners, combining marks, a lone surrogate) → 400 like an empty one', async () => {
-    for (const text of ['\u0000', '\u200d\u200c', '\u0301\u0308', '\ud800']) {
+  it('a text that cleans to nothing (zero-width joiners, combining marks, a lone surrogate) → 400 like an empty one', async () => {
+    // NUL never gets this far: the JSON parser refuses it in any body (FERRY_HTTP_INVALID_REQUEST, tested apart).
+    for (const text of ['\u200d\u200c', '\u0301\u0308', '\ud800']) {
       expectFerryError(await predict({ title: text, description: text }), 400, 'FERRY_MODEL_INVALID_INPUT');
       expectFerryError(
         await predict({ items: [PROJECTS.nlp, { title: text }] }),

@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropSchemas, freshSchema } from '../helpers/postgres.js';
-import { createTestRegistry, PROJECTS, startTestServer } from '../helpers/serving.js';
+import { ADMIN_TOKEN, createTestRegistry, PROJECTS, startTestServer } from '../helpers/serving.js';
 
 /** A TCP forwarder to the test PostgreSQL: killing it makes the database unreachable for real. */
 async function startProxy(targetPort = 5432): Promise<{ port: number; kill(): Promise<void> }> {
@@ -98,12 +98,18 @@ describe('no internal details in answers', () => {
 
   it('an artifact deleted from disk behind a v2 infer: a 500 without the path', async () => {
     const log = logSink();
-    const server = await startTestServer({ listen: false, logger: { level: 'warn', stream: log.stream } });
+    const server = await startTestServer({
+      listen: false,
+      adminToken: ADMIN_TOKEN,
+      logger: { level: 'warn', stream: log.stream },
+    });
     try {
       await rm(server.reg.config.artifacts, { recursive: true, force: true });
+      // Version 2 is behind no alias: the admin token lets it be loaded on demand, from the deleted file.
       const res = await server.app.inject({
         method: 'POST',
         url: '/v2/models/tagifai/versions/2/infer',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
         payload: { inputs: [{ name: 'title', datatype: 'BYTES', shape: [1], data: ['x'] }] },
       });
       expect(res.statusCode).toBe(500);

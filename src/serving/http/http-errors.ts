@@ -59,6 +59,7 @@ const SELF_DESCRIBED_5XX: ReadonlySet<string> = new Set([
   ErrorCode.SERVING_DEADLINE,
   ErrorCode.SERVING_NOT_READY,
   ErrorCode.SERVING_SHUTTING_DOWN,
+  ErrorCode.SERVING_ON_DEMAND_LIMIT,
   ErrorCode.HTTP_TIMEOUT,
 ]);
 

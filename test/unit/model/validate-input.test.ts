@@ -27,7 +27,14 @@ describe('validateTextInput', () => {
   it('accepts a text with one letter or digit anywhere, in any script', () => {
     for (const title of ['a', '7', 'é', '数据', '\u200dx\u0301'])
       expect(validateTextInput({ title })).toEqual({ title, description: '' });
-    expect(validateTextInput({ title: '\u0000', description: 'x' }).description).toBe('x');
+  });
+
+  it('refuses U+0000 anywhere, even beside a letter (PostgreSQL cannot store it)', () => {
+    expectFerryErrorSync(
+      () => validateTextInput({ title: '\u0000', description: 'x' }),
+      'FERRY_MODEL_INVALID_INPUT',
+    );
+    expect(textInputProblem('a\u0000b', '')).toMatch(/U\+0000/);
   });
 
   it('refuses a field longer than the limit HTTP uses (20,000 by default), or a given one', () => {
