@@ -315,6 +315,7 @@ export async function openServing(
           },
         },
         eventsToken: sc.eventsToken,
+        eventsAnonymous: sc.eventsAnonymous,
         predictionsToken: sc.predictionsToken,
         corsOrigins: sc.corsOrigins,
       },

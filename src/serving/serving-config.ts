@@ -46,8 +46,13 @@ export interface ServingConfig {
   storedPolicy: StoredPredictionPolicy;
   /** How often running experiments (and bandit weights) are re-read from the database (FERRY_EXPERIMENT_POLL_MS); 0: only after API changes. */
   experimentPollMs: number;
-  /** When set, POST /v1/experiments/:id/events needs this bearer token (FERRY_EVENTS_TOKEN); otherwise none. */
+  /** A bearer token for POST /v1/experiments/:id/events besides the admin token (FERRY_EVENTS_TOKEN). */
   eventsToken: string | undefined;
+  /**
+   * FERRY_EVENTS_ANONYMOUS=true lets anyone report outcomes (off by default: outcomes change the
+   * analysis others read, so they need the events or admin token).
+   */
+  eventsAnonymous: boolean;
   /** Bearer token allowing POST /v1/predictions/… to write back (FERRY_PREDICTIONS_TOKEN); the admin token does too. */
   predictionsToken: string | undefined;
   /** How often canary counters are written and canaries evaluated (FERRY_CANARY_EVALUATE_MS, default 1000). */
@@ -90,6 +95,19 @@ export function parseServeVersions(raw: string | undefined): ServeVersionsAllowl
 
 /** On-demand versions: 256 MiB of artifacts, 10 new loads a minute. */
 export const DEFAULT_ON_DEMAND: OnDemandLimits = { maxBytes: 256 * 1024 * 1024, loadsPerMinute: 10 };
+
+/** `true`/`1` or `false`/`0`/unset; anything else is a configuration error naming the variable. */
+function flag(name: string, raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  throw new FerryError(
+    ErrorCode.CONFIG_INVALID,
+    `${name} must be true or false, got ${JSON.stringify(raw)}`,
+    {
+      status: 400,
+    },
+  );
+}
 
 function num(
   name: string,
@@ -207,6 +225,7 @@ export function loadServingConfig(
     adminToken: env.FERRY_ADMIN_TOKEN || undefined,
     experimentPollMs: num('FERRY_EXPERIMENT_POLL_MS', env.FERRY_EXPERIMENT_POLL_MS, 2000, 0, 3_600_000),
     eventsToken: env.FERRY_EVENTS_TOKEN || undefined,
+    eventsAnonymous: flag('FERRY_EVENTS_ANONYMOUS', env.FERRY_EVENTS_ANONYMOUS),
     predictionsToken: env.FERRY_PREDICTIONS_TOKEN || undefined,
     canaryEvaluateMs: num('FERRY_CANARY_EVALUATE_MS', env.FERRY_CANARY_EVALUATE_MS, 1000, 10, 3_600_000),
     shadowFlushMs: num('FERRY_SHADOW_FLUSH_MS', env.FERRY_SHADOW_FLUSH_MS, 5000, 10, 3_600_000),

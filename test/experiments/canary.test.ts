@@ -270,6 +270,7 @@ describe('a canary release on a live server', () => {
       const posted = await s.app.inject({
         method: 'POST',
         url: `/v1/experiments/${name}/events`,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
         payload: { events },
       });
       expect(posted.statusCode, posted.body).toBe(200);

@@ -70,7 +70,7 @@ const action = (id: string, what: string, payload?: object) =>
     headers: auth,
     ...(payload !== undefined ? { payload } : {}),
   });
-const events = (id: string, payload: unknown, headers: Record<string, string> = {}) =>
+const events = (id: string, payload: unknown, headers: Record<string, string> = auth) =>
   server.app.inject({
     method: 'POST',
     url: `/v1/experiments/${id}/events`,
@@ -669,6 +669,44 @@ describe('prediction observers (the shadow/canary hook)', () => {
     }
     expect((await predict('observed-user')).statusCode).toBe(200);
     expect(seen).toHaveLength(2);
+  });
+});
+
+describe('events need a token by default: outcomes change what others read', () => {
+  const body = { unit: 'u', metric: 'accepted', value: 1, event_id: 'anon-1' };
+  const post = (s: TestServer, headers: Record<string, string> = {}) =>
+    s.app.inject({ method: 'POST', url: `/v1/experiments/${MAIN}/events`, payload: body, headers });
+
+  it('an anonymous event is 401 and changes nothing; the admin token works', async () => {
+    const before = (await analysis(MAIN)).totalEvents;
+    const res = await post(server);
+    expectError(res, 401, 'FERRY_HTTP_UNAUTHORIZED');
+    expect(res.headers['www-authenticate']).toBe('Bearer');
+    expect((await analysis(MAIN)).totalEvents).toEqual(before);
+  });
+
+  it('with no token configured at all, events are refused (not open)', async () => {
+    const bare = await startTestServer({ registry: reg, listen: false, config: { experimentPollMs: 0 } });
+    try {
+      const res = await post(bare);
+      expectError(res, 401, 'FERRY_HTTP_UNAUTHORIZED');
+      expect(res.json().error.message).toMatch(/FERRY_EVENTS_TOKEN/);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('FERRY_EVENTS_ANONYMOUS=true opts into anonymous events', async () => {
+    const open = await startTestServer({
+      registry: reg,
+      listen: false,
+      config: { experimentPollMs: 0, eventsAnonymous: true },
+    });
+    try {
+      expect((await post(open)).statusCode).not.toBe(401);
+    } finally {
+      await open.close();
+    }
   });
 });
 

@@ -104,11 +104,13 @@ describe('two replicas on one PostgreSQL serving one experiment', () => {
     const toA = await a.app.inject({
       method: 'POST',
       url: `/v1/experiments/${NAME}/events`,
+      headers: auth,
       payload: { events: events.slice(0, half) },
     });
     const toB = await b.app.inject({
       method: 'POST',
       url: `/v1/experiments/${NAME}/events`,
+      headers: auth,
       payload: { events: events.slice(half) },
     });
     expect(toA.json()).toEqual({ accepted: half, duplicates: 0 });
@@ -116,12 +118,14 @@ describe('two replicas on one PostgreSQL serving one experiment', () => {
     const retried = await b.app.inject({
       method: 'POST',
       url: `/v1/experiments/${NAME}/events`,
+      headers: auth,
       payload: { events: events.slice(0, 50) },
     });
     expect(retried.json()).toEqual({ accepted: 0, duplicates: 50 });
     await a.app.inject({
       method: 'POST',
       url: `/v1/experiments/${NAME}/events`,
+      headers: auth,
       payload: { unit: 'never-routed', metric: 'accepted', value: 1, event_id: 'ghost' },
     });
 

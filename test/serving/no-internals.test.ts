@@ -58,6 +58,7 @@ describe('no internal details in answers', () => {
     const server = await startTestServer({
       registry: reg,
       listen: false,
+      adminToken: ADMIN_TOKEN,
       logger: { level: 'warn', stream: log.stream },
     });
     try {
@@ -67,6 +68,7 @@ describe('no internal details in answers', () => {
         await server.app.inject({
           method: 'POST',
           url: '/v1/experiments/exp-1/events',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
           payload: { unit: 'u1', metric: 'click', value: 1, event_id: 'e1' },
         }),
         await server.app.inject({ url: '/v2/models/tagifai' }),

@@ -31,12 +31,11 @@ describe('NUL at the edge', () => {
       await post('/v2/models/tagifai/infer', { id: `id${NUL}`, inputs: [bytes('t')] }),
       await post('/v2/models/tagifai/infer', { parameters: { unit_id: `u${NUL}` }, inputs: [bytes('t')] }),
       await post('/v1/predictions/tagifai/e1', { title: `t${NUL}` }),
-      await post('/v1/experiments/some-exp/events', {
-        unit: `u${NUL}`,
-        metric: 'm',
-        value: 1,
-        event_id: 'e',
-      }),
+      await post(
+        '/v1/experiments/some-exp/events',
+        { unit: `u${NUL}`, metric: 'm', value: 1, event_id: 'e' },
+        { authorization: `Bearer ${ADMIN_TOKEN}` },
+      ),
       await post('/predict', { title: 'ok', [`k${NUL}`]: 1 }),
     ];
     for (const res of cases) {

@@ -82,10 +82,11 @@ export interface ServerContext {
     flush?: (name: string) => Promise<void>;
   };
   /**
-   * When set, POST /v1/experiments/:id/events needs `Authorization: Bearer` with this token (or the
-   * admin token); when unset, events need no token (their body is strictly validated).
+   * POST /v1/experiments/:id/events needs `Authorization: Bearer` with this token or the admin token,
+   * unless `eventsAnonymous` (outcomes change the analysis that others read).
    */
   eventsToken?: string | undefined;
+  eventsAnonymous?: boolean;
   /**
    * Bearer token that lets POST /v1/predictions/… write its live answer back to the store (the
    * admin token does too). Anonymous callers get the live answer, and nothing is written.

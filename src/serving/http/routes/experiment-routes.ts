@@ -387,9 +387,15 @@ export function registerExperimentRoutes(
       },
       validatorCompiler: documentOnly,
       onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
-        if (ctx.eventsToken !== undefined && ctx.eventsToken !== '') {
-          requireBearer(req, reply, [ctx.eventsToken, ctx.adminToken], 'events need a bearer token');
-        }
+        // Outcomes change the analysis (and bandit weights, canary decisions) others read: a token
+        // is needed unless the operator opted into anonymous events.
+        if (ctx.eventsAnonymous === true) return;
+        requireBearer(
+          req,
+          reply,
+          [ctx.eventsToken, ctx.adminToken],
+          'events need a bearer token: start the server with FERRY_EVENTS_TOKEN or FERRY_ADMIN_TOKEN (or FERRY_EVENTS_ANONYMOUS=true)',
+        );
       },
     },
     async (req) => {
