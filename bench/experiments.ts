@@ -1,7 +1,8 @@
 /**
  * bench/experiments: the serving benchmark's single-item /predict (unit ids from a pool of 10,000)
  * with no experiment, with an A/B test, with a canary and with a shadow running; requests/s and p99
- * of each and the ratio to no experiment. Run: npm run bench:experiments   (BENCH_SECONDS=10)
+ * of each and the ratio to no experiment, under wrk (one thread, 64 connections, warmed up).
+ * Run: npm run bench:experiments   (BENCH_SECONDS=10)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ import { parseLabeledDataset } from '../src/train/dataset.js';
 import { trainTextClassifier } from '../src/train/pipeline.js';
 import { registerTrained } from '../src/train/register-trained.js';
 import { QUICK_GRID } from '../src/train/tune.js';
-import { stopProcess, waitForAddress, warmedLoad } from './lib/processes.js';
+import { stopProcess, waitForAddress } from './lib/processes.js';
+import { ensureWrk, wrkPost } from './lib/wrk.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FERRY = join(ROOT, 'dist/cli/index.js');
@@ -22,16 +24,10 @@ const dataDir = resolve(process.env.DATASET_DIR ?? '../shared/datasets/madewithm
 
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 
+ensureWrk();
+
 function load(url: string, body: string): Promise<{ rps: number; p99: number; errors: number }> {
-  const args = (seconds: number) => [
-    join(ROOT, 'bench/servers/unit-load.mjs'),
-    url,
-    body,
-    String(seconds),
-    '64',
-    '10000',
-  ];
-  return warmedLoad(process.execPath, args, SECONDS, ROOT);
+  return wrkPost(url, body, { connections: 64, seconds: SECONDS, units: 10_000 });
 }
 
 const home = mkdtempSync(join(tmpdir(), 'ferry-bench-exp-'));

@@ -1,10 +1,11 @@
 /**
- * bench/serving: requests/s and latency of `ferry serve` under a load generator in its own process
- * (autocannon, 64 connections), against a bare fastify POST measured in the same run as the ceiling.
+ * bench/serving: requests/s and latency of `ferry serve` under wrk (C, one thread, 64 connections,
+ * warmed up), against two ceilings measured in the same run: a bare fastify POST, and a bare
+ * fastify handler calling the same model artifact (Ferry's overhead is what it adds to the latter).
  * Run: npm run bench:serving   (BENCH_SECONDS=10 by default; DATASET_DIR for the course data)
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openFerry } from '../src/adapters/open-ferry.js';
@@ -13,13 +14,14 @@ import { parseLabeledDataset } from '../src/train/dataset.js';
 import { trainTextClassifier } from '../src/train/pipeline.js';
 import { registerTrained } from '../src/train/register-trained.js';
 import { QUICK_GRID } from '../src/train/tune.js';
-import { stopProcess, waitForAddress, warmedLoad } from './lib/processes.js';
+import { stopProcess, waitForAddress } from './lib/processes.js';
+import { ensureWrk, wrkPost } from './lib/wrk.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // The server runs from the compiled build, as in production (tsx adds per-function wrappers).
 const FERRY = join(ROOT, 'dist/cli/index.js');
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
-const AUTOCANNON = join(ROOT, 'node_modules/.bin/autocannon');
+ensureWrk();
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 64;
 const dataDir = resolve(process.env.DATASET_DIR ?? '../shared/datasets/madewithml');
@@ -34,22 +36,32 @@ interface Result {
   non2xx: number;
 }
 
-function load(url: string, body: string, name: string, predsPerReq: number): Promise<Result> {
-  const args = (seconds: number) => [
-    '-c',
-    String(CONNECTIONS),
-    '-d',
-    String(seconds),
-    '-m',
-    'POST',
-    '-H',
-    'content-type=application/json',
-    '-b',
-    body,
-    '--json',
-    url,
-  ];
-  return warmedLoad(AUTOCANNON, args, SECONDS).then((r) => ({ name, predsPerReq, ...r, non2xx: 0 }));
+function load(
+  url: string,
+  body: string,
+  name: string,
+  predsPerReq: number,
+  connections = CONNECTIONS,
+): Promise<Result> {
+  return wrkPost(url, body, { connections, seconds: SECONDS }).then((r) => ({
+    name,
+    predsPerReq,
+    ...r,
+    non2xx: 0,
+  }));
+}
+
+/** Runs a bench server script (`listening <url>` on stdout) for the duration of `fn`. */
+async function withScript<T>(script: string, args: string[], fn: (url: string) => Promise<T>): Promise<T> {
+  const child = spawn(process.execPath, [join(ROOT, script), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    return await fn(await waitForAddress(child, /listening (http:\/\/\S+)/));
+  } finally {
+    await stopProcess(child);
+  }
 }
 
 async function withFerry<T>(
@@ -123,6 +135,8 @@ try {
     metric: 'val_f1',
     gitCommit: null,
   });
+  const artifactFile = join(home, 'production-artifact.json');
+  writeFileSync(artifactFile, (await ctx.registry.loadArtifact('tagifai@production')).bytes);
   await ctx.close();
 
   const rows = parseLabeledDataset(readFileSync(join(dataDir, 'holdout.csv')), 'holdout.csv').rows;
@@ -142,13 +156,12 @@ try {
     results.push(await fn());
   };
 
-  const hello = spawn(process.execPath, [join(ROOT, 'bench/servers/hello.mjs')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const helloUrl = await waitForAddress(hello, /listening (http:\/\/\S+)/);
-  await run('ceiling', () => load(`${helloUrl}/predict`, one, 'ceiling: bare fastify POST', 1));
-  await stopProcess(hello);
+  await withScript('bench/servers/hello.mjs', [], (url) =>
+    run('ceiling', () => load(`${url}/predict`, one, 'ceiling: bare fastify POST', 1)),
+  );
+  await withScript('bench/servers/model-handler.mjs', [artifactFile], (url) =>
+    run('bare model', () => load(`${url}/predict`, one, 'ceiling: bare fastify + the same model', 1)),
+  );
 
   const noCache = ['--cache', 'off', '--prediction-log', 'off'];
   await withFerry(home, noCache, {}, async (url) => {
@@ -168,15 +181,24 @@ try {
   await withFerry(home, ['--cache', 'off', '--prediction-log', 'sql'], {}, async (url) => {
     await run('logged', () => load(`${url}/predict`, one, '/predict 1 item, prediction log to SQLite', 1));
   });
+  await withFerry(home, [], {}, async (url) => {
+    await run('defaults 1 conn', () =>
+      load(`${url}/predict`, one, '/predict 1 item, defaults (SQLite log), 1 connection', 1, 1),
+    );
+    await run('defaults 16 conn', () =>
+      load(`${url}/predict`, one, '/predict 1 item, defaults (SQLite log), 16 connections', 1, 16),
+    );
+  });
   await withWorkers(home, 18_000 + Math.floor(Math.random() * 1000), async (url) => {
     await run('workers', () => load(`${url}/predict`, one, '/predict 1 item, --workers 2', 1));
   });
 
   const ceiling = results[0]!.rps;
-  const cols = ['scenario', 'req/s', 'pred/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'errors'];
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(46) : x.padStart(11))).join('');
+  const bareModel = results[1]!.rps;
+  const cols = ['scenario', 'req/s', 'pred/s', 'p50 ms', 'p99 ms', 'vs model', 'vs fastify', 'errors'];
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(54) : x.padStart(11))).join('');
   console.log(
-    `\nbench/serving: autocannon, ${CONNECTIONS} connections, ${SECONDS} s per scenario, 2-core machine\n`,
+    `\nbench/serving: wrk (1 thread), ${CONNECTIONS} connections unless stated, 3 s warm-up then ${SECONDS} s per scenario, 2-core machine\n`,
   );
   console.log(line(cols));
   for (const r of results) {
@@ -185,8 +207,9 @@ try {
         r.name,
         r.rps.toFixed(0),
         (r.rps * r.predsPerReq).toFixed(0),
-        r.p50.toFixed(1),
-        r.p99.toFixed(1),
+        r.p50.toFixed(2),
+        r.p99.toFixed(2),
+        (r.rps / bareModel).toFixed(2),
         (r.rps / ceiling).toFixed(2),
         String(r.errors + r.non2xx),
       ]),
@@ -194,8 +217,10 @@ try {
   }
   const single = results.find((r) => r.name.startsWith('/predict 1 item (batching on'))!;
   const workers = results.find((r) => r.name.includes('--workers 2'))!;
+  const oneConn = results.find((r) => r.name.includes('1 connection'))!;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   console.log(
-    `\ntargets: /predict single >= 0.6 of ceiling: ${(single.rps / ceiling).toFixed(2)} ${single.rps / ceiling >= 0.6 ? 'met' : 'NOT met'}; p99 <= 10 ms: ${single.p99} ${single.p99 <= 10 ? 'met' : 'NOT met'}; --workers 2 > 1 worker: ${workers.rps > single.rps ? 'met' : 'NOT met'}`,
+    `\ntargets (issue 16): /predict single >= 0.9 of the same model in a bare handler: ${(single.rps / bareModel).toFixed(2)} ${verdict(single.rps / bareModel >= 0.9)}; p99 <= 5 ms at 64 connections: ${single.p99.toFixed(2)} ${verdict(single.p99 <= 5)}; p99 <= 2 ms at 1 connection with the defaults: ${oneConn.p99.toFixed(2)} ${verdict(oneConn.p99 <= 2)}; --workers 2 > 1 worker: ${verdict(workers.rps > single.rps)}`,
   );
 } finally {
   rmSync(home, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 
 /** Resolves with the first capture of `pattern` in the child's output (a listening address). */
 export function waitForAddress(
@@ -32,42 +32,4 @@ export interface LoadResult {
   p50: number;
   p99: number;
   errors: number;
-}
-
-/** Runs a load generator command that prints autocannon's JSON; returns its figures. */
-export function runLoad(command: string, args: string[], cwd?: string): Promise<LoadResult> {
-  return new Promise((res, rej) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', () => {
-      try {
-        const r = JSON.parse(out) as {
-          requests: { average: number };
-          latency: { p50: number; p99: number };
-          errors: number;
-          non2xx: number;
-        };
-        res({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx });
-      } catch (e) {
-        rej(e);
-      }
-    });
-  });
-}
-
-/**
- * A short unmeasured run first, so that every server is measured with its code JIT-compiled;
- * `args(seconds)` builds the command line for a run of that length.
- */
-export async function warmedLoad(
-  command: string,
-  args: (seconds: number) => string[],
-  seconds: number,
-  cwd?: string,
-): Promise<LoadResult> {
-  await runLoad(command, args(2), cwd);
-  return runLoad(command, args(seconds), cwd);
 }

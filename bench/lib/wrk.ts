@@ -1,0 +1,87 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { LoadResult } from './processes.js';
+
+const SCRIPT = resolve(import.meta.dirname, '../wrk/post.lua');
+const scratch = mkdtempSync(join(tmpdir(), 'ferry-wrk-'));
+let bodies = 0;
+
+/**
+ * wrk (C, Debian's package) as the load generator: unlike a Node one it is not the bottleneck
+ * (issue 16). Installed with apt-get when missing, as the machines here allow.
+ */
+export function ensureWrk(): string {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (e) {
+    // wrk --version exits 1 after printing; only a missing binary (ENOENT) needs the install.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      process.stderr.write('installing wrk (apt-get install wrk)\n');
+      execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
+    }
+  }
+  return 'wrk';
+}
+
+export interface WrkOptions {
+  connections: number;
+  seconds: number;
+  /** Threads of wrk itself; 1 leaves the second core to the server on a 2-core machine. */
+  threads?: number;
+  /** Send `x-ferry-unit: user-<n>` from a pool of this many ids. */
+  units?: number;
+}
+
+function runWrk(url: string, bodyFile: string, o: WrkOptions, seconds: number): Promise<LoadResult> {
+  const args = [
+    '-t',
+    String(o.threads ?? 1),
+    '-c',
+    String(o.connections),
+    '-d',
+    `${seconds}s`,
+    '--timeout',
+    '10s',
+    '-s',
+    SCRIPT,
+    url,
+  ];
+  return new Promise((res, rej) => {
+    const child = spawn('wrk', args, {
+      env: { ...process.env, WRK_BODY_FILE: bodyFile, WRK_UNITS: String(o.units ?? 0) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
+      if (!line) return rej(new Error(`wrk exited ${code} without figures:\n${out}`));
+      const r = JSON.parse(line) as {
+        requests: number;
+        seconds: number;
+        p50_us: number;
+        p99_us: number;
+        errors: number;
+        non2xx: number;
+      };
+      res({
+        rps: r.requests / r.seconds,
+        p50: r.p50_us / 1000,
+        p99: r.p99_us / 1000,
+        errors: r.errors + r.non2xx,
+      });
+    });
+  });
+}
+
+/** A 3-second unmeasured run (JIT warm-up), then the measured one. */
+export async function wrkPost(url: string, body: string, o: WrkOptions): Promise<LoadResult> {
+  const bodyFile = join(scratch, `body-${++bodies}.json`);
+  writeFileSync(bodyFile, body);
+  await runWrk(url, bodyFile, o, 3);
+  return runWrk(url, bodyFile, o, o.seconds);
+}

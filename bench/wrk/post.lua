@@ -1,0 +1,25 @@
+-- wrk script for Ferry's benchmarks: POSTs the JSON body in $WRK_BODY_FILE (with an optional unit
+-- header drawn from a pool of $WRK_UNITS ids, as real users), and prints the figures as one JSON line.
+local f = assert(io.open(os.getenv("WRK_BODY_FILE"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["content-type"] = "application/json"
+local units = tonumber(os.getenv("WRK_UNITS") or "0")
+local counter = 0
+
+function request()
+  if units > 0 then
+    counter = (counter + 7919) % units
+    wrk.headers["x-ferry-unit"] = "user-" .. counter
+  end
+  return wrk.format()
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format(
+    '{"requests":%d,"seconds":%.3f,"p50_us":%d,"p99_us":%d,"errors":%d,"non2xx":%d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
+    errors, summary.errors.status))
+end
