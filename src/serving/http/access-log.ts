@@ -11,12 +11,13 @@ export function accessLogged(sample: number): boolean {
 /**
  * One access-log line (info): method, the route's pattern (not the URL: no entity ids or query
  * strings in the log), status, latency, request id, and the model and version when the answer
- * names them (the X-Ferry-Model headers, or the v2 route's parameters).
+ * names them (the X-Ferry-Model headers, or the route's `:model` and `:version`).
  */
 export function logAccess(req: FastifyRequest, reply: FastifyReply, route: string): void {
   const params = (req.params ?? {}) as Record<string, unknown>;
-  const model = reply.getHeader('x-ferry-model') ?? params.model_name;
-  const version = reply.getHeader('x-ferry-model-version') ?? params.model_version;
+  // Predictions name theirs in headers; the v2 and /v1/predictions routes in their path.
+  const model = reply.getHeader('x-ferry-model') ?? params.model;
+  const version = reply.getHeader('x-ferry-model-version') ?? params.version;
   req.log.info(
     {
       event: 'access',
