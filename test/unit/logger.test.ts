@@ -5,6 +5,9 @@ import { chooseLogFormat, createLogger, loadLogSettings } from '../../src/core/l
 import { loadServingConfig } from '../../src/serving/serving-config.js';
 import { type ShedBurst, ShedBursts } from '../../src/serving/shed-bursts.js';
 
+/** The escape that starts a terminal colour. */
+const ESC = String.fromCharCode(27);
+
 function sink(): { stream: Writable; text: () => string } {
   let text = '';
   const stream = new Writable({
@@ -50,10 +53,10 @@ describe('the log format', () => {
       const text = out.text();
       expect(() => JSON.parse(text)).toThrow();
       // Colours only on a terminal; the level and message in words, the fields below.
-      const plain = text.replace(/\u001b\[[0-9;]*m/g, '');
+      const plain = text.replace(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '');
       expect(plain).toMatch(/INFO.*ferry serving/);
       expect(plain).toMatch(/model: "tagifai"/);
-      expect(text.includes('\u001b[')).toBe(isTty);
+      expect(text.includes(`${ESC}[`)).toBe(isTty);
     }
   });
 
