@@ -306,6 +306,7 @@ export function spawnServe(
         FERRY_CACHE: undefined,
         FERRY_ADMIN_TOKEN: undefined,
         FERRY_LOG_LEVEL: 'info',
+        FERRY_LOG_FORMAT: 'json',
         PORT: undefined,
         ...env,
       },
