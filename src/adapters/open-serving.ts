@@ -1,7 +1,9 @@
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { PredictionStore } from '../batch/prediction-store.js';
 import type { FerryConfig } from '../core/config.js';
+import { type LoggerOption, toLogger } from '../core/logger.js';
 import { CanaryRunner } from '../experiments/canary-runner.js';
+import type { ExperimentEventHandlers } from '../experiments/experiment-events.js';
 import { ExperimentRouter } from '../experiments/experiment-router.js';
 import { ExperimentService } from '../experiments/experiment-service.js';
 import { ExperimentStatsStore } from '../experiments/experiment-stats-store.js';
@@ -21,6 +23,7 @@ import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.j
 import type { PredictionObserver } from '../serving/prediction-observer.js';
 import { PredictionService } from '../serving/prediction-service.js';
 import type { ServingConfig } from '../serving/serving-config.js';
+import { ShedBursts } from '../serving/shed-bursts.js';
 import { VersionAccess } from '../serving/version-access.js';
 import { EXAMPLE_PROJECTS } from '../serving/warmup-inputs.js';
 import { openKeyValueStore } from './factory.js';
@@ -57,7 +60,8 @@ export interface ServingRuntime {
 }
 
 export interface OpenServingOptions {
-  logger?: FastifyServerOptions['logger'];
+  /** The process logger (see core/logger.ts); none: nothing is logged. */
+  logger?: LoggerOption;
   /**
    * Replaces each loaded model (tests only: a deliberately faulty or slow version for canary and
    * shadow tests). Called once per version load, warm-up included.
@@ -71,6 +75,7 @@ export async function openServing(
   sc: ServingConfig,
   opts: OpenServingOptions = {},
 ): Promise<ServingRuntime> {
+  const log = toLogger(opts.logger);
   const ferry = await openFerry(config);
   const closers: (() => Promise<void>)[] = [() => ferry.close()];
   const closeAll = async () => {
@@ -175,6 +180,20 @@ export async function openServing(
           metrics.swaps.inc({ model: name, alias });
           if (from !== null) metrics.modelLoaded.remove({ model: name, version: String(from), alias });
           metrics.modelLoaded.set({ model: name, version: String(to), alias }, 1);
+          // Why: the reason the registry recorded with the alias's move (swaps are rare: one read).
+          const why =
+            from === null
+              ? Promise.resolve('loaded at start')
+              : ferry.registry
+                  .aliasHistory(name, alias)
+                  .then((h) => h.find((m) => m.toVersion === to)?.reason ?? 'the alias moved')
+                  .catch(() => 'the alias moved');
+          void why.then((reason) =>
+            log.info(
+              { event: 'alias_swap', model: name, alias, from, to, reason },
+              `${name}@${alias}: serving version ${to}${from === null ? '' : ` instead of ${from}`} (${reason})`,
+            ),
+          );
         },
       },
     );
@@ -207,7 +226,20 @@ export async function openServing(
     const statsStore = new ExperimentStatsStore({ sql: ferry.sql });
     await statsStore.init();
     const warn = (error: unknown, context: string) => app?.log.warn({ err: error }, context);
+    const events: ExperimentEventHandlers = {
+      onStatusChange: (c) =>
+        log.info(
+          { event: 'experiment_status', ...c },
+          `experiment ${c.experiment}: ${c.from ?? 'new'} -> ${c.to} (${c.action}${c.by ? ` by ${c.by}` : ''})`,
+        ),
+      onCanaryDecision: (d) =>
+        log.info(
+          { event: 'canary_decision', ...d },
+          `canary ${d.experiment}: ${d.action}, canary weight ${d.weight} (${d.reason})`,
+        ),
+    };
     const experimentService = new ExperimentService({
+      events,
       store: experimentStore,
       registry: ferry.registry,
       stats: statsStore,
@@ -253,6 +285,16 @@ export async function openServing(
       observe(canaryRunner);
       observe(shadowRunner);
     });
+    const shedBursts = new ShedBursts({
+      report: (b) =>
+        log.warn(
+          { event: 'shed_burst', ...b },
+          b.ended
+            ? `shed ${b.count} requests of ${b.model} in ${b.durationMs} ms (queue full or deadline)`
+            : `shedding requests of ${b.model}: ${b.count} so far in ${b.durationMs} ms`,
+        ),
+    });
+    closers.push(async () => shedBursts.close());
     let cacheFailing = false;
     const routedChildren = new WeakMap<RouteDecision, { inc(): void }>();
     const service = new PredictionService({
@@ -288,7 +330,10 @@ export async function openServing(
             app?.log.info('prediction cache lookups work again');
           }
         },
-        onShed: (model, reason) => metrics.shed.inc({ model, reason }),
+        onShed: (model, reason) => {
+          metrics.shed.inc({ model, reason });
+          shedBursts.shed(model, reason);
+        },
       },
     });
     app = await buildServer(
@@ -318,8 +363,9 @@ export async function openServing(
         eventsAnonymous: sc.eventsAnonymous,
         predictionsToken: sc.predictionsToken,
         corsOrigins: sc.corsOrigins,
+        accessLogSample: sc.accessLogSample,
       },
-      opts,
+      { logger: log },
     );
     const server = app;
     // Closed in reverse: the server stops accepting, then the batchers drain, then exposures are

@@ -25,6 +25,7 @@ import { CanaryController, type Decision } from './canary/canary-controller.js';
 import { RequestStats, type RequestStatsSnapshot } from './canary/request-stats.js';
 import type { CanaryAnalysis } from './experiment-analysis.js';
 import { experimentConflict, experimentNotFound, nextStatus } from './experiment-definition.js';
+import { type ExperimentEventHandlers, statusChange } from './experiment-events.js';
 import type { ExperimentStatsStore } from './experiment-stats-store.js';
 import type { ExperimentExtras, ExperimentPatch, ExperimentStore } from './experiment-store.js';
 import { ACTIVE_STATUSES, type Experiment } from './experiment-types.js';
@@ -52,7 +53,12 @@ export interface CanaryReleaseOptions {
   /** After every change written (the router refreshes). */
   onChange?: ((experiment: Experiment) => Promise<void> | void) | undefined;
   onError?: ((error: unknown, context: string) => void) | undefined;
+  /** Decisions and status changes, for the log. */
+  events?: ExperimentEventHandlers | undefined;
 }
+
+/** Who made the decisions a canary makes on its own figures. */
+const CONTROLLER = 'canary controller';
 
 export interface CanaryEvaluation {
   experiment: Experiment;
@@ -78,7 +84,9 @@ export class CanaryRelease {
     let decision: Decision | undefined;
     let applied = false;
     let promoted = false;
+    let from: Experiment['status'] | null = null;
     const experiment = await store.update(name, async (e, tx, extras) => {
+      from = e.status;
       if (e.type !== 'canary' || !ACTIVE_STATUSES.includes(e.status)) return undefined;
       const controller = this.load(e, extras);
       if (controller.status === 'promoted') {
@@ -95,15 +103,21 @@ export class CanaryRelease {
       promoted = decision.action === 'promote';
       return this.patchFor(e, controller, decision, now);
     });
-    if (applied) await this.opts.onChange?.(experiment);
+    if (applied) {
+      this.reportDecision(experiment, decision, CONTROLLER, from);
+      await this.opts.onChange?.(experiment);
+    }
     if (promoted) return { experiment: await this.finishPromotion(name), decision, applied };
     return { experiment, decision, applied };
   }
 
   /** A manual action; 409 when the controller or the experiment's status does not allow it. */
-  async act(name: string, action: CanaryAction, reason?: string): Promise<Experiment> {
+  async act(name: string, action: CanaryAction, reason?: string, by?: string): Promise<Experiment> {
     let promoted = false;
+    let from: Experiment['status'] | null = null;
+    let decided: Decision | undefined;
     const experiment = await this.opts.store.update(name, (e, _tx, extras) => {
+      from = e.status;
       if (e.type !== 'canary') {
         throw experimentConflict(`${action} is for canary releases; "${e.name}" is of type ${e.type}`, {
           name: e.name,
@@ -129,6 +143,7 @@ export class CanaryRelease {
           const patch: ExperimentPatch = { status };
           if (controller.status === 'running' || controller.status === 'paused') {
             const decision = controller.abort(now, reason ?? 'stopped by an operator');
+            decided = decision;
             patch.controllerState = controller.toJSON();
             patch.weights = canaryWeights(0);
             patch.historyEntry = {
@@ -157,19 +172,21 @@ export class CanaryRelease {
               ? controller.promote(now, reason ?? 'promoted by an operator')
               : controller.abort(now, reason ?? 'aborted by an operator');
           promoted = action === 'promote';
+          decided = decision;
           return this.patchFor(e, controller, decision, now);
         }
       }
     });
+    this.reportDecision(experiment, decided, by ?? 'operator', from, action, reason);
     await this.opts.onChange?.(experiment);
-    return promoted ? this.finishPromotion(name) : experiment;
+    return promoted ? this.finishPromotion(name, by ?? 'operator') : experiment;
   }
 
   /**
    * Moves 2 and 3 of a promotion, when the stored state says promoted and the experiment is still
    * active; otherwise returns the experiment as it is.
    */
-  async finishPromotion(name: string): Promise<Experiment> {
+  async finishPromotion(name: string, by: string = CONTROLLER): Promise<Experiment> {
     const { store, registry } = this.opts;
     const found = await store.getWithExtras(name);
     if (found === undefined) throw experimentNotFound(name);
@@ -214,8 +231,38 @@ export class CanaryRelease {
           }
         : undefined,
     );
+    const change = statusChange(e.status, concluded, 'promote', { by, reason });
+    if (change !== undefined) this.opts.events?.onStatusChange?.(change);
     await this.opts.onChange?.(concluded);
     return concluded;
+  }
+
+  /** Reports a decision that moved the traffic, and the status change it made (or the action's). */
+  private reportDecision(
+    e: Experiment,
+    decision: Decision | undefined,
+    by: string,
+    from: Experiment['status'] | null,
+    action?: CanaryAction,
+    reason?: string,
+  ): void {
+    const events = this.opts.events;
+    if (events === undefined) return;
+    if (decision !== undefined && decision.action !== 'wait') {
+      events.onCanaryDecision?.({
+        experiment: e.name,
+        model: e.model,
+        action: decision.action,
+        reason: decision.reason,
+        weight: decision.weight,
+        by,
+      });
+    }
+    const change = statusChange(from, e, action ?? 'rollback', {
+      by,
+      reason: reason ?? decision?.reason,
+    });
+    if (change !== undefined) events.onStatusChange?.(change);
   }
 
   /** The analysis' canary section, read with the experiment (in its transaction). */

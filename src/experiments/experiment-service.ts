@@ -25,6 +25,11 @@ import {
   type Transition,
   type VersionResolver,
 } from './experiment-definition.js';
+import {
+  type ExperimentEventHandlers,
+  type ExperimentStatusChange,
+  statusChange,
+} from './experiment-events.js';
 import type { ExperimentStatsStore } from './experiment-stats-store.js';
 import type { ExperimentStore } from './experiment-store.js';
 import type { Experiment, PowerEstimate } from './experiment-types.js';
@@ -44,6 +49,8 @@ export interface ExperimentServiceOptions {
   onError?: (error: unknown, context: string) => void;
   /** Most events per request. */
   maxEvents?: number;
+  /** Status changes and canary decisions, for the log. */
+  events?: ExperimentEventHandlers;
 }
 
 export interface EventsResult {
@@ -69,6 +76,7 @@ export class ExperimentService {
       onPromoted: opts.onPromoted,
       onChange: (e) => this.changed(e),
       onError: opts.onError,
+      events: opts.events,
     });
   }
 
@@ -80,7 +88,8 @@ export class ExperimentService {
     return this.opts.stats;
   }
 
-  async create(raw: unknown): Promise<{ experiment: Experiment; power?: PowerEstimate }> {
+  /** `by`: who asked, for the log (e.g. `admin (http, request …)`). */
+  async create(raw: unknown, by?: string): Promise<{ experiment: Experiment; power?: PowerEstimate }> {
     const def = parseExperimentDefinition(raw);
     const versions = await checkArmsExist(def, this.opts.registry);
     await checkCanaryCandidate(def, this.opts.registry, versions);
@@ -90,6 +99,7 @@ export class ExperimentService {
         ? { controllerState: CanaryRelease.initialState(def, this.opts.store.now().getTime()) }
         : {},
     );
+    this.report(statusChange(null, experiment, 'create', { by }));
     await this.changed(experiment);
     const power = powerEstimate(experiment);
     return power === undefined ? { experiment } : { experiment, power };
@@ -135,19 +145,29 @@ export class ExperimentService {
    * pause, resume or stop; asking for the status it already has changes nothing. A canary's
    * controller follows (paused, resumed; stopped = aborted, its traffic back to production).
    */
-  async transition(name: string, action: Exclude<Transition, 'conclude'>): Promise<Experiment> {
-    if ((await this.opts.store.require(name)).type === 'canary') return this.canary.act(name, action);
+  async transition(name: string, action: Exclude<Transition, 'conclude'>, by?: string): Promise<Experiment> {
+    if ((await this.opts.store.require(name)).type === 'canary') {
+      return this.canary.act(name, action, undefined, by);
+    }
+    let from: Experiment['status'] | null = null;
     const experiment = await this.opts.store.update(name, (e) => {
+      from = e.status;
       const status = nextStatus(e.status, action);
       return status === e.status ? undefined : { status };
     });
+    this.report(statusChange(from, experiment, action, { by }));
     await this.changed(experiment);
     return experiment;
   }
 
   /** Records the decision (a winner among the arms, or none) and stops routing. */
-  async conclude(name: string, opts: { winner?: string | null; reason?: string } = {}): Promise<Experiment> {
+  async conclude(
+    name: string,
+    opts: { winner?: string | null; reason?: string; by?: string } = {},
+  ): Promise<Experiment> {
+    let from: Experiment['status'] | null = null;
     const experiment = await this.opts.store.update(name, (e) => {
+      from = e.status;
       nextStatus(e.status, 'conclude');
       const winner = opts.winner ?? null;
       if (winner !== null && !e.arms.some((a) => a.name === winner)) {
@@ -163,6 +183,7 @@ export class ExperimentService {
         conclusion: { at, winner, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) },
       };
     });
+    this.report(statusChange(from, experiment, 'conclude', { by: opts.by, reason: opts.reason }));
     await this.changed(experiment);
     return experiment;
   }
@@ -172,8 +193,13 @@ export class ExperimentService {
    * alias moves to the canary's version and the experiment is concluded), or abort (the canary's
    * traffic goes back to production; concluded with production as the winner).
    */
-  async canaryAction(name: string, action: 'promote' | 'abort', reason?: string): Promise<Experiment> {
-    return this.canary.act(name, action, reason);
+  async canaryAction(
+    name: string,
+    action: 'promote' | 'abort',
+    reason?: string,
+    by?: string,
+  ): Promise<Experiment> {
+    return this.canary.act(name, action, reason, by);
   }
 
   /**
@@ -245,6 +271,10 @@ export class ExperimentService {
       }
     }
     return { settings: shadowSettings(e), replicas, invalidRows, updatedAt, report: merged.report() };
+  }
+
+  private report(change: ExperimentStatusChange | undefined): void {
+    if (change !== undefined) this.opts.events?.onStatusChange?.(change);
   }
 
   private async changed(experiment: Experiment): Promise<void> {

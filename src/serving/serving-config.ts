@@ -65,6 +65,8 @@ export interface ServingConfig {
   onDemand: OnDemandLimits;
   /** Origins browsers may call from (FERRY_CORS_ORIGINS, comma list or `*`); empty: CORS off. */
   corsOrigins: string[];
+  /** Share of requests logged in the access log, 0..1 (FERRY_ACCESS_LOG_SAMPLE, default 0: off; `--access-log`: 1). */
+  accessLogSample: number;
 }
 
 /**
@@ -255,6 +257,11 @@ export function loadServingConfig(
     ),
     storedPolicy,
     corsOrigins: parseCorsOrigins(env.FERRY_CORS_ORIGINS),
+    // The --access-log flag (a boolean, passed as 'true') logs every request.
+    accessLogSample:
+      flags.accessLog === 'true'
+        ? 1
+        : num('FERRY_ACCESS_LOG_SAMPLE', env.FERRY_ACCESS_LOG_SAMPLE, 0, 0, 1, false),
     limits: {
       bodyLimit: num('FERRY_BODY_LIMIT', env.FERRY_BODY_LIMIT, DEFAULT_LIMITS.bodyLimit, 1024, 1024 ** 3),
       maxItems: num('FERRY_MAX_ITEMS', env.FERRY_MAX_ITEMS, DEFAULT_LIMITS.maxItems, 1, 1_000_000),

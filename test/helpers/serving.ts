@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { FastifyServerOptions } from 'fastify';
 import { openFerry } from '../../src/adapters/open-ferry.js';
 import {
   type OpenServingOptions,
@@ -154,7 +153,7 @@ export interface TestServerOptions {
   adminToken?: string;
   /** Listen on 127.0.0.1, port 0 (default true); false for app.inject only. */
   listen?: boolean;
-  logger?: FastifyServerOptions['logger'];
+  logger?: OpenServingOptions['logger'];
   /** Replaces loaded models (a faulty or slow version), see OpenServingOptions.wrapModel. */
   wrapModel?: OpenServingOptions['wrapModel'];
 }
@@ -307,6 +306,7 @@ export function spawnServe(
         FERRY_CACHE: undefined,
         FERRY_ADMIN_TOKEN: undefined,
         FERRY_LOG_LEVEL: 'info',
+        FERRY_LOG_FORMAT: 'json',
         PORT: undefined,
         ...env,
       },

@@ -24,6 +24,7 @@ import { type FerryConfig, loadConfig } from '../../core/config.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { printJson, usageError } from '../output.js';
 import { validateOutputPath } from '../output-path.js';
+import { processLogger } from '../process-logger.js';
 import { terminalProgress } from '../progress-bar.js';
 import { parseIntOption } from './options.js';
 
@@ -269,6 +270,7 @@ export function registerBatchCommand(program: Command): Command {
     .option('--queue-name <name>', 'queue name', BATCH_QUEUE_NAME)
     .option('--concurrency <n>', 'chunks at once in this process', parseIntOption, 1)
     .action(async (flags: { queue: string; queueName: string; concurrency: number }) => {
+      const log = processLogger();
       const ctx = await openFerry(loadConfig());
       const queue = openChunkQueue(flags.queue, flags.queueName);
       await queue.init();
@@ -279,13 +281,20 @@ export function registerBatchCommand(program: Command): Command {
         store: new PredictionStore({ sql: ctx.sql }),
         concurrency: flags.concurrency,
         onChunk: (r) =>
-          process.stdout.write(`${r.jobId} chunk ${r.chunkIndex}: ${r.status}, ${r.rows} rows\n`),
+          log.info(
+            { event: 'batch_chunk', job: r.jobId, chunk: r.chunkIndex, status: r.status, rows: r.rows },
+            `${r.jobId} chunk ${r.chunkIndex}: ${r.status}, ${r.rows} rows`,
+          ),
         onError: (e, m) =>
-          process.stderr.write(
-            `ferry: chunk ${m.chunkIndex} of ${m.jobId} failed: ${(e as Error).message}\n`,
+          log.error(
+            { event: 'batch_chunk_failed', job: m.jobId, chunk: m.chunkIndex, err: e },
+            `chunk ${m.chunkIndex} of ${m.jobId} failed: ${(e as Error).message}`,
           ),
       });
-      process.stdout.write(`batch worker ${worker} waiting for chunks on ${flags.queueName}\n`);
+      log.info(
+        { worker, queue: flags.queueName },
+        `batch worker ${worker} waiting for chunks on ${flags.queueName}`,
+      );
       const stop = () => {
         void queue
           .close()

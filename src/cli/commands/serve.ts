@@ -7,6 +7,7 @@ import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
 import { loadServingConfig, type ServingConfig } from '../../serving/serving-config.js';
 import { reportError } from '../output.js';
 import { validateOutputPath } from '../output-path.js';
+import { processLogger } from '../process-logger.js';
 import { runPrimary, type WorkerStartFailure } from './serve-cluster.js';
 
 interface ServeFlags {
@@ -20,6 +21,7 @@ interface ServeFlags {
   maxQueueSize?: string;
   models?: string;
   aliases?: string;
+  accessLog?: boolean;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -39,8 +41,10 @@ export function registerServeCommand(program: Command): void {
     .option('--max-batch-size <n>', 'adaptive batching: items per batch (default 64)')
     .option('--max-queue-delay-ms <ms>', 'adaptive batching: wait for a batch to fill (default 0)')
     .option('--max-queue-size <n>', 'items queued before 503 + Retry-After (default 4096)')
+    .option('--access-log', 'log every request (default: $FERRY_ACCESS_LOG_SAMPLE of them, 0)')
     .action(async (flags: ServeFlags) => {
-      const sc = loadServingConfig(process.env, { ...flags });
+      const { accessLog, ...rest } = flags;
+      const sc = loadServingConfig(process.env, { ...rest, accessLog: accessLog ? 'true' : undefined });
       if (sc.predictionLog.startsWith('jsonl:')) {
         await validateOutputPath(sc.predictionLog.slice('jsonl:'.length), {
           flag: '--prediction-log jsonl:',
@@ -68,9 +72,7 @@ export async function runServer(sc: ServingConfig): Promise<void> {
   // A worker answers the primary's metrics requests from the start, so that one still starting
   // does not stall every scrape; its registry joins once it exists.
   const clusterMetrics = cluster.isWorker ? joinClusterMetrics() : undefined;
-  const runtime = await openServing(loadConfig(), sc, {
-    logger: { level: process.env.FERRY_LOG_LEVEL ?? 'info' },
-  });
+  const runtime = await openServing(loadConfig(), sc, { logger: processLogger() });
   if (clusterMetrics) {
     clusterMetrics.setRegistry(runtime.metrics.registry);
     runtime.metrics.setScraper(clusterMetricsFromPrimary);

@@ -15,6 +15,7 @@ import { trainTextClassifier } from '../../train/pipeline.js';
 import { registerTrained } from '../../train/register-trained.js';
 import { currentGitCommit } from '../git-commit.js';
 import { fmt } from '../output.js';
+import { processLogger } from '../process-logger.js';
 import { terminalProgress } from '../progress-bar.js';
 import { serveOrExit } from './serve.js';
 
@@ -31,7 +32,9 @@ export function registerStartCommand(program: Command): void {
     .action(async (flags: { serve: boolean }) => {
       const config = loadConfig();
       const ctx = await openFerry(config);
-      const say = (line: string) => process.stdout.write(`${line}\n`);
+      // Through the process logger, as the server's lines that follow: one format on one stream.
+      const log = processLogger();
+      const say = (line: string) => log.info(line);
       try {
         const existing = await ctx.registry.resolve(`${NAME}@production`).catch((e: unknown) => {
           if (isFerryError(e, ErrorCode.REGISTRY_NOT_FOUND)) return null;

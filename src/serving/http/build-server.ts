@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { findNul } from '../../core/text-guard.js';
+import { accessLogged, logAccess } from './access-log.js';
 import { ferryClientErrorHandler, rememberRequestId } from './client-errors.js';
 import { answerPreflight, applyCorsHeaders, type CorsPolicy, corsEnabled, isPreflight } from './cors.js';
 import { sendError } from './http-errors.js';
@@ -21,12 +22,14 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Builds the HTTP server (not listening): routes, validation, errors, metrics and docs. */
 export async function buildServer(
   ctx: ServerContext,
-  opts: { logger?: FastifyServerOptions['logger'] } = {},
+  opts: { logger?: FastifyBaseLogger | undefined } = {},
 ): Promise<FastifyInstance> {
   const { limits } = ctx;
+  const accessLogSample = ctx.accessLogSample ?? 0;
   const app = Fastify({
-    logger: opts.logger ?? false,
-    // Per-request logs cost more than a prediction; errors are still logged.
+    ...(opts.logger !== undefined ? { loggerInstance: opts.logger } : { logger: false }),
+    // fastify's own two lines per request cost more than a prediction: Ferry's access log (one line,
+    // sampled, off by default) replaces them; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyLimit,
     // Slow clients: the whole request (headers and body) must arrive within the documented timeout,
@@ -129,6 +132,7 @@ export async function buildServer(
     }
     children.seconds.observe(reply.elapsedTime / 1000);
     metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    if (accessLogged(accessLogSample)) logAccess(req, reply, route);
     done();
   });
 

@@ -94,4 +94,6 @@ export interface ServerContext {
   predictionsToken?: string | undefined;
   /** Origins allowed cross-origin (FERRY_CORS_ORIGINS; `*` for any); empty or absent: CORS off. */
   corsOrigins?: readonly string[];
+  /** Share of requests with an access-log line (FERRY_ACCESS_LOG_SAMPLE, `--access-log`: 1); absent: 0, off. */
+  accessLogSample?: number;
 }

@@ -124,6 +124,11 @@ const eventSchema = {
 /** The schemas above document; the service validates (its 400s carry precise codes and fields). */
 const documentOnly = () => () => true;
 
+/** Who changed an experiment over HTTP, for the log: the admin token's holder, and which request. */
+function byAdmin(requestId: string): string {
+  return `admin (http, request ${requestId})`;
+}
+
 function concludeBody(raw: unknown): { winner?: string | null; reason?: string } {
   if (raw === undefined || raw === null) return {};
   const bad = (message: string) =>
@@ -203,7 +208,7 @@ export function registerExperimentRoutes(
         validatorCompiler: documentOnly,
       },
       async (req, reply) => {
-        const created = await service.create(req.body);
+        const created = await service.create(req.body, byAdmin(req.id));
         return reply.code(201).send(created);
       },
     );
@@ -272,7 +277,9 @@ export function registerExperimentRoutes(
             params: idParams,
           },
         },
-        async (req) => ({ experiment: await service.transition(checkedId(req.params.id), action) }),
+        async (req) => ({
+          experiment: await service.transition(checkedId(req.params.id), action, byAdmin(req.id)),
+        }),
       );
     }
 
@@ -298,7 +305,9 @@ export function registerExperimentRoutes(
         },
         async (req) => {
           const { reason } = reasonBody(req.body);
-          return { experiment: await service.canaryAction(checkedId(req.params.id), action, reason) };
+          return {
+            experiment: await service.canaryAction(checkedId(req.params.id), action, reason, byAdmin(req.id)),
+          };
         },
       );
     }
@@ -360,6 +369,7 @@ export function registerExperimentRoutes(
         const experiment = await service.conclude(checkedId(req.params.id), {
           ...(body.winner !== undefined ? { winner: body.winner } : {}),
           ...(body.reason !== undefined ? { reason: body.reason } : {}),
+          by: byAdmin(req.id),
         });
         return { experiment };
       },
