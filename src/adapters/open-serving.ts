@@ -24,6 +24,7 @@ import type { PredictionObserver } from '../serving/prediction-observer.js';
 import { PredictionService } from '../serving/prediction-service.js';
 import type { ServingConfig } from '../serving/serving-config.js';
 import { ShedBursts } from '../serving/shed-bursts.js';
+import { StoredPredictionService } from '../serving/stored-prediction-service.js';
 import { VersionAccess } from '../serving/version-access.js';
 import { EXAMPLE_PROJECTS } from '../serving/warmup-inputs.js';
 import { openKeyValueStore } from './factory.js';
@@ -350,8 +351,11 @@ export async function openServing(
         }),
         serverName: 'ferry',
         serverVersion: process.env.npm_package_version ?? '0.1.0',
-        predictionStore,
-        storedPredictions: { maxAgeMs: sc.storedMaxAgeMs, policy: sc.storedPolicy },
+        storedPredictions: new StoredPredictionService({
+          store: predictionStore,
+          predictions: service,
+          settings: { maxAgeMs: sc.storedMaxAgeMs, policy: sc.storedPolicy },
+        }),
         experiments: {
           service: experimentService,
           router,

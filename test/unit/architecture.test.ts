@@ -50,8 +50,6 @@ const KNOWN_VIOLATIONS: readonly string[] = [
   'experiments/canary-runner.ts -> serving',
   'experiments/shadow-runner.ts -> serving',
   'serving/http/routes/experiment-routes.ts -> experiments',
-  'serving/http/routes/stored-prediction-routes.ts -> batch',
-  'serving/http/server-context.ts -> batch',
   'serving/http/server-context.ts -> experiments',
   'serving/prediction-service.ts -> experiments',
   'serving/version-access.ts -> experiments',

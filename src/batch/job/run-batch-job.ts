@@ -6,13 +6,33 @@ import { decodeModel } from '../../model/codec.js';
 import type { SqlClient } from '../../ports/sql.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import { entityIdProblem, type PredictionStore } from '../prediction-store.js';
-import { chunkInput } from './chunk-input.js';
+import { chunkInput, type InputChunk } from './chunk-input.js';
+import {
+  type ChunkMode,
+  countDoneChunk,
+  type DispatchedChunk,
+  dispatchedMode,
+  emptyTally,
+  localMode,
+  type RunTally,
+  rate,
+} from './chunk-modes.js';
 import { openBatchInput } from './inputs/open-input.js';
-import { chunkTotals, doneChunks, ensureJobTables, finishJob, setJobTotals, startJob } from './job-tables.js';
+import {
+  type BatchJobRecord,
+  type ChunkDone,
+  type ChunkTotals,
+  chunkTotals,
+  doneChunks,
+  ensureJobTables,
+  finishJob,
+  setJobTotals,
+  startJob,
+} from './job-tables.js';
 import { type Predictor, threadPredictor } from './predictor.js';
-import { type ChunkContext, type ChunkJob, processChunk, recomputeLiveRows } from './process-chunk.js';
+import type { ChunkContext, ChunkJob } from './process-chunk.js';
 import { writeRejectsFile } from './rejects-file.js';
-import { type BatchInput, type InputRecord, type InputSpec, isReject } from './types.js';
+import { type BatchInput, type InputSpec, isReject } from './types.js';
 
 export const DEFAULT_CHUNK_SIZE = 1000;
 export const DEFAULT_MAX_ERRORS = 1000;
@@ -60,13 +80,7 @@ export interface RunBatchJobOptions {
   clock?: () => Date;
 }
 
-export interface DispatchedChunk {
-  jobId: string;
-  model: string;
-  version: number;
-  chunkIndex: number;
-  records: InputRecord[];
-}
+export type { DispatchedChunk } from './chunk-modes.js';
 
 export interface BatchJobSummary {
   jobId: string;
@@ -107,10 +121,6 @@ function positiveInt(name: string, value: number, min: number): number {
   return value;
 }
 
-function rate(rows: number, seconds: number): number {
-  return seconds > 0 ? Math.round(rows / seconds) : 0;
-}
-
 /**
  * Runs (or resumes) a batch prediction job in this process: validates the model and the input
  * before writing anything, then streams the input in chunks, skips the chunks already done,
@@ -125,14 +135,7 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
   const clock = opts.clock ?? (() => new Date());
   const now = () => clock().toISOString();
   const progress = opts.progress ?? silentProgress;
-  if (opts.chunkSize !== undefined) positiveInt('chunkSize', opts.chunkSize, 1);
-  const maxErrors = positiveInt('maxErrors', opts.maxErrors ?? DEFAULT_MAX_ERRORS, 0);
-  if (opts.jobId !== undefined) {
-    const problem = entityIdProblem(opts.jobId);
-    if (problem !== undefined) {
-      throw new FerryError(ErrorCode.CLI_USAGE, `invalid job id: ${problem}`, { status: 400 });
-    }
-  }
+  const maxErrors = checkOptions(opts);
 
   // Everything that can be refused is refused before anything is written.
   const { version, bytes } = await opts.registry.loadArtifact(opts.model);
@@ -146,42 +149,20 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
   try {
     jobId = opts.jobId ?? batchJobId(version.name, version.version, input.identity);
     const id = jobId;
-    await ensureJobTables(opts.sql);
-    await opts.store.init();
-    const job = await startJob(opts.sql, {
-      jobId: id,
-      model: version.name,
-      version: version.version,
-      input: input.description,
-      inputSha256: input.identity,
-      chunkSize: opts.chunkSize,
-      defaultChunkSize: DEFAULT_CHUNK_SIZE,
-      totalRows: input.totalRecords,
-      now: now(),
-    });
+    const job = await startRun(opts, id, version, input, now());
     const alreadyFinished = job.status === 'done';
     committed = alreadyFinished;
-    const rejectsPath =
-      typeof opts.rejectsPath === 'function' ? opts.rejectsPath(id) : (opts.rejectsPath ?? null);
+    const run: JobRun = {
+      sql: opts.sql,
+      id,
+      model: `${version.name}/${version.version}`,
+      startedAt,
+      rejectsPath: typeof opts.rejectsPath === 'function' ? opts.rejectsPath(id) : (opts.rejectsPath ?? null),
+    };
     if (alreadyFinished && !opts.recomputeLive) {
       // Nothing to do: the input is not even read again, and --max-errors has nothing to judge.
       const totals = await chunkTotals(opts.sql, id);
-      const written = rejectsPath === null ? null : await writeRejectsFile(opts.sql, id, rejectsPath);
-      return {
-        jobId: id,
-        model: `${version.name}/${version.version}`,
-        rows: totals.rows,
-        predicted: totals.rows - totals.rejects,
-        rejects: totals.rejects,
-        chunks: totals.chunks,
-        skippedChunks: totals.chunks,
-        processedRows: 0,
-        recomputedRows: 0,
-        alreadyFinished,
-        seconds: Math.round(performance.now() - startedAt) / 1000,
-        rowsPerSecond: 0,
-        rejectsPath: written?.path ?? null,
-      };
+      return await summarise(run, totals, { ...emptyTally(), skippedChunks: totals.chunks }, true);
     }
     const done = await doneChunks(opts.sql, id);
     if (opts.predictInThread) predictor = await threadPredictor(bytes);
@@ -194,114 +175,36 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
       clock,
     };
     const chunkJob: ChunkJob = { jobId: id, model: version.name, version: version.version };
-
-    const first = input.progress();
-    const inKib = first.unit === 'bytes';
-    const scale = (n: number) => (inKib ? Math.ceil(n / 1024) : n);
-    progress.start(`batch ${inKib ? '(KiB read)' : '(rows)'}`, scale(first.total ?? 0));
+    const tally = emptyTally();
+    const tick = startProgress(progress, input, tally, startedAt);
     progressStarted = true;
+    const mode = opts.dispatch
+      ? dispatchedMode(
+          { dispatch: opts.dispatch, sql: opts.sql, pollMs: opts.pollMs ?? 500, progress, startedAt, done },
+          chunkJob,
+          tally,
+          tick,
+        )
+      : localMode(ctx, chunkJob, tally, tick);
 
-    let countedRejects = 0;
-    let rows = 0;
-    let rejects = 0;
-    let chunks = 0;
-    let skippedChunks = 0;
-    let processedRows = 0;
-    let recomputedRows = 0;
-    const tick = () => {
-      const seconds = (performance.now() - startedAt) / 1000;
-      const n = (x: number) => x.toLocaleString('en-US');
-      progress.tick(
-        scale(input.progress().done),
-        `${n(rows)} rows, ${n(rejects)} rejects, ${n(rate(processedRows, seconds))} rows/s`,
-      );
-    };
-    // Two chunks in flight: while one is being written, the next one is predicted (in the
-    // prediction thread, when there is one). Reject counts are known when a chunk is read, so the
-    // --max-errors stop falls on the same chunk whatever finishes first.
-    const inFlight: Promise<void>[] = [];
-    let stopAfter: number | undefined;
-    try {
-      for await (const chunk of chunkInput(input, job.chunkSize)) {
-        const prior = done.get(chunk.index);
-        const chunkRejects = prior?.rejects ?? chunk.records.filter(isReject).length;
-        if (prior !== undefined) {
-          if (opts.recomputeLive) recomputedRows += await recomputeLiveRows(ctx, chunkJob, chunk.records);
-          skippedChunks++;
-          rows += prior.rows;
-          rejects += prior.rejects;
-          chunks++;
-          tick();
-        } else if (opts.dispatch) {
-          await opts.dispatch({ ...chunkJob, chunkIndex: chunk.index, records: [...chunk.records] });
-          rows += chunk.records.length;
-          rejects += chunkRejects;
-          chunks++;
-          tick();
-        } else {
-          const work = processChunk(ctx, chunkJob, chunk.index, chunk.records).then((result) => {
-            if (result.status === 'done') processedRows += result.rows;
-            else skippedChunks++;
-            rows += result.rows;
-            rejects += result.rejects;
-            chunks++;
-            tick();
-          });
-          work.catch(() => {}); // awaited below; this only keeps it from counting as unhandled meanwhile
-          inFlight.push(work);
-          if (inFlight.length >= 2) await inFlight.shift();
-        }
-        countedRejects += chunkRejects;
-        if (!alreadyFinished && countedRejects > maxErrors) {
-          stopAfter = chunk.index;
-          break;
-        }
-      }
-      await Promise.all(inFlight.splice(0));
-    } finally {
-      // On an error, let the chunk still in flight finish (or fail) before the caller closes things.
-      await Promise.allSettled(inFlight);
-    }
-    if (stopAfter !== undefined) {
-      const written = rejectsPath === null ? null : await writeRejectsFile(opts.sql, id, rejectsPath);
-      throw new FerryError(
-        ErrorCode.BATCH_TOO_MANY_ERRORS,
-        `batch job ${id}: ${rejects} rejected records exceed the limit of ${maxErrors} (--max-errors); ` +
-          `stopped after ${chunks} chunks, whose predictions are kept` +
-          (written ? `; rejects in ${written.path}` : ''),
-        {
-          status: 400,
-          details: { jobId: id, rejects, maxErrors, chunks, rejectsPath: written?.path ?? null },
-        },
-      );
-    }
-    await setJobTotals(opts.sql, id, rows, chunks, now());
-    if (opts.dispatch) {
-      const priorRows = [...done.values()].reduce((sum, c) => sum + c.rows, 0);
-      await waitForWorkers(opts.sql, id, chunks, opts.pollMs ?? 500, progress, startedAt, priorRows);
-      processedRows = (await chunkTotals(opts.sql, id)).rows - priorRows;
-      skippedChunks = done.size;
-    }
+    const stopped = await readChunks({
+      input,
+      chunkSize: job.chunkSize,
+      done,
+      mode,
+      skipDone: async (prior, chunk) => {
+        await countDoneChunk(ctx, chunkJob, prior, chunk, opts.recomputeLive === true, tally);
+        tick();
+      },
+      maxErrors: alreadyFinished ? undefined : maxErrors,
+    });
+    if (stopped) throw await tooManyErrors(run, tally, maxErrors);
+    await setJobTotals(opts.sql, id, tally.rows, tally.chunks, now());
+    await mode.complete();
     const totals = await chunkTotals(opts.sql, id);
     await finishJob(opts.sql, id, 'done', now());
     committed = true;
-    const written = rejectsPath === null ? null : await writeRejectsFile(opts.sql, id, rejectsPath);
-    const seconds = (performance.now() - startedAt) / 1000;
-    return {
-      jobId: id,
-      model: `${version.name}/${version.version}`,
-      rows: totals.rows,
-      predicted: totals.rows - totals.rejects,
-      rejects: totals.rejects,
-      chunks: totals.chunks,
-      skippedChunks,
-      processedRows,
-      recomputedRows,
-      alreadyFinished,
-      seconds: Math.round(seconds * 1000) / 1000,
-      rowsPerSecond: rate(processedRows, seconds),
-      rejectsPath: written?.path ?? null,
-    };
+    return await summarise(run, totals, tally, alreadyFinished);
   } catch (e) {
     // A job whose chunks are all committed is done, whatever fails after (e.g. the rejects file).
     if (jobId !== undefined && !committed) await markFailed(opts.sql, jobId, e, now());
@@ -313,28 +216,156 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
   }
 }
 
-/** Distributed mode: waits until every chunk is committed by some worker. */
-async function waitForWorkers(
-  sql: SqlClient,
+/** What the steps after the job's start share. */
+interface JobRun {
+  sql: SqlClient;
+  id: string;
+  /** `name/version`. */
+  model: string;
+  /** performance.now() when the run started. */
+  startedAt: number;
+  rejectsPath: string | null;
+}
+
+/** Creates the tables if needed and starts the job's row (or finds the job of an earlier run). */
+async function startRun(
+  opts: RunBatchJobOptions,
   jobId: string,
-  totalChunks: number,
-  pollMs: number,
-  progress: Progress,
-  startedAt: number,
-  priorRows: number,
-): Promise<void> {
-  progress.stop();
-  progress.start('waiting for workers (chunks)', totalChunks);
-  for (;;) {
-    const t = await chunkTotals(sql, jobId);
-    const seconds = (performance.now() - startedAt) / 1000;
-    progress.tick(
-      t.chunks,
-      `${t.rows.toLocaleString('en-US')} rows, ${rate(t.rows - priorRows, seconds).toLocaleString('en-US')} rows/s`,
-    );
-    if (t.chunks >= totalChunks) return;
-    await new Promise((r) => setTimeout(r, pollMs));
+  version: { name: string; version: number },
+  input: BatchInput,
+  now: string,
+): Promise<BatchJobRecord> {
+  await ensureJobTables(opts.sql);
+  await opts.store.init();
+  return startJob(opts.sql, {
+    jobId,
+    model: version.name,
+    version: version.version,
+    input: input.description,
+    inputSha256: input.identity,
+    chunkSize: opts.chunkSize,
+    defaultChunkSize: DEFAULT_CHUNK_SIZE,
+    totalRows: input.totalRecords,
+    now,
+  });
+}
+
+/** Validates the options that need no I/O; returns maxErrors with its default. */
+function checkOptions(opts: RunBatchJobOptions): number {
+  if (opts.chunkSize !== undefined) positiveInt('chunkSize', opts.chunkSize, 1);
+  const maxErrors = positiveInt('maxErrors', opts.maxErrors ?? DEFAULT_MAX_ERRORS, 0);
+  if (opts.jobId !== undefined) {
+    const problem = entityIdProblem(opts.jobId);
+    if (problem !== undefined) {
+      throw new FerryError(ErrorCode.CLI_USAGE, `invalid job id: ${problem}`, { status: 400 });
+    }
   }
+  return maxErrors;
+}
+
+/** Starts the progress bar (KiB read, or rows); returns the function that updates it from the tally. */
+function startProgress(
+  progress: Progress,
+  input: BatchInput,
+  tally: RunTally,
+  startedAt: number,
+): () => void {
+  const first = input.progress();
+  const inKib = first.unit === 'bytes';
+  const scale = (n: number) => (inKib ? Math.ceil(n / 1024) : n);
+  progress.start(`batch ${inKib ? '(KiB read)' : '(rows)'}`, scale(first.total ?? 0));
+  return () => {
+    const seconds = (performance.now() - startedAt) / 1000;
+    const n = (x: number) => x.toLocaleString('en-US');
+    progress.tick(
+      scale(input.progress().done),
+      `${n(tally.rows)} rows, ${n(tally.rejects)} rejects, ${n(rate(tally.processedRows, seconds))} rows/s`,
+    );
+  };
+}
+
+/**
+ * The shared core of every mode: reads the input chunk by chunk, counts the chunks done before this
+ * run (`skipDone`), hands the others to the mode, and stops reading once the rejects exceed
+ * `maxErrors` (undefined: no limit). Reject counts are known when a chunk is read, so the stop falls
+ * on the same chunk whatever finishes first. Returns true when it stopped there.
+ */
+async function readChunks(p: {
+  input: BatchInput;
+  chunkSize: number;
+  done: ReadonlyMap<number, ChunkDone>;
+  mode: ChunkMode;
+  skipDone: (prior: ChunkDone, chunk: InputChunk) => Promise<void>;
+  maxErrors: number | undefined;
+}): Promise<boolean> {
+  let countedRejects = 0;
+  let stopped = false;
+  try {
+    for await (const chunk of chunkInput(p.input, p.chunkSize)) {
+      const prior = p.done.get(chunk.index);
+      const chunkRejects = prior?.rejects ?? chunk.records.filter(isReject).length;
+      if (prior !== undefined) await p.skipDone(prior, chunk);
+      else await p.mode.take(chunk, chunkRejects);
+      countedRejects += chunkRejects;
+      if (p.maxErrors !== undefined && countedRejects > p.maxErrors) {
+        stopped = true;
+        break;
+      }
+    }
+    await p.mode.drain();
+  } finally {
+    // On an error, let the chunk still in flight finish (or fail) before the caller closes things.
+    await p.mode.settle();
+  }
+  return stopped;
+}
+
+/** FERRY_BATCH_TOO_MANY_ERRORS, once the rejects so far are written to the rejects file. */
+async function tooManyErrors(run: JobRun, tally: RunTally, maxErrors: number): Promise<FerryError> {
+  const { id } = run;
+  const written = run.rejectsPath === null ? null : await writeRejectsFile(run.sql, id, run.rejectsPath);
+  return new FerryError(
+    ErrorCode.BATCH_TOO_MANY_ERRORS,
+    `batch job ${id}: ${tally.rejects} rejected records exceed the limit of ${maxErrors} (--max-errors); ` +
+      `stopped after ${tally.chunks} chunks, whose predictions are kept` +
+      (written ? `; rejects in ${written.path}` : ''),
+    {
+      status: 400,
+      details: {
+        jobId: id,
+        rejects: tally.rejects,
+        maxErrors,
+        chunks: tally.chunks,
+        rejectsPath: written?.path ?? null,
+      },
+    },
+  );
+}
+
+/** Writes the rejects file (when asked) and the summary: the job's totals, this run's counts. */
+async function summarise(
+  run: JobRun,
+  totals: ChunkTotals,
+  tally: RunTally,
+  alreadyFinished: boolean,
+): Promise<BatchJobSummary> {
+  const written = run.rejectsPath === null ? null : await writeRejectsFile(run.sql, run.id, run.rejectsPath);
+  const seconds = (performance.now() - run.startedAt) / 1000;
+  return {
+    jobId: run.id,
+    model: run.model,
+    rows: totals.rows,
+    predicted: totals.rows - totals.rejects,
+    rejects: totals.rejects,
+    chunks: totals.chunks,
+    skippedChunks: tally.skippedChunks,
+    processedRows: tally.processedRows,
+    recomputedRows: tally.recomputedRows,
+    alreadyFinished,
+    seconds: Math.round(seconds * 1000) / 1000,
+    rowsPerSecond: rate(tally.processedRows, seconds),
+    rejectsPath: written?.path ?? null,
+  };
 }
 
 /** Best effort: the error that stopped the job goes on its row (a job that cannot be found is left alone). */

@@ -166,7 +166,7 @@ export async function buildServer(
   registerCourseRoutes(app, ctx);
   registerV2Routes(app, ctx);
   registerAdminRoutes(app, ctx);
-  if (ctx.predictionStore) registerStoredPredictionRoutes(app, ctx, ctx.predictionStore);
+  if (ctx.storedPredictions) registerStoredPredictionRoutes(app, ctx, ctx.storedPredictions);
   if (ctx.experiments) registerExperimentRoutes(app, ctx, ctx.experiments);
 
   app.get(

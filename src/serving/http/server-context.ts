@@ -1,10 +1,10 @@
-import type { PredictionStore } from '../../batch/prediction-store.js';
 import type { ExperimentRouter } from '../../experiments/experiment-router.js';
 import type { ExperimentService } from '../../experiments/experiment-service.js';
 import { DEFAULT_MAX_STRING_LENGTH } from '../../model/validate-input.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { PredictionService } from '../prediction-service.js';
+import type { StoredPredictionService } from '../stored-prediction-service.js';
 import type { VersionAccess } from '../version-access.js';
 
 export interface ServingLimits {
@@ -37,21 +37,12 @@ export const DEFAULT_LIMITS: ServingLimits = {
   maxRequestsPerSocket: 0,
 };
 
-/** `write-back`: live answers of POST /v1/predictions/… are upserted into the store; `read-only`: never. */
-export type StoredPredictionPolicy = 'write-back' | 'read-only';
-
-export interface StoredPredictionSettings {
-  /** A stored prediction older than this (ms) is not served by POST; it is predicted again. */
-  maxAgeMs: number;
-  policy: StoredPredictionPolicy;
-  /** How long a reading of the staleness gauge is reused (ms); default 5000. */
-  stalenessCacheMs?: number;
-}
-
-export const DEFAULT_STORED_SETTINGS: StoredPredictionSettings = {
-  maxAgeMs: 7 * 86_400_000,
-  policy: 'write-back',
-};
+// Defined with the service that applies them; re-exported for the settings that read them.
+export {
+  DEFAULT_STORED_SETTINGS,
+  type StoredPredictionPolicy,
+  type StoredPredictionSettings,
+} from '../stored-prediction-service.js';
 
 /** Everything the routes need; built by the wiring (serve command or tests). */
 export interface ServerContext {
@@ -68,10 +59,8 @@ export interface ServerContext {
   versionAccess?: VersionAccess;
   serverName: string;
   serverVersion: string;
-  /** The prediction store; when set, the /v1/predictions/… lookup routes are served. */
-  predictionStore?: PredictionStore;
-  /** How those routes treat stored predictions; DEFAULT_STORED_SETTINGS when omitted. */
-  storedPredictions?: StoredPredictionSettings;
+  /** Stored (batch) predictions; when set, the /v1/predictions/… lookup routes are served. */
+  storedPredictions?: StoredPredictionService;
   /**
    * Experiments; when set, the /v1/experiments routes are served. `flush(name)` writes this
    * process's shadow and canary counters before an analysis is read.

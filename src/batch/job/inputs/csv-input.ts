@@ -263,59 +263,15 @@ export async function openCsvInput(opts: CsvInputOptions): Promise<BatchInput> {
     throw e;
   }
 
-  const idColumn = opts.idColumn ?? DEFAULT_ID_COLUMN;
-  const wanted = { id: idColumn, title: 'title', description: 'description' };
-  const index: Record<keyof typeof wanted, number> = { id: -1, title: -1, description: -1 };
-  const missing: string[] = [];
-  for (const [key, name] of Object.entries(wanted) as [keyof typeof wanted, string][]) {
-    const found = findColumn(header, name);
-    if (found === undefined) missing.push(name);
-    else index[key] = header.indexOf(found);
-  }
-  if (missing.length > 0) {
+  let index: ColumnIndex;
+  try {
+    index = columnIndex(header, opts.idColumn ?? DEFAULT_ID_COLUMN, file.path);
+  } catch (e) {
     await lines.return(undefined);
-    throw new FerryError(
-      ErrorCode.BATCH_MISSING_COLUMN,
-      `${file.path}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}; the header has ${header.map((h) => `"${h}"`).join(', ')}` +
-        (missing.includes(idColumn) ? ' (choose the id column with --id-column)' : ''),
-      { status: 400, details: { path: file.path, missing, columns: header } },
-    );
+    throw e;
   }
-
-  const toRecords = (items: SplitItem[]): InputRecord[] => {
-    const out: InputRecord[] = [];
-    for (const item of items) {
-      if (!('text' in item)) {
-        out.push(item);
-        continue;
-      }
-      // Every record says which lines it covers, so that every line is accounted for.
-      const span = item.endLine > item.line ? { endLine: item.endLine } : {};
-      if (item.badUtf8Line !== undefined) {
-        out.push({ line: item.line, ...span, reason: `not valid UTF-8 (line ${item.badUtf8Line})` });
-        continue;
-      }
-      const fields = item.fields ?? parseFields(item.text);
-      if (!Array.isArray(fields)) {
-        out.push({ line: item.line, ...span, reason: fields.reason });
-      } else if (fields.length !== header.length) {
-        out.push({
-          line: item.line,
-          ...span,
-          reason: `malformed CSV: ${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}`,
-        });
-      } else {
-        const record = toRecord(
-          item.line,
-          fields[index.id],
-          fields[index.title]!,
-          fields[index.description]!,
-        );
-        out.push({ ...record, ...span });
-      }
-    }
-    return out;
-  };
+  const toRecords = (items: SplitItem[]): InputRecord[] =>
+    items.map((item) => ('text' in item ? itemToRecord(item, header, index) : item));
 
   let started = false;
   return {
@@ -345,6 +301,50 @@ export async function openCsvInput(opts: CsvInputOptions): Promise<BatchInput> {
       await lines.return(undefined);
     },
   };
+}
+
+/** Where the id, title and description are among the header's fields. */
+type ColumnIndex = Record<'id' | 'title' | 'description', number>;
+
+/** The header's id, title and description columns; FERRY_BATCH_MISSING_COLUMN when one is missing. */
+function columnIndex(header: string[], idColumn: string, path: string): ColumnIndex {
+  const wanted = { id: idColumn, title: 'title', description: 'description' };
+  const index: ColumnIndex = { id: -1, title: -1, description: -1 };
+  const missing: string[] = [];
+  for (const [key, name] of Object.entries(wanted) as [keyof typeof wanted, string][]) {
+    const found = findColumn(header, name);
+    if (found === undefined) missing.push(name);
+    else index[key] = header.indexOf(found);
+  }
+  if (missing.length > 0) {
+    throw new FerryError(
+      ErrorCode.BATCH_MISSING_COLUMN,
+      `${path}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}; the header has ${header.map((h) => `"${h}"`).join(', ')}` +
+        (missing.includes(idColumn) ? ' (choose the id column with --id-column)' : ''),
+      { status: 400, details: { path, missing, columns: header } },
+    );
+  }
+  return index;
+}
+
+/** One CSV record (its text and the lines it covers) as an input record, or a reject saying why not. */
+function itemToRecord(item: RawRecord, header: string[], index: ColumnIndex): InputRecord {
+  // Every record says which lines it covers, so that every line is accounted for.
+  const span = item.endLine > item.line ? { endLine: item.endLine } : {};
+  if (item.badUtf8Line !== undefined) {
+    return { line: item.line, ...span, reason: `not valid UTF-8 (line ${item.badUtf8Line})` };
+  }
+  const fields = item.fields ?? parseFields(item.text);
+  if (!Array.isArray(fields)) return { line: item.line, ...span, reason: fields.reason };
+  if (fields.length !== header.length) {
+    return {
+      line: item.line,
+      ...span,
+      reason: `malformed CSV: ${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}`,
+    };
+  }
+  const record = toRecord(item.line, fields[index.id], fields[index.title]!, fields[index.description]!);
+  return { ...record, ...span };
 }
 
 function headerOf(first: SplitItem, path: string): string[] {

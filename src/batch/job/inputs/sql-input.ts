@@ -86,118 +86,13 @@ export async function openSqlInput(opts: SqlInputOptions): Promise<BatchInput> {
   const pageSize = Math.max(1, Math.floor(opts.pageSize ?? DEFAULT_PAGE_SIZE));
   const from = `FROM (${query}) AS ferry_input`;
   const db = describeDbUrl(opts.dbUrl);
-  const wantedId = opts.idColumn ?? DEFAULT_ID_COLUMN;
-
-  let probe: SqlRow[];
-  let total: number;
-  try {
-    probe = await client.query(`SELECT * ${from} LIMIT 1`);
-    const [count] = await client.query<{ n: unknown }>(`SELECT COUNT(*) AS n ${from}`);
-    total = Number(count?.n ?? 0);
-  } catch (e) {
-    throw queryError(e, 'checking it');
-  }
-  const names = probe[0] === undefined ? [] : Object.keys(probe[0]);
-  const columns = { id: wantedId, title: 'title', description: 'description' };
-  if (probe[0] !== undefined) {
-    const missing: string[] = [];
-    for (const key of ['id', 'title', 'description'] as const) {
-      const found = findColumn(names, columns[key]);
-      if (found === undefined) missing.push(columns[key]);
-      else columns[key] = found;
-    }
-    if (missing.length > 0) {
-      throw new FerryError(
-        ErrorCode.BATCH_MISSING_COLUMN,
-        `the input query returns no column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}; it returns ${names.map((n) => `"${n}"`).join(', ')}` +
-          (missing.includes(wantedId) ? ' (choose the id column with --id-column)' : ''),
-        { status: 400, details: { missing, columns: names } },
-      );
-    }
-  }
-  const id = quoteIdent(columns.id);
+  const { empty, total, columns } = await probeQuery(client, from, opts.idColumn ?? DEFAULT_ID_COLUMN);
+  const source: PageSource = { client, from, idColumn: columns.id, pageSize };
 
   let rowsRead = 0;
-  const toRecords = (rows: readonly SqlRow[]): InputRecord[] =>
-    rows.map((row) => {
-      const line = ++rowsRead;
-      const rawId = row[columns.id];
-      const idText = rawId === null || rawId === undefined ? undefined : text(rawId);
-      if (rawId !== null && rawId !== undefined && idText === undefined) {
-        return { line, reason: `"${columns.id}" must be text or a number` };
-      }
-      const title = text(row[columns.title]);
-      const description = text(row[columns.description]);
-      if (title === undefined || description === undefined) {
-        return {
-          line,
-          ...(idText ? { id: idText } : {}),
-          reason: '"title" and "description" must be text',
-        };
-      }
-      return toRecord(line, idText, title, description);
-    });
-
   async function* pages(): AsyncGenerator<SqlRow[]> {
-    if (probe.length === 0) return; // no rows: nothing to order by
-    yield* client.dialect === 'postgres' ? cursorPages() : keysetPages();
-  }
-
-  async function* cursorPages(): AsyncGenerator<SqlRow[]> {
-    const handoff = new Handoff<SqlRow[]>();
-    const producer = client
-      .transaction(async (tx) => {
-        await tx.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        await tx.execute(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR SELECT * ${from} ORDER BY ${id}`);
-        for (;;) {
-          const rows = await tx.query(`FETCH FORWARD ${pageSize} FROM ${CURSOR}`);
-          if (rows.length === 0 || !(await handoff.push(rows))) break;
-        }
-        await tx.execute(`CLOSE ${CURSOR}`);
-      })
-      .then(
-        () => handoff.finish(),
-        (error: unknown) => handoff.finish({ error }),
-      );
-    try {
-      for (;;) {
-        const rows = await handoff.pop();
-        if (rows === undefined) return;
-        yield rows;
-      }
-    } finally {
-      handoff.cancel();
-      await producer;
-    }
-  }
-
-  async function* keysetPages(): AsyncGenerator<SqlRow[]> {
-    // NULL ids have no place in a keyset: read them first, by offset (they are all rejects).
-    for (let offset = 0; ; offset += pageSize) {
-      const rows = await client.query(`SELECT * ${from} WHERE ${id} IS NULL LIMIT $1 OFFSET $2`, [
-        pageSize,
-        offset,
-      ]);
-      if (rows.length > 0) yield rows;
-      if (rows.length < pageSize) break;
-    }
-    let last: SqlValue | undefined;
-    for (;;) {
-      const page =
-        last === undefined
-          ? await client.query(`SELECT * ${from} WHERE ${id} IS NOT NULL ORDER BY ${id} LIMIT $1`, [pageSize])
-          : await client.query(`SELECT * ${from} WHERE ${id} > $1 ORDER BY ${id} LIMIT $2`, [last, pageSize]);
-      if (page.length < pageSize) {
-        if (page.length > 0) yield page;
-        return;
-      }
-      // A full page may cut a run of equal ids: hold back the last id's rows and read them whole.
-      last = page[page.length - 1]![columns.id] as SqlValue;
-      let keep = page.length;
-      while (keep > 0 && page[keep - 1]![columns.id] === last) keep--;
-      if (keep > 0) yield page.slice(0, keep);
-      yield await client.query(`SELECT * ${from} WHERE ${id} = $1`, [last]);
-    }
+    if (empty) return; // no rows: nothing to order by
+    yield* client.dialect === 'postgres' ? cursorPages(source) : keysetPages(source);
   }
 
   let started = false;
@@ -211,7 +106,7 @@ export async function openSqlInput(opts: SqlInputOptions): Promise<BatchInput> {
       if (started) throw new FerryError(ErrorCode.INTERNAL, 'a batch input can be read once');
       started = true;
       try {
-        for await (const rows of pages()) yield toRecords(rows);
+        for await (const rows of pages()) yield rows.map((row) => rowToRecord(row, ++rowsRead, columns));
       } catch (e) {
         throw queryError(e, 'reading it');
       }
@@ -221,4 +116,138 @@ export async function openSqlInput(opts: SqlInputOptions): Promise<BatchInput> {
     },
     async close() {},
   };
+}
+
+/** The result's columns as the query spells them. */
+interface Columns {
+  id: string;
+  title: string;
+  description: string;
+}
+
+/**
+ * Runs the query once for its first row (which columns it returns) and once for its row count,
+ * before anything is written; refuses a query without the id, title and description columns.
+ */
+async function probeQuery(
+  client: SqlClient,
+  from: string,
+  wantedId: string,
+): Promise<{ empty: boolean; total: number; columns: Columns }> {
+  let probe: SqlRow[];
+  let total: number;
+  try {
+    probe = await client.query(`SELECT * ${from} LIMIT 1`);
+    const [count] = await client.query<{ n: unknown }>(`SELECT COUNT(*) AS n ${from}`);
+    total = Number(count?.n ?? 0);
+  } catch (e) {
+    throw queryError(e, 'checking it');
+  }
+  const columns: Columns = { id: wantedId, title: 'title', description: 'description' };
+  if (probe[0] === undefined) return { empty: true, total, columns };
+  const names = Object.keys(probe[0]);
+  const missing: string[] = [];
+  for (const key of ['id', 'title', 'description'] as const) {
+    const found = findColumn(names, columns[key]);
+    if (found === undefined) missing.push(columns[key]);
+    else columns[key] = found;
+  }
+  if (missing.length > 0) {
+    throw new FerryError(
+      ErrorCode.BATCH_MISSING_COLUMN,
+      `the input query returns no column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}; it returns ${names.map((n) => `"${n}"`).join(', ')}` +
+        (missing.includes(wantedId) ? ' (choose the id column with --id-column)' : ''),
+      { status: 400, details: { missing, columns: names } },
+    );
+  }
+  return { empty: false, total, columns };
+}
+
+/** One result row as an input record (or a reject when its id or text columns are not text). */
+function rowToRecord(row: SqlRow, line: number, columns: Columns): InputRecord {
+  const rawId = row[columns.id];
+  const idText = rawId === null || rawId === undefined ? undefined : text(rawId);
+  if (rawId !== null && rawId !== undefined && idText === undefined) {
+    return { line, reason: `"${columns.id}" must be text or a number` };
+  }
+  const title = text(row[columns.title]);
+  const description = text(row[columns.description]);
+  if (title === undefined || description === undefined) {
+    return {
+      line,
+      ...(idText ? { id: idText } : {}),
+      reason: '"title" and "description" must be text',
+    };
+  }
+  return toRecord(line, idText, title, description);
+}
+
+/** What both paging strategies read: the wrapped query, ordered by its id column, in pages. */
+interface PageSource {
+  client: SqlClient;
+  /** `FROM (query) AS ferry_input`. */
+  from: string;
+  idColumn: string;
+  pageSize: number;
+}
+
+/** PostgreSQL: one server-side cursor in a read-only REPEATABLE READ transaction. */
+async function* cursorPages({ client, from, idColumn, pageSize }: PageSource): AsyncGenerator<SqlRow[]> {
+  const id = quoteIdent(idColumn);
+  const handoff = new Handoff<SqlRow[]>();
+  const producer = client
+    .transaction(async (tx) => {
+      await tx.execute('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      await tx.execute(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR SELECT * ${from} ORDER BY ${id}`);
+      for (;;) {
+        const rows = await tx.query(`FETCH FORWARD ${pageSize} FROM ${CURSOR}`);
+        if (rows.length === 0 || !(await handoff.push(rows))) break;
+      }
+      await tx.execute(`CLOSE ${CURSOR}`);
+    })
+    .then(
+      () => handoff.finish(),
+      (error: unknown) => handoff.finish({ error }),
+    );
+  try {
+    for (;;) {
+      const rows = await handoff.pop();
+      if (rows === undefined) return;
+      yield rows;
+    }
+  } finally {
+    handoff.cancel();
+    await producer;
+  }
+}
+
+/** SQLite: keyset paging on the id column, rows with a NULL id first. */
+async function* keysetPages({ client, from, idColumn, pageSize }: PageSource): AsyncGenerator<SqlRow[]> {
+  const id = quoteIdent(idColumn);
+  // NULL ids have no place in a keyset: read them first, by offset (they are all rejects).
+  for (let offset = 0; ; offset += pageSize) {
+    const rows = await client.query(`SELECT * ${from} WHERE ${id} IS NULL LIMIT $1 OFFSET $2`, [
+      pageSize,
+      offset,
+    ]);
+    if (rows.length > 0) yield rows;
+    if (rows.length < pageSize) break;
+  }
+  let last: SqlValue | undefined;
+  for (;;) {
+    const page =
+      last === undefined
+        ? await client.query(`SELECT * ${from} WHERE ${id} IS NOT NULL ORDER BY ${id} LIMIT $1`, [pageSize])
+        : await client.query(`SELECT * ${from} WHERE ${id} > $1 ORDER BY ${id} LIMIT $2`, [last, pageSize]);
+    if (page.length < pageSize) {
+      if (page.length > 0) yield page;
+      return;
+    }
+    // A full page may cut a run of equal ids: hold back the last id's rows and read them whole.
+    last = page[page.length - 1]![idColumn] as SqlValue;
+    let keep = page.length;
+    while (keep > 0 && page[keep - 1]![idColumn] === last) keep--;
+    if (keep > 0) yield page.slice(0, keep);
+    yield await client.query(`SELECT * ${from} WHERE ${id} = $1`, [last]);
+  }
 }

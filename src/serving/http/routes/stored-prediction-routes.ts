@@ -1,19 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  assertEntityId,
-  type PredictionStore,
-  type StoredPrediction,
-} from '../../../batch/prediction-store.js';
-import { ErrorCode, FerryError, isFerryError } from '../../../core/errors.js';
-import { inputFingerprint } from '../../../model/input-fingerprint.js';
+import { assertEntityId } from '../../../core/entity-id.js';
 import { validateTextInput } from '../../../model/validate-input.js';
+import {
+  type StoredAnswer,
+  type StoredPredictionService,
+  storedNotFound,
+} from '../../stored-prediction-service.js';
 import { requireBearer } from '../bearer-auth.js';
-import { DEFAULT_STORED_SETTINGS, type ServerContext } from '../server-context.js';
+import type { ServerContext } from '../server-context.js';
 
 type Params = { model: string; entityId: string };
-type Source = 'store' | 'model';
-/** What became of a live answer: stored, not stored (anonymous caller or read-only policy), or the write failed. */
-type WriteBack = 'written' | 'skipped' | 'failed';
 
 const WRITE_BACK_DISABLED =
   'writing back stored predictions needs a token: start the server with FERRY_PREDICTIONS_TOKEN (or FERRY_ADMIN_TOKEN) set, or call without Authorization for a live answer that is not stored';
@@ -72,22 +68,21 @@ const errorSchema = {
 export function registerStoredPredictionRoutes(
   app: FastifyInstance,
   ctx: ServerContext,
-  store: PredictionStore,
+  stored: StoredPredictionService,
 ): void {
-  const settings = ctx.storedPredictions ?? DEFAULT_STORED_SETTINGS;
   const { metrics } = ctx;
   const tags = ['stored predictions'];
 
-  metrics.setStoredStalenessSource(async () => {
-    const counts = new Map<string, number>();
-    for (const model of ctx.service.host.modelNames) {
-      const version = ctx.service.host.current(model)?.version;
-      if (version !== undefined) counts.set(model, await store.countNotFromVersion(model, version));
-    }
-    return counts;
-  }, settings.stalenessCacheMs ?? 5000);
+  metrics.setStoredStalenessSource(
+    () => stored.notFromServedVersion(),
+    stored.settings.stalenessCacheMs ?? 5000,
+  );
 
-  const send = (reply: FastifyReply, p: StoredPrediction, source: Source, ageMs: number) => {
+  /** Counts the lookup and answers with the prediction, saying where it came from. */
+  const send = (reply: FastifyReply, answer: StoredAnswer) => {
+    const { prediction: p, source, ageMs } = answer;
+    metrics.storedLookups.inc({ result: answer.lookup });
+    if (source === 'store') metrics.storedAge.observe({ model: p.model }, ageMs / 1000);
     reply
       .header('x-ferry-source', source)
       .header('x-ferry-model', p.model)
@@ -103,10 +98,6 @@ export function registerStoredPredictionRoutes(
       source,
     };
   };
-  const servedFromStore = (reply: FastifyReply, p: StoredPrediction, ageMs: number) => {
-    metrics.storedAge.observe({ model: p.model }, ageMs / 1000);
-    return send(reply, p, 'store', ageMs);
-  };
 
   app.get<{ Params: Params }>(
     '/v1/predictions/:model/:entityId',
@@ -120,19 +111,12 @@ export function registerStoredPredictionRoutes(
     },
     async (req: FastifyRequest<{ Params: Params }>, reply) => {
       const { model, entityId } = req.params;
-      const stored = await store.get(model, entityId);
-      if (stored === undefined) {
+      const answer = await stored.lookup(model, entityId);
+      if (answer === undefined) {
         metrics.storedLookups.inc({ result: 'miss' });
-        throw new FerryError(
-          ErrorCode.BATCH_NOT_FOUND,
-          `no stored prediction of model "${model}" for entity ${JSON.stringify(entityId)}; ` +
-            'run "ferry batch predict" for it, or POST its inputs to this URL',
-          { status: 404, details: { model, entityId } },
-        );
+        throw storedNotFound(model, entityId);
       }
-      const ageMs = store.ageMs(stored);
-      metrics.storedLookups.inc({ result: ageMs <= settings.maxAgeMs ? 'hit' : 'stale' });
-      return servedFromStore(reply, stored, ageMs);
+      return send(reply, answer);
     },
   );
 
@@ -167,61 +151,27 @@ export function registerStoredPredictionRoutes(
       if (authorised) {
         requireBearer(req, reply, [ctx.predictionsToken, ctx.adminToken], WRITE_BACK_DISABLED);
       }
+      // Ids before the body, so a request wrong in both is answered about its URL.
       assertEntityId(model, 'model');
       assertEntityId(entityId);
       const input = validateTextInput(req.body, 'body', ctx.limits);
-      const fingerprint = inputFingerprint(input);
-
-      let stored: StoredPrediction | undefined;
-      try {
-        stored = await store.get(model, entityId);
-      } catch (e) {
-        // The model can always answer: a store that cannot be read is a miss, not a failed request.
-        if (isFerryError(e, ErrorCode.BATCH_INVALID_ID)) throw e;
-        req.log.warn({ err: e }, 'prediction store lookup failed; predicting live');
-      }
-      if (stored !== undefined && stored.inputSha256 === fingerprint) {
-        const ageMs = store.ageMs(stored);
-        if (ageMs <= settings.maxAgeMs) {
-          metrics.storedLookups.inc({ result: 'hit' });
-          return servedFromStore(reply, stored, ageMs);
-        }
-      }
-
-      const result = await ctx.service.predict({
+      const answer = await stored.lookupOrPredict({
         model,
-        items: [input],
+        entityId,
+        input,
+        mayWriteBack: authorised,
         requestId: req.id,
         deadline: performance.now() + ctx.limits.requestTimeoutMs,
       });
-      const p = result.predictions[0]!;
-      const fresh: StoredPrediction = {
-        model: result.model,
-        entityId,
-        version: result.version,
-        inputSha256: fingerprint,
-        prediction: p.prediction,
-        probabilities: { ...p.probabilities },
-        computedAt: store.now().toISOString(),
-        jobId: null,
-        source: 'live',
-      };
-      metrics.storedLookups.inc({ result: stored === undefined ? 'miss' : 'refreshed' });
-      let writeBack: WriteBack = 'skipped';
-      if (settings.policy === 'write-back' && authorised) {
-        // Awaited, so a GET that follows this answer reads what it returned; a failure only costs the
-        // write-back (counted and logged), never the answer.
-        try {
-          await store.upsertMany([fresh]);
-          writeBack = 'written';
-        } catch (e) {
-          writeBack = 'failed';
-          metrics.storedWriteBackFailures.inc();
-          req.log.warn({ err: e }, 'prediction store write-back failed');
-        }
+      if (answer.readError !== undefined) {
+        req.log.warn({ err: answer.readError }, 'prediction store lookup failed; predicting live');
       }
-      reply.header('x-ferry-write-back', writeBack);
-      return send(reply, fresh, 'model', 0);
+      if (answer.writeBack === 'failed') {
+        metrics.storedWriteBackFailures.inc();
+        req.log.warn({ err: answer.writeBackError }, 'prediction store write-back failed');
+      }
+      if (answer.writeBack !== undefined) reply.header('x-ferry-write-back', answer.writeBack);
+      return send(reply, answer);
     },
   );
 }

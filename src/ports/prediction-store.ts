@@ -1,0 +1,44 @@
+/** One entity's prediction as the store keeps it: the latest one per (model, entityId). */
+export interface StoredPrediction {
+  model: string;
+  entityId: string;
+  /** The model version that computed it. */
+  version: number;
+  /** `inputFingerprint(input)`: sha256 hex of the JSON `[title, description]` it was computed from. */
+  inputSha256: string;
+  prediction: string;
+  probabilities: Record<string, number>;
+  /** ISO 8601 (`Date.prototype.toISOString()`); other parseable forms are normalised on write. */
+  computedAt: string;
+  /** The batch job that wrote it; null (or absent) for a live write-back. */
+  jobId?: string | null;
+  /**
+   * Who wrote it: `batch` (a batch job, `jobId`) or `live` (a write-back of the server's POST
+   * route). Absent on write: `batch` when `jobId` is set, else `live`. Rows written before the
+   * column existed read the same way.
+   */
+  source?: PredictionSource;
+}
+
+export type PredictionSource = 'batch' | 'live';
+
+/**
+ * The prediction store as serving uses it: predictions computed ahead of time (by batch jobs) read
+ * per entity, live answers written back, and the count behind the staleness gauge. Implemented by
+ * `batch/prediction-store.ts` over any SqlClient; serving depends on this interface only.
+ *
+ * Model names and entity ids follow `core/entity-id.ts`: a read or write with an id that breaks
+ * that rule throws FERRY_BATCH_INVALID_ID (400), whatever the backend.
+ */
+export interface StoredPredictionStore {
+  /** The latest stored prediction of `model` for `entityId`; undefined when none is stored. */
+  get(model: string, entityId: string): Promise<StoredPrediction | undefined>;
+  /** Inserts or replaces the rows (one per model and entity; last writer wins), all or nothing. */
+  upsertMany(rows: readonly StoredPrediction[]): Promise<void>;
+  /** Entities whose stored prediction of `model` came from a version other than `version`. */
+  countNotFromVersion(model: string, version: number): Promise<number>;
+  /** The store's clock: `computedAt` of what is written now. */
+  now(): Date;
+  /** How old a stored prediction is by the store's clock (ms, never negative). */
+  ageMs(stored: Pick<StoredPrediction, 'computedAt'>): number;
+}
