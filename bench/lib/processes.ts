@@ -35,7 +35,7 @@ export interface LoadResult {
 }
 
 /** Runs a load generator command that prints autocannon's JSON; returns its figures. */
-export function runLoad(command: string, args: string[], cwd?: string): Promise<LoadResult> {
+function runLoad(command: string, args: string[], cwd?: string): Promise<LoadResult> {
   return new Promise((res, rej) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -32,7 +32,7 @@ export interface PredictionStoreOptions {
   clock?: () => Date;
 }
 
-export const PREDICTION_STORE_TABLE = 'ferry_batch_predictions';
+const PREDICTION_STORE_TABLE = 'ferry_batch_predictions';
 /** Longest entity id (and model name) accepted, in characters (Unicode code points). */
 export const MAX_ENTITY_ID_LENGTH = 512;
 
@@ -54,7 +54,7 @@ const MAX_VERSION = 2_147_483_647;
  * ("rows not from version v") a scan of the stale rows only; (model, computed_at) makes the oldest
  * row a single index probe.
  */
-export const PREDICTION_STORE_SCHEMA: readonly string[] = [
+const PREDICTION_STORE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS ${PREDICTION_STORE_TABLE} (
     model TEXT NOT NULL,
     entity_id TEXT NOT NULL,

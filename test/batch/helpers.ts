@@ -42,14 +42,11 @@ export function generateProjects(n: number, prefix = 'e-'): Project[] {
   }));
 }
 
-export function csvField(value: string): string {
+function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
-export function csvText(
-  rows: readonly Record<string, string>[],
-  columns = ['id', 'title', 'description'],
-): string {
+function csvText(rows: readonly Record<string, string>[], columns = ['id', 'title', 'description']): string {
   const lines = [columns.join(',')];
   for (const r of rows) lines.push(columns.map((c) => csvField(r[c] ?? '')).join(','));
   return `${lines.join('\n')}\n`;
