@@ -11,9 +11,8 @@ export interface Predictor {
 /**
  * The worker's entry: the file beside this one. Built, it is predict-worker.js, plain JavaScript.
  * From source it is the .ts file, which a worker thread can load only with a TypeScript loader
- * registered in it; the worker inherits this process's `execArgv`, so running from source with
- * `node --import tsx` (the test helpers, vitest's `execArgv`) is enough. No dev dependency is named
- * here: the built code must run with production dependencies only.
+ * registered in it: the tests preload one in every thread (see vitest.config.ts). No
+ * dev dependency is named here: the built code runs with production dependencies only.
  */
 function workerEntry(): URL {
   const here = import.meta.url;
