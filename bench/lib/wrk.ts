@@ -34,7 +34,12 @@ export interface WrkOptions {
   units?: number;
 }
 
-function runWrk(url: string, bodyFile: string, o: WrkOptions, seconds: number): Promise<LoadResult> {
+function runWrk(
+  url: string,
+  bodyFile: string | undefined,
+  o: WrkOptions,
+  seconds: number,
+): Promise<LoadResult> {
   const args = [
     '-t',
     String(o.threads ?? 1),
@@ -50,7 +55,7 @@ function runWrk(url: string, bodyFile: string, o: WrkOptions, seconds: number): 
   ];
   return new Promise((res, rej) => {
     const child = spawn('wrk', args, {
-      env: { ...process.env, WRK_BODY_FILE: bodyFile, WRK_UNITS: String(o.units ?? 0) },
+      env: { ...process.env, WRK_BODY_FILE: bodyFile ?? '', WRK_UNITS: String(o.units ?? 0) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -84,4 +89,10 @@ export async function wrkPost(url: string, body: string, o: WrkOptions): Promise
   writeFileSync(bodyFile, body);
   await runWrk(url, bodyFile, o, 3);
   return runWrk(url, bodyFile, o, o.seconds);
+}
+
+/** GET requests (lookups), warmed up like `wrkPost`. */
+export async function wrkGet(url: string, o: WrkOptions): Promise<LoadResult> {
+  await runWrk(url, undefined, o, 3);
+  return runWrk(url, undefined, o, o.seconds);
 }

@@ -1,10 +1,14 @@
--- wrk script for Ferry's benchmarks: POSTs the JSON body in $WRK_BODY_FILE (with an optional unit
--- header drawn from a pool of $WRK_UNITS ids, as real users), and prints the figures as one JSON line.
-local f = assert(io.open(os.getenv("WRK_BODY_FILE"), "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-wrk.headers["content-type"] = "application/json"
+-- wrk script for Ferry's benchmarks: POSTs the JSON body in $WRK_BODY_FILE (a GET when it is unset),
+-- with an optional unit header drawn from a pool of $WRK_UNITS ids (as real users), and prints the
+-- figures as one JSON line.
+local bodyFile = os.getenv("WRK_BODY_FILE")
+if bodyFile and bodyFile ~= "" then
+  local f = assert(io.open(bodyFile, "rb"))
+  wrk.method = "POST"
+  wrk.body = f:read("*a")
+  f:close()
+  wrk.headers["content-type"] = "application/json"
+end
 local units = tonumber(os.getenv("WRK_UNITS") or "0")
 local counter = 0
 

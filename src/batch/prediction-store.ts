@@ -6,8 +6,8 @@ import type { SqlClient, SqlExecutor, SqlValue } from '../ports/sql.js';
 
 // The row type and the id rule live with the port and in core (serving uses them without the store);
 // re-exported so that batch code and its callers keep one import.
-export { assertEntityId, entityIdProblem, MAX_ENTITY_ID_LENGTH } from '../core/entity-id.js';
-export type { PredictionSource, StoredPrediction } from '../ports/prediction-store.js';
+export { entityIdProblem, MAX_ENTITY_ID_LENGTH } from '../core/entity-id.js';
+export type { StoredPrediction } from '../ports/prediction-store.js';
 
 export interface PredictionStoreOptions {
   sql: SqlClient;
@@ -15,7 +15,7 @@ export interface PredictionStoreOptions {
   clock?: () => Date;
 }
 
-export const PREDICTION_STORE_TABLE = 'ferry_batch_predictions';
+const PREDICTION_STORE_TABLE = 'ferry_batch_predictions';
 
 const COLUMNS =
   'model, entity_id, version, input_sha256, prediction, probabilities, computed_at, job_id, source' as const;
@@ -35,7 +35,7 @@ const MAX_VERSION = 2_147_483_647;
  * ("rows not from version v") a scan of the stale rows only; (model, computed_at) makes the oldest
  * row a single index probe.
  */
-export const PREDICTION_STORE_SCHEMA: readonly string[] = [
+const PREDICTION_STORE_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS ${PREDICTION_STORE_TABLE} (
     model TEXT NOT NULL,
     entity_id TEXT NOT NULL,

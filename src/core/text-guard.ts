@@ -6,7 +6,7 @@ import { ErrorCode, FerryError } from './errors.js';
  * title would otherwise cost other users' rows. Identifiers (request ids, units, entity ids) are
  * bounded because each is copied into logs and stores.
  */
-export const MAX_IDENTIFIER_BYTES = 256;
+const MAX_IDENTIFIER_BYTES = 256;
 
 export function hasNul(text: string): boolean {
   return text.includes('\u0000');
@@ -17,11 +17,7 @@ function invalid(code: string, where: string, message: string): FerryError {
 }
 
 /** Throws FERRY_HTTP_INVALID_REQUEST (or `code`) when `text` contains U+0000. */
-export function assertNoNul(
-  text: string,
-  where: string,
-  code: string = ErrorCode.HTTP_INVALID_REQUEST,
-): string {
+function assertNoNul(text: string, where: string, code: string = ErrorCode.HTTP_INVALID_REQUEST): string {
   if (hasNul(text)) throw invalid(code, where, 'contains U+0000 (NUL), which is not accepted');
   return text;
 }

@@ -19,7 +19,7 @@ import { probabilityBest } from './bandits/thompson.js';
 import type { BanditSettings, Experiment, ExperimentAggregates } from './experiment-types.js';
 import { fnv1a32 } from './hashing.js';
 
-export function banditPolicy(settings: BanditSettings): BanditPolicy {
+function banditPolicy(settings: BanditSettings): BanditPolicy {
   switch (settings.policy) {
     case 'ucb1':
       return settings.rewardRange !== undefined
@@ -41,7 +41,7 @@ export function rewardMetric(experiment: Experiment): string | undefined {
  * The bandit's view of the arms: for a binary reward, exposed units and converting units; for a
  * numeric one, the units with events with Σ and Σ² of their values.
  */
-export function banditArms(experiment: Experiment, aggregates: ExperimentAggregates): BanditArm[] {
+function banditArms(experiment: Experiment, aggregates: ExperimentAggregates): BanditArm[] {
   const metricName = rewardMetric(experiment);
   const metric = experiment.metrics.find((m) => m.name === metricName);
   return aggregates.arms.map((a) => {
@@ -67,7 +67,7 @@ export function banditPeriodAt(experiment: Experiment, now: Date): number {
   return elapsed <= 0 ? 0 : Math.floor(elapsed / every);
 }
 
-export function banditSeed(name: string, period: number): number {
+function banditSeed(name: string, period: number): number {
   return fnv1a32(`${name}#${period}`);
 }
 

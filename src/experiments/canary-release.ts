@@ -32,7 +32,7 @@ import { ACTIVE_STATUSES, type Experiment } from './experiment-types.js';
 import { canarySettings, canaryWeights } from './live-settings.js';
 
 /** The alias a promoted canary's version takes. */
-export const PROMOTED_ALIAS = 'production';
+const PROMOTED_ALIAS = 'production';
 
 /** What promotion needs from the registry (ModelRegistry fits). */
 export interface AliasRegistry {

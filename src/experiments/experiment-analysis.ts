@@ -54,11 +54,11 @@ import { type SrmResult, sampleRatioMismatch } from './stats/srm.js';
 import { type Interval, twoProportionZTest } from './stats/two-proportion-test.js';
 import { type MeanSummary, welchTTest } from './stats/welch-test.js';
 
-export const DEFAULT_ALPHA = 0.05;
+const DEFAULT_ALPHA = 0.05;
 /** mSPRT τ for binary metrics when neither metric.tau nor power's MDE gives one: 2 rate points. */
-export const DEFAULT_BINARY_TAU = 0.02;
+const DEFAULT_BINARY_TAU = 0.02;
 /** For numeric metrics without tau: this share of the pooled standard deviation at the first look. */
-export const DEFAULT_NUMERIC_TAU_SD_SHARE = 0.1;
+const DEFAULT_NUMERIC_TAU_SD_SHARE = 0.1;
 
 export interface ArmMetricSummary {
   kind: 'binary' | 'numeric';

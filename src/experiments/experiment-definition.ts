@@ -36,12 +36,12 @@ import {
 import { canarySettings, canaryWeights, shadowSettings } from './live-settings.js';
 import { unitsPerArmForMeans, unitsPerArmForProportions } from './stats/power.js';
 
-export const WEIGHT_SUM_TOLERANCE = 1e-9;
-export const MAX_ARMS = 20;
-export const MAX_METRICS = 20;
+const WEIGHT_SUM_TOLERANCE = 1e-9;
+const MAX_ARMS = 20;
+const MAX_METRICS = 20;
 /** Longest unit id (user id) routed or accepted in an event, in UTF-16 code units. */
-export const MAX_UNIT_LENGTH = 256;
-export const MAX_EVENT_ID_LENGTH = 256;
+const MAX_UNIT_LENGTH = 256;
+const MAX_EVENT_ID_LENGTH = 256;
 /**
  * An event's `at` must fall within [the experiment's creation − 5 min, now + 5 min]: the skew
  * tolerates clocks of reporting applications that run a little ahead or behind.
@@ -52,7 +52,7 @@ const EXPERIMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const ARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-export function invalidExperiment(message: string, details: Record<string, unknown> = {}): FerryError {
+function invalidExperiment(message: string, details: Record<string, unknown> = {}): FerryError {
   return new FerryError(ErrorCode.EXPERIMENT_INVALID, message, { status: 400, details });
 }
 
@@ -750,7 +750,7 @@ export function parseEvents(
 }
 
 /** Most event ids in one exclusion request. */
-export const MAX_EXCLUDED_IDS = 1000;
+const MAX_EXCLUDED_IDS = 1000;
 
 /**
  * The body of POST /v1/experiments/:id/events/exclude: `{reason, event_ids?, unit?, metric?,

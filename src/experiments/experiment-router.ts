@@ -41,7 +41,7 @@ export interface ExposureBufferOptions {
  * users at 15,000 req/s that is ~2,000 upserts/s instead of ~15,000 with a 1 s / 5,000-pair flush
  * (profiled in bench/experiments). The analysis flushes this process's buffer before it reads.
  */
-export const DEFAULT_EXPOSURE_BUFFER: ExposureBufferOptions = {
+const DEFAULT_EXPOSURE_BUFFER: ExposureBufferOptions = {
   maxBuffered: 100_000,
   flushIntervalMs: 5000,
   flushSize: 50_000,

@@ -13,10 +13,10 @@
 import { defineSchema, migrate } from '../core/migrations.js';
 import type { SqlClient, SqlExecutor } from '../ports/sql.js';
 
-export const SHADOW_STATS_TABLE = 'ferry_shadow_stats';
-export const CANARY_STATS_TABLE = 'ferry_canary_stats';
+const SHADOW_STATS_TABLE = 'ferry_shadow_stats';
+const CANARY_STATS_TABLE = 'ferry_canary_stats';
 
-export const EXPERIMENT_STATS_SCHEMA: readonly string[] = [
+const EXPERIMENT_STATS_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS ${SHADOW_STATS_TABLE} (
     experiment TEXT NOT NULL,
     replica TEXT NOT NULL,

@@ -32,8 +32,8 @@ import {
   type WeightsChange,
 } from './experiment-types.js';
 
-export const EXPERIMENTS_TABLE = 'ferry_experiments';
-export const EXPOSURES_TABLE = 'ferry_experiment_exposures';
+const EXPERIMENTS_TABLE = 'ferry_experiments';
+const EXPOSURES_TABLE = 'ferry_experiment_exposures';
 export const EVENTS_TABLE = 'ferry_experiment_events';
 
 /**
@@ -41,7 +41,7 @@ export const EVENTS_TABLE = 'ferry_experiment_events';
  * their primary key: they are written on every new unit, and the per-arm counts scan the
  * experiment's key range anyway.
  */
-export const EXPERIMENT_SCHEMA: readonly string[] = [
+const EXPERIMENT_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS ${EXPERIMENTS_TABLE} (
     name TEXT PRIMARY KEY,
     model TEXT NOT NULL,

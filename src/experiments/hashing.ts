@@ -120,7 +120,7 @@ export function assign(experiment: AssignableExperiment, unitId: string): number
   return chooseVariation(hash(experiment.seed, unitId, 2)!, ranges);
 }
 
-export function validateAssignable(experiment: AssignableExperiment): void {
+function validateAssignable(experiment: AssignableExperiment): void {
   const { weights, coverage } = experiment;
   const fail = (message: string, details: Record<string, unknown>): never => {
     throw new FerryError(ErrorCode.EXPERIMENT_INVALID_WEIGHTS, message, { status: 400, details });

@@ -8,11 +8,11 @@ import { ErrorCode, FerryError } from '../core/errors.js';
 import { type NormalizedCanaryConfig, normalizeCanaryConfig } from './canary/canary-config.js';
 import type { ExperimentDefinition } from './experiment-types.js';
 
-export const DEFAULT_CANARY_STEPS: readonly number[] = [0.05, 0.25, 0.5, 1];
-export const DEFAULT_MIN_REQUESTS_PER_STEP = 100;
-export const DEFAULT_MIN_STEP_DURATION_MS = 60_000;
+const DEFAULT_CANARY_STEPS: readonly number[] = [0.05, 0.25, 0.5, 1];
+const DEFAULT_MIN_REQUESTS_PER_STEP = 100;
+const DEFAULT_MIN_STEP_DURATION_MS = 60_000;
 /** Thresholds of a canary when its definition does not give them (each may be given alone). */
-export const DEFAULT_CANARY_THRESHOLDS = {
+const DEFAULT_CANARY_THRESHOLDS = {
   maxErrorRateIncrease: 0.01,
   maxP99Ratio: 1.5,
   maxDistributionDistance: 0.1,
@@ -20,9 +20,9 @@ export const DEFAULT_CANARY_THRESHOLDS = {
   minP99IncreaseMs: 10,
 } as const;
 
-export const DEFAULT_SHADOW_SAMPLE_RATE = 1;
-export const DEFAULT_SHADOW_MAX_QUEUE = 10_000;
-export const DEFAULT_SHADOW_MAX_BATCH_SIZE = 32;
+const DEFAULT_SHADOW_SAMPLE_RATE = 1;
+const DEFAULT_SHADOW_MAX_QUEUE = 10_000;
+const DEFAULT_SHADOW_MAX_BATCH_SIZE = 32;
 
 export interface CanarySettings {
   config: NormalizedCanaryConfig;

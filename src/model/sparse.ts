@@ -27,12 +27,3 @@ export function csrFromRows(rows: readonly SparseVector[], cols: number): CsrMat
   });
   return { rows: rows.length, cols, rowStart, indices, values };
 }
-
-export function selectRows(m: CsrMatrix, which: readonly number[]): CsrMatrix {
-  const rows: SparseVector[] = which.map((r) => {
-    const a = m.rowStart[r]!;
-    const b = m.rowStart[r + 1]!;
-    return { indices: Array.from(m.indices.subarray(a, b)), values: Array.from(m.values.subarray(a, b)) };
-  });
-  return csrFromRows(rows, m.cols);
-}

@@ -2,7 +2,7 @@ import { ErrorCode, FerryError } from '../core/errors.js';
 import { ownField } from './artifact-fields.js';
 
 /** The most elements a decoded tensor may declare (256 MiB of 4-byte values): a bound set before allocating. */
-export const MAX_TENSOR_LENGTH = 2 ** 26;
+const MAX_TENSOR_LENGTH = 2 ** 26;
 
 /*
  * Typed arrays travel inside JSON artifacts as base64 of their little-endian bytes. Little-endian

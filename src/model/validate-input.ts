@@ -3,7 +3,7 @@ import { hasNul } from '../core/text-guard.js';
 import type { TextInput } from './model.js';
 
 /** Absolute cap on title + description, whatever FERRY_MAX_STRING_LENGTH says. */
-export const MAX_TEXT_LENGTH = 100_000;
+const MAX_TEXT_LENGTH = 100_000;
 
 /**
  * Characters per title or description (FERRY_MAX_STRING_LENGTH's default). One constant for every
@@ -16,7 +16,7 @@ export interface TextLimits {
   maxStringLength: number;
 }
 
-export const DEFAULT_TEXT_LIMITS: TextLimits = { maxStringLength: DEFAULT_MAX_STRING_LENGTH };
+const DEFAULT_TEXT_LIMITS: TextLimits = { maxStringLength: DEFAULT_MAX_STRING_LENGTH };
 
 /*
  * A text "has content" when it holds at least one letter or digit (Unicode L or N). A text made only

@@ -12,6 +12,5 @@ export {
   parseModelRef,
   parseVersionText,
 } from './model-ref.js';
-export { ModelRegistry, type ModelRegistryOptions } from './model-registry.js';
-export { REGISTRY_SCHEMA } from './schema.js';
+export { ModelRegistry } from './model-registry.js';
 export type { AliasEvent, AliasMove, ModelSummary, ModelVersion, RegisterMeta } from './types.js';

@@ -96,7 +96,7 @@ export function parseServeVersions(raw: string | undefined): ServeVersionsAllowl
 }
 
 /** On-demand versions: 256 MiB of artifacts, 10 new loads a minute. */
-export const DEFAULT_ON_DEMAND: OnDemandLimits = { maxBytes: 256 * 1024 * 1024, loadsPerMinute: 10 };
+const DEFAULT_ON_DEMAND: OnDemandLimits = { maxBytes: 256 * 1024 * 1024, loadsPerMinute: 10 };
 
 /** `true`/`1` or `false`/`0`/unset; anything else is a configuration error naming the variable. */
 function flag(name: string, raw: string | undefined): boolean {

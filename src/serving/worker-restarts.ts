@@ -19,7 +19,7 @@ export interface WorkerRestartOptions {
   stableAfterMs: number;
 }
 
-export const DEFAULT_WORKER_RESTARTS: WorkerRestartOptions = {
+const DEFAULT_WORKER_RESTARTS: WorkerRestartOptions = {
   baseDelayMs: 250,
   maxDelayMs: 30_000,
   maxStartFailures: 5,

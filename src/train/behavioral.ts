@@ -10,7 +10,7 @@ export interface BehavioralCase {
   expected: string[];
 }
 
-export const COURSE_BEHAVIORAL_CASES: readonly BehavioralCase[] = [
+const COURSE_BEHAVIORAL_CASES: readonly BehavioralCase[] = [
   {
     kind: 'invariance',
     inputs: [

@@ -8,7 +8,7 @@ export interface CsvTable {
 }
 
 /** Decodes strict UTF-8, naming the line and byte of the first invalid sequence. */
-export function decodeUtf8(bytes: Uint8Array, source: string): string {
+function decodeUtf8(bytes: Uint8Array, source: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (cause) {

@@ -5,7 +5,7 @@ import type { LabeledProject } from './dataset.js';
 import { microMetrics, type PrfMetrics, perClassMetrics, weightedMetrics } from './metrics.js';
 
 /** The course's slices: NLP projects about LLMs, and projects with fewer than 8 words of text. */
-export const SLICES: Record<string, (row: LabeledProject) => boolean> = {
+const SLICES: Record<string, (row: LabeledProject) => boolean> = {
   nlp_llm: (row) => {
     const text = projectText(row.title, row.description).toLowerCase();
     return (

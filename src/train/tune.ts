@@ -31,7 +31,7 @@ export const DEFAULT_GRID: TuneGrid = {
 };
 
 /** `--grid full`: also word-only features and a wider range of C. */
-export const FULL_GRID: TuneGrid = {
+const FULL_GRID: TuneGrid = {
   featureSets: [WORD, WORD_CHAR],
   C: [1, 3, 10, 30, 100, 300],
   classWeight: ['none', 'balanced'],

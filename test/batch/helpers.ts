@@ -12,6 +12,7 @@ import { type FerryConfig, loadConfig } from '../../src/core/config.js';
 import { SAMPLE_DATASET_PATH } from '../../src/train/load-dataset.js';
 import { registerTrained } from '../../src/train/register-trained.js';
 import { MODEL, trainSmall, V1_SPEC } from '../helpers/serving.js';
+import { SOURCE_NODE_ARGS } from '../helpers/source-node-args.js';
 import { makeTmpDir } from '../helpers/tmp-dir.js';
 
 export { MODEL };
@@ -41,14 +42,11 @@ export function generateProjects(n: number, prefix = 'e-'): Project[] {
   }));
 }
 
-export function csvField(value: string): string {
+function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
-export function csvText(
-  rows: readonly Record<string, string>[],
-  columns = ['id', 'title', 'description'],
-): string {
+function csvText(rows: readonly Record<string, string>[], columns = ['id', 'title', 'description']): string {
   const lines = [columns.join(',')];
   for (const r of rows) lines.push(columns.map((c) => csvField(r[c] ?? '')).join(','));
   return `${lines.join('\n')}\n`;
@@ -126,7 +124,7 @@ export function spawnCli(
   output: () => { stdout: string; stderr: string };
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 } {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'src/cli/index.ts'), ...args], {
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, resolve(ROOT, 'src/cli/index.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,6 +12,7 @@ import { validateOutputPath } from '../../src/cli/output-path.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { type CliResult, errorCode } from '../helpers/cli.js';
 import { expectFerryError } from '../helpers/expect-ferry-error.js';
+import { TSX_WORKER_ARGS } from '../helpers/source-node-args.js';
 import { type BatchEnv, createBatchEnv, generateProjects, MODEL, runFerry, writeCsv } from './helpers.js';
 
 let env: BatchEnv;
@@ -153,7 +154,7 @@ function runAs(args: string[]): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(
       resolve(root, 'node_modules/.bin/tsx'),
-      [resolve(root, 'src/cli/index.ts'), ...args],
+      [...TSX_WORKER_ARGS, resolve(root, 'src/cli/index.ts'), ...args],
       {
         cwd: root,
         env: Object.fromEntries(

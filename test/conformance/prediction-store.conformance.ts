@@ -20,7 +20,7 @@ const MODEL = 'tagifai';
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 
 /** Ids that break string-built SQL, LIKE patterns, placeholders, encodings or trimming. */
-export const SQL_SPECIAL_IDS: readonly string[] = [
+const SQL_SPECIAL_IDS: readonly string[] = [
   "'",
   "''",
   '"',

@@ -3,7 +3,7 @@ import type { Model, Prediction, TextInput } from '../../src/model/model.js';
 import { EXAMPLE_PROJECTS } from '../../src/serving/warmup-inputs.js';
 import { ADMIN_TOKEN, type TestServer } from '../helpers/serving.js';
 
-export const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 export type Fault =
   /** Every predict throws. */

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { TSX_WORKER_ARGS } from './source-node-args.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
@@ -19,7 +20,7 @@ export function runCli(
   cwd = ROOT,
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(TSX, [ENTRY, ...args], {
+    const child = spawn(TSX, [...TSX_WORKER_ARGS, ENTRY, ...args], {
       cwd,
       env: { ...process.env, FORCE_COLOR: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

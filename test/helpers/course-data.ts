@@ -5,9 +5,7 @@ import { resolve } from 'node:path';
  * The course data lives beside the project in ../shared (never committed). Tests that need it run
  * whenever it is there; in CI (CI=true) it must be there, so those tests fail instead of skipping.
  */
-export const COURSE_DIR = resolve(process.env.FERRY_COURSE_DATA ?? '../shared/datasets/madewithml');
+const COURSE_DIR = resolve(process.env.FERRY_COURSE_DATA ?? '../shared/datasets/madewithml');
 export const COURSE_DATASET = resolve(COURSE_DIR, 'dataset.csv');
-export const COURSE_HOLDOUT = resolve(COURSE_DIR, 'holdout.csv');
-export const COURSE_PROJECTS = resolve(COURSE_DIR, 'projects.csv');
 
 export const hasCourseData = existsSync(COURSE_DATASET) || process.env.CI === 'true';

@@ -170,7 +170,7 @@ export interface TestServer {
 }
 
 /** The serving config of a test: loopback, port 0, memory cache, no prediction log, no alias polling. */
-export function testServingConfig(opts: TestServerOptions = {}): ServingConfig {
+function testServingConfig(opts: TestServerOptions = {}): ServingConfig {
   const base = loadServingConfig(
     {},
     { host: '127.0.0.1', port: '0', cache: 'memory:', predictionLog: 'off', ...opts.flags },

@@ -21,6 +21,19 @@ const ALLOWED: Record<string, readonly string[]> = {
   adapters: ['core', 'ports'],
   app: ['core', 'ports', 'model', 'registry', 'train', 'batch', 'experiments', 'serving', 'adapters'],
   cli: ['core', 'ports', 'model', 'registry', 'train', 'batch', 'experiments', 'serving', 'app'],
+  // The library entry (package.json "main") re-exports the public API, the wiring's openers included.
+  'index.ts': [
+    'core',
+    'ports',
+    'model',
+    'registry',
+    'train',
+    'batch',
+    'experiments',
+    'serving',
+    'adapters',
+    'app',
+  ],
 };
 
 /**

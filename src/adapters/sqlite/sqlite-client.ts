@@ -15,7 +15,7 @@ export interface SqliteClientOptions {
   busyTimeoutMs?: number;
 }
 
-export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const STATEMENT_CACHE_SIZE = 256;
 
 interface TransactionScope {

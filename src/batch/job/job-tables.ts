@@ -16,7 +16,7 @@ import type { InputReject } from './types.js';
  * - `ferry_batch_rejects`: one row per rejected record; `line` is where it starts in the input
  *   (the row number for a query).
  */
-export const BATCH_JOB_SCHEMA: readonly string[] = [
+const BATCH_JOB_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS ferry_batch_jobs (
     job_id TEXT PRIMARY KEY,
     model TEXT NOT NULL,

@@ -1,9 +1,6 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, FerryError } from '../../core/errors.js';
-import type { Model, Prediction, TextInput } from '../../model/model.js';
+import type { Prediction, TextInput } from '../../model/model.js';
 
 /** Predicts batches of rows, in this thread or another one. */
 export interface Predictor {
@@ -11,27 +8,15 @@ export interface Predictor {
   close(): Promise<void>;
 }
 
-/** `model.predictBatch` in the calling thread. */
-export function inlinePredictor(model: Model): Predictor {
-  return {
-    predict: async (rows) => model.predictBatch(rows),
-    close: async () => {},
-  };
-}
-
 /**
- * The worker's entry. Built, it is predict-worker.js beside this file. From source (tsx, vitest)
- * it is a .ts file, which a worker thread cannot load without a loader: a tiny ES module
- * registers tsx's loader in the worker, then imports it.
+ * The worker's entry: the file beside this one. Built, it is predict-worker.js, plain JavaScript.
+ * From source it is the .ts file, which a worker thread can load only with a TypeScript loader
+ * registered in it: the tests preload one in every thread (see vitest.config.ts). No
+ * dev dependency is named here: the built code runs with production dependencies only.
  */
 function workerEntry(): URL {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new URL('./predict-worker.js', here);
-  const tsxDir = dirname(createRequire(here).resolve('tsx/package.json'));
-  const tsxApi = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href;
-  const target = new URL('./predict-worker.ts', here).href;
-  const code = `const { register } = await import(${JSON.stringify(tsxApi)}); register(); await import(${JSON.stringify(target)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+  return new URL(here.endsWith('.ts') ? './predict-worker.ts' : './predict-worker.js', here);
 }
 
 interface Pending {

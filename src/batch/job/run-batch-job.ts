@@ -107,7 +107,7 @@ export interface BatchJobSummary {
 }
 
 /** `name-vN-<16 hex>` from the model version and the input's identity: the same command, the same job. */
-export function batchJobId(model: string, version: number, inputIdentity: string): string {
+function batchJobId(model: string, version: number, inputIdentity: string): string {
   return `${model}-v${version}-${sha256Hex(JSON.stringify([model, version, inputIdentity])).slice(0, 16)}`;
 }
 

@@ -26,11 +26,6 @@ export function isReject(record: InputRecord): record is InputReject {
   return 'reason' in record;
 }
 
-/** Which column (or JSON key) holds what; `id` defaults to `id`. */
-export interface InputColumns {
-  readonly id?: string;
-}
-
 export type InputSpec =
   | {
       readonly kind: 'csv' | 'jsonl';

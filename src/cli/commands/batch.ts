@@ -53,7 +53,7 @@ export type BatchInputFlags =
   | { kind: 'sql'; query: string; dbUrl: string; idColumn: string };
 
 /** Adds the options every `batch predict` mode shares (input, model, chunking, errors, job id). */
-export function addBatchPredictOptions(cmd: Command): Command {
+function addBatchPredictOptions(cmd: Command): Command {
   return cmd
     .option('--model <ref>', 'model reference (name@alias or name/version)', 'tagifai@production')
     .option('--input-loc <path>', 'input file: CSV, or JSON Lines (.jsonl/.ndjson)')
@@ -97,7 +97,7 @@ export function addBatchPredictOptions(cmd: Command): Command {
 }
 
 /** Checks the input flags (exactly one of --input-loc and --input-sql) and what goes with them. */
-export function parseBatchInputFlags(flags: BatchPredictFlags, config: FerryConfig): BatchInputFlags {
+function parseBatchInputFlags(flags: BatchPredictFlags, config: FerryConfig): BatchInputFlags {
   if (flags.inputLoc !== undefined && flags.inputSql !== undefined) {
     throw usageError('give either --input-loc or --input-sql, not both');
   }
@@ -124,7 +124,7 @@ export function parseBatchInputFlags(flags: BatchPredictFlags, config: FerryConf
 }
 
 /** Opens what the input needs (a database client for --input-sql) and returns its spec and closer. */
-export async function openInputSpec(
+async function openInputSpec(
   input: BatchInputFlags,
 ): Promise<{ spec: InputSpec; close: () => Promise<void> }> {
   if (input.kind !== 'sql') return { spec: input, close: async () => {} };
@@ -157,7 +157,7 @@ function printSummary(s: BatchJobSummary): void {
 }
 
 /** `ferry batch predict` in this process (a distributed mode branches off before calling this). */
-export async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJobSummary> {
+async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJobSummary> {
   const config = loadConfig();
   const inputFlags = parseBatchInputFlags(flags, config);
   // Before any work: the rejects file is written after every chunk has committed.
@@ -211,7 +211,7 @@ function openChunkQueue(url: string, name: string): BullmqJobQueue<ChunkMessage>
   return new BullmqJobQueue<ChunkMessage>({ url, name, lockDurationMs: lockMs, keepFailedSeconds: 0 });
 }
 
-export function defaultRejectsPath(config: FerryConfig, jobId: string): string {
+function defaultRejectsPath(config: FerryConfig, jobId: string): string {
   return join(config.home, 'batch', `${jobId}.rejects.csv`);
 }
 

@@ -80,7 +80,7 @@ function metricCells(m: { precision: number; recall: number; f1: number; num_sam
  * `ferry evaluate` defaults to $DATASET_LOC, the training data: a model scored on the rows it was
  * fitted on looks perfect. The registry keeps the training file's sha256, so say so when they match.
  */
-export function trainingDataWarnings(version: ModelVersion, evalSha256: string): string[] {
+function trainingDataWarnings(version: ModelVersion, evalSha256: string): string[] {
   if (version.dataset.sha256 !== evalSha256) return [];
   return [
     `the evaluation set is the data ${version.name}/${version.version} was trained on (sha256 ${evalSha256.slice(0, 12)}…): ` +

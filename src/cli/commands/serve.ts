@@ -68,7 +68,7 @@ export async function serveOrExit(sc: ServingConfig): Promise<void> {
  * One process serving; exits 0 after a graceful drain on SIGTERM or SIGINT. A start that fails
  * (models, database, the port) closes what was opened and rejects with a FerryError.
  */
-export async function runServer(sc: ServingConfig): Promise<void> {
+async function runServer(sc: ServingConfig): Promise<void> {
   // A worker answers the primary's metrics requests from the start, so that one still starting
   // does not stall every scrape; its registry joins once it exists.
   const clusterMetrics = cluster.isWorker ? joinClusterMetrics() : undefined;

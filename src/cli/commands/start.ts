@@ -99,7 +99,7 @@ export function registerStartCommand(program: Command): void {
  * When that model was trained on the bundled sample, typically after an offline first run, it says
  * so, and gives the exact command that retrains on the real data.
  */
-export async function sampleModelNotice(
+async function sampleModelNotice(
   production: ModelVersion,
   datasetLoc: string | undefined,
 ): Promise<string | null> {

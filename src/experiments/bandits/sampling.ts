@@ -12,7 +12,7 @@ export function sampleNormal(random: Uniform): number {
 /**
  * Gamma(shape, 1) by Marsaglia & Tsang (2000); shapes below 1 use Gamma(shape + 1)·U^(1/shape).
  */
-export function sampleGamma(shape: number, random: Uniform): number {
+function sampleGamma(shape: number, random: Uniform): number {
   if (shape < 1) return sampleGamma(shape + 1, random) * random() ** (1 / shape);
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);

@@ -24,7 +24,7 @@ export interface BetaPrior {
   beta: number;
 }
 
-export const UNIFORM_PRIOR: BetaPrior = { alpha: 1, beta: 1 };
+const UNIFORM_PRIOR: BetaPrior = { alpha: 1, beta: 1 };
 
 /** Above this many terms the closed form costs more than quadrature (and its rounding adds up). */
 const EXACT_MAX_TERMS = 20_000;
@@ -48,7 +48,7 @@ function posterior(arm: ProportionArm, prior: BetaPrior): BetaPrior {
 }
 
 /** P(X > Y) for independent X ~ Beta(x.alpha, x.beta), Y ~ Beta(y.alpha, y.beta). */
-export function probabilityBetaGreater(x: BetaPrior, y: BetaPrior): number {
+function probabilityBetaGreater(x: BetaPrior, y: BetaPrior): number {
   const exactX = Number.isInteger(x.alpha) && x.alpha <= EXACT_MAX_TERMS;
   const exactY = Number.isInteger(y.alpha) && y.alpha <= EXACT_MAX_TERMS;
   let p: number;

@@ -14,7 +14,7 @@ export function normalSf(z: number): number {
   return 0.5 * erfc(z / SQRT2);
 }
 
-export function normalPdf(z: number): number {
+function normalPdf(z: number): number {
   return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
 }
 
@@ -74,7 +74,7 @@ export function studentTCdf(t: number, df: number): number {
   return studentTSf(-t, df);
 }
 
-export function studentTPdf(t: number, df: number): number {
+function studentTPdf(t: number, df: number): number {
   if (df > T_NORMAL_DF) return normalPdf(t);
   return Math.exp(
     logGamma((df + 1) / 2) -

@@ -37,16 +37,6 @@ function maxIterations(scale: number): number {
   return Math.max(1000, Math.ceil(50 * Math.sqrt(scale)));
 }
 
-/**
- * Regularized lower incomplete gamma P(a, x) = γ(a, x) / Γ(a): the series when x < a + 1, where it
- * converges fast, else 1 − Q from the continued fraction.
- */
-export function regularizedGammaP(a: number, x: number): number {
-  if (x <= 0) return 0;
-  if (!Number.isFinite(x)) return 1;
-  return x < a + 1 ? gammaSeries(a, x) : 1 - gammaContinuedFraction(a, x);
-}
-
 /** Regularized upper incomplete gamma Q(a, x) = 1 − P(a, x), computed directly in the upper tail. */
 export function regularizedGammaQ(a: number, x: number): number {
   if (x <= 0) return 1;

@@ -8,7 +8,7 @@ import { ErrorCode, FerryError } from '../../core/errors.js';
 import { chiSquareSf } from './distributions.js';
 import { requireCount, requireNonNegative } from './validate.js';
 
-export const SRM_THRESHOLD = 0.001;
+const SRM_THRESHOLD = 0.001;
 
 export interface SrmResult {
   chiSquare: number;

@@ -94,7 +94,7 @@ export function twoProportionZTest(
  * The restricted maximum-likelihood rates (treatment, control) under p_t − p_c = delta:
  * Farrington & Manning (1990), eq. (8)-(9), the root of a cubic in closed (trigonometric) form.
  */
-export function restrictedRates(
+function restrictedRates(
   control: ProportionArm,
   treatment: ProportionArm,
   delta: number,
@@ -135,7 +135,7 @@ export function scoreStatistic(control: ProportionArm, treatment: ProportionArm,
  * {delta : |score(delta)| < zCrit} by bisection on each side of the estimate (the statistic
  * decreases in delta), to 1e-12.
  */
-export function scoreInterval(control: ProportionArm, treatment: ProportionArm, zCrit: number): Interval {
+function scoreInterval(control: ProportionArm, treatment: ProportionArm, zCrit: number): Interval {
   const diff = treatment.conversions / treatment.units - control.conversions / control.units;
   const solve = (from: number, to: number, target: number): number => {
     // Invariant: score(from) is on the far side of target (beyond the bound), score(to) not.

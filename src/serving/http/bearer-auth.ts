@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 
 /** Constant-time comparison of a presented token with the expected one. */
-export function tokenMatches(given: string, expected: string): boolean {
+function tokenMatches(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
@@ -36,8 +36,7 @@ export function requireBearer(
   }
 }
 
-export const ADMIN_DISABLED_MESSAGE =
-  'the admin API is disabled: start the server with FERRY_ADMIN_TOKEN set';
+const ADMIN_DISABLED_MESSAGE = 'the admin API is disabled: start the server with FERRY_ADMIN_TOKEN set';
 
 /** The admin routes' onRequest hook: the admin bearer token, checked before the body is parsed. */
 export function adminAuth(adminToken: string | undefined) {

@@ -2,12 +2,12 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
 
 /** Open Inference Protocol routes answer errors as `{"error": "..."}`; everything else as Ferry's shape. */
-export function isV2Route(req: FastifyRequest): boolean {
+function isV2Route(req: FastifyRequest): boolean {
   return req.url.startsWith('/v2');
 }
 
 /** Turns what fastify and its plugins throw into FerryErrors with stable codes and 4xx statuses. */
-export function toHttpError(err: unknown): FerryError {
+function toHttpError(err: unknown): FerryError {
   if (err instanceof FerryError) return err;
   const fe = err as Partial<FastifyError> & { validation?: unknown[]; validationContext?: string };
   if (fe.validation) {
@@ -78,10 +78,7 @@ const PUBLIC_MESSAGES: Readonly<Record<string, string>> = {
 };
 
 /** The message and details a client may see; the full error goes to the log. */
-export function publicView(
-  e: FerryError,
-  requestId: string,
-): { message: string; details: Record<string, unknown> } {
+function publicView(e: FerryError, requestId: string): { message: string; details: Record<string, unknown> } {
   if (e.status < 500 || SELF_DESCRIBED_5XX.has(e.code)) return { message: e.message, details: e.details };
   const retry = e.details.retryAfterSeconds;
   return {

@@ -38,11 +38,7 @@ export const DEFAULT_LIMITS: ServingLimits = {
 };
 
 // Defined with the service that applies them; re-exported for the settings that read them.
-export {
-  DEFAULT_STORED_SETTINGS,
-  type StoredPredictionPolicy,
-  type StoredPredictionSettings,
-} from '../stored-prediction-service.js';
+export { DEFAULT_STORED_SETTINGS, type StoredPredictionPolicy } from '../stored-prediction-service.js';
 
 /** Everything the routes need; built by the wiring (serve command or tests). */
 export interface ServerContext {

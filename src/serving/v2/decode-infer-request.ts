@@ -6,7 +6,6 @@ import type { TextInput } from '../../model/model.js';
 export const V2_INPUT_NAMES = ['title', 'description'] as const;
 /** Output tensors the text classifier produces, in the order they are returned by default. */
 export const V2_OUTPUT_NAMES = ['label', 'probabilities'] as const;
-export type V2OutputName = (typeof V2_OUTPUT_NAMES)[number];
 
 export interface DecodeInferRequestOptions {
   /** Upper bound on n, the number of items (rows) in one request. */

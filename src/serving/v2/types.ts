@@ -4,12 +4,10 @@
  * are `unknown` until `decodeInferRequest` has checked them.
  */
 
-/** `$parameter`: the prose limits values to string | number | boolean; the OpenAPI file says only "object". */
-export type ParameterValue = string | number | boolean;
-
 /**
- * `$parameters`. Values are `unknown` rather than `ParameterValue` because the OpenAPI schema accepts
- * any object and servers in the wild send (and Ferry returns) richer values, e.g. `classes: string[]`.
+ * `$parameters`. Values are `unknown` rather than the prose's `string | number | boolean` because
+ * the OpenAPI schema accepts any object and servers in the wild send (and Ferry returns) richer
+ * values, e.g. `classes: string[]`.
  */
 export type Parameters = Record<string, unknown>;
 
@@ -32,26 +30,6 @@ export type Datatype =
 /** `$tensor_data`: row-major, either flat or nested in the tensor's natural shape. */
 export type TensorElement = number | string | boolean;
 export type TensorData = Array<TensorElement | TensorData>;
-
-export interface RequestInput {
-  name: string;
-  shape: number[];
-  datatype: string;
-  parameters?: Parameters;
-  data: TensorData;
-}
-
-export interface RequestOutput {
-  name: string;
-  parameters?: Parameters;
-}
-
-export interface InferenceRequest {
-  id?: string;
-  parameters?: Parameters;
-  inputs: RequestInput[];
-  outputs?: RequestOutput[];
-}
 
 export interface ResponseOutput {
   name: string;
@@ -92,15 +70,4 @@ export interface ModelMetadataResponse {
   platform: string;
   inputs: MetadataTensor[];
   outputs: MetadataTensor[];
-}
-
-/** `$inference_error_response` and the metadata error responses: the protocol fixes this flat shape. */
-export interface ErrorResponse {
-  error: string;
-}
-
-/** `$ready_model_response`. */
-export interface ModelReadyResponse {
-  name: string;
-  ready: boolean;
 }

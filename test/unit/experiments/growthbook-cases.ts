@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CASES_PATH = fileURLToPath(
   new URL('../shared/specs/growthbook/cases.json', `file://${PROJECT_ROOT}`),
 );

@@ -54,7 +54,7 @@ export function endsInsideQuotes(text: string, insideAtStart: boolean): boolean 
  * the next line: one bad quote costs one record, not the rest of the file (csv-parse's own
  * skip_records_with_error glues the following rows into the broken one instead).
  */
-export class CsvRecordSplitter {
+class CsvRecordSplitter {
   private pending: Line[] = [];
   private pendingChars = 0;
   private inside = false;

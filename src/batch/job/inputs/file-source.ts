@@ -13,7 +13,7 @@ export interface FileIdentity {
 }
 
 /** A missing file, a directory or an unreadable file, as a FerryError naming the path (status 400). */
-export function fileError(path: string, e: unknown): FerryError {
+function fileError(path: string, e: unknown): FerryError {
   if (e instanceof FerryError) return e;
   const code = (e as { code?: string } | null)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') {

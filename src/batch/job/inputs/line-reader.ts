@@ -119,7 +119,7 @@ export async function* readLines(
  * CRLF → LF and lone CR → LF. A CR at the very end may be the first half of a CRLF split across
  * chunks: unless `final`, it is held back (`pendingCr`) for the next chunk.
  */
-export function normaliseLineEnds(bytes: Buffer, final: boolean): { bytes: Buffer; pendingCr: boolean } {
+function normaliseLineEnds(bytes: Buffer, final: boolean): { bytes: Buffer; pendingCr: boolean } {
   if (bytes.indexOf(CR) === -1) return { bytes, pendingCr: false };
   let end = bytes.length;
   let pendingCr = false;

@@ -1,3 +1,0 @@
-export * from './latency-histogram.js';
-export * from './shadow-mirror.js';
-export * from './shadow-stats.js';

@@ -1,0 +1,35 @@
+/**
+ * Ferry as a library (`import { openFerry } from 'ferry'`): what a TypeScript program needs to
+ * train, register, load and serve models without the CLI. Kept small on purpose: everything not
+ * exported here is internal and may change in any release.
+ */
+
+// Opening Ferry from its settings: the registry alone, or the whole model server.
+export { type FerryContext, openFerry } from './adapters/open-ferry.js';
+export { type OpenServingOptions, openServing, type ServingRuntime } from './adapters/open-serving.js';
+// Settings and errors.
+export { type FerryConfig, loadConfig } from './core/config.js';
+export { ErrorCode, type ErrorCodeName, FerryError, isFerryError } from './core/errors.js';
+// The model contract and the built-in text classifier.
+export { decodeModel } from './model/codec.js';
+export type { Model, Prediction, TextInput } from './model/model.js';
+export { TextClassifier } from './model/text-classifier.js';
+// The registry: versions, aliases, verified loading.
+export {
+  type AliasEvent,
+  type AliasMove,
+  formatModelRef,
+  type ModelRef,
+  ModelRegistry,
+  type ModelSummary,
+  type ModelVersion,
+  parseModelRef,
+  type RegisterMeta,
+} from './registry/index.js';
+export { loadModel } from './registry/load-model.js';
+export { loadServingConfig, type ServingConfig } from './serving/serving-config.js';
+// Training.
+export { type Dataset, parseLabeledDataset } from './train/dataset.js';
+export { loadLabeledDataset } from './train/load-dataset.js';
+export { type TrainOptions, type TrainOutcome, trainTextClassifier } from './train/pipeline.js';
+export { type Registered, type RegisterOptions, registerTrained } from './train/register-trained.js';
