@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../core/config.js';
 import { SETTINGS, type SettingName } from '../../core/settings/catalogue.js';
 import { redact, resolveAllSettings, type SettingSource } from '../../core/settings/read-settings.js';
+import type { SettingSpec } from '../../core/settings/setting-types.js';
 import { printJson } from '../output.js';
 
 /** One line of `ferry config`: what a setting is now and where that came from, secrets hidden. */
@@ -30,7 +31,7 @@ export function effectiveSettings(env: NodeJS.ProcessEnv, cwd = process.cwd()): 
     FERRY_CACHE_DIR: config.cacheDir,
   };
   return resolved.map((s) => {
-    const spec = SETTINGS[s.name];
+    const spec: SettingSpec = SETTINGS[s.name];
     const secret = spec.secret !== undefined;
     let value: unknown = s.value;
     let source: EffectiveSetting['source'] = s.source;
