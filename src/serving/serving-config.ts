@@ -1,4 +1,4 @@
-import { SETTINGS, type SettingName } from '../core/settings/catalogue.js';
+import type { SETTINGS, SettingName } from '../core/settings/catalogue.js';
 import { configInvalid, readSetting } from '../core/settings/read-settings.js';
 import type { TextLimits } from '../model/validate-input.js';
 import { isValidModelName, parseVersionText } from '../registry/model-ref.js';
@@ -25,17 +25,6 @@ export interface ServingLimits {
   /** Requests per keep-alive connection (FERRY_MAX_REQUESTS_PER_SOCKET); 0: no limit. */
   maxRequestsPerSocket: number;
 }
-
-/** The limits' defaults, from the settings' declarations (not from the HTTP layer, which uses them). */
-export const DEFAULT_LIMITS: ServingLimits = {
-  bodyLimit: SETTINGS.FERRY_BODY_LIMIT.default,
-  maxItems: SETTINGS.FERRY_MAX_ITEMS.default,
-  maxStringLength: SETTINGS.FERRY_MAX_STRING_LENGTH.default,
-  requestTimeoutMs: SETTINGS.FERRY_REQUEST_TIMEOUT_MS.default,
-  maxConnections: SETTINGS.FERRY_MAX_CONNECTIONS.default,
-  keepAliveTimeoutMs: SETTINGS.FERRY_KEEP_ALIVE_TIMEOUT_MS.default,
-  maxRequestsPerSocket: SETTINGS.FERRY_MAX_REQUESTS_PER_SOCKET.default,
-};
 
 /** `write-back`: live answers of POST /v1/predictions/… are upserted into the store; `read-only`: never. */
 export type StoredPredictionPolicy = (typeof SETTINGS.FERRY_STORED_POLICY.values)[number];
@@ -127,12 +116,6 @@ function toAllowlist(entries: readonly string[]): ServeVersionsAllowlist {
   }
   return out;
 }
-
-/** On-demand versions: 256 MiB of artifacts, 10 new loads a minute. */
-export const DEFAULT_ON_DEMAND: OnDemandLimits = {
-  maxBytes: SETTINGS.FERRY_ON_DEMAND_MAX_BYTES.default,
-  loadsPerMinute: SETTINGS.FERRY_ON_DEMAND_LOADS_PER_MINUTE.default,
-};
 
 /**
  * FERRY_MAX_STRING_LENGTH, read in one place for the server and for `ferry predict`, so the CLI

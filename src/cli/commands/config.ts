@@ -6,7 +6,7 @@ import type { SettingSpec } from '../../core/settings/setting-types.js';
 import { printJson } from '../output.js';
 
 /** One line of `ferry config`: what a setting is now and where that came from, secrets hidden. */
-export interface EffectiveSetting {
+interface EffectiveSetting {
   name: SettingName;
   /** Redacted: a secret set shows as `***`, a URL without its credentials; null when unset. */
   value: string | number | boolean | string[] | null;
@@ -20,7 +20,7 @@ export interface EffectiveSetting {
  * Every setting's effective value. Paths whose default is computed (FERRY_HOME, FERRY_DB, …) show
  * what Ferry will use, marked `computed`, rather than "unset".
  */
-export function effectiveSettings(env: NodeJS.ProcessEnv, cwd = process.cwd()): EffectiveSetting[] {
+function effectiveSettings(env: NodeJS.ProcessEnv, cwd = process.cwd()): EffectiveSetting[] {
   // Every setting first, so that all invalid ones are named in one error.
   const resolved = resolveAllSettings(env);
   const config = loadConfig(env, {}, cwd);

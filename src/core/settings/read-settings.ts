@@ -2,12 +2,12 @@ import { ErrorCode, FerryError } from '../errors.js';
 import { SETTING_NAMES, SETTINGS, type SettingName } from './catalogue.js';
 import type { SettingSpec, SettingValueOf } from './setting-types.js';
 
-export type SettingValue<N extends SettingName> = SettingValueOf<(typeof SETTINGS)[N]>;
+type SettingValue<N extends SettingName> = SettingValueOf<(typeof SETTINGS)[N]>;
 
 /** `flag`: a command-line flag given to this command; `environment`: the variable (or a fallback). */
 export type SettingSource = 'default' | 'environment' | 'flag';
 
-export interface ResolvedSetting<N extends SettingName = SettingName> {
+interface ResolvedSetting<N extends SettingName = SettingName> {
   readonly name: N;
   readonly value: SettingValue<N>;
   readonly source: SettingSource;
@@ -16,7 +16,7 @@ export interface ResolvedSetting<N extends SettingName = SettingName> {
 }
 
 /** A value given on the command line, which wins over the variable; `label` names it in errors. */
-export interface SettingOverride {
+interface SettingOverride {
   readonly raw: string | undefined;
   readonly label: string;
 }
@@ -32,7 +32,7 @@ export function configInvalid(message: string, details: Record<string, unknown> 
 }
 
 /** A URL with its credentials hidden: `postgres://user:secret@db/x` → `postgres://***@db/x`. */
-export function redactUrlCredentials(value: string): string {
+function redactUrlCredentials(value: string): string {
   return value.replace(/\/\/[^@/]*@/, '//***@');
 }
 

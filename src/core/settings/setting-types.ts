@@ -5,7 +5,7 @@
  */
 
 /** Where the README's table files a setting (its order is the table's). */
-export type SettingGroup =
+type SettingGroup =
   | 'storage'
   | 'training'
   | 'serving'
@@ -21,7 +21,7 @@ export type SettingGroup =
  * `value`: the whole value is a secret (a token); `url-credentials`: a URL whose password (or
  * user:password) must not be shown, the rest may.
  */
-export type SecretKind = 'value' | 'url-credentials';
+type SecretKind = 'value' | 'url-credentials';
 
 /** A rule on a text value: what it must look like, said in words for the error message. */
 export interface TextRule {
@@ -42,32 +42,32 @@ interface SettingBase {
   readonly flag?: string;
 }
 
-export interface IntegerSetting extends SettingBase {
+interface IntegerSetting extends SettingBase {
   readonly type: 'integer';
   readonly default: number;
   readonly min: number;
   readonly max: number;
 }
 
-export interface NumberSetting extends SettingBase {
+interface NumberSetting extends SettingBase {
   readonly type: 'number';
   readonly default: number;
   readonly min: number;
   readonly max: number;
 }
 
-export interface BooleanSetting extends SettingBase {
+interface BooleanSetting extends SettingBase {
   readonly type: 'boolean';
   readonly default: boolean;
 }
 
-export interface EnumSetting extends SettingBase {
+interface EnumSetting extends SettingBase {
   readonly type: 'enum';
   readonly values: readonly string[];
   readonly default: string;
 }
 
-export interface StringSetting extends SettingBase {
+interface StringSetting extends SettingBase {
   readonly type: 'string';
   /** undefined: unset unless given (or computed by its reader, see `defaultText`). */
   readonly default: string | undefined;
@@ -75,7 +75,7 @@ export interface StringSetting extends SettingBase {
 }
 
 /** A comma-separated list; items are trimmed, empty items dropped. */
-export interface ListSetting extends SettingBase {
+interface ListSetting extends SettingBase {
   readonly type: 'list';
   readonly default: readonly string[];
   readonly item?: TextRule;

@@ -8,8 +8,8 @@ import type { PredictionService } from '../prediction-service.js';
 import type { ServingLimits, StoredPredictionPolicy } from '../serving-config.js';
 import type { VersionAccess } from '../version-access.js';
 
-// The limits are settings: declared with the others, re-exported for the routes and tests.
-export { DEFAULT_LIMITS, type ServingLimits, type StoredPredictionPolicy } from '../serving-config.js';
+// The limits are settings (serving-config.ts, defaults in the settings module); re-exported for tests.
+export type { ServingLimits } from '../serving-config.js';
 
 export interface StoredPredictionSettings {
   /** A stored prediction older than this (ms) is not served by POST; it is predicted again. */
