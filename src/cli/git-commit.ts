@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { readSetting } from '../core/settings/read-settings.js';
 
 /** The code's commit, for lineage: from CI's variables, else from git, else unknown (null). */
 export function currentGitCommit(): string | null {
-  const fromEnv = process.env.FERRY_GIT_COMMIT ?? process.env.GITHUB_SHA ?? process.env.CI_COMMIT_SHA;
+  // FERRY_GIT_COMMIT, else CI's GITHUB_SHA or CI_COMMIT_SHA (the setting's fallbacks).
+  const fromEnv = readSetting(process.env, 'FERRY_GIT_COMMIT');
   if (fromEnv) return fromEnv;
   try {
     const out = execFileSync('git', ['rev-parse', 'HEAD'], {

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerBatchCommand } from './commands/batch.js';
+import { registerConfigCommand } from './commands/config.js';
 import { registerDbCommand } from './commands/db.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerExperimentsCommand } from './commands/experiments.js';
@@ -31,6 +32,7 @@ registerServeCommand(program);
 registerBatchCommand(program);
 registerExperimentsCommand(program);
 registerDbCommand(program);
+registerConfigCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { describeRegistry, loadConfig } from '../core/config.js';
 import { ErrorCode, FerryError, isFerryError, toFerryError } from '../core/errors.js';
+import { readSetting } from '../core/settings/read-settings.js';
 import { outputWriteError } from './output-path.js';
 
 /** `ferry train --promote --fail-if-not-promoted`: registered, but the gate kept the alias where it was. */
@@ -28,10 +29,22 @@ export function reportError(e: unknown, json: boolean): number {
   const err = toFerryError(e);
   if (json) process.stderr.write(`${JSON.stringify(err.toJSON())}\n`);
   else process.stderr.write(`ferry: error ${err.code}: ${err.message}\n`);
-  if (err.code === ErrorCode.INTERNAL && process.env.FERRY_DEBUG)
+  if (err.code === ErrorCode.INTERNAL && debugEnabled())
     process.stderr.write(`${String((err.cause as Error)?.stack)}\n`);
   // Exit 2: the command line is wrong (a bad flag value, an output path that cannot be written).
   return err.code === ErrorCode.CLI_USAGE || err.code === ErrorCode.CLI_OUTPUT_PATH ? 2 : 1;
+}
+
+/**
+ * FERRY_DEBUG, read while an error is being reported, so it cannot throw: a value that is not a
+ * clear on/off keeps its old meaning (any value turned the stacks on).
+ */
+function debugEnabled(): boolean {
+  try {
+    return readSetting(process.env, 'FERRY_DEBUG');
+  } catch {
+    return true;
+  }
 }
 
 export function usageError(message: string): FerryError {

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ErrorCode, FerryError } from './errors.js';
+import { readSetting } from './settings/read-settings.js';
 
-/** Ferry's configuration: one schema, defaults here, environment overrides, validated once, frozen. */
+/** Where Ferry keeps its registry and data: the storage and training settings, resolved, frozen. */
 export interface FerryConfig {
   /** Working directory for the embedded defaults (database, artifacts, caches). */
   readonly home: string;
@@ -36,33 +36,26 @@ export function describeRegistry(config: Pick<FerryConfig, 'db'>): string {
   return config.db.replace(/\/\/[^@/]*@/, '//').replace(/[?#].*$/, '');
 }
 
+/**
+ * The registry's settings (declared in src/core/settings/catalogue.ts), validated by the settings
+ * reader; `overrides` (flags such as `--dataset-loc`, `--seed`) win and are taken as given.
+ */
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<FerryConfig> = {},
   cwd: string = process.cwd(),
 ): FerryConfig {
-  const home = resolve(overrides.home ?? env.FERRY_HOME ?? join(findProjectDir(cwd), '.ferry'));
-  const seedText = env.FERRY_SEED ?? '42';
-  const seed = overrides.seed ?? Number(seedText);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) {
-    throw new FerryError(
-      ErrorCode.CONFIG_INVALID,
-      `FERRY_SEED must be an integer in [0, 2^32), got "${seedText}"`,
-    );
-  }
-  const db = overrides.db ?? env.FERRY_DB ?? `sqlite:${join(home, 'ferry.db')}`;
-  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(db)) {
-    throw new FerryError(
-      ErrorCode.CONFIG_INVALID,
-      `FERRY_DB must start with sqlite: or postgres://, got "${db.replace(/\/\/[^@/]*@/, '//***@')}"`,
-    );
-  }
+  const home = resolve(
+    overrides.home ?? readSetting(env, 'FERRY_HOME') ?? join(findProjectDir(cwd), '.ferry'),
+  );
+  const seed = overrides.seed ?? readSetting(env, 'FERRY_SEED');
+  const db = overrides.db ?? readSetting(env, 'FERRY_DB') ?? `sqlite:${join(home, 'ferry.db')}`;
   return Object.freeze({
     home,
     db,
-    artifacts: resolve(overrides.artifacts ?? env.FERRY_ARTIFACTS ?? join(home, 'artifacts')),
-    cacheDir: resolve(overrides.cacheDir ?? env.FERRY_CACHE_DIR ?? join(home, 'cache')),
-    datasetLoc: overrides.datasetLoc ?? (env.DATASET_LOC || undefined),
+    artifacts: resolve(overrides.artifacts ?? readSetting(env, 'FERRY_ARTIFACTS') ?? join(home, 'artifacts')),
+    cacheDir: resolve(overrides.cacheDir ?? readSetting(env, 'FERRY_CACHE_DIR') ?? join(home, 'cache')),
+    datasetLoc: overrides.datasetLoc ?? readSetting(env, 'DATASET_LOC'),
     seed,
   });
 }

@@ -4,7 +4,7 @@
  */
 import { type DestinationStream, type Level, type Logger, pino } from 'pino';
 import pinoPretty from 'pino-pretty';
-import { ErrorCode, FerryError } from './errors.js';
+import { readSetting } from './settings/read-settings.js';
 
 /** FERRY_LOG_FORMAT: `auto` picks `pretty` when stdout is a terminal, `json` otherwise. */
 export type LogFormatSetting = 'auto' | 'pretty' | 'json';
@@ -18,28 +18,9 @@ export interface LogSettings {
   format: LogFormatSetting;
 }
 
-const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const FORMATS: readonly LogFormatSetting[] = ['auto', 'pretty', 'json'];
-
-/** FERRY_LOG_LEVEL and FERRY_LOG_FORMAT, validated. */
+/** FERRY_LOG_LEVEL and FERRY_LOG_FORMAT, validated by the settings module. */
 export function loadLogSettings(env: NodeJS.ProcessEnv): LogSettings {
-  const level = env.FERRY_LOG_LEVEL || 'info';
-  if (!LEVELS.includes(level as LogLevel)) {
-    throw new FerryError(
-      ErrorCode.CONFIG_INVALID,
-      `FERRY_LOG_LEVEL must be one of ${LEVELS.join(', ')}, got "${level}"`,
-      { status: 400 },
-    );
-  }
-  const format = env.FERRY_LOG_FORMAT || 'auto';
-  if (!FORMATS.includes(format as LogFormatSetting)) {
-    throw new FerryError(
-      ErrorCode.CONFIG_INVALID,
-      `FERRY_LOG_FORMAT must be one of ${FORMATS.join(', ')}, got "${format}"`,
-      { status: 400 },
-    );
-  }
-  return { level: level as LogLevel, format: format as LogFormatSetting };
+  return { level: readSetting(env, 'FERRY_LOG_LEVEL'), format: readSetting(env, 'FERRY_LOG_FORMAT') };
 }
 
 /** Pretty for a person (a terminal, or asked for), JSON for machines. */

@@ -1,4 +1,5 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { SETTINGS } from '../core/settings/catalogue.js';
 import { hasNul } from '../core/text-guard.js';
 import type { TextInput } from './model.js';
 
@@ -9,7 +10,7 @@ const MAX_TEXT_LENGTH = 100_000;
  * Characters per title or description (FERRY_MAX_STRING_LENGTH's default). One constant for every
  * path that predicts (HTTP, v2, the CLI, batch rows), so a text one of them refuses is refused by all.
  */
-export const DEFAULT_MAX_STRING_LENGTH = 20_000;
+export const DEFAULT_MAX_STRING_LENGTH: number = SETTINGS.FERRY_MAX_STRING_LENGTH.default;
 
 export interface TextLimits {
   /** Characters (UTF-16 code units, String#length) per title or description. */

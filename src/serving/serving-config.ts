@@ -1,17 +1,33 @@
-import { ErrorCode, FerryError } from '../core/errors.js';
+import type { SETTINGS, SettingName } from '../core/settings/catalogue.js';
+import { configInvalid, readSetting } from '../core/settings/read-settings.js';
 import type { TextLimits } from '../model/validate-input.js';
 import { isValidModelName, parseVersionText } from '../registry/model-ref.js';
 import type { BatcherOptions } from './adaptive-batcher.js';
-import { parseCorsOrigins } from './http/cors.js';
-import {
-  DEFAULT_LIMITS,
-  DEFAULT_STORED_SETTINGS,
-  type ServingLimits,
-  type StoredPredictionPolicy,
-} from './http/server-context.js';
 import type { OnDemandLimits } from './on-demand-budget.js';
-import { MIN_LOG_BYTES_PER_REQUEST } from './prediction-log/cap-record.js';
 import type { ServeVersionsAllowlist } from './version-access.js';
+
+export interface ServingLimits {
+  /** Bytes per request body. */
+  bodyLimit: number;
+  /** Items per request (course batch form and v2 infer). */
+  maxItems: number;
+  /** Characters per title or description. */
+  maxStringLength: number;
+  /**
+   * A request not answered by then gets 503 (and its queued work is dropped); one whose headers and
+   * body are not received by then gets 408 and its connection closed (slow clients).
+   */
+  requestTimeoutMs: number;
+  /** Open connections at most per process (FERRY_MAX_CONNECTIONS); more are closed at once. 0: no cap. */
+  maxConnections: number;
+  /** An idle keep-alive connection is closed after this (FERRY_KEEP_ALIVE_TIMEOUT_MS). */
+  keepAliveTimeoutMs: number;
+  /** Requests per keep-alive connection (FERRY_MAX_REQUESTS_PER_SOCKET); 0: no limit. */
+  maxRequestsPerSocket: number;
+}
+
+/** `write-back`: live answers of POST /v1/predictions/… are upserted into the store; `read-only`: never. */
+export type StoredPredictionPolicy = (typeof SETTINGS.FERRY_STORED_POLICY.values)[number];
 
 /** Settings of `ferry serve`: flags win over environment variables, which win over these defaults. */
 export interface ServingConfig {
@@ -67,6 +83,16 @@ export interface ServingConfig {
   corsOrigins: string[];
   /** Share of requests logged in the access log, 0..1 (FERRY_ACCESS_LOG_SAMPLE, default 0: off; `--access-log`: 1). */
   accessLogSample: number;
+  /** Versions loaded on demand at once (FERRY_ON_DEMAND_MAX_VERSIONS). */
+  onDemandMaxVersions: number;
+  /** Prediction log records buffered before new ones are dropped (FERRY_PREDICTION_LOG_MAX_BUFFERED). */
+  predictionLogMaxBuffered: number;
+  /** How often the prediction log is written (FERRY_PREDICTION_LOG_FLUSH_MS). */
+  predictionLogFlushMs: number;
+  /** Prediction log records per write (FERRY_PREDICTION_LOG_FLUSH_SIZE). */
+  predictionLogFlushSize: number;
+  /** The server's log level (FERRY_LOG_LEVEL). */
+  logLevel: string;
 }
 
 /**
@@ -74,18 +100,21 @@ export interface ServingConfig {
  * Empty: no version is released by configuration.
  */
 export function parseServeVersions(raw: string | undefined): ServeVersionsAllowlist {
+  return toAllowlist(readSetting({ FERRY_SERVE_VERSIONS: raw }, 'FERRY_SERVE_VERSIONS'));
+}
+
+/** The settings reader checked each entry's shape; the name and version rules are the registry's. */
+function toAllowlist(entries: readonly string[]): ServeVersionsAllowlist {
   const out = new Map<string, '*' | Set<number>>();
-  for (const entry of (raw ?? '').split(',').map((s) => s.trim())) {
-    if (entry === '') continue;
+  for (const entry of entries) {
     const colon = entry.lastIndexOf(':');
     const model = entry.slice(0, colon);
     const versionText = entry.slice(colon + 1);
     const version = versionText === '*' ? '*' : parseVersionText(versionText);
     if (colon < 1 || !isValidModelName(model) || version === undefined) {
-      throw new FerryError(
-        ErrorCode.CONFIG_INVALID,
+      throw configInvalid(
         `FERRY_SERVE_VERSIONS entries are model:version or model:* (e.g. tagifai:3,tagifai:*), got "${entry}"`,
-        { status: 400 },
+        { setting: 'FERRY_SERVE_VERSIONS', value: entry },
       );
     }
     const current = out.get(model);
@@ -95,205 +124,75 @@ export function parseServeVersions(raw: string | undefined): ServeVersionsAllowl
   return out;
 }
 
-/** On-demand versions: 256 MiB of artifacts, 10 new loads a minute. */
-const DEFAULT_ON_DEMAND: OnDemandLimits = { maxBytes: 256 * 1024 * 1024, loadsPerMinute: 10 };
-
-/** `true`/`1` or `false`/`0`/unset; anything else is a configuration error naming the variable. */
-function flag(name: string, raw: string | undefined): boolean {
-  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
-  if (raw === 'true' || raw === '1') return true;
-  throw new FerryError(
-    ErrorCode.CONFIG_INVALID,
-    `${name} must be true or false, got ${JSON.stringify(raw)}`,
-    {
-      status: 400,
-    },
-  );
-}
-
-function num(
-  name: string,
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-  integer = true,
-): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new FerryError(
-      ErrorCode.CONFIG_INVALID,
-      `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`,
-      {
-        status: 400,
-      },
-    );
-  }
-  return n;
-}
-
 /**
  * FERRY_MAX_STRING_LENGTH, read in one place for the server and for `ferry predict`, so the CLI
  * refuses exactly the texts HTTP refuses.
  */
 export function loadTextLimits(env: NodeJS.ProcessEnv): TextLimits {
-  return {
-    maxStringLength: num(
-      'FERRY_MAX_STRING_LENGTH',
-      env.FERRY_MAX_STRING_LENGTH,
-      DEFAULT_LIMITS.maxStringLength,
-      1,
-      10_000_000,
-    ),
-  };
+  return { maxStringLength: readSetting(env, 'FERRY_MAX_STRING_LENGTH') };
 }
 
+/** The serving settings, a view over the settings module: flags win over variables, then defaults. */
 export function loadServingConfig(
   env: NodeJS.ProcessEnv,
   flags: Partial<Record<string, string | undefined>> = {},
 ): ServingConfig {
-  const get = (flag: string, envName: string) => flags[flag] ?? env[envName];
-  const list = (raw: string | undefined, fallback: string[]) =>
-    raw
-      ? raw
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : fallback;
-  const log = get('predictionLog', 'FERRY_PREDICTION_LOG') ?? 'sql';
-  if (!(log === 'sql' || log === 'off' || log.startsWith('jsonl:'))) {
-    throw new FerryError(
-      ErrorCode.CONFIG_INVALID,
-      `FERRY_PREDICTION_LOG must be sql, off or jsonl:<path>, got "${log}"`,
-      { status: 400 },
-    );
-  }
-  const cache = get('cache', 'FERRY_CACHE') ?? 'memory:';
-  if (!(cache === 'off' || cache === 'memory:' || /^rediss?:\/\//.test(cache))) {
-    throw new FerryError(ErrorCode.CONFIG_INVALID, 'FERRY_CACHE must be memory:, redis://… or off', {
-      status: 400,
-    });
-  }
-  const storedPolicy = get('storedPolicy', 'FERRY_STORED_POLICY') || DEFAULT_STORED_SETTINGS.policy;
-  if (storedPolicy !== 'write-back' && storedPolicy !== 'read-only') {
-    throw new FerryError(
-      ErrorCode.CONFIG_INVALID,
-      `FERRY_STORED_POLICY must be write-back or read-only, got "${storedPolicy}"`,
-      { status: 400 },
-    );
-  }
+  const read = <N extends SettingName>(name: N) => readSetting(env, name);
+  // A flag of `ferry serve` wins over its variable and is validated alike; `cacheTtlMs`,
+  // `storedMaxAgeMs` and `storedPolicy` have no CLI flag: callers building a config in code use them.
+  const flagged = <N extends SettingName>(name: N, key: string, label = key) =>
+    readSetting(env, name, { raw: flags[key], label });
   return {
-    host: get('host', 'FERRY_HOST') ?? '0.0.0.0',
-    port: num('port', get('port', 'PORT'), 8000, 0, 65535),
-    workers: num('workers', get('workers', 'FERRY_WORKERS'), 1, 1, 64),
-    workerStartAttempts: num('FERRY_WORKER_START_ATTEMPTS', env.FERRY_WORKER_START_ATTEMPTS, 5, 1, 1000),
-    models: list(get('models', 'FERRY_MODELS'), ['tagifai']),
-    aliases: list(get('aliases', 'FERRY_ALIASES'), ['production']),
+    host: flagged('FERRY_HOST', 'host', '--host'),
+    port: flagged('PORT', 'port', '--port'),
+    workers: flagged('FERRY_WORKERS', 'workers', '--workers'),
+    workerStartAttempts: read('FERRY_WORKER_START_ATTEMPTS'),
+    models: flagged('FERRY_MODELS', 'models', '--models'),
+    aliases: flagged('FERRY_ALIASES', 'aliases', '--aliases'),
     batcher: {
-      maxBatchSize: num('max-batch-size', get('maxBatchSize', 'FERRY_MAX_BATCH_SIZE'), 64, 1, 100_000),
-      maxQueueDelayMs: num(
-        'max-queue-delay-ms',
-        get('maxQueueDelayMs', 'FERRY_MAX_QUEUE_DELAY_MS'),
-        0,
-        0,
-        10_000,
-        false,
-      ),
-      maxQueueSize: num('max-queue-size', get('maxQueueSize', 'FERRY_MAX_QUEUE_SIZE'), 4096, 1, 10_000_000),
+      maxBatchSize: flagged('FERRY_MAX_BATCH_SIZE', 'maxBatchSize', '--max-batch-size'),
+      maxQueueDelayMs: flagged('FERRY_MAX_QUEUE_DELAY_MS', 'maxQueueDelayMs', '--max-queue-delay-ms'),
+      maxQueueSize: flagged('FERRY_MAX_QUEUE_SIZE', 'maxQueueSize', '--max-queue-size'),
     },
-    cache,
-    cacheTtlMs: num('cache-ttl-ms', get('cacheTtlMs', 'FERRY_CACHE_TTL_MS'), 3_600_000, 1, 365 * 86_400_000),
-    cacheMaxEntries: num('FERRY_CACHE_MAX_ENTRIES', env.FERRY_CACHE_MAX_ENTRIES, 100_000, 1, 100_000_000),
-    cacheMaxBytes: num('FERRY_CACHE_MAX_BYTES', env.FERRY_CACHE_MAX_BYTES, 64 * 1024 * 1024, 1024, 2 ** 40),
-    predictionLog: log,
-    predictionLogSampleRate: num(
-      'FERRY_PREDICTION_LOG_SAMPLE',
-      env.FERRY_PREDICTION_LOG_SAMPLE,
-      1,
-      0,
-      1,
-      false,
-    ),
-    predictionLogMaxBytesPerRequest: num(
-      'FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST',
-      env.FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST,
-      64 * 1024,
-      MIN_LOG_BYTES_PER_REQUEST,
-      1024 ** 3,
-    ),
-    aliasPollMs: num('FERRY_ALIAS_POLL_MS', env.FERRY_ALIAS_POLL_MS, 2000, 0, 3_600_000),
-    shutdownTimeoutMs: num('FERRY_SHUTDOWN_TIMEOUT_MS', env.FERRY_SHUTDOWN_TIMEOUT_MS, 15_000, 100, 600_000),
-    adminToken: env.FERRY_ADMIN_TOKEN || undefined,
-    experimentPollMs: num('FERRY_EXPERIMENT_POLL_MS', env.FERRY_EXPERIMENT_POLL_MS, 2000, 0, 3_600_000),
-    eventsToken: env.FERRY_EVENTS_TOKEN || undefined,
-    eventsAnonymous: flag('FERRY_EVENTS_ANONYMOUS', env.FERRY_EVENTS_ANONYMOUS),
-    predictionsToken: env.FERRY_PREDICTIONS_TOKEN || undefined,
-    canaryEvaluateMs: num('FERRY_CANARY_EVALUATE_MS', env.FERRY_CANARY_EVALUATE_MS, 1000, 10, 3_600_000),
-    shadowFlushMs: num('FERRY_SHADOW_FLUSH_MS', env.FERRY_SHADOW_FLUSH_MS, 5000, 10, 3_600_000),
-    serveVersions: parseServeVersions(env.FERRY_SERVE_VERSIONS),
+    cache: flagged('FERRY_CACHE', 'cache', '--cache'),
+    cacheTtlMs: flagged('FERRY_CACHE_TTL_MS', 'cacheTtlMs'),
+    cacheMaxEntries: read('FERRY_CACHE_MAX_ENTRIES'),
+    cacheMaxBytes: read('FERRY_CACHE_MAX_BYTES'),
+    predictionLog: flagged('FERRY_PREDICTION_LOG', 'predictionLog', '--prediction-log'),
+    predictionLogSampleRate: read('FERRY_PREDICTION_LOG_SAMPLE'),
+    predictionLogMaxBytesPerRequest: read('FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST'),
+    predictionLogMaxBuffered: read('FERRY_PREDICTION_LOG_MAX_BUFFERED'),
+    predictionLogFlushMs: read('FERRY_PREDICTION_LOG_FLUSH_MS'),
+    predictionLogFlushSize: read('FERRY_PREDICTION_LOG_FLUSH_SIZE'),
+    aliasPollMs: read('FERRY_ALIAS_POLL_MS'),
+    shutdownTimeoutMs: read('FERRY_SHUTDOWN_TIMEOUT_MS'),
+    logLevel: read('FERRY_LOG_LEVEL'),
+    adminToken: read('FERRY_ADMIN_TOKEN'),
+    experimentPollMs: read('FERRY_EXPERIMENT_POLL_MS'),
+    eventsToken: read('FERRY_EVENTS_TOKEN'),
+    predictionsToken: read('FERRY_PREDICTIONS_TOKEN'),
+    canaryEvaluateMs: read('FERRY_CANARY_EVALUATE_MS'),
+    shadowFlushMs: read('FERRY_SHADOW_FLUSH_MS'),
+    serveVersions: toAllowlist(read('FERRY_SERVE_VERSIONS')),
+    eventsAnonymous: read('FERRY_EVENTS_ANONYMOUS'),
     onDemand: {
-      maxBytes: num(
-        'FERRY_ON_DEMAND_MAX_BYTES',
-        env.FERRY_ON_DEMAND_MAX_BYTES,
-        DEFAULT_ON_DEMAND.maxBytes,
-        0,
-        2 ** 40,
-      ),
-      loadsPerMinute: num(
-        'FERRY_ON_DEMAND_LOADS_PER_MINUTE',
-        env.FERRY_ON_DEMAND_LOADS_PER_MINUTE,
-        DEFAULT_ON_DEMAND.loadsPerMinute,
-        0,
-        100_000,
-      ),
+      maxBytes: read('FERRY_ON_DEMAND_MAX_BYTES'),
+      loadsPerMinute: read('FERRY_ON_DEMAND_LOADS_PER_MINUTE'),
     },
-    storedMaxAgeMs: num(
-      'FERRY_STORED_MAX_AGE_MS',
-      get('storedMaxAgeMs', 'FERRY_STORED_MAX_AGE_MS'),
-      DEFAULT_STORED_SETTINGS.maxAgeMs,
-      0,
-      100 * 365 * 86_400_000,
-    ),
-    storedPolicy,
-    corsOrigins: parseCorsOrigins(env.FERRY_CORS_ORIGINS),
+    onDemandMaxVersions: read('FERRY_ON_DEMAND_MAX_VERSIONS'),
+    storedMaxAgeMs: flagged('FERRY_STORED_MAX_AGE_MS', 'storedMaxAgeMs'),
+    storedPolicy: flagged('FERRY_STORED_POLICY', 'storedPolicy'),
+    corsOrigins: read('FERRY_CORS_ORIGINS'),
     // The --access-log flag (a boolean, passed as 'true') logs every request.
-    accessLogSample:
-      flags.accessLog === 'true'
-        ? 1
-        : num('FERRY_ACCESS_LOG_SAMPLE', env.FERRY_ACCESS_LOG_SAMPLE, 0, 0, 1, false),
+    accessLogSample: flags.accessLog === 'true' ? 1 : read('FERRY_ACCESS_LOG_SAMPLE'),
     limits: {
-      bodyLimit: num('FERRY_BODY_LIMIT', env.FERRY_BODY_LIMIT, DEFAULT_LIMITS.bodyLimit, 1024, 1024 ** 3),
-      maxItems: num('FERRY_MAX_ITEMS', env.FERRY_MAX_ITEMS, DEFAULT_LIMITS.maxItems, 1, 1_000_000),
+      bodyLimit: read('FERRY_BODY_LIMIT'),
+      maxItems: read('FERRY_MAX_ITEMS'),
       maxStringLength: loadTextLimits(env).maxStringLength,
-      requestTimeoutMs: num(
-        'FERRY_REQUEST_TIMEOUT_MS',
-        env.FERRY_REQUEST_TIMEOUT_MS,
-        DEFAULT_LIMITS.requestTimeoutMs,
-        10,
-        600_000,
-      ),
-      maxConnections: num(
-        'FERRY_MAX_CONNECTIONS',
-        env.FERRY_MAX_CONNECTIONS,
-        DEFAULT_LIMITS.maxConnections,
-        0,
-        1_000_000,
-      ),
-      keepAliveTimeoutMs: num(
-        'FERRY_KEEP_ALIVE_TIMEOUT_MS',
-        env.FERRY_KEEP_ALIVE_TIMEOUT_MS,
-        DEFAULT_LIMITS.keepAliveTimeoutMs,
-        1,
-        600_000,
-      ),
-      maxRequestsPerSocket: num(
-        'FERRY_MAX_REQUESTS_PER_SOCKET',
-        env.FERRY_MAX_REQUESTS_PER_SOCKET,
-        DEFAULT_LIMITS.maxRequestsPerSocket,
-        0,
-        100_000_000,
-      ),
+      requestTimeoutMs: read('FERRY_REQUEST_TIMEOUT_MS'),
+      maxConnections: read('FERRY_MAX_CONNECTIONS'),
+      keepAliveTimeoutMs: read('FERRY_KEEP_ALIVE_TIMEOUT_MS'),
+      maxRequestsPerSocket: read('FERRY_MAX_REQUESTS_PER_SOCKET'),
     },
   };
 }

@@ -1,12 +1,14 @@
 import { assertEntityId } from '../core/entity-id.js';
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
+import { SETTINGS } from '../core/settings/catalogue.js';
 import { inputFingerprint } from '../model/input-fingerprint.js';
 import type { TextInput } from '../model/model.js';
 import type { StoredPrediction, StoredPredictionStore } from '../ports/prediction-store.js';
 import type { PredictionService } from './prediction-service.js';
+import type { StoredPredictionPolicy } from './serving-config.js';
 
 /** `write-back`: live answers of POST /v1/predictions/… are upserted into the store; `read-only`: never. */
-export type StoredPredictionPolicy = 'write-back' | 'read-only';
+export type { StoredPredictionPolicy } from './serving-config.js';
 
 export interface StoredPredictionSettings {
   /** A stored prediction older than this (ms) is not served by POST; it is predicted again. */
@@ -16,9 +18,9 @@ export interface StoredPredictionSettings {
   stalenessCacheMs?: number;
 }
 
-export const DEFAULT_STORED_SETTINGS: StoredPredictionSettings = {
-  maxAgeMs: 7 * 86_400_000,
-  policy: 'write-back',
+const DEFAULT_STORED_SETTINGS: StoredPredictionSettings = {
+  maxAgeMs: SETTINGS.FERRY_STORED_MAX_AGE_MS.default,
+  policy: SETTINGS.FERRY_STORED_POLICY.default,
 };
 
 /**

@@ -21,6 +21,8 @@ import {
 import type { InputSpec } from '../../batch/job/types.js';
 import { PredictionStore } from '../../batch/prediction-store.js';
 import { type FerryConfig, loadConfig } from '../../core/config.js';
+import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
+import { readSetting } from '../../core/settings/read-settings.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { printJson, usageError } from '../output.js';
 import { validateOutputPath } from '../output-path.js';
@@ -55,7 +57,11 @@ export type BatchInputFlags =
 /** Adds the options every `batch predict` mode shares (input, model, chunking, errors, job id). */
 function addBatchPredictOptions(cmd: Command): Command {
   return cmd
-    .option('--model <ref>', 'model reference (name@alias or name/version)', 'tagifai@production')
+    .option(
+      '--model <ref>',
+      'model reference (name@alias or name/version)',
+      `${DEFAULT_MODEL_NAME}@production`,
+    )
     .option('--input-loc <path>', 'input file: CSV, or JSON Lines (.jsonl/.ndjson)')
     .option('--input-format <format>', 'csv or jsonl (default: from the file extension)')
     .option('--id-column <name>', 'column (or JSON key) holding the entity id', 'id')
@@ -207,7 +213,7 @@ async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJobSummar
 }
 
 function openChunkQueue(url: string, name: string): BullmqJobQueue<ChunkMessage> {
-  const lockMs = Number(process.env.FERRY_BATCH_LOCK_MS ?? 30_000);
+  const lockMs = readSetting(process.env, 'FERRY_BATCH_LOCK_MS');
   return new BullmqJobQueue<ChunkMessage>({ url, name, lockDurationMs: lockMs, keepFailedSeconds: 0 });
 }
 

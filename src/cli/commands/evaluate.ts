@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
+import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { loadModel } from '../../registry/load-model.js';
 import type { ModelVersion } from '../../registry/types.js';
 import { fingerprint } from '../../train/dataset.js';
@@ -20,7 +21,11 @@ export function registerEvaluateCommand(program: Command): void {
   program
     .command('evaluate')
     .description('score a registered model on a labeled CSV: overall, per class, slices, behavioural tests')
-    .option('--model <ref>', 'model reference (name@alias or name/version)', 'tagifai@production')
+    .option(
+      '--model <ref>',
+      'model reference (name@alias or name/version)',
+      `${DEFAULT_MODEL_NAME}@production`,
+    )
     .option('--dataset-loc <loc>', 'labeled CSV path or URL (default: $DATASET_LOC)')
     .option('--results-fp <path>', 'write the evaluation report as JSON')
     .option('--json', 'print the report as JSON', false)

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
+import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { validateTextInput } from '../../model/validate-input.js';
 import { loadModel } from '../../registry/load-model.js';
 import { loadTextLimits } from '../../serving/serving-config.js';
@@ -10,7 +11,11 @@ export function registerPredictCommand(program: Command): void {
   program
     .command('predict')
     .description('predict the tag of one project; prints [{"prediction", "probabilities"}] like the course')
-    .option('--model <ref>', 'model reference (name@alias or name/version)', 'tagifai@production')
+    .option(
+      '--model <ref>',
+      'model reference (name@alias or name/version)',
+      `${DEFAULT_MODEL_NAME}@production`,
+    )
     .requiredOption('--title <text>', 'project title')
     .option('--description <text>', 'project description', '')
     .option('--json', 'JSON output (the default; accepted for symmetry)', true)

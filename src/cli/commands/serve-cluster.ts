@@ -38,7 +38,7 @@ export function runPrimary(sc: ServingConfig): void {
   let givingUp = false;
 
   const fork = () => {
-    const worker = cluster.fork({ FERRY_WORKER: '1' });
+    const worker = cluster.fork();
     states.set(worker, {});
   };
   const alive = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);

@@ -4,6 +4,7 @@ import { clusterMetricsFromPrimary, joinClusterMetrics } from '../../adapters/cl
 import { openServing } from '../../adapters/open-serving.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
+import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { loadServingConfig, type ServingConfig } from '../../serving/serving-config.js';
 import { reportError } from '../output.js';
 import { validateOutputPath } from '../output-path.js';
@@ -31,7 +32,7 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to listen on (default: $FERRY_HOST or 0.0.0.0)')
     .option('--port <port>', 'port (default: $PORT or 8000)')
     .option('--workers <n>', 'processes sharing the port, one per core (default 1)')
-    .option('--models <names>', 'comma-separated model names to serve (default tagifai)')
+    .option('--models <names>', `comma-separated model names to serve (default ${DEFAULT_MODEL_NAME})`)
     .option('--aliases <aliases>', 'aliases to follow, first is the default (default production)')
     .option(
       '--cache <url>',

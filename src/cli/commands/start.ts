@@ -4,6 +4,7 @@ import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, isFerryError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
+import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { loadModel } from '../../registry/load-model.js';
 import type { ModelVersion } from '../../registry/types.js';
 import { loadServingConfig } from '../../serving/serving-config.js';
@@ -19,7 +20,7 @@ import { processLogger } from '../process-logger.js';
 import { terminalProgress } from '../progress-bar.js';
 import { serveOrExit } from './serve.js';
 
-const NAME = 'tagifai';
+const NAME = DEFAULT_MODEL_NAME;
 
 /** `npm start`: make sure tagifai@production exists (train it if not), then show it predicting. */
 export function registerStartCommand(program: Command): void {

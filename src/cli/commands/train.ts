@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { openFerry } from '../../adapters/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
+import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { DEFAULT_MIN_TRAIN_ROWS } from '../../registry/promotion.js';
 import { loadLabeledDataset } from '../../train/load-dataset.js';
 import { trainTextClassifier } from '../../train/pipeline.js';
@@ -37,7 +38,7 @@ export function registerTrainCommand(program: Command): void {
       '--dataset-loc <loc>',
       'CSV path or http(s) URL (default: $DATASET_LOC, else the course dataset URL)',
     )
-    .option('--name <name>', 'registered model name', 'tagifai')
+    .option('--name <name>', 'registered model name', DEFAULT_MODEL_NAME)
     .option(
       '--seed <n>',
       'random seed for the split and the folds (default: $FERRY_SEED or 42)',

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, FerryError } from '../../core/errors.js';
+import { readSetting } from '../../core/settings/read-settings.js';
 
 /**
  * CORS for browser clients, off unless FERRY_CORS_ORIGINS lists origins (`*` for any). Written by
@@ -17,31 +18,9 @@ const EXPOSE_HEADERS =
   'x-request-id, x-ferry-model, x-ferry-model-version, x-ferry-experiment, x-ferry-arm, retry-after';
 const MAX_AGE_SECONDS = '600';
 
-/** Parses FERRY_CORS_ORIGINS: a comma list of `scheme://host[:port]` origins, or `*`. */
+/** Parses FERRY_CORS_ORIGINS: a comma list of `scheme://host[:port]` origins, or `*` (see the settings). */
 export function parseCorsOrigins(raw: string | undefined): string[] {
-  if (raw === undefined || raw.trim() === '') return [];
-  const origins = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const origin of origins) {
-    if (origin === '*') continue;
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    // An origin has no path, query or trailing slash: compared as the browser sends it.
-    if (parsed === undefined || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
-      throw new FerryError(
-        ErrorCode.CONFIG_INVALID,
-        `FERRY_CORS_ORIGINS must list origins like https://app.example or *, got "${origin}"`,
-        { status: 400 },
-      );
-    }
-  }
-  return origins;
+  return readSetting({ FERRY_CORS_ORIGINS: raw }, 'FERRY_CORS_ORIGINS');
 }
 
 export function corsEnabled(policy: CorsPolicy): boolean {

@@ -1,44 +1,14 @@
 import type { ExperimentRouter } from '../../experiments/experiment-router.js';
 import type { ExperimentService } from '../../experiments/experiment-service.js';
-import { DEFAULT_MAX_STRING_LENGTH } from '../../model/validate-input.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { PredictionService } from '../prediction-service.js';
+import type { ServingLimits } from '../serving-config.js';
 import type { StoredPredictionService } from '../stored-prediction-service.js';
 import type { VersionAccess } from '../version-access.js';
 
-export interface ServingLimits {
-  /** Bytes per request body. */
-  bodyLimit: number;
-  /** Items per request (course batch form and v2 infer). */
-  maxItems: number;
-  /** Characters per title or description. */
-  maxStringLength: number;
-  /**
-   * A request not answered by then gets 503 (and its queued work is dropped); one whose headers and
-   * body are not received by then gets 408 and its connection closed (slow clients).
-   */
-  requestTimeoutMs: number;
-  /** Open connections at most per process (FERRY_MAX_CONNECTIONS); more are closed at once. 0: no cap. */
-  maxConnections: number;
-  /** An idle keep-alive connection is closed after this (FERRY_KEEP_ALIVE_TIMEOUT_MS). */
-  keepAliveTimeoutMs: number;
-  /** Requests per keep-alive connection (FERRY_MAX_REQUESTS_PER_SOCKET); 0: no limit. */
-  maxRequestsPerSocket: number;
-}
-
-export const DEFAULT_LIMITS: ServingLimits = {
-  bodyLimit: 1024 * 1024,
-  maxItems: 1000,
-  maxStringLength: DEFAULT_MAX_STRING_LENGTH,
-  requestTimeoutMs: 10_000,
-  maxConnections: 10_000,
-  keepAliveTimeoutMs: 5_000,
-  maxRequestsPerSocket: 0,
-};
-
-// Defined with the service that applies them; re-exported for the settings that read them.
-export { DEFAULT_STORED_SETTINGS, type StoredPredictionPolicy } from '../stored-prediction-service.js';
+// The limits are settings (serving-config.ts, defaults in the settings module); re-exported for tests.
+export type { ServingLimits } from '../serving-config.js';
 
 /** Everything the routes need; built by the wiring (serve command or tests). */
 export interface ServerContext {

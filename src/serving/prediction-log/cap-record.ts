@@ -4,9 +4,6 @@ import {
   TRUNCATION_MARKER,
 } from '../../ports/prediction-log-sink.js';
 
-/** The smallest cap accepted: request-level fields (identifiers ≤ 256 bytes each) must fit. */
-export const MIN_LOG_BYTES_PER_REQUEST = 4096;
-
 function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
