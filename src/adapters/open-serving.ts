@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { PredictionStore } from '../batch/prediction-store.js';
 import type { FerryConfig } from '../core/config.js';
-import { CanaryRunner } from '../experiments/canary-runner.js';
+import { CanaryRunner } from '../experiments/canary/canary-runner.js';
 import { ExperimentRouter } from '../experiments/experiment-router.js';
 import { ExperimentService } from '../experiments/experiment-service.js';
 import { ExperimentStatsStore } from '../experiments/experiment-stats-store.js';
 import { ExperimentStore } from '../experiments/experiment-store.js';
 import type { RouteDecision } from '../experiments/experiment-types.js';
-import { newReplicaId, ShadowRunner } from '../experiments/shadow-runner.js';
+import { newReplicaId, ShadowRunner } from '../experiments/shadow/shadow-runner.js';
 import type { Model } from '../model/model.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
 import type { PredictionLogSink } from '../ports/prediction-log-sink.js';

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
 import type { SqlExecutor } from '../ports/sql.js';
-import { type AliasRegistry, CanaryRelease } from './canary-release.js';
+import { type AliasRegistry, CanaryRelease } from './canary/canary-release.js';
 import {
   analyzeExperiment,
   type ExperimentAnalysis,

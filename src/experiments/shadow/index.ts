@@ -1,3 +1,3 @@
-export * from './latency-histogram.js';
+export * from '../shared/latency-histogram.js';
 export * from './shadow-mirror.js';
 export * from './shadow-stats.js';

@@ -13,11 +13,11 @@
  * Steps: this replica attributes a request to the step whose share the router routes with (the
  * canary arm's weight), so routing and counting switch together at the router's refresh.
  */
-import type { PredictionEvent, PredictionObserver } from '../serving/prediction-observer.js';
-import { RequestStats } from './canary/request-stats.js';
-import type { CanaryStatsWrite, ExperimentStatsStore } from './experiment-stats-store.js';
-import type { Experiment } from './experiment-types.js';
-import { canarySettings, canaryStepOf } from './live-settings.js';
+import type { PredictionEvent, PredictionObserver } from '../../serving/prediction-observer.js';
+import type { CanaryStatsWrite, ExperimentStatsStore } from '../experiment-stats-store.js';
+import type { Experiment } from '../experiment-types.js';
+import { canarySettings, canaryStepOf } from '../live-settings.js';
+import { RequestStats } from './request-stats.js';
 
 export interface CanaryRunnerOptions {
   stats: ExperimentStatsStore;

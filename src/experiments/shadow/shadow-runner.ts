@@ -19,14 +19,14 @@
  * dropped and counted). Its answers only ever become counts: nothing here can reach a response.
  */
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, isFerryError } from '../core/errors.js';
-import type { Prediction, TextInput } from '../model/model.js';
-import type { PredictionEvent, PredictionObserver } from '../serving/prediction-observer.js';
-import type { ExperimentStatsStore } from './experiment-stats-store.js';
-import type { ArmDefinition, Experiment } from './experiment-types.js';
-import { shadowSettings } from './live-settings.js';
-import { ShadowMirror } from './shadow/shadow-mirror.js';
-import type { ShadowReport } from './shadow/shadow-stats.js';
+import { ErrorCode, isFerryError } from '../../core/errors.js';
+import type { Prediction, TextInput } from '../../model/model.js';
+import type { PredictionEvent, PredictionObserver } from '../../serving/prediction-observer.js';
+import type { ExperimentStatsStore } from '../experiment-stats-store.js';
+import type { ArmDefinition, Experiment } from '../experiment-types.js';
+import { shadowSettings } from '../live-settings.js';
+import { ShadowMirror } from './shadow-mirror.js';
+import type { ShadowReport } from './shadow-stats.js';
 
 /** The candidate version's answer for `items` (the wiring: the version from the model host). */
 export type ShadowCandidate = (
