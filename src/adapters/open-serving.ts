@@ -6,9 +6,9 @@ import { ExperimentRouter } from '../experiments/experiment-router.js';
 import { ExperimentService } from '../experiments/experiment-service.js';
 import { ExperimentStatsStore } from '../experiments/experiment-stats-store.js';
 import { ExperimentStore } from '../experiments/experiment-store.js';
-import type { RouteDecision } from '../experiments/experiment-types.js';
 import { newReplicaId, ShadowRunner } from '../experiments/shadow/shadow-runner.js';
 import type { Model } from '../model/model.js';
+import type { ExperimentRoute } from '../ports/experiment-routing.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
 import type { PredictionLogSink } from '../ports/prediction-log-sink.js';
 import { loadModel } from '../registry/load-model.js';
@@ -18,8 +18,7 @@ import { ModelHost } from '../serving/model-host.js';
 import { PredictionCache } from '../serving/prediction-cache.js';
 import { PredictionLogger } from '../serving/prediction-log/prediction-logger.js';
 import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.js';
-import type { PredictionObserver } from '../serving/prediction-observer.js';
-import { PredictionService } from '../serving/prediction-service.js';
+import { PredictionService, type ServedPredictionObserver } from '../serving/prediction-service.js';
 import type { ServingConfig } from '../serving/serving-config.js';
 import { VersionAccess } from '../serving/version-access.js';
 import { EXAMPLE_PROJECTS } from '../serving/warmup-inputs.js';
@@ -238,8 +237,8 @@ export async function openServing(
     });
     // The runners observe predictions only while they have a canary or a shadow to watch, so that a
     // server without one pays nothing per request.
-    const observed = new Map<PredictionObserver, () => void>();
-    const observe = (runner: PredictionObserver & { readonly active: boolean }) => {
+    const observed = new Map<ServedPredictionObserver, () => void>();
+    const observe = (runner: ServedPredictionObserver & { readonly active: boolean }) => {
       const remove = observed.get(runner);
       if (runner.active && remove === undefined) observed.set(runner, service.addObserver(runner));
       if (!runner.active && remove !== undefined) {
@@ -254,7 +253,7 @@ export async function openServing(
       observe(shadowRunner);
     });
     let cacheFailing = false;
-    const routedChildren = new WeakMap<RouteDecision, { inc(): void }>();
+    const routedChildren = new WeakMap<ExperimentRoute, { inc(): void }>();
     const service = new PredictionService({
       host,
       cache,
@@ -309,8 +308,8 @@ export async function openServing(
         storedPredictions: { maxAgeMs: sc.storedMaxAgeMs, policy: sc.storedPolicy },
         experiments: {
           service: experimentService,
-          router,
           flush: async (name) => {
+            await router.flushExposures();
             await Promise.all([canaryRunner.flush(name), shadowRunner.flush(name)]);
           },
         },

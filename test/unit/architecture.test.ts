@@ -47,14 +47,6 @@ const KNOWN_VIOLATIONS: readonly string[] = [
   'cli/commands/start.ts -> adapters',
   'cli/commands/train.ts -> adapters',
   'cli/output-path.ts -> adapters',
-  'experiments/canary/canary-runner.ts -> serving',
-  'experiments/shadow/shadow-runner.ts -> serving',
-  'serving/http/routes/experiment-routes.ts -> experiments',
-  'serving/http/routes/stored-prediction-routes.ts -> batch',
-  'serving/http/server-context.ts -> batch',
-  'serving/http/server-context.ts -> experiments',
-  'serving/prediction-service.ts -> experiments',
-  'serving/version-access.ts -> experiments',
 ];
 
 function* tsFiles(dir: string): Generator<string> {

@@ -1,7 +1,6 @@
-import type { PredictionStore } from '../../batch/prediction-store.js';
-import type { ExperimentRouter } from '../../experiments/experiment-router.js';
-import type { ExperimentService } from '../../experiments/experiment-service.js';
 import { DEFAULT_MAX_STRING_LENGTH } from '../../model/validate-input.js';
+import type { ExperimentApi } from '../../ports/experiment-api.js';
+import type { StoredPredictionStore } from '../../ports/prediction-store.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { PredictionService } from '../prediction-service.js';
@@ -69,16 +68,15 @@ export interface ServerContext {
   serverName: string;
   serverVersion: string;
   /** The prediction store; when set, the /v1/predictions/… lookup routes are served. */
-  predictionStore?: PredictionStore;
+  predictionStore?: StoredPredictionStore;
   /** How those routes treat stored predictions; DEFAULT_STORED_SETTINGS when omitted. */
   storedPredictions?: StoredPredictionSettings;
   /**
    * Experiments; when set, the /v1/experiments routes are served. `flush(name)` writes this
-   * process's shadow and canary counters before an analysis is read.
+   * process's exposures and its shadow and canary counters before an analysis is read.
    */
   experiments?: {
-    service: ExperimentService;
-    router: ExperimentRouter;
+    service: ExperimentApi;
     flush?: (name: string) => Promise<void>;
   };
   /**

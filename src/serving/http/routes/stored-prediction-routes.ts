@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  assertEntityId,
-  type PredictionStore,
-  type StoredPrediction,
-} from '../../../batch/prediction-store.js';
 import { ErrorCode, FerryError, isFerryError } from '../../../core/errors.js';
 import { inputFingerprint } from '../../../model/input-fingerprint.js';
 import { validateTextInput } from '../../../model/validate-input.js';
+import {
+  assertEntityId,
+  type StoredPrediction,
+  type StoredPredictionStore,
+} from '../../../ports/prediction-store.js';
 import { requireBearer } from '../bearer-auth.js';
 import { DEFAULT_STORED_SETTINGS, type ServerContext } from '../server-context.js';
 
@@ -72,7 +72,7 @@ const errorSchema = {
 export function registerStoredPredictionRoutes(
   app: FastifyInstance,
   ctx: ServerContext,
-  store: PredictionStore,
+  store: StoredPredictionStore,
 ): void {
   const settings = ctx.storedPredictions ?? DEFAULT_STORED_SETTINGS;
   const { metrics } = ctx;
