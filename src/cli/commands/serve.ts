@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import { clusterMetricsFromPrimary, joinClusterMetrics } from '../../adapters/cluster-metrics.js';
-import { openServing } from '../../adapters/open-serving.js';
+import { clusterMetricsFromPrimary, joinClusterMetrics } from '../../app/backends.js';
+import { openServing } from '../../app/open-serving.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
 import { loadServingConfig, type ServingConfig } from '../../serving/serving-config.js';
