@@ -103,7 +103,10 @@ export async function runServer(sc: ServingConfig): Promise<void> {
   try {
     address = await runtime.app.listen({ host: sc.host, port: sc.port });
   } catch (e) {
-    await runtime.close().catch(() => {});
+    // The listen error is the one reported to the operator; a failure to close is logged beside it.
+    await runtime
+      .close()
+      .catch((closeError: unknown) => log.error({ err: closeError }, 'error while closing'));
     throw listenError(e, sc);
   }
   log.info(
