@@ -11,7 +11,6 @@ import type { SqlClient, SqlExecutor, SqlValue } from '../ports/sql.js';
 // The stored row and the entity-id rule are the store's contract (ports/prediction-store.ts), which
 // the HTTP layer reads too.
 export {
-  assertEntityId,
   entityIdProblem,
   MAX_ENTITY_ID_LENGTH,
   type PredictionSource,

@@ -65,7 +65,7 @@ export function experimentConflict(message: string, details: Record<string, unkn
 }
 
 // The name rule and its 404 are the API's contract (ports/experiment-api.ts), shared with the HTTP layer.
-export { experimentNotFound, isValidExperimentName } from '../ports/experiment-api.js';
+export { experimentNotFound } from '../ports/experiment-api.js';
 
 /**
  * Why `unit` cannot be a unit id, or undefined when it can: 1 to 256 UTF-16 units, no NUL, no
