@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openFerry } from '../src/adapters/open-ferry.js';
+import { openFerry } from '../src/app/open-ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { parseLabeledDataset } from '../src/train/dataset.js';
 import { trainTextClassifier } from '../src/train/pipeline.js';

@@ -5,8 +5,8 @@
  */
 
 // Opening Ferry from its settings: the registry alone, or the whole model server.
-export { type FerryContext, openFerry } from './adapters/open-ferry.js';
-export { type OpenServingOptions, openServing, type ServingRuntime } from './adapters/open-serving.js';
+export { type FerryContext, openFerry } from './app/open-ferry.js';
+export { type OpenServingOptions, openServing, type ServingRuntime } from './app/open-serving.js';
 // Settings and errors.
 export { type FerryConfig, loadConfig } from './core/config.js';
 export { ErrorCode, type ErrorCodeName, FerryError, isFerryError } from './core/errors.js';

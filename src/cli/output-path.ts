@@ -1,7 +1,7 @@
 import { constants, type Stats } from 'node:fs';
 import { access, lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
-import { sqliteFileOf } from '../adapters/factory.js';
+import { sqliteFileOf } from '../app/backends.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
 
 /**

@@ -9,6 +9,7 @@
  *   change that is not allowed (resuming a stopped experiment, concluding twice).
  */
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
+import { EXPERIMENT_NAME } from '../ports/experiment-api.js';
 import { isValidAlias, isValidModelName, MAX_VERSION } from '../registry/model-ref.js';
 import {
   ACTIVE_STATUSES,
@@ -48,7 +49,6 @@ const MAX_EVENT_ID_LENGTH = 256;
  */
 export const EVENT_TIME_SKEW_MS = 5 * 60_000;
 
-const EXPERIMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const ARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -64,16 +64,8 @@ export function experimentConflict(message: string, details: Record<string, unkn
   return new FerryError(ErrorCode.EXPERIMENT_CONFLICT, message, { status: 409, details });
 }
 
-export function experimentNotFound(name: string): FerryError {
-  return new FerryError(ErrorCode.EXPERIMENT_NOT_FOUND, `no experiment named ${JSON.stringify(name)}`, {
-    status: 404,
-    details: { name },
-  });
-}
-
-export function isValidExperimentName(name: unknown): name is string {
-  return typeof name === 'string' && EXPERIMENT_NAME.test(name);
-}
+// The name rule and its 404 are the API's contract (ports/experiment-api.ts), shared with the HTTP layer.
+export { experimentNotFound } from '../ports/experiment-api.js';
 
 /**
  * Why `unit` cannot be a unit id, or undefined when it can: 1 to 256 UTF-16 units, no NUL, no

@@ -15,6 +15,7 @@
  *   weights from its next refresh on. Replicas may therefore disagree for up to `refreshMs` after a
  *   period boundary; within a period, every unit keeps its arm.
  */
+import type { ExperimentRoute, ExperimentRouting } from '../ports/experiment-routing.js';
 import { banditPeriodAt, computeBanditUpdate } from './bandit-update.js';
 import { unitProblem } from './experiment-definition.js';
 import type { ExperimentStore } from './experiment-store.js';
@@ -83,7 +84,7 @@ type BufferedExposure = Omit<Exposure, 'at'> & { atMs: number };
 
 export type ExperimentsListener = (experiments: readonly Experiment[]) => void;
 
-export class ExperimentRouter {
+export class ExperimentRouter implements ExperimentRouting {
   private routing = new Map<string, CompiledExperiment>();
   private activeByModel = new Map<string, readonly Experiment[]>();
   private activeList: readonly Experiment[] = [];
@@ -139,7 +140,7 @@ export class ExperimentRouter {
    * Records that `unit` was answered by `decision`'s arm (version = the version that answered).
    * O(1), never throws, never waits: the write happens in the background.
    */
-  expose(decision: RouteDecision, unit: string, version: number | null): void {
+  expose(decision: ExperimentRoute, unit: string, version: number | null): void {
     const key = `${decision.experiment}\u0000${unit}`;
     const seen = this.buffer.get(key);
     if (seen !== undefined) {

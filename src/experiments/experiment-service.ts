@@ -3,9 +3,11 @@
  * registry and the overlap rule), list, show with analysis, pause/resume/stop/conclude, record
  * outcome events, set weights, and the canary releases' manual actions (see canary-release.ts).
  */
+
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
+import type { ExperimentApi } from '../ports/experiment-api.js';
 import type { SqlExecutor } from '../ports/sql.js';
-import { type AliasRegistry, CanaryRelease } from './canary-release.js';
+import { type AliasRegistry, CanaryRelease } from './canary/canary-release.js';
 import {
   analyzeExperiment,
   type ExperimentAnalysis,
@@ -60,7 +62,7 @@ export interface EventsResult {
   duplicates: number;
 }
 
-export class ExperimentService {
+export class ExperimentService implements ExperimentApi {
   /** Canary releases: evaluation (by the serving processes' runners) and the manual actions. */
   readonly canary: CanaryRelease;
 

@@ -12,33 +12,24 @@
  *   a shadow may run beside it (at most one shadow per model). A second one is refused with 409.
  */
 
-export const EXPERIMENT_TYPES = ['ab', 'bandit', 'canary', 'shadow'] as const;
-export type ExperimentType = (typeof EXPERIMENT_TYPES)[number];
+import type { ExperimentStatus, ExperimentType, MetricKind } from '../ports/experiment-api.js';
+import type { ExperimentRoute } from '../ports/experiment-routing.js';
+
+// The API's vocabulary lives with its contract (ports/experiment-api.ts), where the HTTP layer reads it.
+export {
+  EXPERIMENT_STATUSES,
+  EXPERIMENT_TYPES,
+  type ExperimentStatus,
+  type ExperimentType,
+  METRIC_KINDS,
+  type MetricKind,
+} from '../ports/experiment-api.js';
 
 /** Types whose arms answer users (the router picks one); a shadow's candidate never answers. */
 export const ROUTING_TYPES: readonly ExperimentType[] = ['ab', 'bandit', 'canary'];
 
-export const EXPERIMENT_STATUSES = ['running', 'paused', 'stopped', 'concluded'] as const;
-/**
- * - running: routes traffic and records exposures; accepts events.
- * - paused: routes nothing (every unit gets the default version) but accepts events (outcomes of
- *   earlier exposures arrive late); counts against the one-routing-experiment-per-model rule.
- * - stopped: routes nothing, refuses events (409 FERRY_EXPERIMENT_NOT_RUNNING); final, except conclude.
- * - concluded: like stopped, with the decision (winner) recorded.
- */
-export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
-
 /** Statuses that hold the model (overlap rule) and that the router keeps in memory. */
 export const ACTIVE_STATUSES: readonly ExperimentStatus[] = ['running', 'paused'];
-
-export const METRIC_KINDS = ['binary', 'numeric'] as const;
-/**
- * binary: an event's value is 0 or 1; a unit converts when any of its events is 1; the rate is
- * converting units / exposed units of the arm.
- * numeric: a unit's value is the sum of its events' values; the mean is over the units of the arm
- * that reported at least one event.
- */
-export type MetricKind = (typeof METRIC_KINDS)[number];
 
 export const BANDIT_POLICIES = ['thompson', 'ucb1', 'epsilon-greedy'] as const;
 export type BanditPolicyName = (typeof BANDIT_POLICIES)[number];
@@ -258,11 +249,8 @@ export interface ExperimentAggregates {
   excludedEvents: number;
 }
 
-/** The arm the router picked for a request. */
-export interface RouteDecision {
-  experiment: string;
+/** The arm the router picked for a request (what the request path sees, and the router's own fields). */
+export interface RouteDecision extends ExperimentRoute {
   type: ExperimentType;
-  arm: string;
   armIndex: number;
-  selector: { version: number; alias?: undefined } | { alias: string; version?: undefined };
 }

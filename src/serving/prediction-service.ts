@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
 import { checkIdentifier } from '../core/text-guard.js';
-import type { ExperimentRouter } from '../experiments/experiment-router.js';
-import type { RouteDecision } from '../experiments/experiment-types.js';
 import type { Prediction, TextInput } from '../model/model.js';
+import type { ExperimentRoute, ExperimentRouting } from '../ports/experiment-routing.js';
+import type { PredictionEvent, PredictionObserver } from '../ports/prediction-observer.js';
 import type { ModelHost, ServedModel } from './model-host.js';
 import type { PredictionCache } from './prediction-cache.js';
 import type { PredictionLogger } from './prediction-log/prediction-logger.js';
-import type { PredictionEvent, PredictionObserver } from './prediction-observer.js';
+
+/** What observers of this service see: requests of text items answered with predictions. */
+export type ServedPredictionEvent = PredictionEvent<TextInput, Prediction>;
+export type ServedPredictionObserver = PredictionObserver<TextInput, Prediction>;
 
 /** Which version answers: an alias (default: the host's default alias) or an explicit version. */
 export type VersionSelector =
@@ -49,9 +52,9 @@ export interface PredictionServiceHooks {
   onCache?(result: 'hit' | 'miss' | 'error', count: number): void;
   onShed?(model: string, reason: 'overloaded' | 'deadline'): void;
   /** A request routed by an experiment (after its answer). */
-  onRouted?(decision: RouteDecision): void;
+  onRouted?(decision: ExperimentRoute): void;
   /** An experiment's arm could not be resolved: the request fell back to the default version. */
-  onRouteFallback?(decision: RouteDecision, error: unknown): void;
+  onRouteFallback?(decision: ExperimentRoute, error: unknown): void;
   /** An observer threw (the request was not affected). */
   onObserverError?(error: unknown): void;
 }
@@ -67,7 +70,7 @@ function isDefaultSelector(selector: VersionSelector | undefined): boolean {
  * exposure and tell the observers.
  */
 export class PredictionService {
-  private observers: readonly PredictionObserver[];
+  private observers: readonly ServedPredictionObserver[];
 
   constructor(
     private readonly deps: {
@@ -75,19 +78,19 @@ export class PredictionService {
       cache?: PredictionCache | undefined;
       logger?: PredictionLogger | undefined;
       hooks?: PredictionServiceHooks;
-      router?: ExperimentRouter | undefined;
-      observers?: readonly PredictionObserver[];
+      router?: ExperimentRouting | undefined;
+      observers?: readonly ServedPredictionObserver[];
     },
   ) {
     this.observers = [...(deps.observers ?? [])];
   }
 
-  get router(): ExperimentRouter | undefined {
+  get router(): ExperimentRouting | undefined {
     return this.deps.router;
   }
 
   /** Adds an observer (shadow mirror, canary controller…); returns the function that removes it. */
-  addObserver(observer: PredictionObserver): () => void {
+  addObserver(observer: ServedPredictionObserver): () => void {
     this.observers = [...this.observers, observer];
     return () => {
       this.observers = this.observers.filter((o) => o !== observer);
@@ -150,7 +153,7 @@ export class PredictionService {
     if (req.unit !== undefined) checkIdentifier(req.unit, 'unit');
     if (req.requestId !== undefined) checkIdentifier(req.requestId, 'request id');
     const { hooks, router } = this.deps;
-    let decision: RouteDecision | undefined;
+    let decision: ExperimentRoute | undefined;
     if (router !== undefined && req.unit !== undefined && isDefaultSelector(req.selector)) {
       decision = router.route(req.model, req.unit);
     }
@@ -199,10 +202,10 @@ export class PredictionService {
   private notify(
     req: PredictRequest,
     served: ServedModel,
-    decision: RouteDecision | undefined,
-    outcome: Pick<PredictionEvent, 'predictions' | 'cacheHits' | 'latencyMs' | 'error'>,
+    decision: ExperimentRoute | undefined,
+    outcome: Pick<ServedPredictionEvent, 'predictions' | 'cacheHits' | 'latencyMs' | 'error'>,
   ): void {
-    const event: PredictionEvent = {
+    const event: ServedPredictionEvent = {
       model: served.name,
       version: served.version,
       items: req.items,
@@ -228,7 +231,7 @@ export class PredictionService {
     req: PredictRequest,
     served: ServedModel,
     started: number,
-    decision: RouteDecision | undefined,
+    decision: ExperimentRoute | undefined,
   ): Promise<PredictResult> {
     const { cache, hooks } = this.deps;
     const looked = cache
@@ -289,7 +292,7 @@ export class PredictionService {
   private log(
     req: PredictRequest,
     served: ServedModel,
-    decision: RouteDecision | undefined,
+    decision: ExperimentRoute | undefined,
     predictions: Prediction[],
     missIdx: number[],
     latencyMs: number,

@@ -1,5 +1,5 @@
 import { ErrorCode, isFerryError } from '../core/errors.js';
-import type { Experiment } from '../experiments/experiment-types.js';
+import type { ExperimentArmsView } from '../ports/experiment-routing.js';
 
 /** FERRY_SERVE_VERSIONS parsed: per model, every version (`*`) or a set of them. */
 export type ServeVersionsAllowlist = ReadonlyMap<string, '*' | ReadonlySet<number>>;
@@ -10,7 +10,7 @@ export interface VersionAccessDeps {
   /** Every alias of a model in the registry (not only the followed ones). */
   aliases: (model: string) => Promise<Record<string, number>>;
   /** The running and paused experiments of a model (the experiment router's view). */
-  experiments?: (model: string) => readonly Experiment[];
+  experiments?: (model: string) => readonly ExperimentArmsView[];
   /** How long a model's registry aliases are reused (ms); default 1000. */
   aliasCacheMs?: number;
   now?: () => number;

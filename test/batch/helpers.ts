@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { type FerryContext, openFerry } from '../../src/adapters/open-ferry.js';
+import { type FerryContext, openFerry } from '../../src/app/open-ferry.js';
 import { PredictionStore } from '../../src/batch/prediction-store.js';
 import { type FerryConfig, loadConfig } from '../../src/core/config.js';
 import { SAMPLE_DATASET_PATH } from '../../src/train/load-dataset.js';

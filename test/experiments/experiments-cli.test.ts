@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFerry } from '../../src/adapters/open-ferry.js';
+import { openFerry } from '../../src/app/open-ferry.js';
 import type { ExperimentAnalysis } from '../../src/experiments/experiment-analysis.js';
 import { EVENTS_TABLE } from '../../src/experiments/experiment-store.js';
 import type { Experiment } from '../../src/experiments/experiment-types.js';

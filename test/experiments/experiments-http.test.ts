@@ -18,7 +18,7 @@ import {
   unitsPerArmForProportions,
   welchTTest,
 } from '../../src/experiments/stats/index.js';
-import type { PredictionEvent } from '../../src/serving/prediction-observer.js';
+import type { ServedPredictionEvent } from '../../src/serving/prediction-service.js';
 import {
   ADMIN_TOKEN,
   createTestRegistry,
@@ -633,7 +633,7 @@ describe('prediction observers (the shadow/canary hook)', () => {
   it('see every answered request with its version, experiment and arm; a throwing observer never fails a request', async () => {
     const name = 'tagifai-observed';
     expect((await create(abRaw({ name }))).statusCode).toBe(201);
-    const seen: PredictionEvent[] = [];
+    const seen: ServedPredictionEvent[] = [];
     const removeGood = server.runtime.service.addObserver({ onPrediction: (e) => seen.push(e) });
     const removeBad = server.runtime.service.addObserver({
       onPrediction: () => {

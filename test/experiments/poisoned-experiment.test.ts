@@ -6,7 +6,7 @@
  * who/why/when). A canary of the production version is refused; event times are bounded.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openFerry } from '../../src/adapters/open-ferry.js';
+import { openFerry } from '../../src/app/open-ferry.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { EVENT_TIME_SKEW_MS } from '../../src/experiments/experiment-definition.js';
 import { ExperimentRouter } from '../../src/experiments/experiment-router.js';

@@ -6,12 +6,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { openFerry } from '../../src/adapters/open-ferry.js';
-import {
-  type OpenServingOptions,
-  openServing,
-  type ServingRuntime,
-} from '../../src/adapters/open-serving.js';
+import type { FastifyServerOptions } from 'fastify';
+import { openFerry } from '../../src/app/open-ferry.js';
+import { type OpenServingOptions, openServing, type ServingRuntime } from '../../src/app/open-serving.js';
 import { type FerryConfig, loadConfig } from '../../src/core/config.js';
 import type { TextInput } from '../../src/model/model.js';
 import type { TextClassifierParams } from '../../src/model/text-classifier.js';

@@ -25,7 +25,7 @@ interface PredictionBody {
 
 /** The test server. No skipping: when it is down these tests fail. */
 const redisUrl = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-/** The prefix open-serving puts in front of cache keys in Redis. */
+/** The prefix the wiring (app/serving-stores.ts) puts in front of cache keys in Redis. */
 const SERVING_PREFIX = 'ferry:cache:';
 
 const unique = (what: string): TextInput => ({

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { BullmqJobQueue } from '../../adapters/bullmq/bullmq-job-queue.js';
-import { openSqlClient, sqliteFileOf } from '../../adapters/factory.js';
-import { openFerry } from '../../adapters/open-ferry.js';
+import { BullmqJobQueue, openSqlClient, sqliteFileOf } from '../../app/backends.js';
+import { openFerry } from '../../app/open-ferry.js';
 import { startBatchWorker } from '../../batch/distributed/batch-worker.js';
 import {
   BATCH_QUEUE_NAME,

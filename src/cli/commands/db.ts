@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openSqlClient } from '../../adapters/factory.js';
+import { openSqlClient } from '../../app/backends.js';
 import { BATCH_JOB_MIGRATIONS } from '../../batch/job/job-tables.js';
 import { PREDICTION_STORE_MIGRATIONS } from '../../batch/prediction-store.js';
 import { loadConfig } from '../../core/config.js';

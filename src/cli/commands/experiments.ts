@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { openFerry } from '../../adapters/open-ferry.js';
+import { openFerry } from '../../app/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { ExperimentAnalysis } from '../../experiments/experiment-analysis.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openFerry } from '../../adapters/open-ferry.js';
+import { openFerry } from '../../app/open-ferry.js';
 import { describeRegistry, loadConfig } from '../../core/config.js';
 import type { ModelVersion } from '../../registry/types.js';
 import { fmt, printJson, usageError } from '../output.js';

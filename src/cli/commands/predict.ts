@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openFerry } from '../../adapters/open-ferry.js';
+import { openFerry } from '../../app/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { validateTextInput } from '../../model/validate-input.js';

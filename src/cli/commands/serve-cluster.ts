@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { serveClusterMetrics } from '../../adapters/cluster-metrics.js';
+import { serveClusterMetrics } from '../../app/backends.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { ServingConfig } from '../../serving/serving-config.js';
 import { WorkerRestarts } from '../../serving/worker-restarts.js';

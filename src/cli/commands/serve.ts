@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import { clusterMetricsFromPrimary, joinClusterMetrics } from '../../adapters/cluster-metrics.js';
-import { openServing } from '../../adapters/open-serving.js';
+import { clusterMetricsFromPrimary, joinClusterMetrics } from '../../app/backends.js';
+import { openServing } from '../../app/open-serving.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
@@ -106,7 +106,10 @@ async function runServer(sc: ServingConfig): Promise<void> {
   try {
     address = await runtime.app.listen({ host: sc.host, port: sc.port });
   } catch (e) {
-    await runtime.close().catch(() => {});
+    // The listen error is the one reported to the operator; a failure to close is logged beside it.
+    await runtime
+      .close()
+      .catch((closeError: unknown) => log.error({ err: closeError }, 'error while closing'));
     throw listenError(e, sc);
   }
   log.info(

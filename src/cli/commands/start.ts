@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { openFerry } from '../../adapters/open-ferry.js';
+import { openFerry } from '../../app/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, isFerryError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';

@@ -28,7 +28,7 @@ const SERVE_VERSION: TextRule = {
  * Every environment variable Ferry reads, declared once. An empty value counts as unset. Readers
  * (src/core/config.ts, src/serving/serving-config.ts, the CLI) go through read-settings.ts, which
  * validates against these declarations; the README's Settings table is generated from them
- * (`npx tsx scripts/settings-table.ts --write`) and a test keeps the two equal.
+ * (`npm run docs:settings -- --write`) and a test keeps the two equal.
  */
 export const SETTINGS = {
   FERRY_HOME: {

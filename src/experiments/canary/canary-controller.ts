@@ -4,7 +4,7 @@
  * replica that loads the same JSON and sees the same figures makes the same decision.
  */
 import { ErrorCode, FerryError } from '../../core/errors.js';
-import { asRecord, invalidState, readCount, readNumber } from '../shadow/persisted-json.js';
+import { asRecord, invalidState, readCount, readNumber } from '../shared/persisted-json.js';
 import { analyzeCanary, type Breach, outcomeUnits } from './canary-analysis.js';
 import { type CanaryConfig, type NormalizedCanaryConfig, normalizeCanaryConfig } from './canary-config.js';
 import type { RequestStatsSnapshot } from './request-stats.js';

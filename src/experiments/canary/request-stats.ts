@@ -8,7 +8,7 @@ import {
   LatencyHistogram,
   type LatencyHistogramJSON,
   type LatencySummary,
-} from '../shadow/latency-histogram.js';
+} from '../shared/latency-histogram.js';
 import {
   addCounts,
   asRecord,
@@ -16,7 +16,7 @@ import {
   invalidState,
   readCount,
   readCountMap,
-} from '../shadow/persisted-json.js';
+} from '../shared/persisted-json.js';
 
 /** One answered (or failed) request. */
 export interface RequestRecord {

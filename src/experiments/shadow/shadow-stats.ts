@@ -4,7 +4,11 @@
  * Counts are in items (one request may carry several); latencies are per request.
  */
 import type { Prediction } from '../../model/model.js';
-import { LatencyHistogram, type LatencyHistogramJSON, type LatencySummary } from './latency-histogram.js';
+import {
+  LatencyHistogram,
+  type LatencyHistogramJSON,
+  type LatencySummary,
+} from '../shared/latency-histogram.js';
 import {
   addCounts,
   asRecord,
@@ -12,7 +16,7 @@ import {
   invalidState,
   readCount,
   readCountMap,
-} from './persisted-json.js';
+} from '../shared/persisted-json.js';
 
 export interface ShadowReport {
   /** Items passed to mirror(), sampled or not. */

@@ -1,5 +1,4 @@
-import type { ExperimentRouter } from '../../experiments/experiment-router.js';
-import type { ExperimentService } from '../../experiments/experiment-service.js';
+import type { ExperimentApi } from '../../ports/experiment-api.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { PredictionService } from '../prediction-service.js';
@@ -29,11 +28,10 @@ export interface ServerContext {
   storedPredictions?: StoredPredictionService;
   /**
    * Experiments; when set, the /v1/experiments routes are served. `flush(name)` writes this
-   * process's shadow and canary counters before an analysis is read.
+   * process's exposures and its shadow and canary counters before an analysis is read.
    */
   experiments?: {
-    service: ExperimentService;
-    router: ExperimentRouter;
+    service: ExperimentApi;
     flush?: (name: string) => Promise<void>;
   };
   /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFerry } from '../../../src/adapters/open-ferry.js';
+import { openFerry } from '../../../src/app/open-ferry.js';
 import { loadConfig } from '../../../src/core/config.js';
 import type { ModelRegistry } from '../../../src/registry/model-registry.js';
 import { DEFAULT_MIN_TRAIN_ROWS, decidePromotion } from '../../../src/registry/promotion.js';

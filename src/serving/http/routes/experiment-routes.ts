@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, FerryError } from '../../../core/errors.js';
-import { experimentNotFound, isValidExperimentName } from '../../../experiments/experiment-definition.js';
-import type { ExperimentRouter } from '../../../experiments/experiment-router.js';
-import type { ExperimentService } from '../../../experiments/experiment-service.js';
 import {
   EXPERIMENT_STATUSES,
   EXPERIMENT_TYPES,
+  type ExperimentApi,
   type ExperimentStatus,
+  experimentNotFound,
+  isValidExperimentName,
   METRIC_KINDS,
-} from '../../../experiments/experiment-types.js';
+} from '../../../ports/experiment-api.js';
 import { MAX_VERSION } from '../../../registry/model-ref.js';
 import { adminAuth, requireBearer } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
@@ -183,12 +183,11 @@ export function registerExperimentRoutes(
   app: FastifyInstance,
   ctx: ServerContext,
   experiments: {
-    service: ExperimentService;
-    router: ExperimentRouter;
+    service: ExperimentApi;
     flush?: ((name: string) => Promise<void>) | undefined;
   },
 ): void {
-  const { service, router, flush } = experiments;
+  const { service, flush } = experiments;
   const tags = ['experiments'];
   const security = [{ bearerAuth: [] }];
 
@@ -260,7 +259,6 @@ export function registerExperimentRoutes(
       async (req) => {
         const id = checkedId(req.params.id);
         // What this server routed (and its shadow and canary counters) so far is counted.
-        await router.flushExposures();
         await flush?.(id);
         return service.analyze(id);
       },

@@ -19,17 +19,17 @@
  *   an event of the outcome metric and, among them, the converting ones, from the same SQL
  *   aggregates as the A/B analysis (over the whole experiment, not the step: outcomes arrive late).
  */
-import { ErrorCode, FerryError } from '../core/errors.js';
-import type { SqlExecutor } from '../ports/sql.js';
-import { CanaryController, type Decision } from './canary/canary-controller.js';
-import { RequestStats, type RequestStatsSnapshot } from './canary/request-stats.js';
-import type { CanaryAnalysis } from './experiment-analysis.js';
-import { experimentConflict, experimentNotFound, nextStatus } from './experiment-definition.js';
-import { type ExperimentEventHandlers, statusChange } from './experiment-events.js';
-import type { ExperimentStatsStore } from './experiment-stats-store.js';
-import type { ExperimentExtras, ExperimentPatch, ExperimentStore } from './experiment-store.js';
-import { ACTIVE_STATUSES, type Experiment } from './experiment-types.js';
-import { canarySettings, canaryWeights } from './live-settings.js';
+import { ErrorCode, FerryError } from '../../core/errors.js';
+import type { SqlExecutor } from '../../ports/sql.js';
+import type { CanaryAnalysis } from '../experiment-analysis.js';
+import { experimentConflict, experimentNotFound, nextStatus } from '../experiment-definition.js';
+import { type ExperimentEventHandlers, statusChange } from '../experiment-events.js';
+import type { ExperimentStatsStore } from '../experiment-stats-store.js';
+import type { ExperimentExtras, ExperimentPatch, ExperimentStore } from '../experiment-store.js';
+import { ACTIVE_STATUSES, type Experiment } from '../experiment-types.js';
+import { canarySettings, canaryWeights } from '../live-settings.js';
+import { CanaryController, type Decision } from './canary-controller.js';
+import { RequestStats, type RequestStatsSnapshot } from './request-stats.js';
 
 /** The alias a promoted canary's version takes. */
 const PROMOTED_ALIAS = 'production';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, FerryError } from '../../../../src/core/errors.js';
 import { seededRandom } from '../../../../src/core/random.js';
-import { LatencyHistogram } from '../../../../src/experiments/shadow/latency-histogram.js';
+import { LatencyHistogram } from '../../../../src/experiments/shared/latency-histogram.js';
 
 /** The definition the histogram approximates: smallest value with at least ceil(q·n) values at or below it. */
 function nearestRank(sorted: number[], q: number): number {

@@ -19,14 +19,14 @@
  * dropped and counted). Its answers only ever become counts: nothing here can reach a response.
  */
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, isFerryError } from '../core/errors.js';
-import type { Prediction, TextInput } from '../model/model.js';
-import type { PredictionEvent, PredictionObserver } from '../serving/prediction-observer.js';
-import type { ExperimentStatsStore } from './experiment-stats-store.js';
-import type { ArmDefinition, Experiment } from './experiment-types.js';
-import { shadowSettings } from './live-settings.js';
-import { ShadowMirror } from './shadow/shadow-mirror.js';
-import type { ShadowReport } from './shadow/shadow-stats.js';
+import { ErrorCode, isFerryError } from '../../core/errors.js';
+import type { Prediction, TextInput } from '../../model/model.js';
+import type { PredictionEvent, PredictionObserver } from '../../ports/prediction-observer.js';
+import type { ExperimentStatsStore } from '../experiment-stats-store.js';
+import type { ArmDefinition, Experiment } from '../experiment-types.js';
+import { shadowSettings } from '../live-settings.js';
+import { ShadowMirror } from './shadow-mirror.js';
+import type { ShadowReport } from './shadow-stats.js';
 
 /** The candidate version's answer for `items` (the wiring: the version from the model host). */
 export type ShadowCandidate = (
@@ -70,7 +70,7 @@ const SHED = new Set<string>([
   ErrorCode.SERVING_SHUTTING_DOWN,
 ]);
 
-export class ShadowRunner implements PredictionObserver {
+export class ShadowRunner implements PredictionObserver<TextInput, Prediction> {
   /** By experiment name. */
   private readonly running = new Map<string, Running>();
   /** By model: at most one shadow per model (the overlap rule). */
@@ -142,7 +142,7 @@ export class ShadowRunner implements PredictionObserver {
   }
 
   /** Hot path: a Map lookup; a shadowed production request is queued, never waited for. */
-  onPrediction(event: PredictionEvent): void {
+  onPrediction(event: PredictionEvent<TextInput, Prediction>): void {
     const r = this.byModel.get(event.model);
     if (r === undefined || !r.running || event.cacheHits > 0) return;
     if (event.version !== this.versionOf(r, r.experiment.arms[0]!)) return;

@@ -1,10 +1,10 @@
-import type { Prediction, TextInput } from '../model/model.js';
-
 /**
  * One answered (or failed) prediction request, as observers see it. Shadow tests mirror it to the
- * candidate; canary controllers count errors and latency per version and arm.
+ * candidate; canary controllers count errors and latency per version and arm. `Input` and `Output`
+ * are the model's item and answer types (the serving side binds them to model/'s TextInput and
+ * Prediction): ports/ stays below the domain folders, so it names none of their types.
  */
-export interface PredictionEvent {
+export interface PredictionEvent<Input, Output> {
   model: string;
   /** The version that answered (or was asked and failed). */
   version: number;
@@ -13,9 +13,9 @@ export interface PredictionEvent {
   arm?: string;
   unit?: string;
   requestId?: string;
-  items: readonly TextInput[];
+  items: readonly Input[];
   /** Absent when the request failed. */
-  predictions?: readonly Prediction[];
+  predictions?: readonly Output[];
   /** Items answered from the cache (0 when the request failed). */
   cacheHits: number;
   /** From accepting the request to its answer or failure (ms). */
@@ -31,6 +31,6 @@ export interface PredictionEvent {
  * A throwing observer is caught and reported; it never fails or delays the request beyond its own
  * synchronous cost.
  */
-export interface PredictionObserver {
-  onPrediction(event: PredictionEvent): void;
+export interface PredictionObserver<Input, Output> {
+  onPrediction(event: PredictionEvent<Input, Output>): void;
 }

@@ -1,8 +1,8 @@
+import { openBlobStore, openSqlClient } from '../adapters/factory.js';
 import type { FerryConfig } from '../core/config.js';
 import { decodeModel } from '../model/codec.js';
 import type { SqlClient } from '../ports/sql.js';
 import { ModelRegistry } from '../registry/model-registry.js';
-import { openBlobStore, openSqlClient } from './factory.js';
 
 /** The one place that turns configuration into concrete backends for the registry. */
 export interface FerryContext {

@@ -13,11 +13,12 @@
  * Steps: this replica attributes a request to the step whose share the router routes with (the
  * canary arm's weight), so routing and counting switch together at the router's refresh.
  */
-import type { PredictionEvent, PredictionObserver } from '../serving/prediction-observer.js';
-import { RequestStats } from './canary/request-stats.js';
-import type { CanaryStatsWrite, ExperimentStatsStore } from './experiment-stats-store.js';
-import type { Experiment } from './experiment-types.js';
-import { canarySettings, canaryStepOf } from './live-settings.js';
+import type { Prediction, TextInput } from '../../model/model.js';
+import type { PredictionEvent, PredictionObserver } from '../../ports/prediction-observer.js';
+import type { CanaryStatsWrite, ExperimentStatsStore } from '../experiment-stats-store.js';
+import type { Experiment } from '../experiment-types.js';
+import { canarySettings, canaryStepOf } from '../live-settings.js';
+import { RequestStats } from './request-stats.js';
 
 export interface CanaryRunnerOptions {
   stats: ExperimentStatsStore;
@@ -47,7 +48,7 @@ interface Tracked {
   counters: Map<string, Counter>;
 }
 
-export class CanaryRunner implements PredictionObserver {
+export class CanaryRunner implements PredictionObserver<TextInput, Prediction> {
   private readonly tracked = new Map<string, Tracked>();
   /** Counters of canaries that ended here, written at the next tick. */
   private leftovers: { name: string; counters: Counter[] }[] = [];
@@ -105,7 +106,7 @@ export class CanaryRunner implements PredictionObserver {
   }
 
   /** Hot path: a Map lookup, then a few counter increments for a canary's request. */
-  onPrediction(event: PredictionEvent): void {
+  onPrediction(event: PredictionEvent<TextInput, Prediction>): void {
     if (event.experiment === undefined) return;
     const t = this.tracked.get(event.experiment);
     if (t === undefined || !t.running || t.step < 0) return;

@@ -1,0 +1,91 @@
+import { openKeyValueStore } from '../adapters/factory.js';
+import { JsonlPredictionLog } from '../adapters/fs/jsonl-prediction-log.js';
+import { PredictionStore } from '../batch/prediction-store.js';
+import type { KeyValueStore } from '../ports/key-value-store.js';
+import type { PredictionLogSink } from '../ports/prediction-log-sink.js';
+import type { ServingMetrics } from '../serving/metrics.js';
+import { PredictionCache } from '../serving/prediction-cache.js';
+import { PredictionLogger } from '../serving/prediction-log/prediction-logger.js';
+import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.js';
+import type { ServingConfig } from '../serving/serving-config.js';
+import type { Closers } from './lifecycle.js';
+import type { FerryContext } from './open-ferry.js';
+
+/** The stores a server reads and writes beside the registry. */
+export interface ServingStores {
+  /** The prediction store (batch predictions) in the registry's database, served under /v1/predictions. */
+  predictionStore: PredictionStore;
+  cache: PredictionCache | undefined;
+  logger: PredictionLogger | undefined;
+}
+
+/**
+ * Opens the prediction store, the prediction cache (FERRY_CACHE) and the prediction log
+ * (FERRY_PREDICTION_LOG); what needs closing is registered in `closers` as soon as it is open.
+ */
+export async function openServingStores(deps: {
+  ferry: FerryContext;
+  sc: ServingConfig;
+  metrics: ServingMetrics;
+  closers: Closers;
+  /** Where a refused prediction-log record is reported (the server's log, once it exists). */
+  warn: (obj: object, msg: string) => void;
+}): Promise<ServingStores> {
+  const { ferry, sc, metrics, closers } = deps;
+  const predictionStore = new PredictionStore({ sql: ferry.sql });
+  await predictionStore.init();
+  let kv: KeyValueStore | undefined;
+  if (sc.cache !== 'off') {
+    kv = openKeyValueStore(sc.cache, {
+      prefix: 'ferry:cache:',
+      maxEntries: sc.cacheMaxEntries,
+      maxBytes: sc.cacheMaxBytes,
+      defaultTtlMs: sc.cacheTtlMs,
+      // The cache is an optimisation: a server whose Redis is down starts and serves uncached
+      // (lookups count as errors) while the client reconnects in the background.
+      failFastAtInit: false,
+    });
+    await kv.init();
+    const store = kv;
+    closers.add('prediction cache', () => store.close());
+  }
+  const cache = kv
+    ? new PredictionCache({
+        store: kv,
+        ttlMs: sc.cacheTtlMs,
+        onWriteError: (_error, entries) => metrics.cacheWriteFailures.inc(entries),
+      })
+    : undefined;
+
+  let sink: PredictionLogSink | undefined;
+  if (sc.predictionLog === 'sql') {
+    sink = new SqlPredictionLog(ferry.sql, {
+      onRejected: (record, err) => {
+        metrics.logRejected.inc();
+        deps.warn({ err, requestId: record.requestId }, 'prediction log record refused by the database');
+      },
+    });
+  } else if (sc.predictionLog.startsWith('jsonl:'))
+    sink = new JsonlPredictionLog(sc.predictionLog.slice('jsonl:'.length));
+  let logger: PredictionLogger | undefined;
+  if (sink) {
+    await sink.init();
+    logger = new PredictionLogger(sink, {
+      sampleRate: sc.predictionLogSampleRate,
+      maxBuffered: 100_000,
+      flushIntervalMs: 250,
+      flushSize: 1000,
+      maxBytesPerRequest: sc.predictionLogMaxBytesPerRequest,
+      onTruncated: () => metrics.logTruncated.inc(),
+      onDrop: (n) => metrics.logDropped.inc(n),
+    });
+    logger.start();
+    const l = logger;
+    const s = sink;
+    closers.add('prediction log', async () => {
+      await l.close();
+      await s.close();
+    });
+  }
+  return { predictionStore, cache, logger };
+}
