@@ -129,7 +129,6 @@ export function assertEntityId(id: unknown, field = 'entityId'): asserts id is s
   const problem = entityIdProblem(id);
   if (problem !== undefined) {
     throw new FerryError(ErrorCode.BATCH_INVALID_ID, `invalid ${field}: ${problem}`, {
-      status: 400,
       details: { field, ...(typeof id === 'string' ? { length: id.length } : {}) },
     });
   }
@@ -316,7 +315,7 @@ function invalid(row: StoredPrediction, message: string): FerryError {
   return new FerryError(
     ErrorCode.BATCH_INVALID_PREDICTION,
     `invalid stored prediction for entity ${JSON.stringify(row.entityId)}: ${message}`,
-    { status: 400, details: { model: row.model, entityId: row.entityId } },
+    { details: { model: row.model, entityId: row.entityId } },
   );
 }
 

@@ -35,7 +35,7 @@ export function reportError(e: unknown, json: boolean): number {
 }
 
 export function usageError(message: string): FerryError {
-  return new FerryError(ErrorCode.CLI_USAGE, message, { status: 400 });
+  return new FerryError(ErrorCode.CLI_USAGE, message);
 }
 
 export function fmt(n: unknown, digits = 4): string {
@@ -64,7 +64,6 @@ export function withRegistryLocation(e: unknown, env: NodeJS.ProcessEnv = proces
     return e; // a configuration error is reported on its own by the command that hit it
   }
   return new FerryError(e.code, `${e.message} (registry: ${location})`, {
-    status: e.status,
     details: { ...e.details, registry: location },
     cause: e.cause,
   });

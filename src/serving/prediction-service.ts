@@ -112,9 +112,6 @@ export class PredictionService {
       throw new FerryError(
         ErrorCode.SERVING_UNKNOWN_MODEL,
         `model "${model}" is not served here; served: ${host.modelNames.join(', ')}`,
-        {
-          status: 404,
-        },
       );
     }
     if (selector.version !== undefined) {
@@ -125,7 +122,7 @@ export class PredictionService {
           throw new FerryError(
             ErrorCode.SERVING_UNKNOWN_MODEL,
             `model "${model}" has no version ${selector.version}`,
-            { status: 404, cause: e },
+            { cause: e },
           );
         }
         throw e;
@@ -137,7 +134,6 @@ export class PredictionService {
       throw new FerryError(
         ErrorCode.SERVING_UNKNOWN_MODEL,
         `model "${model}" has no alias "${alias}" served here`,
-        { status: 404 },
       );
     }
     return served;

@@ -78,7 +78,6 @@ export function parseServeVersions(raw: string | undefined): ServeVersionsAllowl
       throw new FerryError(
         ErrorCode.CONFIG_INVALID,
         `FERRY_SERVE_VERSIONS entries are model:version or model:* (e.g. tagifai:3,tagifai:*), got "${entry}"`,
-        { status: 400 },
       );
     }
     const current = out.get(model);
@@ -105,9 +104,6 @@ function num(
     throw new FerryError(
       ErrorCode.CONFIG_INVALID,
       `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${raw}"`,
-      {
-        status: 400,
-      },
     );
   }
   return n;
@@ -146,21 +142,17 @@ export function loadServingConfig(
     throw new FerryError(
       ErrorCode.CONFIG_INVALID,
       `FERRY_PREDICTION_LOG must be sql, off or jsonl:<path>, got "${log}"`,
-      { status: 400 },
     );
   }
   const cache = get('cache', 'FERRY_CACHE') ?? 'memory:';
   if (!(cache === 'off' || cache === 'memory:' || /^rediss?:\/\//.test(cache))) {
-    throw new FerryError(ErrorCode.CONFIG_INVALID, 'FERRY_CACHE must be memory:, redis://… or off', {
-      status: 400,
-    });
+    throw new FerryError(ErrorCode.CONFIG_INVALID, 'FERRY_CACHE must be memory:, redis://… or off');
   }
   const storedPolicy = get('storedPolicy', 'FERRY_STORED_POLICY') || DEFAULT_STORED_SETTINGS.policy;
   if (storedPolicy !== 'write-back' && storedPolicy !== 'read-only') {
     throw new FerryError(
       ErrorCode.CONFIG_INVALID,
       `FERRY_STORED_POLICY must be write-back or read-only, got "${storedPolicy}"`,
-      { status: 400 },
     );
   }
   return {

@@ -99,10 +99,13 @@ export function batchJobId(model: string, version: number, inputIdentity: string
 
 function positiveInt(name: string, value: number, min: number): number {
   if (!Number.isSafeInteger(value) || value < min) {
-    throw new FerryError(ErrorCode.CLI_USAGE, `${name} must be an integer >= ${min}, got ${value}`, {
-      status: 400,
-      details: { [name]: value },
-    });
+    throw new FerryError(
+      ErrorCode.BATCH_INVALID_OPTIONS,
+      `${name} must be an integer >= ${min}, got ${value}`,
+      {
+        details: { [name]: value },
+      },
+    );
   }
   return value;
 }
@@ -130,7 +133,9 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
   if (opts.jobId !== undefined) {
     const problem = entityIdProblem(opts.jobId);
     if (problem !== undefined) {
-      throw new FerryError(ErrorCode.CLI_USAGE, `invalid job id: ${problem}`, { status: 400 });
+      throw new FerryError(ErrorCode.BATCH_INVALID_ID, `invalid job id: ${problem}`, {
+        details: { field: 'jobId' },
+      });
     }
   }
 
@@ -270,7 +275,6 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
           `stopped after ${chunks} chunks, whose predictions are kept` +
           (written ? `; rejects in ${written.path}` : ''),
         {
-          status: 400,
           details: { jobId: id, rejects, maxErrors, chunks, rejectsPath: written?.path ?? null },
         },
       );

@@ -19,7 +19,7 @@ import {
   runBatchJob,
 } from '../../batch/job/run-batch-job.js';
 import type { InputSpec } from '../../batch/job/types.js';
-import { PredictionStore } from '../../batch/prediction-store.js';
+import { entityIdProblem, PredictionStore } from '../../batch/prediction-store.js';
 import { type FerryConfig, loadConfig } from '../../core/config.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { printJson, usageError } from '../output.js';
@@ -102,6 +102,9 @@ export function parseBatchInputFlags(flags: BatchPredictFlags, config: FerryConf
   }
   if (flags.chunkSize !== undefined && flags.chunkSize < 1)
     throw usageError('--chunk-size must be at least 1');
+  // runBatchJob refuses a bad id too (FERRY_BATCH_INVALID_ID); on the command line it is a usage error.
+  const jobIdProblem = flags.jobId === undefined ? undefined : entityIdProblem(flags.jobId);
+  if (jobIdProblem !== undefined) throw usageError(`invalid --job-id: ${jobIdProblem}`);
   if (flags.inputSql !== undefined) {
     if (flags.inputFormat !== undefined)
       throw usageError('--input-format goes with --input-loc, not --input-sql');

@@ -127,7 +127,7 @@ export function registerStoredPredictionRoutes(
           ErrorCode.BATCH_NOT_FOUND,
           `no stored prediction of model "${model}" for entity ${JSON.stringify(entityId)}; ` +
             'run "ferry batch predict" for it, or POST its inputs to this URL',
-          { status: 404, details: { model, entityId } },
+          { details: { model, entityId } },
         );
       }
       const ageMs = store.ageMs(stored);
