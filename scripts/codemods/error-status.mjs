@@ -85,7 +85,9 @@ for (const file of files) {
           if (expected === undefined || value !== String(expected)) {
             byHand.push(
               `${where}: ${codeArg.getText(sf)} with status ${value ?? prop.getText(sf)}` +
-                (expected === undefined ? ' (code not static or not in ERROR_CODES)' : ` (the catalogue says ${expected})`),
+                (expected === undefined
+                  ? ' (code not static or not in ERROR_CODES)'
+                  : ` (the catalogue says ${expected})`),
             );
           } else if (props.length === 1) {
             edits.push([messageArg.end, opts.end]); // `, { status: 400 }` goes entirely
