@@ -60,7 +60,8 @@ export const ERROR_CODES = {
   FERRY_REGISTRY_INVALID_NAME: { status: 400, description: 'a malformed model or alias name' },
   FERRY_REGISTRY_INVALID_META: {
     status: 400,
-    description: 'registering a version whose metadata is not a JSON object (nothing is stored)',
+    description:
+      'registering a version with malformed metadata (an empty `kind`, a tag that is not a string, params or metrics that are not JSON objects): nothing is stored',
   },
   FERRY_REGISTRY_NOT_FOUND: {
     status: 404,
