@@ -21,7 +21,7 @@ describe('ferry batch on SQLite', () => {
       ['--input-loc', 'x.csv', '--chunk-size', '0'],
       ['--input-loc', 'x.csv', '--input-format', 'xml'],
       ['--input-loc', 'x.csv', '--input-db', 'sqlite:x.db'],
-      ['--input-loc', 'x.csv', '--job-id', 'x'.repeat(300)],
+      ['--input-loc', 'x.csv', '--job-id', 'x'.repeat(600)],
       ['--input-loc', 'x.csv', '--max-errors', 'many'],
     ];
     const results = await Promise.all(cases.map((args) => ferry('batch', 'predict', ...args)));
