@@ -102,8 +102,5 @@ function unavailable(reason: string): FerryError {
   return new FerryError(
     ErrorCode.SERVING_NOT_READY,
     `the metrics of every worker could not be gathered: ${reason}`,
-    {
-      status: 503,
-    },
   );
 }

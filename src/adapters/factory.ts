@@ -138,7 +138,6 @@ function postgres(url: string, opts: OpenSqlClientOptions): PostgresClient {
 /** Reports a bad URL without echoing it whole: it may hold a password. */
 function invalid(url: string, reason: string): FerryError {
   return new FerryError(ErrorCode.CONFIG_INVALID, reason, {
-    status: 500,
     details: { scheme: SCHEME.exec(url.trim())?.[1] ?? null },
   });
 }

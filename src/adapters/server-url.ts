@@ -19,7 +19,6 @@ export function parseServerUrl(url: string, label: string, protocols: readonly s
     parsed = new URL(url);
   } catch (e) {
     throw new FerryError(ErrorCode.CONFIG_INVALID, `the ${label} URL is not a valid URL`, {
-      status: 500,
       cause: e,
     });
   }
@@ -28,9 +27,6 @@ export function parseServerUrl(url: string, label: string, protocols: readonly s
     throw new FerryError(
       ErrorCode.CONFIG_INVALID,
       `a ${label} URL must start with ${expected}, got ${parsed.protocol}//`,
-      {
-        status: 500,
-      },
     );
   }
   return parsed;

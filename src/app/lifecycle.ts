@@ -14,7 +14,7 @@ export class Closers {
   add(name: string, close: () => Promise<void> | void): void {
     // A closer added after close() started would never run: what it closes would leak.
     if (this.closing !== undefined) {
-      throw new FerryError(ErrorCode.INTERNAL, `${name} was opened after closing started`, { status: 500 });
+      throw new FerryError(ErrorCode.INTERNAL, `${name} was opened after closing started`);
     }
     this.closers.push({ name, close: async () => close() });
   }

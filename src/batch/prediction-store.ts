@@ -267,7 +267,7 @@ function invalid(row: StoredPrediction, message: string): FerryError {
   return new FerryError(
     ErrorCode.BATCH_INVALID_PREDICTION,
     `invalid stored prediction for entity ${JSON.stringify(row.entityId)}: ${message}`,
-    { status: 400, details: { model: row.model, entityId: row.entityId } },
+    { details: { model: row.model, entityId: row.entityId } },
   );
 }
 

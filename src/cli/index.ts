@@ -11,7 +11,7 @@ import { registerPredictCommand } from './commands/predict.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerTrainCommand } from './commands/train.js';
-import { reportError, usageError, withRegistryLocation } from './output.js';
+import { reportCommanderError, reportError, usageError, withRegistryLocation } from './output.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -22,6 +22,9 @@ const program = new Command()
   .description('Ferry: train, register and serve ML models from TypeScript')
   .version(pkg.version)
   .exitOverride()
+  // Commander's own usage errors are printed by reportCommanderError, in Ferry's form; set before the
+  // commands are added, so that they inherit it.
+  .configureOutput({ outputError: () => {} })
   .showHelpAfterError(false);
 registerStartCommand(program);
 registerTrainCommand(program);
@@ -41,8 +44,7 @@ try {
     // Thrown by an argument parser inside an action: commander has printed nothing, so say it here.
     process.exitCode = reportError(usageError(e.message), process.argv.includes('--json'));
   } else if (e instanceof CommanderError) {
-    // Help and version exit 0; usage errors were already printed by commander.
-    process.exitCode = e.exitCode === 0 ? 0 : 2;
+    process.exitCode = reportCommanderError(e, process.argv.includes('--json'));
   } else {
     process.exitCode = reportError(withRegistryLocation(e), process.argv.includes('--json'));
   }

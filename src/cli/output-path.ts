@@ -19,7 +19,6 @@ export interface OutputPathOptions {
 
 function refuse(flag: string, path: string, why: string): FerryError {
   return new FerryError(ErrorCode.CLI_OUTPUT_PATH, `${flag} ${path}: ${why}`, {
-    status: 400,
     details: { flag, path },
   });
 }
@@ -139,7 +138,6 @@ export function outputWriteError(flag: string, path: string, e: unknown): FerryE
   if (e instanceof FerryError) return e;
   const why = e instanceof Error ? e.message : String(e);
   return new FerryError(ErrorCode.CLI_OUTPUT_PATH, `${flag} ${path}: cannot write it: ${why}`, {
-    status: 400,
     details: { flag, path, code: errno(e) ?? null },
     cause: e,
   });

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import type { CommanderError } from 'commander';
 import { describeRegistry, loadConfig } from '../core/config.js';
 import { ErrorCode, FerryError, isFerryError, toFerryError } from '../core/errors.js';
 import { readSetting } from '../core/settings/read-settings.js';
@@ -48,7 +49,24 @@ function debugEnabled(): boolean {
 }
 
 export function usageError(message: string): FerryError {
-  return new FerryError(ErrorCode.CLI_USAGE, message, { status: 400 });
+  return new FerryError(ErrorCode.CLI_USAGE, message);
+}
+
+/** Commander's exits that are answers (help, version), not errors: commander printed them already. */
+const COMMANDER_ANSWERS: ReadonlySet<string> = new Set([
+  'commander.helpDisplayed',
+  'commander.help',
+  'commander.version',
+]);
+
+/**
+ * Commander's own usage errors (unknown option or command, missing argument, required option, an
+ * option value its parser refused) are reported like Ferry's: `ferry: error FERRY_CLI_USAGE: …`
+ * (or JSON), exit 2. Help and version exit 0, or 2 when commander showed help for a missing command.
+ */
+export function reportCommanderError(e: CommanderError, json: boolean): number {
+  if (COMMANDER_ANSWERS.has(e.code)) return e.exitCode === 0 ? 0 : 2;
+  return reportError(usageError(e.message.replace(/^error: /, '')), json);
 }
 
 export function fmt(n: unknown, digits = 4): string {
@@ -77,7 +95,6 @@ export function withRegistryLocation(e: unknown, env: NodeJS.ProcessEnv = proces
     return e; // a configuration error is reported on its own by the command that hit it
   }
   return new FerryError(e.code, `${e.message} (registry: ${location})`, {
-    status: e.status,
     details: { ...e.details, registry: location },
     cause: e.cause,
   });

@@ -34,7 +34,6 @@ export function assertEntityId(id: unknown, field = 'entityId'): asserts id is s
   const problem = entityIdProblem(id);
   if (problem !== undefined) {
     throw new FerryError(ErrorCode.BATCH_INVALID_ID, `invalid ${field}: ${problem}`, {
-      status: 400,
       details: { field, ...(typeof id === 'string' ? { length: id.length } : {}) },
     });
   }

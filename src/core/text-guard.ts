@@ -12,12 +12,15 @@ export function hasNul(text: string): boolean {
   return text.includes('\u0000');
 }
 
-function invalid(code: string, where: string, message: string): FerryError {
-  return new FerryError(code, `${where}: ${message}`, { status: 400, details: { field: where } });
+/** Codes of refused client text: each is a 400 in the catalogue. */
+type TextCode = typeof ErrorCode.HTTP_INVALID_REQUEST | typeof ErrorCode.V2_INVALID_REQUEST;
+
+function invalid(code: TextCode, where: string, message: string): FerryError {
+  return new FerryError(code, `${where}: ${message}`, { details: { field: where } });
 }
 
 /** Throws FERRY_HTTP_INVALID_REQUEST (or `code`) when `text` contains U+0000. */
-function assertNoNul(text: string, where: string, code: string = ErrorCode.HTTP_INVALID_REQUEST): string {
+function assertNoNul(text: string, where: string, code: TextCode = ErrorCode.HTTP_INVALID_REQUEST): string {
   if (hasNul(text)) throw invalid(code, where, 'contains U+0000 (NUL), which is not accepted');
   return text;
 }
@@ -29,7 +32,7 @@ function assertNoNul(text: string, where: string, code: string = ErrorCode.HTTP_
 export function checkIdentifier(
   value: unknown,
   where: string,
-  opts: { code?: string; allowEmpty?: boolean } = {},
+  opts: { code?: TextCode; allowEmpty?: boolean } = {},
 ): string {
   const code = opts.code ?? ErrorCode.HTTP_INVALID_REQUEST;
   if (typeof value !== 'string') throw invalid(code, where, 'must be a string');

@@ -53,15 +53,15 @@ const ARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function invalidExperiment(message: string, details: Record<string, unknown> = {}): FerryError {
-  return new FerryError(ErrorCode.EXPERIMENT_INVALID, message, { status: 400, details });
+  return new FerryError(ErrorCode.EXPERIMENT_INVALID, message, { details });
 }
 
 function invalidWeights(message: string, details: Record<string, unknown>): FerryError {
-  return new FerryError(ErrorCode.EXPERIMENT_INVALID_WEIGHTS, message, { status: 400, details });
+  return new FerryError(ErrorCode.EXPERIMENT_INVALID_WEIGHTS, message, { details });
 }
 
 export function experimentConflict(message: string, details: Record<string, unknown> = {}): FerryError {
-  return new FerryError(ErrorCode.EXPERIMENT_CONFLICT, message, { status: 409, details });
+  return new FerryError(ErrorCode.EXPERIMENT_CONFLICT, message, { details });
 }
 
 // The name rule and its 404 are the API's contract (ports/experiment-api.ts), shared with the HTTP layer.
@@ -542,7 +542,6 @@ export async function checkArmsExist(
           ErrorCode.EXPERIMENT_INVALID,
           `arm "${arm.name}" refers to ${ref}, which the registry does not have: ${e.message}`,
           {
-            status: 400,
             details: { field: `arms[${i}]`, ref, registry: { code: e.code, ...e.details } },
             cause: e,
           },
@@ -582,7 +581,7 @@ export async function checkCanaryCandidate(
     throw new FerryError(
       ErrorCode.EXPERIMENT_INVALID_CANARY_CONFIG,
       `the canary's candidate (arm "${def.arms[1]!.name}") resolves to version ${candidate}, which is already in production: a canary must release another version`,
-      { status: 400, details: { field: 'arms[1]', version: candidate, production: [...current] } },
+      { details: { field: 'arms[1]', version: candidate, production: [...current] } },
     );
   }
 }
@@ -636,7 +635,7 @@ export function assertAcceptsEvents(experiment: Experiment): void {
   throw new FerryError(
     ErrorCode.EXPERIMENT_NOT_RUNNING,
     `experiment "${experiment.name}" is ${experiment.status}: it accepts no more events`,
-    { status: 409, details: { name: experiment.name, status: experiment.status } },
+    { details: { name: experiment.name, status: experiment.status } },
   );
 }
 

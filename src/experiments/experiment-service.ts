@@ -176,7 +176,7 @@ export class ExperimentService implements ExperimentApi {
         throw new FerryError(
           ErrorCode.EXPERIMENT_INVALID,
           `winner must be one of the arms: ${e.arms.map((a) => a.name).join(', ')}`,
-          { status: 400, details: { field: 'winner', value: winner } },
+          { details: { field: 'winner', value: winner } },
         );
       }
       const at = new Date(this.opts.store.now().getTime()).toISOString();
@@ -214,7 +214,7 @@ export class ExperimentService implements ExperimentApi {
         throw new FerryError(
           ErrorCode.EXPERIMENT_INVALID_WEIGHTS,
           `need one weight per arm (${e.arms.length}), got ${weights.length}`,
-          { status: 400, details: { weights } },
+          { details: { weights } },
         );
       }
       assertWeights(weights);

@@ -123,7 +123,7 @@ export function assign(experiment: AssignableExperiment, unitId: string): number
 function validateAssignable(experiment: AssignableExperiment): void {
   const { weights, coverage } = experiment;
   const fail = (message: string, details: Record<string, unknown>): never => {
-    throw new FerryError(ErrorCode.EXPERIMENT_INVALID_WEIGHTS, message, { status: 400, details });
+    throw new FerryError(ErrorCode.EXPERIMENT_INVALID_WEIGHTS, message, { details });
   };
   if (weights.length === 0) fail('an experiment needs at least one arm', { weights });
   if (weights.some((w) => !Number.isFinite(w) || w < 0)) {

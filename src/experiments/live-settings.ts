@@ -56,14 +56,12 @@ function isObject(x: unknown): x is Record<string, unknown> {
 
 function canaryError(message: string, details: Record<string, unknown> = {}): FerryError {
   return new FerryError(ErrorCode.EXPERIMENT_INVALID_CANARY_CONFIG, `invalid canary config: ${message}`, {
-    status: 400,
     details: { field: 'canary', ...details },
   });
 }
 
 function shadowError(message: string, details: Record<string, unknown> = {}): FerryError {
   return new FerryError(ErrorCode.EXPERIMENT_INVALID_SHADOW_CONFIG, `invalid shadow settings: ${message}`, {
-    status: 400,
     details: { field: 'shadow', ...details },
   });
 }

@@ -71,7 +71,6 @@ export function featurize(
     throw new FerryError(
       ErrorCode.DATA_TOO_SMALL,
       `training needs at least 2 classes, got ${classes.length}`,
-      { status: 400 },
     );
   }
   const docs = inputs.map((r) => tokenize(projectText(r.title, r.description)));

@@ -58,8 +58,7 @@ export function validateTextInput(
   where = 'input',
   limits: TextLimits = DEFAULT_TEXT_LIMITS,
 ): TextInput {
-  const bad = (message: string) =>
-    new FerryError(ErrorCode.MODEL_INVALID_INPUT, `${where}: ${message}`, { status: 400 });
+  const bad = (message: string) => new FerryError(ErrorCode.MODEL_INVALID_INPUT, `${where}: ${message}`);
   if (typeof value !== 'object' || value === null)
     throw bad('expected an object with "title" and "description"');
   const { title, description } = value as Record<string, unknown>;

@@ -37,7 +37,6 @@ export function isValidExperimentName(name: unknown): name is string {
 
 export function experimentNotFound(name: string): FerryError {
   return new FerryError(ErrorCode.EXPERIMENT_NOT_FOUND, `no experiment named ${JSON.stringify(name)}`, {
-    status: 404,
     details: { name },
   });
 }

@@ -45,7 +45,7 @@ export function assertModelName(name: string): void {
     throw new FerryError(
       ErrorCode.REGISTRY_INVALID_NAME,
       `invalid model name ${JSON.stringify(name)}: use 1-63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit`,
-      { status: 400, details: { name } },
+      { details: { name } },
     );
   }
 }
@@ -55,7 +55,7 @@ export function assertAlias(alias: string): void {
     throw new FerryError(
       ErrorCode.REGISTRY_INVALID_NAME,
       `invalid alias ${JSON.stringify(alias)}: use 1-63 lower-case letters, digits, '.', '_' or '-', not only digits`,
-      { status: 400, details: { alias } },
+      { details: { alias } },
     );
   }
 }
@@ -66,7 +66,6 @@ export function assertVersion(version: number): void {
       ErrorCode.REGISTRY_INVALID_REF,
       `invalid version ${String(version)}: use an integer from 1 to ${MAX_VERSION}`,
       {
-        status: 400,
         details: { version },
       },
     );
@@ -121,6 +120,6 @@ function invalidRef(ref: string, reason: string): FerryError {
   return new FerryError(
     ErrorCode.REGISTRY_INVALID_REF,
     `invalid model reference ${JSON.stringify(ref)}: ${reason} (expected name, name@alias or name/version)`,
-    { status: 400, details: { ref } },
+    { details: { ref } },
   );
 }

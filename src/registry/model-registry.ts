@@ -145,7 +145,7 @@ export class ModelRegistry {
       throw new FerryError(
         ErrorCode.REGISTRY_ARTIFACT_MISSING,
         `the artifact of ${version.name}/${version.version} is missing from ${version.artifactLocation}`,
-        { status: 500, details },
+        { details },
       );
     }
     if (read.status === 'size-mismatch' || read.sha256 !== version.artifactSha256) {
@@ -154,7 +154,6 @@ export class ModelRegistry {
         `the artifact at ${version.artifactLocation} does not match its recorded sha256 ` +
           `(${version.artifactSize} bytes, ${version.artifactSha256}); refusing to load ${version.name}/${version.version}`,
         {
-          status: 500,
           details: {
             ...details,
             ...(read.status === 'ok' ? { actualSha256: read.sha256 } : {}),
@@ -189,7 +188,7 @@ export class ModelRegistry {
         ErrorCode.REGISTRY_UNLOADABLE_VERSION,
         `refusing to point ${version.name}@${alias} at version ${version.version}: its artifact ${what}; ` +
           `the alias still points at ${current ?? 'nothing'}`,
-        { status: 409, cause, details: { name: version.name, alias, version: version.version, reason } },
+        { cause, details: { name: version.name, alias, version: version.version, reason } },
       );
     }
   }

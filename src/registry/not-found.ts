@@ -17,7 +17,6 @@ export async function registryNotFound(sql: SqlExecutor, name: string, missing: 
     const listed =
       known.length === 0 ? 'the registry has no models yet' : `known models: ${shortList(known)}`;
     return new FerryError(ErrorCode.REGISTRY_NOT_FOUND, `no model named "${name}"; ${listed}`, {
-      status: 404,
       details: { name, knownModels: known.slice(0, MAX_LISTED) },
     });
   }
@@ -40,7 +39,7 @@ export async function registryNotFound(sql: SqlExecutor, name: string, missing: 
   return new FerryError(
     ErrorCode.REGISTRY_NOT_FOUND,
     `model "${name}" has no ${missing}; aliases: ${aliasText === '' ? 'none' : aliasText}; versions: ${versions}`,
-    { status: 404, details: { name, missing, aliases, versions } },
+    { details: { name, missing, aliases, versions } },
   );
 }
 

@@ -37,8 +37,7 @@ function toJson(field: string, value: Record<string, unknown>): string {
 }
 
 function invalidMeta(message: string, cause?: unknown): FerryError {
-  return new FerryError(ErrorCode.MODEL_INVALID_ARTIFACT, `cannot register: ${message}`, {
-    status: 400,
+  return new FerryError(ErrorCode.REGISTRY_INVALID_META, `cannot register: ${message}`, {
     cause,
   });
 }

@@ -136,9 +136,7 @@ export class AdaptiveBatcher<I, O> {
   /** Items of one request stay together and in order; resolves with this request's outputs in order. */
   submit(items: readonly I[], opts: SubmitOptions = {}): Promise<O[]> {
     if (this.closing) {
-      return Promise.reject(
-        new FerryError(ErrorCode.SERVING_SHUTTING_DOWN, 'the batcher is shutting down', { status: 503 }),
-      );
+      return Promise.reject(new FerryError(ErrorCode.SERVING_SHUTTING_DOWN, 'the batcher is shutting down'));
     }
     if (items.length === 0) return Promise.resolve([]);
     if (items.length > this.maxQueueSize) {
@@ -147,14 +145,13 @@ export class AdaptiveBatcher<I, O> {
         new FerryError(
           ErrorCode.SERVING_REQUEST_TOO_LARGE,
           `a request of ${items.length} items can never fit a queue of ${this.maxQueueSize}`,
-          { status: 413, details: { items: items.length, maxQueueSize: this.maxQueueSize } },
+          { details: { items: items.length, maxQueueSize: this.maxQueueSize } },
         ),
       );
     }
     if (this.queued + items.length > this.maxQueueSize) {
       return Promise.reject(
         new FerryError(ErrorCode.SERVING_OVERLOADED, 'too many items waiting for the model', {
-          status: 503,
           details: {
             retryAfterSeconds: this.retryAfterSeconds(),
             queuedItems: this.queued,
@@ -344,7 +341,7 @@ export class AdaptiveBatcher<I, O> {
         const error = new FerryError(
           ErrorCode.INTERNAL,
           `the batch runner returned ${outputs?.length ?? 'no'} outputs for ${items.length} items`,
-          { status: 500, details: { items: items.length, outputs: outputs?.length ?? null } },
+          { details: { items: items.length, outputs: outputs?.length ?? null } },
         );
         return { ok: false, error, computeMs };
       }
@@ -430,7 +427,6 @@ export class AdaptiveBatcher<I, O> {
 
   private deadlineError(message: string, details: Record<string, unknown>): FerryError {
     return new FerryError(ErrorCode.SERVING_DEADLINE, message, {
-      status: 503,
       details: { ...details, retryAfterSeconds: this.retryAfterSeconds() },
     });
   }
@@ -448,7 +444,6 @@ export class AdaptiveBatcher<I, O> {
 
 function configError(message: string, details: Record<string, unknown>): FerryError {
   return new FerryError(ErrorCode.CONFIG_INVALID, `invalid batcher options: ${message}`, {
-    status: 500,
     details,
   });
 }

@@ -257,9 +257,6 @@ export class ModelHost {
             throw new FerryError(
               ErrorCode.REGISTRY_NOT_FOUND,
               `model "${name}" has no alias "${alias}" to serve; train one with "ferry train --promote"`,
-              {
-                status: 404,
-              },
             );
           }
           continue;

@@ -33,7 +33,7 @@ export class OnDemandBudget {
       throw new FerryError(
         ErrorCode.SERVING_ON_DEMAND_LIMIT,
         `version ${version} of "${name}" is larger than the on-demand budget; serve it through an alias`,
-        { status: 503, details: { reason: 'budget' } },
+        { details: { reason: 'budget' } },
       );
     }
   }
@@ -47,7 +47,7 @@ export class OnDemandBudget {
       throw new FerryError(
         ErrorCode.SERVING_ON_DEMAND_LIMIT,
         `too many versions loaded on demand (${this.limits.loadsPerMinute} a minute); retry later`,
-        { status: 503, details: { reason: 'rate', retryAfterSeconds } },
+        { details: { reason: 'rate', retryAfterSeconds } },
       );
     }
     this.loads.push(now);
@@ -58,7 +58,7 @@ export class OnDemandBudget {
     return new FerryError(
       ErrorCode.SERVING_ON_DEMAND_LIMIT,
       `version ${version} of "${name}" does not fit in the on-demand budget beside the versions loading now; retry later`,
-      { status: 503, details: { reason: 'budget', retryAfterSeconds: 1 } },
+      { details: { reason: 'budget', retryAfterSeconds: 1 } },
     );
   }
 }

@@ -115,9 +115,6 @@ export class PredictionService {
       throw new FerryError(
         ErrorCode.SERVING_UNKNOWN_MODEL,
         `model "${model}" is not served here; served: ${host.modelNames.join(', ')}`,
-        {
-          status: 404,
-        },
       );
     }
     if (selector.version !== undefined) {
@@ -128,7 +125,7 @@ export class PredictionService {
           throw new FerryError(
             ErrorCode.SERVING_UNKNOWN_MODEL,
             `model "${model}" has no version ${selector.version}`,
-            { status: 404, cause: e },
+            { cause: e },
           );
         }
         throw e;
@@ -140,7 +137,6 @@ export class PredictionService {
       throw new FerryError(
         ErrorCode.SERVING_UNKNOWN_MODEL,
         `model "${model}" has no alias "${alias}" served here`,
-        { status: 404 },
       );
     }
     return served;

@@ -68,7 +68,7 @@ export function storedNotFound(model: string, entityId: string): FerryError {
     ErrorCode.BATCH_NOT_FOUND,
     `no stored prediction of model "${model}" for entity ${JSON.stringify(entityId)}; ` +
       'run "ferry batch predict" for it, or POST its inputs to this URL',
-    { status: 404, details: { model, entityId } },
+    { details: { model, entityId } },
   );
 }
 

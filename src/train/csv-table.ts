@@ -19,7 +19,6 @@ function decodeUtf8(bytes: Uint8Array, source: string): string {
       ErrorCode.DATA_ENCODING,
       `${source}: not valid UTF-8 (first bad byte at offset ${at}, line ${line}); save the file as UTF-8`,
       {
-        status: 400,
         details: { source, offset: at, line },
         cause,
       },
@@ -46,7 +45,7 @@ function firstInvalidUtf8Offset(bytes: Uint8Array): number {
 
 export function parseCsvTable(bytes: Uint8Array, source: string): CsvTable {
   if (bytes.length === 0) {
-    throw new FerryError(ErrorCode.DATA_EMPTY, `${source} is empty`, { status: 400, details: { source } });
+    throw new FerryError(ErrorCode.DATA_EMPTY, `${source} is empty`, { details: { source } });
   }
   // One line-end convention: csv-parse miscounts lines when CRLF sits inside quoted fields.
   const text = decodeUtf8(bytes, source).replace(/\r\n?/g, '\n');
@@ -64,7 +63,6 @@ export function parseCsvTable(bytes: Uint8Array, source: string): CsvTable {
       ErrorCode.DATA_PARSE,
       `${source}: malformed CSV${err.lines ? ` near line ${err.lines}` : ''}: ${err.message ?? cause}`,
       {
-        status: 400,
         details: { source, line: err.lines },
         cause,
       },
@@ -73,7 +71,6 @@ export function parseCsvTable(bytes: Uint8Array, source: string): CsvTable {
   const [header, ...body] = records;
   if (!header)
     throw new FerryError(ErrorCode.DATA_EMPTY, `${source} has no header row`, {
-      status: 400,
       details: { source },
     });
   const columns = header.record.map((c) => c.trim().toLowerCase());

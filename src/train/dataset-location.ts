@@ -33,7 +33,6 @@ export async function readDatasetLocation(
         ErrorCode.DATA_NOT_FOUND,
         `cannot read dataset ${loc}: ${code === 'ENOENT' ? 'no such file' : (code ?? cause)}`,
         {
-          status: 400,
           details: { location: loc },
           cause,
         },
@@ -61,7 +60,6 @@ export async function readDatasetLocation(
           : cause.message
         : String(cause);
     throw new FerryError(ErrorCode.DATA_UNREACHABLE, `cannot download dataset ${loc}: ${why}`, {
-      status: 502,
       details: { location: loc },
       cause,
     });

@@ -50,12 +50,11 @@ export function parseLabeledDataset(bytes: Uint8Array, source: string, opts: Par
     throw new FerryError(
       ErrorCode.DATA_MISSING_COLUMN,
       `${source}: missing column "${col}" (found: ${table.columns.join(', ')})${near ? `; did you mean to rename "${near}" to "${col}"?` : ''}`,
-      { status: 400, details: { source, column: col, found: table.columns } },
+      { details: { source, column: col, found: table.columns } },
     );
   }
   if (table.rows.length === 0) {
     throw new FerryError(ErrorCode.DATA_EMPTY, `${source} has a header but no rows`, {
-      status: 400,
       details: { source },
     });
   }
@@ -74,7 +73,6 @@ export function parseLabeledDataset(bytes: Uint8Array, source: string, opts: Par
       ErrorCode.DATA_EMPTY_TEXT,
       `${source}: ${emptyText.length} row(s) have an empty title and description (lines ${lines(emptyText)})`,
       {
-        status: 400,
         details: { source, lines: emptyText.map((r) => r.line) },
       },
     );
@@ -85,7 +83,6 @@ export function parseLabeledDataset(bytes: Uint8Array, source: string, opts: Par
       ErrorCode.DATA_MISSING_COLUMN,
       `${source}: ${missingId.length} row(s) have an empty id (lines ${lines(missingId)})`,
       {
-        status: 400,
         details: { source, lines: missingId.map((r) => r.line) },
       },
     );
@@ -100,7 +97,6 @@ export function parseLabeledDataset(bytes: Uint8Array, source: string, opts: Par
   if (dups.length > 0) {
     const shown = dups.slice(0, MAX_LISTED).map((d) => `"${d.id}" on lines ${d.first} and ${d.line}`);
     throw new FerryError(ErrorCode.DATA_DUPLICATE_ID, `${source}: duplicate ids: ${shown.join('; ')}`, {
-      status: 400,
       details: { source, duplicates: dups.slice(0, 100) },
     });
   }
@@ -117,7 +113,6 @@ export function parseLabeledDataset(bytes: Uint8Array, source: string, opts: Par
       ErrorCode.DATA_UNKNOWN_LABEL,
       `${source}: ${bad.length} row(s) with ${what} (lines ${lines(bad)})`,
       {
-        status: 400,
         details: { source, lines: bad.map((r) => r.line), tags },
       },
     );

@@ -21,11 +21,13 @@ describe('ferry batch on SQLite', () => {
       ['--input-loc', 'x.csv', '--chunk-size', '0'],
       ['--input-loc', 'x.csv', '--input-format', 'xml'],
       ['--input-loc', 'x.csv', '--input-db', 'sqlite:x.db'],
+      ['--input-loc', 'x.csv', '--job-id', 'x'.repeat(600)],
       ['--input-loc', 'x.csv', '--max-errors', 'many'],
     ];
     const results = await Promise.all(cases.map((args) => ferry('batch', 'predict', ...args)));
     expect(results.map((r) => r.code)).toEqual(cases.map(() => 2));
-    expect(results.slice(0, 5).map(errorCode)).toEqual(cases.slice(0, 5).map(() => 'FERRY_CLI_USAGE'));
+    // The last is refused by commander's option parser: reported in the same form.
+    expect(results.map(errorCode)).toEqual(cases.map(() => 'FERRY_CLI_USAGE'));
   });
 
   it('predicts a CSV, prints the summary, and reports a missing id column without writing anything', async () => {

@@ -350,6 +350,13 @@ export function batchJobSuite(name: string, opts: BatchJobSuiteOptions): void {
       ).toBe(1);
     });
 
+    it('refuses bad options with batch codes before any work (not the CLI code)', async () => {
+      const input: InputSpec = { kind: 'csv', path: join(dir, 'never-read.csv') };
+      await expectFerryError(run({ input, chunkSize: 0 }), ErrorCode.BATCH_INVALID_OPTIONS, 400);
+      await expectFerryError(run({ input, maxErrors: -1 }), ErrorCode.BATCH_INVALID_OPTIONS, 400);
+      await expectFerryError(run({ input, jobId: '' }), ErrorCode.BATCH_INVALID_ID, 400);
+    });
+
     it('the job id follows the content; --job-id overrides; a resumed job must match', async () => {
       const projects = generateProjects(120, 'ident-');
       const a = writeCsv(join(dir, 'ident-a.csv'), projects);

@@ -134,7 +134,8 @@ export function modelRegistryConformance(name: string, makeHarness: () => Promis
         }
         await expectFerryError(
           registry.register('m', bytesOf('x'), { ...META, kind: '' }),
-          ErrorCode.MODEL_INVALID_ARTIFACT,
+          ErrorCode.REGISTRY_INVALID_META,
+          400,
         );
         expect(await registry.listModels()).toEqual([]);
       });

@@ -193,6 +193,32 @@ describe('ferry CLI', () => {
     expect(r.stderr).toContain('"abc"');
   });
 
+  it.each([
+    [['models', 'list', '--bogus'], "unknown option '--bogus'"],
+    [['models', 'alias', 'tagifai', 'production'], "missing required argument 'version'"],
+    [['experiments', 'create'], "required option '--file <path>' not specified"],
+    [['batch', 'predict', '--input-loc'], "option '--input-loc <path>' argument missing"],
+    [['nosuchcmd'], "unknown command 'nosuchcmd'"],
+  ])("commander's usage error %j is FERRY_CLI_USAGE in Ferry's form, exit 2", async (args, message) => {
+    const r = await cli(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`ferry: error FERRY_CLI_USAGE: ${message}\n`);
+  });
+
+  it("commander's usage errors in JSON with --json", async () => {
+    const [unknown, required] = await Promise.all([
+      cli('models', 'list', '--bogus', '--json'),
+      cli('experiments', 'create', '--json'),
+    ]);
+    for (const [r, message] of [
+      [unknown, "unknown option '--bogus'"],
+      [required, "required option '--file <path>' not specified"],
+    ] as const) {
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stderr)).toEqual({ error: { code: 'FERRY_CLI_USAGE', message, details: {} } });
+    }
+  });
+
   it('models list <unknown> exits non-zero with FERRY_REGISTRY_NOT_FOUND naming the registry', async () => {
     const r = await cli('models', 'list', 'nope');
     expect(r.code).toBe(1);

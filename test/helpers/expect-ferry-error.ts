@@ -1,10 +1,10 @@
 import { expect } from 'vitest';
-import { FerryError } from '../../src/core/errors.js';
+import { type ErrorCodeName, FerryError } from '../../src/core/errors.js';
 
 /** Awaits `promise`, expects it to reject with a FerryError of `code`, and returns the error. */
 export async function expectFerryError(
   promise: Promise<unknown>,
-  code: string,
+  code: ErrorCodeName,
   status?: number,
 ): Promise<FerryError> {
   let caught: unknown;
@@ -21,7 +21,7 @@ export async function expectFerryError(
 }
 
 /** The same for code that throws synchronously. */
-export function expectFerryErrorSync(fn: () => unknown, code: string, status?: number): FerryError {
+export function expectFerryErrorSync(fn: () => unknown, code: ErrorCodeName, status?: number): FerryError {
   let caught: unknown;
   try {
     fn();

@@ -238,14 +238,14 @@ describe('POST /predict with bad input: 4xx, Ferry error shape, no stack trace',
     expectFerryError(res, 413, 'FERRY_HTTP_PAYLOAD_TOO_LARGE');
   });
 
-  it('content-type text/plain → 415', async () => {
+  it('content-type text/plain → 415 FERRY_HTTP_UNSUPPORTED_MEDIA_TYPE', async () => {
     const res = await predict(JSON.stringify(PROJECTS.nlp), { 'content-type': 'text/plain' });
-    expectFerryError(res, 415, INVALID);
+    expectFerryError(res, 415, 'FERRY_HTTP_UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('another content type (application/x-www-form-urlencoded) → 415', async () => {
     const res = await predict('title=x', { 'content-type': 'application/x-www-form-urlencoded' });
-    expectFerryError(res, 415, INVALID);
+    expectFerryError(res, 415, 'FERRY_HTTP_UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('an unknown route → 404 FERRY_HTTP_NOT_FOUND; a wrong method → 4xx', async () => {

@@ -41,7 +41,7 @@ describe('framework-level answers', () => {
   it('headers too large: 431 in Ferry shape', async () => {
     const res = await raw(port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(res).toMatch(/^HTTP\/1\.1 431/);
-    expect((jsonOf(res) as { error: { code: string } }).error.code).toBe('FERRY_HTTP_INVALID_REQUEST');
+    expect((jsonOf(res) as { error: { code: string } }).error.code).toBe('FERRY_HTTP_HEADERS_TOO_LARGE');
   });
 
   it("a malformed URL, a body too large, bad JSON: Ferry's shapes (v2's on v2) with x-request-id", async () => {

@@ -138,7 +138,7 @@ describe('FERRY_SERVE_VERSIONS', () => {
       'Tag:1',
       'tagifai:x',
     ]) {
-      expectFerryErrorSync(() => parseServeVersions(bad), ErrorCode.CONFIG_INVALID, 400);
+      expectFerryErrorSync(() => parseServeVersions(bad), ErrorCode.CONFIG_INVALID, 500);
     }
   });
 

@@ -26,7 +26,7 @@ class BrokenStore implements KeyValueStore {
   calls = 0;
   private fail(): Promise<never> {
     this.calls++;
-    return Promise.reject(new FerryError(ErrorCode.KV_UNAVAILABLE, 'down', { status: 503 }));
+    return Promise.reject(new FerryError(ErrorCode.KV_UNAVAILABLE, 'down'));
   }
   init = () => this.fail();
   get = () => this.fail();

@@ -70,7 +70,6 @@ export class BullmqJobQueue<P> implements JobQueue<P> {
         ErrorCode.KV_UNAVAILABLE,
         `cannot reach the job queue's Redis at ${this.where}: ${(cause as Error).message}`,
         {
-          status: 503,
           cause,
         },
       );

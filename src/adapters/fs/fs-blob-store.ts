@@ -56,7 +56,7 @@ export class FsBlobStore implements BlobStore {
         throw new FerryError(
           ErrorCode.REGISTRY_CHECKSUM_MISMATCH,
           `blob ${sha256} is ${size} bytes, more than any artifact can be (${MAX_BLOB_BYTES})`,
-          { status: 500, details: { sha256, actualSize: size } },
+          { details: { sha256, actualSize: size } },
         );
       }
       return (await readSlices(handle, size)).bytes;

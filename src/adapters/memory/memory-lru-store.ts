@@ -58,7 +58,6 @@ export class MemoryLruStore implements KeyValueStore {
         ErrorCode.CONFIG_INVALID,
         'defaultTtlMs must be a positive number of milliseconds',
         {
-          status: 500,
           details: { defaultTtlMs: opts.defaultTtlMs },
         },
       );
@@ -157,7 +156,6 @@ export class MemoryLruStore implements KeyValueStore {
         ErrorCode.KV_INVALID_TTL,
         'ttlMs must be a positive finite number of milliseconds',
         {
-          status: 500,
           details: { key: entry.key, ttlMs },
         },
       );
@@ -168,7 +166,7 @@ export class MemoryLruStore implements KeyValueStore {
       throw new FerryError(
         ErrorCode.KV_VALUE_TOO_LARGE,
         `entry of ${size} bytes exceeds the store's maxBytes of ${this.maxBytes}`,
-        { status: 500, details: { key: entry.key, size, maxBytes: this.maxBytes } },
+        { details: { key: entry.key, size, maxBytes: this.maxBytes } },
       );
     }
     return {
@@ -214,7 +212,6 @@ function isValidTtl(ttlMs: number): boolean {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) {
     throw new FerryError(ErrorCode.CONFIG_INVALID, `${name} must be a positive integer`, {
-      status: 500,
       details: { [name]: value },
     });
   }

@@ -39,7 +39,6 @@ export class PostgresClient implements SqlClient {
       throw new FerryError(
         ErrorCode.CONFIG_INVALID,
         `invalid PostgreSQL schema name ${JSON.stringify(opts.schema)}: use lower-case letters, digits and _`,
-        { status: 500 },
       );
     }
     this.url = opts.url;
@@ -112,7 +111,6 @@ export class PostgresClient implements SqlClient {
         ErrorCode.DB_UNAVAILABLE,
         'the "pg" package is needed for postgres:// URLs: npm install pg',
         {
-          status: 503,
           cause: e,
         },
       );
@@ -204,9 +202,7 @@ export class PostgresClient implements SqlClient {
   private connect(): Promise<PoolClient> {
     if (this.pool === undefined) {
       return Promise.reject(
-        new FerryError(ErrorCode.DB_UNAVAILABLE, 'PostgreSQL client is not open: call init() first', {
-          status: 503,
-        }),
+        new FerryError(ErrorCode.DB_UNAVAILABLE, 'PostgreSQL client is not open: call init() first'),
       );
     }
     return this.connectFrom(this.pool);

@@ -35,7 +35,7 @@ export function connectError(e: unknown, target: PostgresTarget): FerryError {
   return new FerryError(
     ErrorCode.DB_UNAVAILABLE,
     `cannot connect to PostgreSQL at ${describeTarget(target)}: ${scrubbedMessage(e, target)}`,
-    { status: 503, details: detailsOf(e, target), cause: e },
+    { details: detailsOf(e, target), cause: e },
   );
 }
 
@@ -48,14 +48,13 @@ export function statementError(e: unknown, target: PostgresTarget): FerryError {
     return new FerryError(
       ErrorCode.DB_LOCKED,
       `PostgreSQL at ${describeTarget(target)} could not get a lock in time: ${message}`,
-      { status: 503, details: detailsOf(e, target), cause: e },
+      { details: detailsOf(e, target), cause: e },
     );
   }
   if (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || /connection terminated/i.test(message)) {
     return connectError(e, target);
   }
   return new FerryError(ErrorCode.DB_ERROR, `PostgreSQL error: ${message}`, {
-    status: 500,
     details: detailsOf(e, target),
     cause: e,
   });

@@ -87,9 +87,6 @@ export class RedisStore implements KeyValueStore {
       throw new FerryError(
         ErrorCode.CONFIG_INVALID,
         'RedisStore needs a non-empty key prefix, e.g. "ferry:"',
-        {
-          status: 500,
-        },
       );
     }
     if (opts.defaultTtlMs !== undefined && !isValidTtl(opts.defaultTtlMs)) {
@@ -97,7 +94,6 @@ export class RedisStore implements KeyValueStore {
         ErrorCode.CONFIG_INVALID,
         'defaultTtlMs must be a positive number of milliseconds',
         {
-          status: 500,
           details: { defaultTtlMs: opts.defaultTtlMs },
         },
       );
@@ -203,7 +199,7 @@ export class RedisStore implements KeyValueStore {
       throw new FerryError(
         ErrorCode.KV_UNAVAILABLE,
         'the "ioredis" package is needed for redis:// URLs: npm install ioredis',
-        { status: 503, cause: e },
+        { cause: e },
       );
     }
     // Whether a lost connection is retried: after a first success always, before it only when the
@@ -245,7 +241,7 @@ export class RedisStore implements KeyValueStore {
       throw new FerryError(
         ErrorCode.KV_UNAVAILABLE,
         `the Redis store at ${describe(this.target)} is not open: call init() first (or it was closed)`,
-        { status: 503, details: { host: this.target.host, port: this.target.port } },
+        { details: { host: this.target.host, port: this.target.port } },
       );
     }
     return this.client;
@@ -267,7 +263,6 @@ export class RedisStore implements KeyValueStore {
         ErrorCode.KV_INVALID_TTL,
         'ttlMs must be a positive finite number of milliseconds',
         {
-          status: 500,
           details: { key, ttlMs: ttl },
         },
       );
@@ -288,7 +283,6 @@ export class RedisStore implements KeyValueStore {
       return this.unavailable(e);
     }
     return new FerryError(ErrorCode.KV_ERROR, `Redis error: ${this.scrub(message)}`, {
-      status: 500,
       details: { host: this.target.host, port: this.target.port },
       cause: e,
     });
@@ -299,7 +293,7 @@ export class RedisStore implements KeyValueStore {
     return new FerryError(
       ErrorCode.KV_UNAVAILABLE,
       `cannot reach Redis at ${describe(this.target)}: ${this.scrub(message)}`,
-      { status: 503, details: { host: this.target.host, port: this.target.port }, cause: e },
+      { details: { host: this.target.host, port: this.target.port }, cause: e },
     );
   }
 

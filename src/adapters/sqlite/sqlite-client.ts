@@ -41,7 +41,6 @@ export class SqliteClient implements SqlClient {
     const busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
       throw new FerryError(ErrorCode.CONFIG_INVALID, `busyTimeoutMs must be a non-negative integer`, {
-        status: 500,
         details: { busyTimeoutMs },
       });
     }
@@ -184,7 +183,6 @@ export class SqliteClient implements SqlClient {
         ErrorCode.DB_UNAVAILABLE,
         `SQLite client for ${this.path} is not open: call init() first`,
         {
-          status: 503,
           details: { path: this.path },
         },
       );

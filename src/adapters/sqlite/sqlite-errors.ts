@@ -14,7 +14,7 @@ export function toSqliteFerryError(e: unknown, path: string): FerryError {
     return new FerryError(
       ErrorCode.DB_LOCKED,
       `SQLite database ${path} is locked by another writer and stayed locked past busy_timeout: ${message}`,
-      { status: 503, details: { path, sqliteCode: code }, cause: e },
+      { details: { path, sqliteCode: code }, cause: e },
     );
   }
   if (
@@ -26,13 +26,11 @@ export function toSqliteFerryError(e: unknown, path: string): FerryError {
     code === 'EEXIST'
   ) {
     return new FerryError(ErrorCode.DB_UNAVAILABLE, `cannot open SQLite database ${path}: ${message}`, {
-      status: 503,
       details: { path, sqliteCode: code },
       cause: e,
     });
   }
   return new FerryError(ErrorCode.DB_ERROR, `SQLite error on ${path}: ${message}`, {
-    status: 500,
     details: { path, sqliteCode: code },
     cause: e,
   });

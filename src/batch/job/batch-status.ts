@@ -25,7 +25,6 @@ export async function getBatchJobStatus(sql: SqlClient, jobId: string): Promise<
   const job = await getJob(sql, jobId);
   if (job === undefined) {
     throw new FerryError(ErrorCode.BATCH_JOB_NOT_FOUND, `no batch job "${jobId}" in this database`, {
-      status: 404,
       details: { jobId },
     });
   }

@@ -181,7 +181,7 @@ export async function startJob(sql: SqlClient, spec: StartJobSpec): Promise<Batc
           throw new FerryError(
             ErrorCode.BATCH_JOB_MISMATCH,
             `batch job ${spec.jobId} exists and cannot be resumed with these settings: ${mismatch.join('; ')}. Use another --job-id (or none) to start a new job`,
-            { status: 409, details: { jobId: spec.jobId, mismatch } },
+            { details: { jobId: spec.jobId, mismatch } },
           );
         }
         // A finished job stays finished: a rerun has nothing to do (or only recomputes, see

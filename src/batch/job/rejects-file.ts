@@ -69,7 +69,6 @@ function rejectsFileError(path: string, e: unknown): unknown {
   if (e instanceof FerryError || typeof (e as { syscall?: unknown } | null)?.syscall !== 'string') return e;
   const why = e instanceof Error ? e.message : String(e);
   return new FerryError(ErrorCode.CLI_OUTPUT_PATH, `cannot write the rejects file ${path}: ${why}`, {
-    status: 400,
     details: { path, code: (e as { code?: string }).code ?? null },
     cause: e,
   });

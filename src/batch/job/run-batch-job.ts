@@ -113,10 +113,13 @@ function batchJobId(model: string, version: number, inputIdentity: string): stri
 
 function positiveInt(name: string, value: number, min: number): number {
   if (!Number.isSafeInteger(value) || value < min) {
-    throw new FerryError(ErrorCode.CLI_USAGE, `${name} must be an integer >= ${min}, got ${value}`, {
-      status: 400,
-      details: { [name]: value },
-    });
+    throw new FerryError(
+      ErrorCode.BATCH_INVALID_OPTIONS,
+      `${name} must be an integer >= ${min}, got ${value}`,
+      {
+        details: { [name]: value },
+      },
+    );
   }
   return value;
 }
@@ -257,7 +260,9 @@ function checkOptions(opts: RunBatchJobOptions): number {
   if (opts.jobId !== undefined) {
     const problem = entityIdProblem(opts.jobId);
     if (problem !== undefined) {
-      throw new FerryError(ErrorCode.CLI_USAGE, `invalid job id: ${problem}`, { status: 400 });
+      throw new FerryError(ErrorCode.BATCH_INVALID_ID, `invalid job id: ${problem}`, {
+        details: { field: 'jobId' },
+      });
     }
   }
   return maxErrors;
@@ -330,7 +335,6 @@ async function tooManyErrors(run: JobRun, tally: RunTally, maxErrors: number): P
       `stopped after ${tally.chunks} chunks, whose predictions are kept` +
       (written ? `; rejects in ${written.path}` : ''),
     {
-      status: 400,
       details: {
         jobId: id,
         rejects: tally.rejects,

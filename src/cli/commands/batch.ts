@@ -18,7 +18,7 @@ import {
   runBatchJob,
 } from '../../batch/job/run-batch-job.js';
 import type { InputSpec } from '../../batch/job/types.js';
-import { PredictionStore } from '../../batch/prediction-store.js';
+import { entityIdProblem, PredictionStore } from '../../batch/prediction-store.js';
 import { type FerryConfig, loadConfig } from '../../core/config.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { readSetting } from '../../core/settings/read-settings.js';
@@ -108,6 +108,9 @@ function parseBatchInputFlags(flags: BatchPredictFlags, config: FerryConfig): Ba
   }
   if (flags.chunkSize !== undefined && flags.chunkSize < 1)
     throw usageError('--chunk-size must be at least 1');
+  // runBatchJob refuses a bad id too (FERRY_BATCH_INVALID_ID); on the command line it is a usage error.
+  const jobIdProblem = flags.jobId === undefined ? undefined : entityIdProblem(flags.jobId);
+  if (jobIdProblem !== undefined) throw usageError(`invalid --job-id: ${jobIdProblem}`);
   if (flags.inputSql !== undefined) {
     if (flags.inputFormat !== undefined)
       throw usageError('--input-format goes with --input-loc, not --input-sql');

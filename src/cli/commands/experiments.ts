@@ -152,7 +152,6 @@ export function registerExperimentsCommand(program: Command): void {
             ErrorCode.EXPERIMENT_INVALID,
             `cannot read ${flags.file}: ${(e as Error).message}`,
             {
-              status: 400,
               cause: e,
             },
           );

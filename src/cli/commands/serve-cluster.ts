@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { serveClusterMetrics } from '../../app/backends.js';
-import { ErrorCode, FerryError } from '../../core/errors.js';
+import { ErrorCode, type ErrorCodeName, FerryError, isErrorCode } from '../../core/errors.js';
 import type { ServingConfig } from '../../serving/serving-config.js';
 import { WorkerRestarts } from '../../serving/worker-restarts.js';
 import { reportError } from '../output.js';
@@ -8,7 +8,7 @@ import { reportError } from '../output.js';
 /** What a worker whose start failed sends the primary before it exits 1. */
 export interface WorkerStartFailure {
   type: 'ferry:worker-start-failed';
-  code: string;
+  code: ErrorCodeName;
   message: string;
   /** A restart cannot fix it (the port is taken, the configuration is invalid). */
   fatal: boolean;
@@ -16,7 +16,10 @@ export interface WorkerStartFailure {
 
 function isStartFailure(m: unknown): m is WorkerStartFailure {
   return (
-    typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'ferry:worker-start-failed'
+    typeof m === 'object' &&
+    m !== null &&
+    (m as { type?: unknown }).type === 'ferry:worker-start-failed' &&
+    isErrorCode((m as { code?: unknown }).code)
   );
 }
 
@@ -107,9 +110,6 @@ export function runPrimary(sc: ServingConfig): void {
       new FerryError(
         failure?.code ?? ErrorCode.SERVING_NO_WORKER,
         `no worker could start${attempts}: ${cause}`,
-        {
-          status: 500,
-        },
       ),
       false,
     );

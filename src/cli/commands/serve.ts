@@ -126,13 +126,12 @@ function listenError(e: unknown, sc: ServingConfig): FerryError {
     return new FerryError(
       ErrorCode.SERVING_PORT_IN_USE,
       `${where} is in use by another process: stop it or choose another --port`,
-      { status: 500, details: { host: sc.host, port: sc.port }, cause: e },
+      { details: { host: sc.host, port: sc.port }, cause: e },
     );
   }
   if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
     const why = code === 'EACCES' ? 'permission denied' : 'no such local address';
     return new FerryError(ErrorCode.CONFIG_INVALID, `cannot listen on ${where}: ${why}`, {
-      status: 500,
       details: { host: sc.host, port: sc.port },
       cause: e,
     });

@@ -26,9 +26,9 @@ type Env = Readonly<Record<string, string | undefined>>;
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
-/** The one error every invalid setting gives; status 400 as it was for every serving setting. */
+/** The one error every invalid setting gives (500: the operator's settings, never a client's input). */
 export function configInvalid(message: string, details: Record<string, unknown> = {}): FerryError {
-  return new FerryError(ErrorCode.CONFIG_INVALID, message, { status: 400, details });
+  return new FerryError(ErrorCode.CONFIG_INVALID, message, { details });
 }
 
 /** A URL with its credentials hidden: `postgres://user:secret@db/x` → `postgres://***@db/x`. */

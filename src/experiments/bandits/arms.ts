@@ -26,7 +26,7 @@ export function isBinaryArm(arm: BanditArm): arm is BinaryArm {
 }
 
 export function invalidBanditConfig(message: string, details: Record<string, unknown> = {}): FerryError {
-  return new FerryError(ErrorCode.EXPERIMENT_INVALID_BANDIT_CONFIG, message, { status: 400, details });
+  return new FerryError(ErrorCode.EXPERIMENT_INVALID_BANDIT_CONFIG, message, { details });
 }
 
 /** All arms of one bandit share one kind, with counts that make sense. */

@@ -99,7 +99,6 @@ function asConfigRecord(value: unknown, what: string): Record<string, unknown> {
 
 function configError(message: string, details: Record<string, unknown>): FerryError {
   return new FerryError(ErrorCode.EXPERIMENT_INVALID_CANARY_CONFIG, `invalid canary config: ${message}`, {
-    status: 400,
     details,
   });
 }

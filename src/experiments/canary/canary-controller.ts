@@ -215,7 +215,6 @@ export class CanaryController {
       ErrorCode.EXPERIMENT_CANARY_TRANSITION,
       `cannot ${action} a canary that is ${status}`,
       {
-        status: 409,
         details: { status, action, allowed },
       },
     );
@@ -229,7 +228,6 @@ function pct(weight: number): string {
 function requireTime(now: number): void {
   if (typeof now !== 'number' || !Number.isFinite(now)) {
     throw new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, 'now must be a finite number of ms', {
-      status: 400,
       details: { now },
     });
   }
@@ -248,7 +246,6 @@ function requireSnapshot(s: RequestStatsSnapshot | undefined, arm: string): void
     typeof s.labelCounts === 'object';
   if (!ok) {
     throw new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, `the ${arm} snapshot is malformed`, {
-      status: 400,
       details: { arm },
     });
   }

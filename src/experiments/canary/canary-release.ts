@@ -195,7 +195,7 @@ export class CanaryRelease {
     const controller = this.load(e, extras);
     if (controller.status !== 'promoted') return e;
     if (registry === undefined) {
-      throw new FerryError(ErrorCode.INTERNAL, 'promoting a canary needs the registry', { status: 500 });
+      throw new FerryError(ErrorCode.INTERNAL, 'promoting a canary needs the registry');
     }
     const arm = e.arms[1]!;
     const version = arm.version ?? (await registry.aliases(e.model))[arm.alias!];

@@ -56,5 +56,5 @@ function total(counts: LabelCounts, name: string): number {
 }
 
 function badInput(message: string, details: Record<string, unknown>): FerryError {
-  return new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, message, { status: 400, details });
+  return new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, message, { details });
 }

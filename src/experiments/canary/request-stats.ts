@@ -149,5 +149,5 @@ export class RequestStats {
 }
 
 function badInput(message: string, details: Record<string, unknown>): FerryError {
-  return new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, message, { status: 400, details });
+  return new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, message, { details });
 }

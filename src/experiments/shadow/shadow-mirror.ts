@@ -252,7 +252,6 @@ function configError(message: string, details: Record<string, unknown>): FerryEr
     ErrorCode.EXPERIMENT_INVALID_SHADOW_CONFIG,
     `invalid shadow mirror options: ${message}`,
     {
-      status: 400,
       details,
     },
   );

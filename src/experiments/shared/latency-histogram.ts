@@ -89,7 +89,6 @@ export class LatencyHistogram {
         ErrorCode.EXPERIMENT_INVALID_STATS_INPUT,
         'a latency must be a finite number >= 0',
         {
-          status: 400,
           details: { latencyMs: ms },
         },
       );
@@ -105,7 +104,6 @@ export class LatencyHistogram {
   quantile(q: number): number | null {
     if (!(q >= 0 && q <= 1)) {
       throw new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, 'a quantile must be within [0, 1]', {
-        status: 400,
         details: { q },
       });
     }
@@ -224,7 +222,6 @@ export class LatencyHistogram {
 
 function configError(message: string, details: Record<string, unknown>): FerryError {
   return new FerryError(ErrorCode.CONFIG_INVALID, `invalid latency histogram options: ${message}`, {
-    status: 500,
     details,
   });
 }

@@ -5,7 +5,7 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
 
 export function invalidState(message: string, details: Record<string, unknown> = {}): FerryError {
-  return new FerryError(ErrorCode.EXPERIMENT_INVALID_STATE, message, { status: 500, details });
+  return new FerryError(ErrorCode.EXPERIMENT_INVALID_STATE, message, { details });
 }
 
 export function asRecord(value: unknown, what: string): Record<string, unknown> {

@@ -27,7 +27,6 @@ export function sampleRatioMismatch(
   const threshold = opts.threshold ?? SRM_THRESHOLD;
   if (observed.length !== weights.length || observed.length < 2) {
     throw new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, 'need one count per weight, two or more', {
-      status: 400,
       details: { observed, weights },
     });
   }
@@ -39,7 +38,6 @@ export function sampleRatioMismatch(
   const weightSum = weights.reduce((s, w) => s + w, 0);
   if (!(weightSum > 0)) {
     throw new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, 'weights must not all be zero', {
-      status: 400,
       details: { weights },
     });
   }

@@ -2,7 +2,7 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
 
 export function invalidStatsInput(message: string, details: Record<string, unknown> = {}): FerryError {
-  return new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, message, { status: 400, details });
+  return new FerryError(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT, message, { details });
 }
 
 export function requireFinite(name: string, value: number): void {

@@ -28,11 +28,11 @@ export function requireBearer(
 ): void {
   if (!tokens.some((t) => t !== undefined && t !== '')) {
     reply.header('www-authenticate', 'Bearer');
-    throw new FerryError(ErrorCode.HTTP_UNAUTHORIZED, disabledMessage, { status: 401 });
+    throw new FerryError(ErrorCode.HTTP_UNAUTHORIZED, disabledMessage);
   }
   if (!hasBearer(req, tokens)) {
     reply.header('www-authenticate', 'Bearer');
-    throw new FerryError(ErrorCode.HTTP_UNAUTHORIZED, 'missing or wrong bearer token', { status: 401 });
+    throw new FerryError(ErrorCode.HTTP_UNAUTHORIZED, 'missing or wrong bearer token');
   }
 }
 

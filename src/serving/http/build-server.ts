@@ -98,7 +98,6 @@ export async function buildServer(
       reply.header('connection', 'close');
       done(
         new FerryError(ErrorCode.SERVING_SHUTTING_DOWN, 'the server is shutting down', {
-          status: 503,
           details: { retryAfterSeconds: 1 },
         }),
       );
@@ -112,9 +111,6 @@ export async function buildServer(
         new FerryError(
           ErrorCode.HTTP_INVALID_REQUEST,
           'the URL contains U+0000 (NUL), which is not accepted',
-          {
-            status: 400,
-          },
         ),
       );
       return;
@@ -151,16 +147,11 @@ export async function buildServer(
         req,
         reply,
         new FerryError(ErrorCode.HTTP_METHOD_NOT_ALLOWED, `${req.method} is not allowed on ${path}`, {
-          status: 405,
           details: { allow: allowed },
         }),
       );
     }
-    return sendError(
-      req,
-      reply,
-      new FerryError(ErrorCode.HTTP_NOT_FOUND, `no route ${req.method} ${path}`, { status: 404 }),
-    );
+    return sendError(req, reply, new FerryError(ErrorCode.HTTP_NOT_FOUND, `no route ${req.method} ${path}`));
   });
 
   registerCourseRoutes(app, ctx);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ErrorCode } from '../../core/errors.js';
+import { ErrorCode, type ErrorCodeName, statusOf } from '../../core/errors.js';
 import { errorBody } from './http-errors.js';
 
 /** Request ids by raw request, so an answer written at the socket level can still carry its id. */
@@ -12,16 +12,14 @@ export function rememberRequestId(raw: IncomingMessage, id: string): void {
 }
 
 interface ClientErrorAnswer {
-  status: number;
   reason: string;
-  code: string;
+  code: ErrorCodeName;
   message: string;
 }
 
 function answerFor(err: NodeJS.ErrnoException): ClientErrorAnswer {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     return {
-      status: 408,
       reason: 'Request Timeout',
       code: ErrorCode.HTTP_TIMEOUT,
       message: 'the request (headers and body) was not received in time',
@@ -29,14 +27,12 @@ function answerFor(err: NodeJS.ErrnoException): ClientErrorAnswer {
   }
   if (err.code === 'HPE_HEADER_OVERFLOW') {
     return {
-      status: 431,
       reason: 'Request Header Fields Too Large',
-      code: ErrorCode.HTTP_INVALID_REQUEST,
+      code: ErrorCode.HTTP_HEADERS_TOO_LARGE,
       message: 'the request headers are larger than the limit',
     };
   }
   return {
-    status: 400,
     reason: 'Bad Request',
     code: ErrorCode.HTTP_INVALID_REQUEST,
     message: 'malformed HTTP request',
@@ -61,7 +57,7 @@ export function ferryClientErrorHandler(err: NodeJS.ErrnoException, socket: Sock
   if (socket.writable && pending?.headersSent !== true) {
     const body = JSON.stringify(errorBody(url.startsWith('/v2'), a.code, a.message, {}));
     socket.write(
-      `HTTP/1.1 ${a.status} ${a.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${statusOf(a.code)} ${a.reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
     );
   }

@@ -68,11 +68,10 @@ export function answerPreflight(
   const method = String(req.headers['access-control-request-method']).toUpperCase();
   const allowed = allowedOrigin(policy, origin);
   if (allowed === undefined) {
-    return new FerryError(ErrorCode.HTTP_CORS_DENIED, `origin ${origin} is not allowed`, { status: 403 });
+    return new FerryError(ErrorCode.HTTP_CORS_DENIED, `origin ${origin} is not allowed`);
   }
   if (!methods.includes(method)) {
     return new FerryError(ErrorCode.HTTP_CORS_DENIED, `method ${method} is not served on this path`, {
-      status: 403,
       details: { allow: methods },
     });
   }

@@ -1,10 +1,23 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
+import { ErrorCode, type ErrorCodeName, FerryError, toFerryError } from '../../core/errors.js';
 
 /** Open Inference Protocol routes answer errors as `{"error": "..."}`; everything else as Ferry's shape. */
 function isV2Route(req: FastifyRequest): boolean {
   return req.url.startsWith('/v2');
 }
+
+/**
+ * The code of a 4xx fastify or a plugin answers with no more specific code below; its status is
+ * then the code's (400 for a status Ferry has no code for).
+ */
+const CODE_BY_CLIENT_STATUS: Readonly<Record<number, ErrorCodeName>> = {
+  404: ErrorCode.HTTP_NOT_FOUND,
+  405: ErrorCode.HTTP_METHOD_NOT_ALLOWED,
+  413: ErrorCode.HTTP_PAYLOAD_TOO_LARGE,
+  414: ErrorCode.HTTP_URI_TOO_LONG,
+  415: ErrorCode.HTTP_UNSUPPORTED_MEDIA_TYPE,
+  431: ErrorCode.HTTP_HEADERS_TOO_LARGE,
+};
 
 /** Turns what fastify and its plugins throw into FerryErrors with stable codes and 4xx statuses. */
 function toHttpError(err: unknown): FerryError {
@@ -15,36 +28,29 @@ function toHttpError(err: unknown): FerryError {
       ErrorCode.HTTP_INVALID_REQUEST,
       `invalid request ${fe.validationContext ?? 'body'}: ${fe.message ?? 'does not match the schema'}`,
       {
-        status: 400,
         details: { validation: fe.validation },
       },
     );
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new FerryError(ErrorCode.HTTP_PAYLOAD_TOO_LARGE, 'request body is larger than the limit', {
-        status: 413,
-      });
+      return new FerryError(ErrorCode.HTTP_PAYLOAD_TOO_LARGE, 'request body is larger than the limit');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new FerryError(
-        ErrorCode.HTTP_INVALID_REQUEST,
+        ErrorCode.HTTP_UNSUPPORTED_MEDIA_TYPE,
         'unsupported content type: send application/json',
-        { status: 415 },
       );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new FerryError(ErrorCode.HTTP_INVALID_REQUEST, 'the JSON body is empty', { status: 400 });
+      return new FerryError(ErrorCode.HTTP_INVALID_REQUEST, 'the JSON body is empty');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new FerryError(ErrorCode.HTTP_INVALID_REQUEST, fe.message ?? 'invalid request body', {
-        status: 400,
-      });
+      return new FerryError(ErrorCode.HTTP_INVALID_REQUEST, fe.message ?? 'invalid request body');
     default:
       break;
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new FerryError(ErrorCode.HTTP_INVALID_REQUEST, fe.message ?? 'bad request', {
-      status: fe.statusCode,
-    });
+    const code = CODE_BY_CLIENT_STATUS[fe.statusCode] ?? ErrorCode.HTTP_INVALID_REQUEST;
+    return new FerryError(code, fe.message ?? 'bad request');
   }
   return toFerryError(err);
 }
@@ -90,7 +96,7 @@ function publicView(e: FerryError, requestId: string): { message: string; detail
 /** Ferry's error body: `{"error": "..."}` on v2 routes, `{"error": {code, message, details}}` elsewhere. */
 export function errorBody(
   v2: boolean,
-  code: string,
+  code: ErrorCodeName,
   message: string,
   details: Record<string, unknown>,
 ): Record<string, unknown> {

@@ -19,17 +19,11 @@ export function registerStrictJsonParser(app: FastifyInstance): void {
     try {
       text = decoder.decode(body);
     } catch {
-      done(
-        new FerryError(ErrorCode.HTTP_INVALID_REQUEST, 'request body is not valid UTF-8', { status: 400 }),
-        undefined,
-      );
+      done(new FerryError(ErrorCode.HTTP_INVALID_REQUEST, 'request body is not valid UTF-8'), undefined);
       return;
     }
     if (text.trim() === '') {
-      done(
-        new FerryError(ErrorCode.HTTP_INVALID_REQUEST, 'the JSON body is empty', { status: 400 }),
-        undefined,
-      );
+      done(new FerryError(ErrorCode.HTTP_INVALID_REQUEST, 'the JSON body is empty'), undefined);
       return;
     }
     let parsed: unknown;
@@ -37,9 +31,7 @@ export function registerStrictJsonParser(app: FastifyInstance): void {
       parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
     } catch (e) {
       done(
-        new FerryError(ErrorCode.HTTP_INVALID_REQUEST, `malformed JSON: ${(e as Error).message}`, {
-          status: 400,
-        }),
+        new FerryError(ErrorCode.HTTP_INVALID_REQUEST, `malformed JSON: ${(e as Error).message}`),
         undefined,
       );
       return;
@@ -50,7 +42,7 @@ export function registerStrictJsonParser(app: FastifyInstance): void {
         new FerryError(
           ErrorCode.HTTP_INVALID_REQUEST,
           `${nulAt}: contains U+0000 (NUL), which is not accepted`,
-          { status: 400, details: { field: nulAt } },
+          { details: { field: nulAt } },
         ),
         undefined,
       );

@@ -8,9 +8,7 @@ import { checkIdentifier } from '../../core/text-guard.js';
 export function unitHeader(value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
-    throw new FerryError(ErrorCode.HTTP_INVALID_REQUEST, 'X-Ferry-Unit must be given once', {
-      status: 400,
-    });
+    throw new FerryError(ErrorCode.HTTP_INVALID_REQUEST, 'X-Ferry-Unit must be given once');
   }
   return checkIdentifier(value, 'X-Ferry-Unit');
 }

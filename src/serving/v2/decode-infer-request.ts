@@ -29,7 +29,7 @@ export interface DecodedInferRequest {
 const BINARY_DATA_SIZE = 'binary_data_size';
 
 function invalid(field: string, message: string): FerryError {
-  return new FerryError(ErrorCode.V2_INVALID_REQUEST, message, { status: 400, details: { field } });
+  return new FerryError(ErrorCode.V2_INVALID_REQUEST, message, { details: { field } });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

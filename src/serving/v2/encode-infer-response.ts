@@ -17,7 +17,7 @@ export interface EncodeInferResponseArgs {
 
 /** A bug on the server side, not a client mistake: hence INTERNAL/500 rather than the v2 400 code. */
 function inconsistent(message: string): FerryError {
-  return new FerryError(ErrorCode.INTERNAL, `v2 response: ${message}`, { status: 500 });
+  return new FerryError(ErrorCode.INTERNAL, `v2 response: ${message}`);
 }
 
 function labelOutput(predictions: readonly Prediction[]): ResponseOutput {

@@ -68,7 +68,7 @@ function settled<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
 }
 
 const double = (x: number) => x * 2;
-const badInput = () => new FerryError(ErrorCode.MODEL_INVALID_INPUT, 'bad item', { status: 400 });
+const badInput = () => new FerryError(ErrorCode.MODEL_INVALID_INPUT, 'bad item');
 
 /** Only timeouts and Date are faked: setImmediate stays real so the batcher's dispatch still happens. */
 function fakeTimeouts(): void {

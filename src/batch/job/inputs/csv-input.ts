@@ -253,7 +253,6 @@ export async function openCsvInput(opts: CsvInputOptions): Promise<BatchInput> {
     const first = queued.shift();
     if (first === undefined) {
       throw new FerryError(ErrorCode.DATA_EMPTY, `${file.path} is empty: expected a header row`, {
-        status: 400,
         details: { path: file.path },
       });
     }
@@ -321,7 +320,7 @@ function columnIndex(header: string[], idColumn: string, path: string): ColumnIn
       ErrorCode.BATCH_MISSING_COLUMN,
       `${path}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}; the header has ${header.map((h) => `"${h}"`).join(', ')}` +
         (missing.includes(idColumn) ? ' (choose the id column with --id-column)' : ''),
-      { status: 400, details: { path, missing, columns: header } },
+      { details: { path, missing, columns: header } },
     );
   }
   return index;
@@ -353,7 +352,6 @@ function headerOf(first: SplitItem, path: string): string[] {
       ErrorCode.BATCH_INPUT_INVALID,
       `${path}: the header (line ${first.line}) is unreadable: ${reason}`,
       {
-        status: 400,
         details: { path, line: first.line },
       },
     );

@@ -18,14 +18,12 @@ function fileError(path: string, e: unknown): FerryError {
   const code = (e as { code?: string } | null)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') {
     return new FerryError(ErrorCode.BATCH_INPUT_NOT_FOUND, `input file ${path} does not exist`, {
-      status: 400,
       details: { path },
       cause: e,
     });
   }
   const why = e instanceof Error ? e.message : String(e);
   return new FerryError(ErrorCode.BATCH_INPUT_UNREADABLE, `cannot read input file ${path}: ${why}`, {
-    status: 400,
     details: { path, code: code ?? null },
     cause: e,
   });
@@ -42,7 +40,6 @@ export async function identifyFile(path: string): Promise<FileIdentity> {
     const st = await stat(full);
     if (!st.isFile()) {
       throw new FerryError(ErrorCode.BATCH_INPUT_UNREADABLE, `input ${full} is not a regular file`, {
-        status: 400,
         details: { path: full },
       });
     }

@@ -92,7 +92,6 @@ export async function openJsonlInput(opts: JsonlInputOptions): Promise<BatchInpu
     const first = head.find((l) => l.bad !== undefined || l.text.trim() !== '');
     if (first === undefined) {
       throw new FerryError(ErrorCode.DATA_EMPTY, `${file.path} is empty: expected one JSON object per line`, {
-        status: 400,
         details: { path: file.path },
       });
     }
@@ -104,7 +103,7 @@ export async function openJsonlInput(opts: JsonlInputOptions): Promise<BatchInpu
         throw new FerryError(
           ErrorCode.BATCH_MISSING_COLUMN,
           `${file.path}: the first object (line ${first.no}) has no "${idColumn}" key; it has ${names.map((n) => `"${n}"`).join(', ')} (choose the id key with --id-column)`,
-          { status: 400, details: { path: file.path, missing: [idColumn], columns: names, line: first.no } },
+          { details: { path: file.path, missing: [idColumn], columns: names, line: first.no } },
         );
       }
       keys.id = id;

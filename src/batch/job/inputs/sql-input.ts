@@ -42,7 +42,7 @@ function quoteIdent(name: string): string {
 function normaliseQuery(query: string): string {
   const q = query.trim().replace(/;\s*$/, '').trim();
   if (q === '') {
-    throw new FerryError(ErrorCode.BATCH_INPUT_INVALID, 'the input query is empty', { status: 400 });
+    throw new FerryError(ErrorCode.BATCH_INPUT_INVALID, 'the input query is empty');
   }
   return q;
 }
@@ -52,7 +52,6 @@ function queryError(e: unknown, what: string): FerryError {
   if (isFerryError(e) && e.code !== ErrorCode.DB_ERROR) return e;
   const message = e instanceof Error ? e.message : String(e);
   return new FerryError(ErrorCode.BATCH_INPUT_INVALID, `the input query failed (${what}): ${message}`, {
-    status: 400,
     cause: e,
   });
 }
@@ -157,7 +156,7 @@ async function probeQuery(
       ErrorCode.BATCH_MISSING_COLUMN,
       `the input query returns no column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}; it returns ${names.map((n) => `"${n}"`).join(', ')}` +
         (missing.includes(wantedId) ? ' (choose the id column with --id-column)' : ''),
-      { status: 400, details: { missing, columns: names } },
+      { details: { missing, columns: names } },
     );
   }
   return { empty: false, total, columns };

@@ -132,7 +132,7 @@ function byAdmin(requestId: string): string {
 function concludeBody(raw: unknown): { winner?: string | null; reason?: string } {
   if (raw === undefined || raw === null) return {};
   const bad = (message: string) =>
-    new FerryError(ErrorCode.EXPERIMENT_INVALID, message, { status: 400, details: { field: 'body' } });
+    new FerryError(ErrorCode.EXPERIMENT_INVALID, message, { details: { field: 'body' } });
   if (typeof raw !== 'object' || Array.isArray(raw)) throw bad('the body must be {"winner"?, "reason"?}');
   const body = raw as Record<string, unknown>;
   for (const key of Object.keys(body)) {
@@ -150,7 +150,7 @@ function concludeBody(raw: unknown): { winner?: string | null; reason?: string }
 function reasonBody(raw: unknown): { reason?: string } {
   if (raw === undefined || raw === null) return {};
   const bad = (message: string) =>
-    new FerryError(ErrorCode.EXPERIMENT_INVALID, message, { status: 400, details: { field: 'body' } });
+    new FerryError(ErrorCode.EXPERIMENT_INVALID, message, { details: { field: 'body' } });
   if (typeof raw !== 'object' || Array.isArray(raw)) throw bad('the body must be {"reason"?}');
   const body = raw as Record<string, unknown>;
   for (const key of Object.keys(body)) {
@@ -233,7 +233,7 @@ export function registerExperimentRoutes(
             throw new FerryError(
               ErrorCode.HTTP_INVALID_REQUEST,
               `status must be among ${EXPERIMENT_STATUSES.join(', ')}`,
-              { status: 400, details: { status: s } },
+              { details: { status: s } },
             );
           }
         }

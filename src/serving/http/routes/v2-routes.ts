@@ -27,9 +27,6 @@ function selectorOf(params: ModelParams): VersionSelector {
     throw new FerryError(
       ErrorCode.SERVING_UNKNOWN_MODEL,
       `model "${params.model}" has no version "${params.version}" (versions are positive integers)`,
-      {
-        status: 404,
-      },
     );
   }
   return { version };
@@ -58,7 +55,6 @@ async function releasedSelector(
     throw new FerryError(
       ErrorCode.SERVING_UNKNOWN_MODEL,
       `model "${model}" has no version ${selector.version}`,
-      { status: 404 },
     );
   }
   return selector;
@@ -111,9 +107,6 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
       throw new FerryError(
         ErrorCode.V2_INVALID_REQUEST,
         'binary tensor data is not supported; send the JSON representation',
-        {
-          status: 400,
-        },
       );
     }
     const decoded = decodeInferRequest(req.body, {
