@@ -173,6 +173,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
           },
         },
         validatorCompiler: skipValidation,
+        config: { docs: { predicts: true } },
       },
       infer,
     );

@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import type { JsonSchema } from '../../../../core/schema-check.js';
+import {
+  conform,
+  experimentNotFound,
+  isValidExperimentName,
+} from '../../../../experiments/experiment-definition.js';
+import type { ExperimentRouter } from '../../../../experiments/experiment-router.js';
+import type { ExperimentService } from '../../../../experiments/experiment-service.js';
+
+/** What the experiment routes work with. */
+export interface ExperimentRouteDeps {
+  service: ExperimentService;
+  router: ExperimentRouter;
+  flush?: ((name: string) => Promise<void>) | undefined;
+}
+
+export type IdParams = { id: string };
+
+export type RouteGroup = (app: FastifyInstance, deps: ExperimentRouteDeps) => void;
+
+export const tags = ['experiments'];
+export const security = [{ bearerAuth: [] }];
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', description: 'The experiment name' } },
+} as const;
+
+/**
+ * Validates a route's parts with the experiments' own schema checker: the schema shown in
+ * /openapi.json is the one applied, and a refusal is the same 400 FERRY_EXPERIMENT_INVALID (or
+ * _WEIGHTS) with details.field as the domain parser's, which checks the same schema (for the CLI).
+ * fastify hands an absent body over as null; the optional bodies' schemas accept null.
+ */
+export const experimentSchemaValidator: FastifySchemaCompiler<unknown> =
+  ({ schema }) =>
+  (data: unknown) => {
+    try {
+      conform(schema as JsonSchema, data);
+      return { value: data };
+    } catch (e) {
+      return { error: e as Error };
+    }
+  };
+
+/** A malformed name cannot name an experiment: 404, as for a well-formed unknown one. */
+export function checkedId(id: string): string {
+  if (!isValidExperimentName(id)) throw experimentNotFound(id);
+  return id;
+}
