@@ -197,18 +197,22 @@ function parseArms(raw: readonly Raw[], type: ExperimentType): ArmDefinition[] {
     }
     return arm;
   });
-  assertWeights(arms.map((a) => a.weight));
+  assertWeights(
+    arms.map((a) => a.weight),
+    'arms',
+  );
   return arms;
 }
 
 /** Weights: finite, non-negative, summing to 1 within 1e-9. */
-export function assertWeights(weights: readonly number[]): void {
+export function assertWeights(weights: readonly number[], field?: string): void {
+  const where = field === undefined ? {} : { field };
   if (weights.some((w) => !Number.isFinite(w) || w < 0)) {
-    throw invalidWeights('weights must be finite and non-negative', { weights });
+    throw invalidWeights('weights must be finite and non-negative', { ...where, weights });
   }
   const total = weights.reduce((s, w) => s + w, 0);
   if (Math.abs(total - 1) > WEIGHT_SUM_TOLERANCE) {
-    throw invalidWeights(`weights must sum to 1, got ${total}`, { weights, total });
+    throw invalidWeights(`weights must sum to 1, got ${total}`, { ...where, weights, total });
   }
 }
 

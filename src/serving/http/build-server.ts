@@ -77,7 +77,7 @@ export async function buildServer(
         title: 'Ferry model server',
         version: ctx.serverVersion,
         description:
-          'Made With ML API, Open Inference Protocol v2, admin API. Any other method on a listed path is answered 405 with an Allow header.',
+          'Made With ML API, Open Inference Protocol v2, admin API. Besides the statuses listed per operation: any other method on a listed path is answered 405 with an Allow header, a request that does not arrive within the request timeout 408, headers too large 431.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },

@@ -11,6 +11,8 @@ export interface RouteDocs {
   predicts?: boolean;
   /** The success answer's media type when it is not JSON. */
   produces?: string;
+  /** Answers whose body is not the error schema (a readiness 503), as documentation-only schemas. */
+  responses?: Readonly<Record<number, Record<string, unknown>>>;
 }
 
 declare module 'fastify' {
@@ -70,7 +72,7 @@ function errorStatuses(url: string, methods: readonly string[], schema: Schema, 
     statuses.add(413);
     statuses.add(415);
   }
-  return [...statuses].sort((a, b) => a - b);
+  return [...statuses];
 }
 
 /**
@@ -101,16 +103,16 @@ export function documentResponses({
     ...response[success],
     headers: { 'x-request-id': requestIdHeader, ...(docs.predicts ? predictionHeaders : {}) },
   };
-  for (const status of errorStatuses(url, methods, original, docs)) {
+  const declared = Object.keys(response)
+    .map(Number)
+    .filter((s) => s >= 400);
+  const statuses = [...new Set([...declared, ...errorStatuses(url, methods, original, docs)])];
+  for (const status of statuses.sort((a, b) => a - b)) {
     const headers: Schema = { 'x-request-id': requestIdHeader };
     if (status === 401) headers['www-authenticate'] = { type: 'string', description: 'Bearer' };
     if (status === 503) headers['retry-after'] = { type: 'string', description: 'Seconds, when known' };
-    response[String(status)] = {
-      ...errorSchema,
-      ...response[String(status)],
-      description: WHY[status],
-      headers,
-    };
+    const own: Schema = docs.responses?.[status] ?? response[String(status)] ?? errorSchema;
+    response[String(status)] = { ...own, description: own.description ?? WHY[status], headers };
   }
   const headers: Schema = {
     type: 'object',
