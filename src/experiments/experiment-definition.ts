@@ -76,8 +76,8 @@ export function experimentNotFound(name: string): FerryError {
  * Checks `raw` against one of the experiments API's schemas (experiment-schemas.ts): a refusal is a
  * 400 with the schema's code (FERRY_EXPERIMENT_INVALID unless it names another) and details.field.
  */
-export function conform(schema: JsonSchema, raw: unknown): void {
-  const problem = schemaProblem(schema, raw);
+export function conform(schema: JsonSchema, raw: unknown, root = ''): void {
+  const problem = schemaProblem(schema, raw, root);
   if (problem === undefined) return;
   const code =
     problem.code === ErrorCode.EXPERIMENT_INVALID_WEIGHTS ? problem.code : ErrorCode.EXPERIMENT_INVALID;
@@ -514,6 +514,15 @@ export function assertAcceptsEvents(experiment: Experiment): void {
 }
 
 /**
+ * The shape of an events body (eventsBodySchema); a single event's fields are named `body.value`,
+ * a batch's `events[0].value`, as parseEvents names them.
+ */
+export function checkEventsBody(raw: unknown): void {
+  const batch = typeof raw === 'object' && raw !== null && 'events' in raw;
+  conform(eventsBodySchema, raw, batch ? '' : 'body');
+}
+
+/**
  * Parses `{unit, metric, value, event_id[, at]}` or `{events: [...]}` (eventsBodySchema) against the
  * experiment's metrics: binary values are 0 or 1 (true/false accepted), numeric values within the
  * metric's bounds (see metricBounds); `at` within the experiment's life ± EVENT_TIME_SKEW_MS; unit
@@ -525,7 +534,7 @@ export function parseEvents(
   maxEvents: number,
   now: Date = new Date(),
 ): ExperimentEvent[] {
-  conform(eventsBodySchema, raw);
+  checkEventsBody(raw);
   const body = raw as Raw;
   const batch = body.events !== undefined;
   const list = (batch ? body.events : [body]) as Raw[];
@@ -541,7 +550,7 @@ export function parseEvents(
   const latest = now.getTime() + EVENT_TIME_SKEW_MS;
   return list.map((e, i) => {
     const where = batch ? `events[${i}]` : 'body';
-    const field = (key: string) => (batch ? `${where}.${key}` : key);
+    const field = (key: string) => `${where}.${key}`;
     const problem = unitProblem(e.unit);
     if (problem !== undefined) throw invalidExperiment(`${where}.unit ${problem}`, { field: field('unit') });
     const eventId = e.event_id as string;

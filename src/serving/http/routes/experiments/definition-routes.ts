@@ -23,7 +23,7 @@ export const registerDefinitionRoutes: RouteGroup = (admin, { service, router, f
         security,
         body: definitionSchema,
       },
-      validatorCompiler: experimentSchemaValidator,
+      validatorCompiler: experimentSchemaValidator(),
       config: { docs: { success: 201, errors: [409] } },
     },
     async (req, reply) => reply.code(201).send(await service.create(req.body)),

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { checkEventsBody } from '../../../../experiments/experiment-definition.js';
 import { eventsBodySchema, exclusionSchema } from '../../../../experiments/experiment-schemas.js';
 import { requireBearer } from '../../bearer-auth.js';
 import type { ServerContext } from '../../server-context.js';
@@ -26,7 +27,7 @@ export const registerExclusionRoute: RouteGroup = (admin, { service }) => {
         params: idParams,
         body: exclusionSchema,
       },
-      validatorCompiler: experimentSchemaValidator,
+      validatorCompiler: experimentSchemaValidator(),
     },
     async (req) =>
       service.excludeEvents(checkedId(req.params.id), req.body, {
@@ -56,7 +57,7 @@ export function registerEventRoute(
         params: idParams,
         body: eventsBodySchema,
       },
-      validatorCompiler: experimentSchemaValidator,
+      validatorCompiler: experimentSchemaValidator(checkEventsBody),
       config: { docs: { errors: [401, 409] } },
       onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
         if (ctx.eventsToken !== undefined && ctx.eventsToken !== '') {

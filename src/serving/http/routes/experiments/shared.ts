@@ -29,21 +29,23 @@ export const idParams = {
 } as const;
 
 /**
- * Validates a route's parts with the experiments' own schema checker: the schema shown in
+ * Validates a route's body with the experiments' own schema checker: the schema shown in
  * /openapi.json is the one applied, and a refusal is the same 400 FERRY_EXPERIMENT_INVALID (or
  * _WEIGHTS) with details.field as the domain parser's, which checks the same schema (for the CLI).
- * fastify hands an absent body over as null; the optional bodies' schemas accept null.
+ * fastify hands an absent body over as null; the optional bodies' schemas accept null. `check`
+ * replaces the plain schema check where the parser names fields its own way (events).
  */
-export const experimentSchemaValidator: FastifySchemaCompiler<unknown> =
-  ({ schema }) =>
-  (data: unknown) => {
-    try {
-      conform(schema as JsonSchema, data);
-      return { value: data };
-    } catch (e) {
-      return { error: e as Error };
-    }
-  };
+export function experimentSchemaValidator(check?: (data: unknown) => void): FastifySchemaCompiler<unknown> {
+  return ({ schema, httpPart }) =>
+    (data: unknown) => {
+      try {
+        if (httpPart === 'body') (check ?? ((d: unknown) => conform(schema as JsonSchema, d)))(data);
+        return { value: data };
+      } catch (e) {
+        return { error: e as Error };
+      }
+    };
+}
 
 /** A malformed name cannot name an experiment: 404, as for a well-formed unknown one. */
 export function checkedId(id: string): string {

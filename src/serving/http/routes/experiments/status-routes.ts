@@ -42,7 +42,7 @@ export const registerStatusRoutes: RouteGroup = (admin, { service }) => {
           params: idParams,
           body: reasonSchema,
         },
-        validatorCompiler: experimentSchemaValidator,
+        validatorCompiler: experimentSchemaValidator(),
         config: { docs: { errors: [409] } },
       },
       async (req) => {
@@ -62,7 +62,7 @@ export const registerStatusRoutes: RouteGroup = (admin, { service }) => {
         params: idParams,
         body: conclusionSchema,
       },
-      validatorCompiler: experimentSchemaValidator,
+      validatorCompiler: experimentSchemaValidator(),
       config: { docs: { errors: [409] } },
     },
     async (req) => ({
