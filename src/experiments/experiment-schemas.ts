@@ -9,18 +9,18 @@ import type { JsonSchema } from '../core/schema-check.js';
 import { MAX_VERSION } from '../registry/model-ref.js';
 import { BANDIT_POLICIES, EXPERIMENT_TYPES, MAX_METRIC_BOUND, METRIC_KINDS } from './experiment-types.js';
 
-export const MAX_ARMS = 20;
-export const MAX_METRICS = 20;
+const MAX_ARMS = 20;
+const MAX_METRICS = 20;
 /** Longest unit id (user id) routed or accepted in an event; the parser counts UTF-16 code units. */
 export const MAX_UNIT_LENGTH = 256;
 export const MAX_EVENT_ID_LENGTH = 256;
 /** Most event ids in one exclusion request. */
 export const MAX_EXCLUDED_IDS = 1000;
-export const MAX_REASON_LENGTH = 500;
+const MAX_REASON_LENGTH = 500;
 
 export const EXPERIMENT_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
 /** Arm and metric names. */
-export const ARM_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+const ARM_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 
 const WEIGHTS = 'FERRY_EXPERIMENT_INVALID_WEIGHTS';
 
@@ -143,7 +143,7 @@ export const definitionSchema = {
   },
 } as const satisfies JsonSchema;
 
-export const eventSchema = {
+const eventSchema = {
   type: 'object',
   required: ['unit', 'metric', 'value', 'event_id'],
   additionalProperties: false,

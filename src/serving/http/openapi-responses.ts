@@ -24,7 +24,7 @@ declare module 'fastify' {
 type Schema = Record<string, unknown>;
 
 /** Ferry's error body everywhere but on /v2 routes. */
-export const ferryErrorSchema = {
+const ferryErrorSchema = {
   type: 'object',
   required: ['error'],
   properties: {

@@ -121,8 +121,9 @@ const ODD_VALUES: Json[] = [
 /** Every path of `value` (objects and arrays, recursively) with what is there. */
 function paths(value: Json, at: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [at];
-  if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...at, i])));
-  else if (value !== null && typeof value === 'object') {
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) out.push(...paths(v, [...at, i]));
+  } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...at, k]));
   }
   return out;
