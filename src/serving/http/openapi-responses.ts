@@ -2,7 +2,7 @@ import type { RouteOptions } from 'fastify';
 import { v2ErrorSchema } from '../v2/openapi-schemas.js';
 
 /** What /openapi.json says about a route beyond its schema: set as `config: { docs }` on the route. */
-export interface RouteDocs {
+interface RouteDocs {
   /** The success status when it is not 200 (and the route has no response schema for it). */
   success?: number;
   /** Statuses the route's own logic answers, beyond those every route of its kind can answer. */
