@@ -9,25 +9,30 @@
  *   change that is not allowed (resuming a stopped experiment, concluding twice).
  */
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
-import { EXPERIMENT_NAME } from '../ports/experiment-api.js';
-import { isValidAlias, isValidModelName, MAX_VERSION } from '../registry/model-ref.js';
+import { type JsonSchema, schemaProblem } from '../core/schema-check.js';
+import { isValidAlias, isValidModelName } from '../registry/model-ref.js';
+import {
+  conclusionSchema,
+  definitionSchema,
+  eventsBodySchema,
+  exclusionSchema,
+  MAX_EVENT_ID_LENGTH,
+  MAX_EXCLUDED_IDS,
+  MAX_UNIT_LENGTH,
+  reasonSchema,
+} from './experiment-schemas.js';
 import {
   ACTIVE_STATUSES,
-  type AnalysisSettings,
   type ArmDefinition,
-  BANDIT_POLICIES,
   type BanditPolicyName,
   type BanditSettings,
   DEFAULT_METRIC_BOUND,
   DEFAULT_MIN_UNITS_PER_ARM,
-  EXPERIMENT_TYPES,
   type Experiment,
   type ExperimentDefinition,
   type ExperimentEvent,
   type ExperimentStatus,
   type ExperimentType,
-  MAX_METRIC_BOUND,
-  METRIC_KINDS,
   type MetricDefinition,
   type MetricKind,
   type PowerEstimate,
@@ -38,18 +43,12 @@ import { canarySettings, canaryWeights, shadowSettings } from './live-settings.j
 import { unitsPerArmForMeans, unitsPerArmForProportions } from './stats/power.js';
 
 const WEIGHT_SUM_TOLERANCE = 1e-9;
-const MAX_ARMS = 20;
-const MAX_METRICS = 20;
-/** Longest unit id (user id) routed or accepted in an event, in UTF-16 code units. */
-const MAX_UNIT_LENGTH = 256;
-const MAX_EVENT_ID_LENGTH = 256;
 /**
  * An event's `at` must fall within [the experiment's creation − 5 min, now + 5 min]: the skew
  * tolerates clocks of reporting applications that run a little ahead or behind.
  */
 export const EVENT_TIME_SKEW_MS = 5 * 60_000;
 
-const ARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function invalidExperiment(message: string, details: Record<string, unknown> = {}): FerryError {
@@ -68,6 +67,18 @@ export function experimentConflict(message: string, details: Record<string, unkn
 export { experimentNotFound } from '../ports/experiment-api.js';
 
 /**
+ * Checks `raw` against one of the experiments API's schemas (experiment-schemas.ts): a refusal is a
+ * 400 with the schema's code (FERRY_EXPERIMENT_INVALID unless it names another) and details.field.
+ */
+export function conform(schema: JsonSchema, raw: unknown, root = ''): void {
+  const problem = schemaProblem(schema, raw, root);
+  if (problem === undefined) return;
+  const code =
+    problem.code === ErrorCode.EXPERIMENT_INVALID_WEIGHTS ? problem.code : ErrorCode.EXPERIMENT_INVALID;
+  throw new FerryError(code, problem.message, { details: { field: problem.field } });
+}
+
+/**
  * Why `unit` cannot be a unit id, or undefined when it can: 1 to 256 UTF-16 units, no NUL, no
  * unpaired surrogate (both databases store UTF-8 and could not keep those exactly).
  */
@@ -82,121 +93,41 @@ export function unitProblem(unit: unknown): string | undefined {
 
 type Raw = Record<string, unknown>;
 
-function isObject(x: unknown): x is Raw {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-function onlyKeys(obj: Raw, allowed: readonly string[], where: string): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) {
-      throw invalidExperiment(
-        `unknown field ${JSON.stringify(key)} in ${where}; allowed: ${allowed.join(', ')}`,
-        {
-          field: `${where}.${key}`,
-        },
-      );
-    }
-  }
-}
-
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw invalidExperiment(`${field} must be one of ${allowed.join(', ')}`, { field, value });
-  }
-  return value as T;
-}
-
-function finiteNumber(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw invalidExperiment(`${field} must be a finite number`, { field, value });
-  }
-  return value;
-}
-
-function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw invalidExperiment(`${field} must be an integer ${range}`, { field, value });
-  }
-  return value;
-}
-
-function name(value: unknown, pattern: RegExp, field: string): string {
-  if (typeof value !== 'string' || !pattern.test(value)) {
-    throw invalidExperiment(
-      `${field} must be 1-${pattern === EXPERIMENT_NAME ? 100 : 64} letters, digits, '.', '_' or '-', starting with a letter or digit`,
-      { field, value },
-    );
-  }
-  return value;
-}
-
-const TOP_LEVEL = [
-  'name',
-  'type',
-  'model',
-  'arms',
-  'coverage',
-  'seed',
-  'metrics',
-  'bandit',
-  'power',
-  'description',
-  'canary',
-  'shadow',
-  'analysis',
-] as const;
-
 /**
  * Checks a submitted definition and fills in its defaults. Pure: the registry (do the versions
  * exist?) and the other experiments (overlap) are checked by `checkArmsExist` and `checkOverlap`.
+ * The shape (fields, types, ranges, names) is definitionSchema's; below are the rules it cannot say.
  */
 export function parseExperimentDefinition(raw: unknown): ExperimentDefinition {
-  if (!isObject(raw)) throw invalidExperiment('an experiment definition must be a JSON object');
-  onlyKeys(raw, TOP_LEVEL, 'experiment');
-  const experimentName = name(raw.name, EXPERIMENT_NAME, 'name');
-  const type = oneOf<ExperimentType>(raw.type ?? 'ab', EXPERIMENT_TYPES, 'type');
-  if (typeof raw.model !== 'string' || !isValidModelName(raw.model)) {
+  conform(definitionSchema, raw);
+  const body = raw as Raw;
+  const experimentName = body.name as string;
+  const type = (body.type ?? 'ab') as ExperimentType;
+  if (!isValidModelName(body.model as string)) {
     throw invalidExperiment('model must be a registered model name (e.g. "tagifai")', {
       field: 'model',
-      value: raw.model,
+      value: body.model,
     });
   }
-  const model = raw.model;
-  const arms = parseArms(raw.arms, type);
-  const coverage = raw.coverage === undefined ? 1 : finiteNumber(raw.coverage, 'coverage');
-  if (!(coverage >= 0 && coverage <= 1)) {
-    throw invalidExperiment('coverage must be within [0, 1]', { field: 'coverage', value: coverage });
-  }
-  let seed = experimentName;
-  if (raw.seed !== undefined) {
-    if (typeof raw.seed !== 'string' || raw.seed.length === 0 || raw.seed.length > 256) {
-      throw invalidExperiment('seed must be a string of 1 to 256 characters', { field: 'seed' });
-    }
-    seed = raw.seed;
-  }
-  const metrics = parseMetrics(raw.metrics, type);
+  const model = body.model as string;
+  const arms = parseArms(body.arms as Raw[], type);
+  const coverage = (body.coverage ?? 1) as number;
+  const seed = (body.seed ?? experimentName) as string;
+  const metrics = parseMetrics((body.metrics ?? []) as Raw[], type);
   const def: ExperimentDefinition = { name: experimentName, type, model, arms, coverage, seed, metrics };
-  if (raw.bandit !== undefined || type === 'bandit') {
+  if (body.bandit !== undefined || type === 'bandit') {
     if (type !== 'bandit')
       throw invalidExperiment('bandit settings are for type "bandit" only', { field: 'bandit' });
-    def.bandit = parseBandit(raw.bandit, arms.length, metrics);
+    def.bandit = parseBandit((body.bandit ?? {}) as Raw, arms.length, metrics);
   }
-  if (raw.power !== undefined) def.power = parsePower(raw.power, metrics);
-  def.analysis = parseAnalysis(raw.analysis);
-  if (raw.description !== undefined) {
-    if (typeof raw.description !== 'string' || raw.description.length > 2000) {
-      throw invalidExperiment('description must be a string of at most 2000 characters', {
-        field: 'description',
-      });
-    }
-    def.description = raw.description;
-  }
+  if (body.power !== undefined) def.power = parsePower(body.power as Raw, metrics);
+  const analysis = (body.analysis ?? {}) as Raw;
+  def.analysis = { minUnitsPerArm: (analysis.minUnitsPerArm ?? DEFAULT_MIN_UNITS_PER_ARM) as number };
+  if (body.description !== undefined) def.description = body.description as string;
   for (const key of ['canary', 'shadow'] as const) {
-    const value = raw[key];
+    const value = body[key];
     if (value === undefined) continue;
     if (type !== key) throw invalidExperiment(`${key} settings are for type "${key}" only`, { field: key });
-    if (!isObject(value)) throw invalidExperiment(`${key} must be an object`, { field: key });
     def[key] = JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
   }
   if (type === 'shadow') shadowSettings(def);
@@ -204,7 +135,7 @@ export function parseExperimentDefinition(raw: unknown): ExperimentDefinition {
     // A canary's weights follow its steps: the first step's share at creation, then the controller's.
     const first = canarySettings(def).config.steps[0]!;
     const weights = canaryWeights(first);
-    const given = (raw.arms as unknown[]).some((a) => isObject(a) && a.weight !== undefined);
+    const given = (body.arms as Raw[]).some((a) => a.weight !== undefined);
     if (given && arms.some((a, i) => Math.abs(a.weight - weights[i]!) > WEIGHT_SUM_TOLERANCE)) {
       throw invalidWeights(
         `a canary's weights follow its steps: omit them, or give [${weights.join(', ')}] (the first step)`,
@@ -218,31 +149,21 @@ export function parseExperimentDefinition(raw: unknown): ExperimentDefinition {
   return def;
 }
 
-function parseArms(raw: unknown, type: ExperimentType): ArmDefinition[] {
-  if (!Array.isArray(raw)) throw invalidExperiment('arms must be an array', { field: 'arms' });
-  if (type === 'shadow' || type === 'canary') {
-    if (raw.length !== 2) {
-      throw invalidExperiment(`a ${type} has exactly two arms: production first, then the candidate`, {
-        field: 'arms',
-        count: raw.length,
-      });
-    }
-  } else if (raw.length < 2 || raw.length > MAX_ARMS) {
-    throw invalidExperiment(`an experiment needs 2 to ${MAX_ARMS} arms (the first is the control)`, {
+function parseArms(raw: readonly Raw[], type: ExperimentType): ArmDefinition[] {
+  if ((type === 'shadow' || type === 'canary') && raw.length !== 2) {
+    throw invalidExperiment(`a ${type} has exactly two arms: production first, then the candidate`, {
       field: 'arms',
       count: raw.length,
     });
   }
-  const given = raw.filter((a) => isObject(a) && a.weight !== undefined).length;
+  const given = raw.filter((a) => a.weight !== undefined).length;
   if (given !== 0 && given !== raw.length) {
     throw invalidWeights('give every arm a weight, or none (equal weights)', { field: 'arms' });
   }
   const seen = new Set<string>();
   const arms = raw.map((a, i): ArmDefinition => {
     const where = `arms[${i}]`;
-    if (!isObject(a)) throw invalidExperiment(`${where} must be an object`, { field: where });
-    onlyKeys(a, ['name', 'version', 'alias', 'weight'], where);
-    const armName = name(a.name, ARM_NAME, `${where}.name`);
+    const armName = a.name as string;
     if (seen.has(armName)) {
       throw invalidExperiment(`arm names must be unique; "${armName}" appears twice`, { field: where });
     }
@@ -250,79 +171,65 @@ function parseArms(raw: unknown, type: ExperimentType): ArmDefinition[] {
     if ((a.version === undefined) === (a.alias === undefined)) {
       throw invalidExperiment(`${where} needs exactly one of "version" and "alias"`, { field: where });
     }
-    const arm: ArmDefinition = { name: armName, weight: given === 0 ? 1 / raw.length : Number.NaN };
-    if (a.version !== undefined) arm.version = integer(a.version, `${where}.version`, 1, MAX_VERSION);
+    const arm: ArmDefinition = {
+      name: armName,
+      weight: given === 0 ? 1 / raw.length : (a.weight as number),
+    };
+    if (a.version !== undefined) arm.version = a.version as number;
     if (a.alias !== undefined) {
-      if (typeof a.alias !== 'string' || !isValidAlias(a.alias)) {
+      if (!isValidAlias(a.alias as string)) {
         throw invalidExperiment(`${where}.alias is not a valid alias name`, {
           field: `${where}.alias`,
           value: a.alias,
         });
       }
-      arm.alias = a.alias;
-    }
-    if (given !== 0) {
-      if (typeof a.weight !== 'number' || !Number.isFinite(a.weight) || a.weight < 0 || a.weight > 1) {
-        throw invalidWeights(`${where}.weight must be a number within [0, 1]`, {
-          field: `${where}.weight`,
-          value: a.weight,
-        });
-      }
-      arm.weight = a.weight;
+      arm.alias = a.alias as string;
     }
     return arm;
   });
-  assertWeights(arms.map((a) => a.weight));
+  assertWeights(
+    arms.map((a) => a.weight),
+    'arms',
+  );
   return arms;
 }
 
 /** Weights: finite, non-negative, summing to 1 within 1e-9. */
-export function assertWeights(weights: readonly number[]): void {
+export function assertWeights(weights: readonly number[], field?: string): void {
+  const where = field === undefined ? {} : { field };
   if (weights.some((w) => !Number.isFinite(w) || w < 0)) {
-    throw invalidWeights('weights must be finite and non-negative', { weights });
+    throw invalidWeights('weights must be finite and non-negative', { ...where, weights });
   }
   const total = weights.reduce((s, w) => s + w, 0);
   if (Math.abs(total - 1) > WEIGHT_SUM_TOLERANCE) {
-    throw invalidWeights(`weights must sum to 1, got ${total}`, { weights, total });
+    throw invalidWeights(`weights must sum to 1, got ${total}`, { ...where, weights, total });
   }
 }
 
-function parseMetrics(raw: unknown, type: ExperimentType): MetricDefinition[] {
-  const list = raw ?? [];
-  if (!Array.isArray(list)) throw invalidExperiment('metrics must be an array', { field: 'metrics' });
+function parseMetrics(list: readonly Raw[], type: ExperimentType): MetricDefinition[] {
   if ((type === 'ab' || type === 'bandit') && list.length === 0) {
     throw invalidExperiment(`an experiment of type "${type}" needs at least one metric`, {
       field: 'metrics',
     });
   }
-  if (list.length > MAX_METRICS) {
-    throw invalidExperiment(`at most ${MAX_METRICS} metrics`, { field: 'metrics', count: list.length });
-  }
   const seen = new Set<string>();
   return list.map((m, i): MetricDefinition => {
     const where = `metrics[${i}]`;
-    if (!isObject(m)) throw invalidExperiment(`${where} must be an object`, { field: where });
-    onlyKeys(m, ['name', 'kind', 'tau', 'min', 'max'], where);
-    const metricName = name(m.name, ARM_NAME, `${where}.name`);
+    const metricName = m.name as string;
     if (seen.has(metricName)) {
       throw invalidExperiment(`metric names must be unique; "${metricName}" appears twice`, { field: where });
     }
     seen.add(metricName);
-    const kind = oneOf<MetricKind>(m.kind, METRIC_KINDS, `${where}.kind`);
-    const metric: MetricDefinition = { name: metricName, kind };
-    if (m.tau !== undefined) {
-      const tau = finiteNumber(m.tau, `${where}.tau`);
-      if (!(tau > 0)) throw invalidExperiment(`${where}.tau must be positive`, { field: `${where}.tau` });
-      metric.tau = tau;
-    }
+    const metric: MetricDefinition = { name: metricName, kind: m.kind as MetricKind };
+    if (m.tau !== undefined) metric.tau = m.tau as number;
     if (m.min !== undefined || m.max !== undefined) {
-      if (kind === 'binary') {
+      if (metric.kind === 'binary') {
         throw invalidExperiment(`${where}: min and max are for numeric metrics (binary values are 0 or 1)`, {
           field: where,
         });
       }
-      if (m.min !== undefined) metric.min = parseBound(m.min, `${where}.min`);
-      if (m.max !== undefined) metric.max = parseBound(m.max, `${where}.max`);
+      if (m.min !== undefined) metric.min = m.min as number;
+      if (m.max !== undefined) metric.max = m.max as number;
       const { min, max } = metricBounds(metric);
       if (!(min < max)) {
         throw invalidExperiment(`${where}.min must be below ${where}.max`, { field: where, min, max });
@@ -332,43 +239,16 @@ function parseMetrics(raw: unknown, type: ExperimentType): MetricDefinition[] {
   });
 }
 
-function parseAnalysis(raw: unknown): AnalysisSettings {
-  const a = raw ?? {};
-  if (!isObject(a)) throw invalidExperiment('analysis must be an object', { field: 'analysis' });
-  onlyKeys(a, ['minUnitsPerArm'], 'analysis');
-  return {
-    minUnitsPerArm:
-      a.minUnitsPerArm === undefined
-        ? DEFAULT_MIN_UNITS_PER_ARM
-        : integer(a.minUnitsPerArm, 'analysis.minUnitsPerArm', 2),
-  };
-}
-
 /** The bounds of a numeric metric's event values (its own, else ±DEFAULT_METRIC_BOUND). */
 export function metricBounds(metric: MetricDefinition): { min: number; max: number } {
   if (metric.kind === 'binary') return { min: 0, max: 1 };
   return { min: metric.min ?? -DEFAULT_METRIC_BOUND, max: metric.max ?? DEFAULT_METRIC_BOUND };
 }
 
-function parseBound(value: unknown, field: string): number {
-  const bound = finiteNumber(value, field);
-  if (Math.abs(bound) > MAX_METRIC_BOUND) {
-    throw invalidExperiment(`${field} must be within ±${MAX_METRIC_BOUND}`, { field, value });
-  }
-  return bound;
-}
-
-function parseBandit(raw: unknown, arms: number, metrics: readonly MetricDefinition[]): BanditSettings {
-  const b = raw ?? {};
-  if (!isObject(b)) throw invalidExperiment('bandit must be an object', { field: 'bandit' });
-  onlyKeys(
-    b,
-    ['policy', 'floor', 'minUnitsPerArm', 'updateEveryMs', 'metric', 'epsilon', 'rewardRange'],
-    'bandit',
-  );
-  const policy = oneOf<BanditPolicyName>(b.policy ?? 'thompson', BANDIT_POLICIES, 'bandit.policy');
-  const floor = b.floor === undefined ? Math.min(0.05, 1 / arms) : finiteNumber(b.floor, 'bandit.floor');
-  if (!(floor >= 0 && floor * arms <= 1 + 1e-12)) {
+function parseBandit(b: Raw, arms: number, metrics: readonly MetricDefinition[]): BanditSettings {
+  const policy = (b.policy ?? 'thompson') as BanditPolicyName;
+  const floor = b.floor === undefined ? Math.min(0.05, 1 / arms) : (b.floor as number);
+  if (!(floor * arms <= 1 + 1e-12)) {
     throw invalidExperiment(`bandit.floor must be within [0, 1/${arms}]`, {
       field: 'bandit.floor',
       value: floor,
@@ -377,10 +257,8 @@ function parseBandit(raw: unknown, arms: number, metrics: readonly MetricDefinit
   const settings: BanditSettings = {
     policy,
     floor,
-    minUnitsPerArm:
-      b.minUnitsPerArm === undefined ? 100 : integer(b.minUnitsPerArm, 'bandit.minUnitsPerArm', 0),
-    updateEveryMs:
-      b.updateEveryMs === undefined ? 3_600_000 : integer(b.updateEveryMs, 'bandit.updateEveryMs', 1),
+    minUnitsPerArm: (b.minUnitsPerArm ?? 100) as number,
+    updateEveryMs: (b.updateEveryMs ?? 3_600_000) as number,
   };
   const metric = b.metric ?? metrics[0]?.name;
   if (typeof metric !== 'string' || !metrics.some((m) => m.name === metric)) {
@@ -393,43 +271,28 @@ function parseBandit(raw: unknown, arms: number, metrics: readonly MetricDefinit
   if (b.epsilon !== undefined) {
     if (policy !== 'epsilon-greedy')
       throw invalidExperiment('bandit.epsilon is for epsilon-greedy', { field: 'bandit.epsilon' });
-    const epsilon = finiteNumber(b.epsilon, 'bandit.epsilon');
-    if (!(epsilon >= 0 && epsilon <= 1)) {
-      throw invalidExperiment('bandit.epsilon must be within [0, 1]', { field: 'bandit.epsilon' });
-    }
-    settings.epsilon = epsilon;
+    settings.epsilon = b.epsilon as number;
   } else if (policy === 'epsilon-greedy') {
     settings.epsilon = 0.1;
   }
   if (b.rewardRange !== undefined) {
     if (policy !== 'ucb1')
       throw invalidExperiment('bandit.rewardRange is for ucb1', { field: 'bandit.rewardRange' });
-    const range = finiteNumber(b.rewardRange, 'bandit.rewardRange');
-    if (!(range > 0))
-      throw invalidExperiment('bandit.rewardRange must be positive', { field: 'bandit.rewardRange' });
-    settings.rewardRange = range;
+    settings.rewardRange = b.rewardRange as number;
   }
   return settings;
 }
 
-function parsePower(raw: unknown, metrics: readonly MetricDefinition[]): PowerRequest {
-  if (!isObject(raw)) throw invalidExperiment('power must be an object', { field: 'power' });
-  onlyKeys(raw, ['metric', 'baseline', 'sigma', 'mde', 'relative', 'alpha', 'power'], 'power');
+function parsePower(raw: Raw, metrics: readonly MetricDefinition[]): PowerRequest {
   const metricName = raw.metric ?? metrics[0]?.name;
   const metric = metrics.find((m) => m.name === metricName);
   if (metric === undefined) {
     throw invalidExperiment('power.metric must name one of the metrics', { field: 'power.metric' });
   }
-  const power: PowerRequest = { metric: metric.name, mde: finiteNumber(raw.mde, 'power.mde') };
-  if (raw.relative !== undefined) {
-    if (typeof raw.relative !== 'boolean')
-      throw invalidExperiment('power.relative must be a boolean', { field: 'power.relative' });
-    power.relative = raw.relative;
+  const power: PowerRequest = { metric: metric.name, mde: raw.mde as number };
+  for (const key of ['relative', 'baseline', 'sigma', 'alpha', 'power'] as const) {
+    if (raw[key] !== undefined) Object.assign(power, { [key]: raw[key] });
   }
-  if (raw.baseline !== undefined) power.baseline = finiteNumber(raw.baseline, 'power.baseline');
-  if (raw.sigma !== undefined) power.sigma = finiteNumber(raw.sigma, 'power.sigma');
-  if (raw.alpha !== undefined) power.alpha = finiteNumber(raw.alpha, 'power.alpha');
-  if (raw.power !== undefined) power.power = finiteNumber(raw.power, 'power.power');
   if (metric.kind === 'binary' && power.baseline === undefined) {
     throw invalidExperiment('power.baseline (the control rate) is needed for a binary metric', {
       field: 'power.baseline',
@@ -640,9 +503,19 @@ export function assertAcceptsEvents(experiment: Experiment): void {
 }
 
 /**
- * Parses `{unit, metric, value, event_id[, at]}` or `{events: [...]}` against the experiment's
- * metrics: binary values are 0 or 1 (true/false accepted), numeric values finite numbers within the
- * metric's bounds (see metricBounds); `at` within the experiment's life ± EVENT_TIME_SKEW_MS.
+ * The shape of an events body (eventsBodySchema); a single event's fields are named `body.value`,
+ * a batch's `events[0].value`, as parseEvents names them.
+ */
+export function checkEventsBody(raw: unknown): void {
+  const batch = typeof raw === 'object' && raw !== null && 'events' in raw;
+  conform(eventsBodySchema, raw, batch ? '' : 'body');
+}
+
+/**
+ * Parses `{unit, metric, value, event_id[, at]}` or `{events: [...]}` (eventsBodySchema) against the
+ * experiment's metrics: binary values are 0 or 1 (true/false accepted), numeric values within the
+ * metric's bounds (see metricBounds); `at` within the experiment's life ± EVENT_TIME_SKEW_MS; unit
+ * and event ids without NUL or unpaired surrogates, at most 256 UTF-16 code units.
  */
 export function parseEvents(
   raw: unknown,
@@ -650,17 +523,10 @@ export function parseEvents(
   maxEvents: number,
   now: Date = new Date(),
 ): ExperimentEvent[] {
-  if (!isObject(raw)) throw invalidExperiment('the body must be an event object or {"events": [...]}');
-  let list: unknown[];
-  if (raw.events !== undefined) {
-    onlyKeys(raw, ['events'], 'body');
-    if (!Array.isArray(raw.events) || raw.events.length === 0) {
-      throw invalidExperiment('events must be a non-empty array', { field: 'events' });
-    }
-    list = raw.events;
-  } else {
-    list = [raw];
-  }
+  checkEventsBody(raw);
+  const body = raw as Raw;
+  const batch = body.events !== undefined;
+  const list = (batch ? body.events : [body]) as Raw[];
   if (list.length > maxEvents) {
     throw invalidExperiment(`at most ${maxEvents} events per request`, {
       field: 'events',
@@ -672,62 +538,60 @@ export function parseEvents(
   const earliest = Date.parse(experiment.createdAt) - EVENT_TIME_SKEW_MS;
   const latest = now.getTime() + EVENT_TIME_SKEW_MS;
   return list.map((e, i) => {
-    const where = raw.events !== undefined ? `events[${i}]` : 'body';
-    if (!isObject(e)) throw invalidExperiment(`${where} must be an object`, { field: where });
-    onlyKeys(e, ['unit', 'metric', 'value', 'event_id', 'at'], where);
+    const where = batch ? `events[${i}]` : 'body';
+    const field = (key: string) => `${where}.${key}`;
     const problem = unitProblem(e.unit);
-    if (problem !== undefined)
-      throw invalidExperiment(`${where}.unit ${problem}`, { field: `${where}.unit` });
-    const eventId = e.event_id;
-    if (
-      typeof eventId !== 'string' ||
-      eventId.length === 0 ||
-      eventId.length > MAX_EVENT_ID_LENGTH ||
-      unitProblem(eventId) !== undefined
-    ) {
+    if (problem !== undefined) throw invalidExperiment(`${where}.unit ${problem}`, { field: field('unit') });
+    const eventId = e.event_id as string;
+    if (unitProblem(eventId) !== undefined) {
       throw invalidExperiment(
-        `${where}.event_id must be a string of 1 to ${MAX_EVENT_ID_LENGTH} characters`,
-        {
-          field: `${where}.event_id`,
-        },
+        `${where}.event_id must be a string of 1 to ${MAX_EVENT_ID_LENGTH} characters, without NUL`,
+        { field: field('event_id') },
       );
     }
-    const kind = typeof e.metric === 'string' ? kinds.get(e.metric) : undefined;
+    const metric = e.metric as string;
+    const kind = kinds.get(metric);
     if (kind === undefined) {
       throw invalidExperiment(
         `${where}.metric must be one of the experiment's metrics: ${[...kinds.keys()].join(', ') || '(none)'}`,
-        { field: `${where}.metric`, value: e.metric },
+        { field: field('metric'), value: e.metric },
       );
     }
     let value: number;
     if (kind === 'binary') {
       value = e.value === true ? 1 : e.value === false ? 0 : (e.value as number);
       if (value !== 0 && value !== 1) {
-        throw invalidExperiment(`${where}.value must be 0 or 1 for the binary metric "${e.metric}"`, {
-          field: `${where}.value`,
+        throw invalidExperiment(`${where}.value must be 0 or 1 for the binary metric "${metric}"`, {
+          field: field('value'),
           value: e.value,
         });
       }
     } else {
-      value = finiteNumber(e.value, `${where}.value`);
-      const { min, max } = bounds.get(e.metric as string)!;
+      if (typeof e.value !== 'number') {
+        throw invalidExperiment(`${where}.value must be a finite number for the numeric metric "${metric}"`, {
+          field: field('value'),
+          value: e.value,
+        });
+      }
+      value = e.value;
+      const { min, max } = bounds.get(metric)!;
       if (value < min || value > max) {
         throw invalidExperiment(
-          `${where}.value must be within [${min}, ${max}] for the metric "${e.metric}" (its min and max)`,
-          { field: `${where}.value`, value, min, max },
+          `${where}.value must be within [${min}, ${max}] for the metric "${metric}" (its min and max)`,
+          { field: field('value'), value, min, max },
         );
       }
     }
-    const event: ExperimentEvent = { eventId, unit: e.unit as string, metric: e.metric as string, value };
+    const event: ExperimentEvent = { eventId, unit: e.unit as string, metric, value };
     if (e.at !== undefined) {
-      const ms = typeof e.at === 'string' ? Date.parse(e.at) : Number.NaN;
+      const ms = Date.parse(e.at as string);
       if (Number.isNaN(ms))
-        throw invalidExperiment(`${where}.at must be an ISO 8601 time`, { field: `${where}.at` });
+        throw invalidExperiment(`${where}.at must be an ISO 8601 time`, { field: field('at') });
       if (ms < earliest || ms > latest) {
         throw invalidExperiment(
           `${where}.at must fall within the experiment's life: from its creation (${experiment.createdAt}) to now, ± ${EVENT_TIME_SKEW_MS / 60_000} minutes`,
           {
-            field: `${where}.at`,
+            field: field('at'),
             value: e.at,
             earliest: new Date(earliest).toISOString(),
             latest: new Date(latest).toISOString(),
@@ -740,13 +604,11 @@ export function parseEvents(
   });
 }
 
-/** Most event ids in one exclusion request. */
-const MAX_EXCLUDED_IDS = 1000;
-
 /**
- * The body of POST /v1/experiments/:id/events/exclude: `{reason, event_ids?, unit?, metric?,
- * outOfRange?, by?}` (`by`: who excludes, recorded with the channel); at least one of event_ids, unit and outOfRange (so that a typo cannot exclude a whole
- * metric), every condition given must hold. `reason` (1 to 500 characters) is recorded.
+ * The body of POST /v1/experiments/:id/events/exclude (exclusionSchema): `{reason, event_ids?,
+ * unit?, metric?, outOfRange?, by?}` (`by`: who excludes, recorded with the channel); at least one
+ * of event_ids, unit and outOfRange (so that a typo cannot exclude a whole metric), every condition
+ * given must hold. `reason` (1 to 500 characters, not blank) is recorded.
  */
 export function parseExclusion(
   raw: unknown,
@@ -756,50 +618,42 @@ export function parseExclusion(
   reason: string;
   by?: string;
 } {
-  if (!isObject(raw)) throw invalidExperiment('the body must be a JSON object');
-  onlyKeys(raw, ['event_ids', 'unit', 'metric', 'outOfRange', 'reason', 'by'], 'body');
-  if (raw.by !== undefined && unitProblem(raw.by) !== undefined) {
+  conform(exclusionSchema, raw);
+  const body = raw as Raw;
+  if (body.by !== undefined && unitProblem(body.by) !== undefined) {
     throw invalidExperiment('by (who excludes, recorded) must be a string of 1 to 256 characters', {
       field: 'by',
     });
   }
-  if (typeof raw.reason !== 'string' || raw.reason.trim().length === 0 || raw.reason.length > 500) {
+  const reason = body.reason as string;
+  if (reason.trim().length === 0) {
     throw invalidExperiment('reason must be a string of 1 to 500 characters (it is recorded)', {
       field: 'reason',
     });
   }
   const selection: { eventIds?: string[]; unit?: string; metric?: string; outOfRange?: boolean } = {};
-  if (raw.event_ids !== undefined) {
-    const ids = raw.event_ids;
-    if (
-      !Array.isArray(ids) ||
-      ids.length === 0 ||
-      ids.length > MAX_EXCLUDED_IDS ||
-      ids.some((id) => unitProblem(id) !== undefined)
-    ) {
+  if (body.event_ids !== undefined) {
+    const ids = body.event_ids as string[];
+    if (ids.some((id) => unitProblem(id) !== undefined)) {
       throw invalidExperiment(`event_ids must be 1 to ${MAX_EXCLUDED_IDS} event ids`, { field: 'event_ids' });
     }
-    selection.eventIds = [...new Set(ids as string[])];
+    selection.eventIds = [...new Set(ids)];
   }
-  if (raw.unit !== undefined) {
-    const problem = unitProblem(raw.unit);
+  if (body.unit !== undefined) {
+    const problem = unitProblem(body.unit);
     if (problem !== undefined) throw invalidExperiment(`unit ${problem}`, { field: 'unit' });
-    selection.unit = raw.unit as string;
+    selection.unit = body.unit as string;
   }
-  if (raw.metric !== undefined) {
-    if (typeof raw.metric !== 'string' || !experiment.metrics.some((m) => m.name === raw.metric)) {
+  if (body.metric !== undefined) {
+    if (!experiment.metrics.some((m) => m.name === body.metric)) {
       throw invalidExperiment("metric must be one of the experiment's metrics", {
         field: 'metric',
-        value: raw.metric,
+        value: body.metric,
       });
     }
-    selection.metric = raw.metric;
+    selection.metric = body.metric as string;
   }
-  if (raw.outOfRange !== undefined) {
-    if (typeof raw.outOfRange !== 'boolean')
-      throw invalidExperiment('outOfRange must be a boolean', { field: 'outOfRange' });
-    if (raw.outOfRange) selection.outOfRange = true;
-  }
+  if (body.outOfRange === true) selection.outOfRange = true;
   if (
     selection.eventIds === undefined &&
     selection.unit === undefined &&
@@ -812,5 +666,23 @@ export function parseExclusion(
       },
     );
   }
-  return { selection, reason: raw.reason, ...(raw.by !== undefined ? { by: raw.by as string } : {}) };
+  return { selection, reason, ...(body.by !== undefined ? { by: body.by as string } : {}) };
+}
+
+/** The optional body of POST /v1/experiments/:id/conclude (conclusionSchema). */
+export function parseConclusion(raw: unknown): { winner?: string | null; reason?: string } {
+  conform(conclusionSchema, raw);
+  if (raw === null || raw === undefined) return {};
+  const body = raw as { winner?: string | null; reason?: string };
+  return {
+    ...(body.winner !== undefined ? { winner: body.winner } : {}),
+    ...(body.reason !== undefined ? { reason: body.reason } : {}),
+  };
+}
+
+/** The optional body of POST /v1/experiments/:id/promote|abort (reasonSchema). */
+export function parseReason(raw: unknown): { reason?: string } {
+  conform(reasonSchema, raw);
+  const reason = (raw as { reason?: string } | null | undefined)?.reason;
+  return reason === undefined ? {} : { reason };
 }

@@ -14,6 +14,7 @@ import {
   type SequentialState,
   type ShadowAnalysis,
 } from './experiment-analysis.js';
+import { EXPERIMENT_BODIES } from './experiment-bodies.js';
 import {
   assertAcceptsEvents,
   assertWeights,
@@ -65,6 +66,8 @@ export interface EventsResult {
 export class ExperimentService implements ExperimentApi {
   /** Canary releases: evaluation (by the serving processes' runners) and the manual actions. */
   readonly canary: CanaryRelease;
+  /** The request bodies' schemas and checks, for the HTTP layer (ports/experiment-api.ts). */
+  readonly bodies = EXPERIMENT_BODIES;
 
   constructor(private readonly opts: ExperimentServiceOptions) {
     const { registry } = opts;

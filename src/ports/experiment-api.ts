@@ -1,4 +1,5 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import type { JsonSchema } from '../core/schema-check.js';
 
 /**
  * The experiments API's contract (/v1/experiments and `ferry experiments`): its vocabulary, the name
@@ -57,4 +58,27 @@ export interface ExperimentApi {
   canaryAction(name: string, action: 'promote' | 'abort', reason?: string, by?: string): Promise<unknown>;
   recordEvents(name: string, body: unknown): Promise<unknown>;
   excludeEvents(name: string, body: unknown, channel: { defaultBy: string; via: string }): Promise<unknown>;
+  /** The request bodies: their schemas (shown in /openapi.json) and the checks the service applies. */
+  readonly bodies: ExperimentBodies;
+}
+
+/**
+ * The experiments API's request bodies, as the implementation defines them: the HTTP layer
+ * validates with these (so what /openapi.json shows is what is applied, and a refusal is the same
+ * 400 as the service's own) without depending on the experiments folder.
+ */
+export interface ExperimentBodies {
+  readonly schemas: {
+    readonly definition: JsonSchema;
+    readonly events: JsonSchema;
+    readonly exclusion: JsonSchema;
+    readonly conclusion: JsonSchema;
+    readonly reason: JsonSchema;
+  };
+  /** Throws the API's 400 (FERRY_EXPERIMENT_INVALID or _WEIGHTS, details.field) when `raw` breaks `schema`. */
+  conform(schema: JsonSchema, raw: unknown): void;
+  /** The events body: one event or {events: [...]}, fields named as the service names them. */
+  checkEvents(raw: unknown): void;
+  conclusion(raw: unknown): { winner?: string | null; reason?: string };
+  reason(raw: unknown): { reason?: string };
 }

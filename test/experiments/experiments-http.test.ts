@@ -1,23 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/random.js';
 import type { ExperimentAnalysis } from '../../src/experiments/experiment-analysis.js';
 import type { Experiment } from '../../src/experiments/experiment-types.js';
 import { assign } from '../../src/experiments/hashing.js';
-import {
-  benjaminiHochberg,
-  chanceToBeatControlBinary,
-  chanceToBeatControlMean,
-  combineLooks,
-  holm,
-  msprtForMeans,
-  msprtForProportions,
-  sampleRatioMismatch,
-  summaryFromSums,
-  twoProportionZTest,
-  unitsPerArmForProportions,
-  welchTTest,
-} from '../../src/experiments/stats/index.js';
 import type { ServedPredictionEvent } from '../../src/serving/prediction-service.js';
 import {
   ADMIN_TOKEN,
@@ -89,6 +76,41 @@ const predict = (unit?: string, body: Record<string, unknown> = PROJECTS.nlp) =>
     payload: body,
     headers: unit !== undefined ? { 'x-ferry-unit': unit } : {},
   });
+
+/**
+ * The expected analysis of this file's scenario, computed with scipy by fixtures/make_http_analysis.py
+ * (never with Ferry's own statistics).
+ */
+const REFERENCE = JSON.parse(
+  readFileSync(new URL('./fixtures/http-analysis.json', import.meta.url), 'utf8'),
+) as {
+  arms: string[];
+  units: [number, number];
+  binary: Record<string, number> & {
+    conversions: [number, number];
+    differenceCi: [number, number];
+    relativeLiftCi: [number, number];
+    msprt: { tau2: number; pValue: number; ci: [number, number] };
+    alwaysValid: { pValue: number; ci: [number, number] };
+  };
+  numeric: Record<string, number> & { n: [number, number]; differenceCi: [number, number] };
+  holm: [number, number];
+  bh: [number, number];
+  srm: { chiSquare: number; pValue: number; mismatch: boolean };
+  power: { unitsPerArm: number };
+};
+
+/** Equal to the reference within 1e-9 relative (or absolute near 0), numbers or lists of them. */
+function close(actual: unknown, expected: number | readonly number[], where: string) {
+  const list = typeof expected === 'number' ? [expected] : expected;
+  const got = (typeof expected === 'number' ? [actual] : actual) as number[];
+  expect(got, where).toHaveLength(list.length);
+  list.forEach((e, i) => {
+    expect(Math.abs(got[i]! - e), `${where}[${i}]: ${got[i]} vs ${e}`).toBeLessThanOrEqual(
+      1e-9 * Math.max(1, Math.abs(e)),
+    );
+  });
+}
 
 const MAIN = 'tagifai-ab-main';
 const armOf = (unit: string) => ['control', 'treatment'][assign({ seed: MAIN, weights: [0.5, 0.5] }, unit)]!;
@@ -232,12 +254,13 @@ describe('an A/B test through the HTTP API', () => {
     expect(res.statusCode, res.body).toBe(201);
     const body = res.json() as { experiment: Experiment; power: Record<string, number> };
     expect(body.experiment).toMatchObject({ name: MAIN, status: 'running', seed: MAIN, weights: [0.5, 0.5] });
-    const expected = unitsPerArmForProportions({ baselineRate: 0.1, mde: 0.1, mdeKind: 'relative' });
+    // Fleiss's formula, computed by scipy (fixtures/make_http_analysis.py).
+    const unitsPerArm = REFERENCE.power.unitsPerArm;
     expect(body.power).toMatchObject({
       metric: 'accepted',
-      unitsPerArm: expected.unitsPerArm,
-      exposedUnits: expected.unitsPerArm * 2,
-      eligibleUnits: expected.unitsPerArm * 2,
+      unitsPerArm,
+      exposedUnits: unitsPerArm * 2,
+      eligibleUnits: unitsPerArm * 2,
       alpha: 0.05,
       power: 0.8,
     });
@@ -369,7 +392,9 @@ describe('an A/B test through the HTTP API', () => {
     expect(a.totalEvents).toBe(1);
   });
 
-  it('analysis: the numbers are the statistics functions applied to the SQL aggregates', async () => {
+  it('analysis: the numbers are those scipy computes for the same outcomes (fixtures/http-analysis.json)', async () => {
+    // The fixture's arms are GrowthBook's hash of the same units: routing put them there too.
+    expect(units(60).map(armOf)).toEqual(REFERENCE.arms);
     // Outcomes for the 60 routed units: every third converts; some report seconds.
     const batch = [];
     for (const [i, unit] of units(60).entries()) {
@@ -378,7 +403,7 @@ describe('an A/B test through the HTTP API', () => {
         batch.push({
           unit,
           metric: 'seconds',
-          value: (i % 7) + 0.25 * (armOf(unit) === 'treatment' ? 1 : 0),
+          value: (i % 7) + 0.25 * (REFERENCE.arms[i] === 'treatment' ? 1 : 0),
           event_id: `s-${unit}`,
         });
     }
@@ -398,103 +423,70 @@ describe('an A/B test through the HTTP API', () => {
     expect(ghost.statusCode).toBe(200);
 
     const a = await analysis(MAIN);
-    const runtime = server.runtime.experiments;
-    const experiment = await runtime.store.require(MAIN);
-    const agg = await runtime.store.aggregates(experiment);
     expect(a.unexposed).toEqual({ events: 1, units: 1, byMetric: { accepted: { events: 1, units: 1 } } });
-    const [c, t] = agg.arms;
-    expect(a.arms.map((x) => x.units)).toEqual([c!.units, t!.units]);
-    expect(c!.units + t!.units).toBe(60);
+    expect(a.arms.map((x) => x.units)).toEqual(REFERENCE.units);
     expect(a.units).toBe(60);
 
-    const cArm = { units: c!.units, conversions: c!.metrics.accepted!.conversions };
-    const tArm = { units: t!.units, conversions: t!.metrics.accepted!.conversions };
-    const z = twoProportionZTest(cArm, tArm);
+    const ref = REFERENCE.binary;
     const binary = a.comparisons.find((x) => x.metric === 'accepted')!;
     expect(binary).toMatchObject({
       arm: 'treatment',
       control: 'control',
       test: 'two-proportion-z',
       // Sufficient from 30 units per arm (the default analysis.minUnitsPerArm).
-      sufficientData: Math.min(c!.units, t!.units) >= 30,
-      controlValue: z.controlRate,
-      treatmentValue: z.treatmentRate,
-      difference: z.difference,
-      differenceCi: z.differenceCi,
-      relativeLift: z.relativeLift,
-      relativeLiftCi: z.relativeLiftCi,
-      statistic: z.z,
-      pValue: z.pValue,
-      chanceToBeatControl: chanceToBeatControlBinary(cArm, tArm),
+      sufficientData: Math.min(...REFERENCE.units) >= 30,
     });
-    // τ from the power request: a 10 % relative MDE on a 10 % baseline is 0.01 absolute.
-    const tau2 = (0.1 * 0.1) ** 2;
-    expect(tau2).toBeCloseTo(1e-4, 15);
-    // Intervals of a rate difference are clipped to [-1, 1] (what a difference of rates can be).
-    const clipped = (l: ReturnType<typeof msprtForProportions>) => ({
-      ...l,
-      ci: [Math.max(-1, l.ci[0]), Math.min(1, l.ci[1])] as [number, number],
-    });
-    const look = clipped(msprtForProportions(cArm, tArm, { tau2 }));
-    expect(binary.msprt).toEqual({ tau2, pValue: look.pValue, ci: look.ci });
+    for (const key of [
+      'controlValue',
+      'treatmentValue',
+      'difference',
+      'differenceCi',
+      'relativeLift',
+      'relativeLiftCi',
+      'statistic',
+      'pValue',
+    ] as const) {
+      close(binary[key], ref[key] as number, `binary.${key}`);
+    }
+    // P(treatment beats control) under Beta(1, 1) priors: scipy's quadrature, to its precision.
+    expect(binary.chanceToBeatControl).toBeCloseTo(ref.chanceToBeatControl!, 7);
+    // mSPRT with τ from the power request: a 10 % relative MDE on a 10 % baseline is 0.01 absolute;
+    // intervals of a rate difference clipped to [-1, 1].
+    expect(binary.msprt!.tau2).toBeCloseTo(ref.msprt.tau2, 15);
+    close(binary.msprt!.pValue, ref.msprt.pValue, 'binary.msprt.pValue');
+    close(binary.msprt!.ci, ref.msprt.ci, 'binary.msprt.ci');
     // The running state folds every look: the earlier one (one conversion, by user-0) and this one.
-    const earlier = clipped(
-      msprtForProportions(
-        { units: c!.units, conversions: armOf('user-0') === 'control' ? 1 : 0 },
-        { units: t!.units, conversions: armOf('user-0') === 'treatment' ? 1 : 0 },
-        { tau2 },
-      ),
-    );
-    expect(binary.alwaysValid).toEqual(combineLooks(combineLooks(undefined, earlier), look));
-    expect(binary.alwaysValid!.pValue).toBeLessThanOrEqual(look.pValue);
+    close(binary.alwaysValid!.pValue, ref.alwaysValid.pValue, 'binary.alwaysValid.pValue');
+    close(binary.alwaysValid!.ci, ref.alwaysValid.ci, 'binary.alwaysValid.ci');
 
-    // Means and variances from the store's two-pass aggregates: Σx and Σ(x − mean)².
-    const summary = (m: { unitsWithEvents: number; sum: number; m2: number }) => ({
-      n: m.unitsWithEvents,
-      mean: m.sum / m.unitsWithEvents,
-      variance: m.m2 / (m.unitsWithEvents - 1),
-    });
-    const cs = summary(c!.metrics.seconds!);
-    const ts = summary(t!.metrics.seconds!);
-    // The textbook shortcut from Σx² agrees here (small values), to rounding.
-    expect(summaryFromSums(cs.n, c!.metrics.seconds!.sum, c!.metrics.seconds!.sumSq).variance).toBeCloseTo(
-      cs.variance,
-      9,
-    );
-    const w = welchTTest(cs, ts);
+    const num = REFERENCE.numeric;
     const numeric = a.comparisons.find((x) => x.metric === 'seconds')!;
-    expect(numeric).toMatchObject({
-      test: 'welch-t',
-      controlValue: cs.mean,
-      treatmentValue: ts.mean,
-      difference: w.difference,
-      differenceCi: w.differenceCi,
-      statistic: w.t,
-      df: w.df,
-      pValue: w.pValue,
-      chanceToBeatControl: chanceToBeatControlMean(cs, ts),
-    });
-    const pooledSd = Math.sqrt(((cs.n - 1) * cs.variance + (ts.n - 1) * ts.variance) / (cs.n + ts.n - 2));
-    const numericLook = msprtForMeans(cs, ts, { tau2: (0.1 * pooledSd) ** 2 });
-    expect(numeric.msprt!.pValue).toBe(numericLook.pValue);
+    expect(numeric.test).toBe('welch-t');
+    for (const key of [
+      'controlValue',
+      'treatmentValue',
+      'difference',
+      'differenceCi',
+      'statistic',
+      'df',
+      'pValue',
+    ] as const) {
+      close(numeric[key], num[key] as number, `numeric.${key}`);
+    }
+    expect(numeric.chanceToBeatControl).toBeCloseTo(num.chanceToBeatControl!, 9);
+    close(numeric.msprt!.pValue, num.msprtPValue!, 'numeric.msprt.pValue');
 
-    expect([binary.pValueHolm, numeric.pValueHolm]).toEqual(holm([z.pValue, w.pValue]));
-    expect([binary.pValueBh, numeric.pValueBh]).toEqual(benjaminiHochberg([z.pValue, w.pValue]));
-    const srm = sampleRatioMismatch([c!.units, t!.units], [0.5, 0.5]);
-    expect(a.srm).toMatchObject({
-      chiSquare: srm.chiSquare,
-      pValue: srm.pValue,
-      mismatch: false,
-      observed: [c!.units, t!.units],
-    });
+    close([binary.pValueHolm!, numeric.pValueHolm!], REFERENCE.holm, 'holm');
+    close([binary.pValueBh!, numeric.pValueBh!], REFERENCE.bh, 'bh');
+    expect(a.srm).toMatchObject({ mismatch: REFERENCE.srm.mismatch, observed: REFERENCE.units });
+    close(a.srm!.chiSquare, REFERENCE.srm.chiSquare, 'srm.chiSquare');
+    close(a.srm!.pValue, REFERENCE.srm.pValue, 'srm.pValue');
     expect(a.arms[0]!.metrics.accepted).toMatchObject({
-      conversions: cArm.conversions,
-      units: cArm.units,
-      rate: z.controlRate,
+      conversions: ref.conversions[0],
+      units: REFERENCE.units[0],
     });
-    expect(a.power?.unitsPerArm).toBe(
-      unitsPerArmForProportions({ baselineRate: 0.1, mde: 0.1, mdeKind: 'relative' }).unitsPerArm,
-    );
+    close(a.arms[0]!.metrics.accepted!.rate, ref.controlValue!, 'arms[0].rate');
+    expect(a.power?.unitsPerArm).toBe(REFERENCE.power.unitsPerArm);
 
     // Reading again without new data: the same numbers (the always-valid state does not drift).
     expect(await analysis(MAIN)).toEqual(a);

@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { FastifyServerOptions } from 'fastify';
 import { openFerry } from '../../src/app/open-ferry.js';
 import { type OpenServingOptions, openServing, type ServingRuntime } from '../../src/app/open-serving.js';
 import { type FerryConfig, loadConfig } from '../../src/core/config.js';

@@ -9,6 +9,7 @@ import { ferryClientErrorHandler, rememberRequestId } from './client-errors.js';
 import { answerPreflight, applyCorsHeaders, type CorsPolicy, corsEnabled, isPreflight } from './cors.js';
 import { sendError } from './http-errors.js';
 import { registerStrictJsonParser } from './json-body-parser.js';
+import { documentResponses } from './openapi-responses.js';
 import { RouteMethods } from './route-methods.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerCourseRoutes } from './routes/course-routes.js';
@@ -78,10 +79,12 @@ export async function buildServer(
       info: {
         title: 'Ferry model server',
         version: ctx.serverVersion,
-        description: 'Made With ML API, Open Inference Protocol v2, admin API.',
+        description:
+          'Made With ML API, Open Inference Protocol v2, admin API. Besides the statuses listed per operation: any other method on a listed path is answered 405 with an Allow header, a request that does not arrive within the request timeout 408, headers too large 431.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
+    transform: documentResponses,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
@@ -162,7 +165,10 @@ export async function buildServer(
 
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics', tags: ['operations'] } },
+    {
+      schema: { summary: 'Prometheus metrics', tags: ['operations'] },
+      config: { docs: { produces: 'text/plain; version=0.0.4' } },
+    },
     async (_req, reply) => {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.scrape();

@@ -90,6 +90,7 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: ServerContext): 
           200: { type: 'object', properties: { results: { type: 'array', items: predictionSchema } } },
         },
       },
+      config: { docs: { predicts: true } },
     },
     async (req, reply) => {
       const body = req.body;

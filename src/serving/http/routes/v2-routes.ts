@@ -63,6 +63,17 @@ async function releasedSelector(
 /** The documented schemas describe the protocol; decodeInferRequest does the checking (its 400 messages are precise). */
 const skipValidation = () => () => true;
 
+/** The documented 503 of a readiness route: not ready (its own body), or the server's error. */
+function notReady(fields: Record<string, unknown>): Record<string, unknown> {
+  return {
+    description: 'Not ready (ready: false), or not available now (shutting down: the error body)',
+    oneOf: [
+      { type: 'object', properties: { ...fields, ready: { type: 'boolean', enum: [false] } } },
+      v2ErrorSchema,
+    ],
+  };
+}
+
 /** The Open Inference Protocol v2 (KServe, Triton, MLServer, Seldon), REST binding. */
 export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void {
   const { service } = ctx;
@@ -76,7 +87,10 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
   app.get('/v2/health/live', { schema: { summary: 'Liveness', tags } }, async () => ({ live: true }));
   app.get(
     '/v2/health/ready',
-    { schema: { summary: 'Readiness: every served model is loaded and warm', tags } },
+    {
+      schema: { summary: 'Readiness: every served model is loaded and warm', tags },
+      config: { docs: { responses: { 503: notReady({ live: { type: 'boolean' } }) } } },
+    },
     async (_req, reply) => {
       const ready = service.host.ready;
       return reply.code(ready ? 200 : 503).send({ live: true, ready });
@@ -149,7 +163,14 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
       },
       metadata,
     );
-    app.get(`${prefix}/ready`, { schema: { summary: 'Model readiness', tags } }, ready);
+    app.get(
+      `${prefix}/ready`,
+      {
+        schema: { summary: 'Model readiness', tags },
+        config: { docs: { responses: { 503: notReady({ name: { type: 'string' } }) } } },
+      },
+      ready,
+    );
     app.post(
       `${prefix}/infer`,
       {
@@ -166,6 +187,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
           },
         },
         validatorCompiler: skipValidation,
+        config: { docs: { predicts: true } },
       },
       infer,
     );
