@@ -249,13 +249,16 @@ describe('a shadow test on a live server', () => {
       expect(r.report.compared).toBe(r.report.mirrored);
       expect(r.report.latency.shadow.p50).toBeGreaterThanOrEqual(29);
       // Production never waits for the candidate: its median stays far under the candidate's 30 ms
-      // (on the request path every answer would take 30 ms more) and its p99 near the one without.
-      const p99Without = percentile(without, 0.99);
-      const p99With = percentile(withShadow, 0.99);
+      // (on the request path every answer would take 30 ms more) and its p90 near the one without.
+      // (p90, not p99: of 300 requests the p99 is the third slowest, which one GC pause or a
+      // neighbouring test file's burst decides on a 2-core machine.)
+      const p90Without = percentile(without, 0.9);
+      const p90With = percentile(withShadow, 0.9);
       expect(percentile(withShadow, 0.5)).toBeLessThan(15);
-      expect(p99With).toBeLessThan(Math.max(3 * p99Without, p99Without + 15));
-      await stopShadow(s, name);
+      expect(p90With).toBeLessThan(Math.max(3 * p90Without, p90Without + 15));
     } finally {
+      // Stopped whatever happened above, so that the next test may start its own shadow.
+      await stopShadow(s, name).catch(() => {});
       await s.close();
     }
   });
