@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { FerryConfig } from '../core/config.js';
 import { type LoggerOption, toLogger } from '../core/logger.js';
+import { FERRY_VERSION } from '../core/version.js';
 import type { Model } from '../model/model.js';
 import type { ExperimentRoute } from '../ports/experiment-routing.js';
 import { loadModel } from '../registry/load-model.js';
@@ -86,7 +87,7 @@ export async function openServing(
         aliases: sc.aliases,
         batcher: sc.batcher,
         pollMs: sc.aliasPollMs,
-        maxOnDemand: 4,
+        maxOnDemand: sc.onDemandMaxVersions,
         onDemand: sc.onDemand,
         warmupInputs: EXAMPLE_PROJECTS,
         onBatch: ({ name, version }, stats) => {
@@ -101,7 +102,13 @@ export async function openServing(
           metrics.modelRefreshErrors.inc({ model: context.model ?? '', stage: context.what });
           app?.log.error({ err: error, ...context }, 'model refresh failed');
         },
-        onEvict: ({ name }) => metrics.onDemandEvictions.inc({ model: name }),
+        // On-demand versions are listed in ferry_model_loaded too, under alias "on-demand".
+        onDemandLoad: ({ name, version }) =>
+          metrics.modelLoaded.set({ model: name, version: String(version), alias: 'on-demand' }, 1),
+        onEvict: ({ name, version }) => {
+          metrics.onDemandEvictions.inc({ model: name });
+          metrics.modelLoaded.remove({ model: name, version: String(version), alias: 'on-demand' });
+        },
         onSwap: ({ name, alias, from, to }) => {
           metrics.swaps.inc({ model: name, alias });
           if (from !== null) metrics.modelLoaded.remove({ model: name, version: String(from), alias });
@@ -195,7 +202,7 @@ export async function openServing(
           experiments: (model) => experiments.router.experiments(model),
         }),
         serverName: 'ferry',
-        serverVersion: process.env.npm_package_version ?? '0.1.0',
+        serverVersion: FERRY_VERSION,
         storedPredictions: new StoredPredictionService({
           store: predictionStore,
           predictions: service,

@@ -72,9 +72,9 @@ export async function openServingStores(deps: {
     await sink.init();
     logger = new PredictionLogger(sink, {
       sampleRate: sc.predictionLogSampleRate,
-      maxBuffered: 100_000,
-      flushIntervalMs: 250,
-      flushSize: 1000,
+      maxBuffered: sc.predictionLogMaxBuffered,
+      flushIntervalMs: sc.predictionLogFlushMs,
+      flushSize: sc.predictionLogFlushSize,
       maxBytesPerRequest: sc.predictionLogMaxBytesPerRequest,
       onTruncated: () => metrics.logTruncated.inc(),
       onDrop: (n) => metrics.logDropped.inc(n),

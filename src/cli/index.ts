@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { FERRY_VERSION } from '../core/version.js';
 import { registerBatchCommand } from './commands/batch.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDbCommand } from './commands/db.js';
@@ -13,14 +13,10 @@ import { registerStartCommand } from './commands/start.js';
 import { registerTrainCommand } from './commands/train.js';
 import { reportCommanderError, reportError, usageError, withRegistryLocation } from './output.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
-
 const program = new Command()
   .name('ferry')
   .description('Ferry: train, register and serve ML models from TypeScript')
-  .version(pkg.version)
+  .version(FERRY_VERSION)
   .exitOverride()
   // Commander's own usage errors are printed by reportCommanderError, in Ferry's form; set before the
   // commands are added, so that they inherit it.

@@ -81,7 +81,7 @@ export class ServingMetrics {
   });
   readonly modelLoaded = new Gauge({
     name: 'ferry_model_loaded',
-    help: '1 for each model version loaded and serving, by alias',
+    help: '1 for each model version loaded and serving, by alias ("on-demand": loaded by number, behind no alias)',
     labelNames: ['model', 'version', 'alias'] as const,
     registers: [this.registry],
     // Every worker loads the same versions: across workers it is 1, not the number of workers.

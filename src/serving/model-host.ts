@@ -64,6 +64,8 @@ export interface ModelHostOptions {
   onError?: (error: unknown, context: HostErrorContext) => void;
   /** On-demand versions evicted to stay within the limits (their memory is let go once idle). */
   onEvict?: (served: { name: string; version: number }) => void;
+  /** A version loaded on demand (by number, behind no alias) and now held. */
+  onDemandLoad?: (served: { name: string; version: number }) => void;
 }
 
 /**
@@ -192,8 +194,10 @@ export class ModelHost {
       this.reservedBytes -= reserved;
     }
     if (this.byVersion.get(key) !== served) {
+      const isNew = !this.byVersion.has(key);
       this.byVersion.delete(key);
       this.byVersion.set(key, served);
+      if (isNew) this.opts.onDemandLoad?.({ name: served.name, version: served.version });
     }
     this.evictOverLimits(served);
     return served;

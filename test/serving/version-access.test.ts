@@ -184,6 +184,12 @@ describe('on-demand loads: a byte budget and a rate', () => {
       }
       const metrics = await server.app.inject({ method: 'GET', url: '/metrics' });
       expect(metrics.body).toMatch(/ferry_on_demand_evictions_total\{model="tagifai"\} 6/);
+      // ferry_model_loaded lists what is held: production by its alias, the last on-demand one too.
+      const loaded = metrics.body.split('\n').filter((l) => l.startsWith('ferry_model_loaded{'));
+      expect(loaded.sort()).toEqual([
+        'ferry_model_loaded{model="tagifai",version="1",alias="production"} 1',
+        'ferry_model_loaded{model="tagifai",version="3",alias="on-demand"} 1',
+      ]);
     } finally {
       await server.close();
     }
