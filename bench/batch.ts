@@ -120,7 +120,6 @@ try {
       promote: true,
       force: true,
       alias: 'production',
-      metric: 'val_f1',
       gitCommit: null,
     });
     return ctx;

@@ -41,7 +41,6 @@ try {
       promote: seed === 42,
       force: true,
       alias: 'production',
-      metric: 'val_f1',
       gitCommit: null,
     });
   }

@@ -132,7 +132,6 @@ try {
     promote: true,
     force: true,
     alias: 'production',
-    metric: 'val_f1',
     gitCommit: null,
   });
   const artifactFile = join(home, 'production-artifact.json');

@@ -1,4 +1,5 @@
 import { ErrorCode, FerryError } from './errors.js';
+import { storableTextProblem } from './text-guard.js';
 
 /*
  * What an entity id (and the model name beside it) of a stored prediction may be. Here rather than
@@ -8,8 +9,6 @@ import { ErrorCode, FerryError } from './errors.js';
 
 /** Longest entity id (and model name) accepted, in characters (Unicode code points). */
 export const MAX_ENTITY_ID_LENGTH = 512;
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Why `id` cannot be an entity id (or model name), or undefined when it can. Ids are opaque strings
@@ -24,9 +23,7 @@ export function entityIdProblem(id: unknown): string | undefined {
   if (id.length > MAX_ENTITY_ID_LENGTH && [...id].length > MAX_ENTITY_ID_LENGTH) {
     return `must be at most ${MAX_ENTITY_ID_LENGTH} characters`;
   }
-  if (id.includes('\u0000')) return 'must not contain NUL characters';
-  if (LONE_SURROGATE.test(id)) return 'must be well-formed Unicode (no unpaired surrogates)';
-  return undefined;
+  return storableTextProblem(id);
 }
 
 /** Throws FERRY_BATCH_INVALID_ID (400) unless `id` is a valid entity id. */

@@ -12,6 +12,18 @@ export function hasNul(text: string): boolean {
   return text.includes('\u0000');
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why `text` cannot be stored exactly as an identifier, or undefined: PostgreSQL TEXT refuses NUL,
+ * and both engines store UTF-8, so an unpaired UTF-16 surrogate would come back changed.
+ */
+export function storableTextProblem(text: string): string | undefined {
+  if (hasNul(text)) return 'must not contain NUL characters';
+  if (LONE_SURROGATE.test(text)) return 'must be well-formed Unicode (no unpaired surrogates)';
+  return undefined;
+}
+
 /** Codes of refused client text: each is a 400 in the catalogue. */
 type TextCode = typeof ErrorCode.HTTP_INVALID_REQUEST | typeof ErrorCode.V2_INVALID_REQUEST;
 

@@ -10,6 +10,7 @@
  */
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
 import { type JsonSchema, schemaProblem } from '../core/schema-check.js';
+import { storableTextProblem } from '../core/text-guard.js';
 import { isValidAlias, isValidModelName } from '../registry/model-ref.js';
 import {
   conclusionSchema,
@@ -49,8 +50,6 @@ const WEIGHT_SUM_TOLERANCE = 1e-9;
  */
 export const EVENT_TIME_SKEW_MS = 5 * 60_000;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 function invalidExperiment(message: string, details: Record<string, unknown> = {}): FerryError {
   return new FerryError(ErrorCode.EXPERIMENT_INVALID, message, { details });
 }
@@ -86,9 +85,7 @@ export function unitProblem(unit: unknown): string | undefined {
   if (typeof unit !== 'string') return 'must be a string';
   if (unit.length === 0) return 'must not be empty';
   if (unit.length > MAX_UNIT_LENGTH) return `must be at most ${MAX_UNIT_LENGTH} characters`;
-  if (unit.includes('\u0000')) return 'must not contain NUL characters';
-  if (LONE_SURROGATE.test(unit)) return 'must be well-formed Unicode (no unpaired surrogates)';
-  return undefined;
+  return storableTextProblem(unit);
 }
 
 type Raw = Record<string, unknown>;

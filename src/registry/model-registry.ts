@@ -226,8 +226,7 @@ export class ModelRegistry {
     return this.sql.transaction(
       async (tx) => {
         // An unknown model is not found (as everywhere); an unknown alias of a known one is a no-op.
-        const models = await tx.query('SELECT name FROM ferry_models WHERE name = $1', [name]);
-        if (models.length === 0) throw await registryNotFound(tx, name, 'entry');
+        await this.requireModel(name, tx);
         const previous = await this.currentAlias(tx, name, alias);
         if (previous === null) return null;
         await tx.execute('DELETE FROM ferry_model_aliases WHERE name = $1 AND alias = $2', [name, alias]);
@@ -420,9 +419,9 @@ export class ModelRegistry {
     );
   }
 
-  private async requireModel(name: string): Promise<void> {
-    const rows = await this.sql.query('SELECT name FROM ferry_models WHERE name = $1', [name]);
-    if (rows.length === 0) throw await registryNotFound(this.sql, name, 'entry');
+  private async requireModel(name: string, sql: SqlExecutor = this.sql): Promise<void> {
+    const rows = await sql.query('SELECT name FROM ferry_models WHERE name = $1', [name]);
+    if (rows.length === 0) throw await registryNotFound(sql, name, 'entry');
   }
 
   private now(): string {

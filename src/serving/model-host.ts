@@ -175,6 +175,7 @@ export class ModelHost {
     }
     let reserved = 0;
     if (opts.limited && this.budget && !this.loading.has(key)) {
+      this.budget.assertRate();
       const estimate = this.source.artifactSize ? await this.source.artifactSize(name, version) : 0;
       this.budget.checkSize(name, version, estimate);
       this.budget.takeLoad();

@@ -40,6 +40,15 @@ export class OnDemandBudget {
 
   /** Throws SERVING_ON_DEMAND_LIMIT (503, Retry-After) when this minute's loads are used up; else counts one. */
   takeLoad(): void {
+    this.assertRate();
+    this.loads.push(this.now());
+  }
+
+  /**
+   * Throws SERVING_ON_DEMAND_LIMIT (503, Retry-After) when this minute's loads are used up, counting
+   * nothing: called before any other work, so a client over the rate costs no registry read.
+   */
+  assertRate(): void {
     const now = this.now();
     while (this.loads.length > 0 && this.loads[0]! <= now - MINUTE_MS) this.loads.shift();
     if (this.loads.length >= this.limits.loadsPerMinute) {
@@ -50,7 +59,6 @@ export class OnDemandBudget {
         { details: { reason: 'rate', retryAfterSeconds } },
       );
     }
-    this.loads.push(now);
   }
 
   /** The error for a load that does not fit beside the loads in progress: retry in a second. */

@@ -18,8 +18,6 @@ export interface RegisterOptions {
   promote: boolean;
   force: boolean;
   alias: string;
-  /** Kept for callers of the earlier API; the gate now compares both models on the same rows. */
-  metric?: string;
   gitCommit: string | null;
   /**
    * Labeled rows to score the candidate (the registered model) and the current version on

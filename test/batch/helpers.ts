@@ -86,7 +86,6 @@ export async function createBatchEnv(db?: string): Promise<BatchEnv> {
       promote: false,
       force: false,
       alias: 'production',
-      metric: 'val_f1',
       gitCommit: null,
     });
     await ferry.registry.setAlias(MODEL, 'production', version.version, 'test setup');

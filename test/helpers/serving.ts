@@ -109,7 +109,6 @@ export async function createTestRegistry(opts: TestRegistryOptions = {}): Promis
         promote: false,
         force: false,
         alias: 'production',
-        metric: 'val_f1',
         gitCommit: null,
       });
     }

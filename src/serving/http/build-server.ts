@@ -108,7 +108,8 @@ export async function buildServer(
     }
     // The query string is a text input too (bodies are checked by the parser; path parameters by
     // their routes: entity ids, experiment and model names refuse NUL with their own codes).
-    const nulAt = findNul(req.query);
+    // Node refuses a raw NUL in the request line: one can only arrive percent-encoded.
+    const nulAt = req.url.includes('%00') ? findNul(req.query) : undefined;
     if (nulAt !== undefined) {
       done(
         new FerryError(

@@ -36,7 +36,9 @@ export function registerStrictJsonParser(app: FastifyInstance): void {
       );
       return;
     }
-    const nulAt = findNul(parsed);
+    // Valid JSON can only carry NUL escaped (a raw control character is a parse error): the walk
+    // of the parsed body runs only when the text holds that escape.
+    const nulAt = text.includes('\\u0000') ? findNul(parsed) : undefined;
     if (nulAt !== undefined) {
       done(
         new FerryError(
