@@ -725,6 +725,14 @@ describe('an events token, when configured', () => {
       expectError(await post({ authorization: 'Bearer nope' }), 401, 'FERRY_HTTP_UNAUTHORIZED');
       expect((await post({ authorization: 'Bearer events-token-123' })).statusCode).toBe(200);
       expect((await post(auth)).json()).toEqual({ accepted: 0, duplicates: 1 });
+      // The events token reports outcomes and nothing else: it cannot exclude them.
+      const excluded = await guarded.app.inject({
+        method: 'POST',
+        url: '/v1/experiments/guarded/events/exclude',
+        payload: { event_ids: ['g1'], reason: 'not mine to drop' },
+        headers: { authorization: 'Bearer events-token-123' },
+      });
+      expectError(excluded, 401, 'FERRY_HTTP_UNAUTHORIZED');
       await guarded.app.inject({ method: 'POST', url: '/v1/experiments/guarded/stop', headers: auth });
     } finally {
       await guarded.close();
