@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Model, TextInput } from '../src/model/model.js';
+import type { TextInput, TextModel } from '../src/model/model.js';
 import { DEFAULT_PARAMS, TextClassifier } from '../src/model/text-classifier.js';
 import { parseLabeledDataset } from '../src/train/dataset.js';
 import { evaluateModel } from '../src/train/evaluate.js';
@@ -17,7 +17,7 @@ const train = parseLabeledDataset(readFileSync(resolve(dir, 'dataset.csv')), 'da
 const holdout = parseLabeledDataset(readFileSync(resolve(dir, 'holdout.csv')), 'holdout.csv');
 const SCIBERT_F1 = 0.9047;
 
-function latency(model: Model, rows: readonly TextInput[], reps: number): { p50: number; p99: number } {
+function latency(model: TextModel, rows: readonly TextInput[], reps: number): { p50: number; p99: number } {
   for (const r of rows) model.predictBatch([r]); // warm-up: JIT and caches
   const us: number[] = [];
   for (let k = 0; k < reps; k++) {
@@ -31,7 +31,7 @@ function latency(model: Model, rows: readonly TextInput[], reps: number): { p50:
   return { p50: us[Math.floor(us.length * 0.5)]!, p99: us[Math.floor(us.length * 0.99)]! };
 }
 
-function throughput(model: Model, rows: readonly TextInput[], seconds: number): number {
+function throughput(model: TextModel, rows: readonly TextInput[], seconds: number): number {
   let n = 0;
   const end = performance.now() + seconds * 1000;
   while (performance.now() < end) {

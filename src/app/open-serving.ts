@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FerryConfig } from '../core/config.js';
 import { type LoggerOption, toLogger } from '../core/logger.js';
 import { FERRY_VERSION } from '../core/version.js';
-import type { Model } from '../model/model.js';
+import type { TextModel } from '../model/model.js';
 import type { ExperimentRoute } from '../ports/experiment-routing.js';
 import { loadModel } from '../registry/load-model.js';
 import { buildServer } from '../serving/http/build-server.js';
@@ -47,7 +47,7 @@ export interface OpenServingOptions {
    * Replaces each loaded model (tests only: a deliberately faulty or slow version for canary and
    * shadow tests). Called once per version load, warm-up included.
    */
-  wrapModel?: (name: string, version: number, model: Model) => Model;
+  wrapModel?: (name: string, version: number, model: TextModel) => TextModel;
 }
 
 /**

@@ -53,6 +53,50 @@ export const ERROR_CODES = {
     description:
       'predict with an empty text, one with no letter or digit, one over the length limit, or one holding U+0000',
   },
+  FERRY_MODEL_INVALID_SIGNATURE: {
+    status: 400,
+    description:
+      'a signature (given at registration, read from an ONNX graph or a remote server) that is malformed: unknown datatype, bad shape, a name twice, no inputs',
+  },
+  FERRY_MODEL_INVALID_TENSOR: {
+    status: 400,
+    description:
+      'an input tensor that does not match the model signature: unknown or missing name, wrong datatype, shape or element count, a value out of its datatype range, NaN/Inf where the signature does not allow them; the message names the tensor',
+  },
+  FERRY_MODEL_TENSOR_TOO_LARGE: {
+    status: 413,
+    description: 'input tensors over `FERRY_MAX_TENSOR_BYTES`, refused before their data is decoded',
+  },
+  FERRY_MODEL_BACKEND_MISSING: {
+    status: 501,
+    description:
+      'a model kind whose optional package is not installed (`onnxruntime-node` for `onnx`): the message names the package to install',
+  },
+  FERRY_MODEL_LOAD_FAILED: {
+    status: 500,
+    description:
+      'a model that cannot be opened: a corrupt or non-ONNX file, an unsupported ONNX operator, a custom module that throws at load or does not export a model',
+  },
+  FERRY_MODEL_PREDICT_FAILED: {
+    status: 502,
+    description:
+      "a model's own failure at predict time: a custom model that throws, an ONNX run that fails, outputs that do not match the signature",
+  },
+  FERRY_MODEL_TIMEOUT: {
+    status: 504,
+    description:
+      'a model call (custom predict, remote server) that did not answer within its per-call timeout',
+  },
+  FERRY_MODEL_REMOTE_UNAVAILABLE: {
+    status: 503,
+    description:
+      'a `remote-v2` server that is down, answered 5xx or garbage, or whose circuit breaker is open (with `Retry-After`)',
+  },
+  FERRY_MODEL_CHECK_FAILED: {
+    status: 400,
+    description:
+      '`ferry models check`: a custom model that fails a conformance check (the report lists each check)',
+  },
   FERRY_REGISTRY_INVALID_REF: {
     status: 400,
     description: 'a malformed model reference; a version outside 1..2147483647',

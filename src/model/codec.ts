@@ -1,6 +1,6 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { isJsonObject, ownField } from './artifact-fields.js';
-import type { Model } from './model.js';
+import type { TextModel } from './model.js';
 import { TEXT_CLASSIFIER_KIND, TextClassifier } from './text-classifier.js';
 
 /**
@@ -8,12 +8,12 @@ import { TEXT_CLASSIFIER_KIND, TextClassifier } from './text-classifier.js';
  * Map, not an object, so that a kind such as "constructor" or "__proto__" cannot reach a function
  * of Object.prototype.
  */
-const DECODERS = new Map<string, (doc: Record<string, unknown>) => Model>([
+const DECODERS = new Map<string, (doc: Record<string, unknown>) => TextModel>([
   [TEXT_CLASSIFIER_KIND, (doc) => TextClassifier.fromArtifactJson(doc)],
 ]);
 const MAX_KIND_LENGTH = 200;
 
-export function decodeModel(bytes: Uint8Array): Model {
+export function decodeModel(bytes: Uint8Array): TextModel {
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));

@@ -7,12 +7,14 @@ import {
   isJsonObject,
   ownField,
 } from './artifact-fields.js';
-import type { Model, Prediction, Signature, TextInput } from './model.js';
+import type { Prediction, TextInput, TextModel } from './model.js';
 import { TEXT_SIGNATURE } from './model.js';
 import { fitSoftmaxRegression, softmaxProbabilities } from './softmax-regression.js';
 import { type CsrMatrix, csrFromRows } from './sparse.js';
+import type { NamedTensors, Signature } from './tensor.js';
 import { decodeFloat32, decodeInt32, encodeTensor } from './tensor-codec.js';
 import { projectText, tokenize } from './text/clean.js';
+import { textInputsOf, textOutputs } from './text-tensors.js';
 import { fitTfidf, type TfidfState, TfidfTransformer } from './tfidf.js';
 
 export const TEXT_CLASSIFIER_KIND = 'ferry.text-classifier.tfidf-logreg';
@@ -99,7 +101,7 @@ function classWeights(y: Int32Array, k: number, mode: TextClassifierParams['clas
 }
 
 /** TF-IDF over word and character n-grams, then a multinomial logistic regression. */
-export class TextClassifier implements Model {
+export class TextClassifier implements TextModel {
   readonly kind = TEXT_CLASSIFIER_KIND;
   readonly signature: Signature = TEXT_SIGNATURE;
   private readonly transformer: TfidfTransformer;
@@ -187,6 +189,11 @@ export class TextClassifier implements Model {
 
   async predict(rows: readonly TextInput[]): Promise<Prediction[]> {
     return this.predictBatch(rows);
+  }
+
+  /** The tensor contract: `title` and `description` BYTES [n] in, `label` BYTES [n] and `probabilities` FP32 [n, classes] out. */
+  async infer(inputs: NamedTensors): Promise<NamedTensors> {
+    return textOutputs(this.classes, this.predictBatch(textInputsOf(inputs)));
   }
 
   /** A copy with a different "other" threshold (the threshold is tuned after fitting). */

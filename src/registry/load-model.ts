@@ -1,5 +1,5 @@
 import { decodeModel } from '../model/codec.js';
-import type { Model } from '../model/model.js';
+import type { TextModel } from '../model/model.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { ModelVersion } from './types.js';
 
@@ -7,7 +7,7 @@ import type { ModelVersion } from './types.js';
 export async function loadModel(
   registry: ModelRegistry,
   ref: string,
-): Promise<{ version: ModelVersion; model: Model }> {
+): Promise<{ version: ModelVersion; model: TextModel }> {
   const { version, bytes } = await registry.loadArtifact(ref);
   return { version, model: decodeModel(bytes) };
 }

@@ -1,5 +1,5 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
-import type { Model, Prediction, TextInput } from '../model/model.js';
+import type { Prediction, TextInput, TextModel } from '../model/model.js';
 import type { ModelVersion } from '../registry/types.js';
 import { AdaptiveBatcher, type BatcherOptions, type BatchStats } from './adaptive-batcher.js';
 import { LoadBackoff } from './load-backoff.js';
@@ -14,7 +14,7 @@ const MAX_LOAD_BACKOFF_MS = 5 * 60_000;
 /** What the host needs from the registry; narrow so tests can hand it a fake clock or a real registry alike. */
 export interface ModelSource {
   aliases(name: string): Promise<Record<string, number>>;
-  load(ref: string): Promise<{ version: ModelVersion; model: Model }>;
+  load(ref: string): Promise<{ version: ModelVersion; model: TextModel }>;
   /**
    * The artifact size of a version without loading it (the on-demand budget's estimate, checked
    * before the load); throws REGISTRY_NOT_FOUND for an unknown version. Optional: without it the
@@ -36,14 +36,14 @@ export interface HostErrorContext {
 export interface ServedModel {
   readonly name: string;
   readonly version: number;
-  readonly model: Model;
+  readonly model: TextModel;
   readonly meta: ModelVersion;
   readonly batcher: AdaptiveBatcher<TextInput, Prediction>;
   readonly loadedAt: number;
 }
 
 export interface ModelHostOptions {
-  /** Model names served, each following `aliases`. */
+  /** TextModel names served, each following `aliases`. */
   models: readonly string[];
   /** Aliases followed for every model; the first is the default one. */
   aliases: readonly string[];

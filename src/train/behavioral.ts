@@ -1,4 +1,4 @@
-import type { Model } from '../model/model.js';
+import type { TextModel } from '../model/model.js';
 
 /*
  * The course's behavioural tests (tests/model/test_behavioral.py), with its example sentences.
@@ -55,7 +55,7 @@ export interface BehavioralReport {
 }
 
 export function runBehavioralTests(
-  model: Model,
+  model: TextModel,
   cases: readonly BehavioralCase[] = COURSE_BEHAVIORAL_CASES,
 ): BehavioralReport {
   const results = cases.map((c) => {

@@ -1,4 +1,4 @@
-import type { Model } from '../model/model.js';
+import type { TextModel } from '../model/model.js';
 import { projectText } from '../model/text/clean.js';
 import { type BehavioralReport, runBehavioralTests } from './behavioral.js';
 import type { LabeledProject } from './dataset.js';
@@ -26,7 +26,7 @@ export interface EvaluationReport {
 }
 
 export function evaluateModel(
-  model: Model,
+  model: TextModel,
   rows: readonly LabeledProject[],
   now: Date = new Date(),
 ): EvaluationReport {

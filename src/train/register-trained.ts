@@ -1,5 +1,5 @@
 import { ErrorCode, isFerryError } from '../core/errors.js';
-import type { Model } from '../model/model.js';
+import type { TextModel } from '../model/model.js';
 import { loadModel } from '../registry/load-model.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import {
@@ -91,7 +91,7 @@ export async function registerTrained(
 function compareOnSameRows(
   outcome: TrainOutcome,
   currentVersion: ModelVersion,
-  current: Model,
+  current: TextModel,
   evalSet: RegisterOptions['evalSet'],
 ): PromotionComparison {
   const stored = currentVersion.metrics.val_f1;
@@ -111,10 +111,10 @@ function compareOnSameRows(
     };
   }
   const rows = evalSet?.rows ?? outcome.heldOut.rows;
-  const candidate: Model = evalSet ? outcome.model : outcome.heldOut.model;
+  const candidate: TextModel = evalSet ? outcome.model : outcome.heldOut.model;
   const yTrue = rows.map((r) => r.tag);
   const classes = [...new Set([...candidate.classes, ...current.classes, ...yTrue])].sort();
-  const f1 = (m: Model) =>
+  const f1 = (m: TextModel) =>
     weightedMetrics(
       yTrue,
       m.predictBatch(rows).map((p) => p.prediction),

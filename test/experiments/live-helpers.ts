@@ -1,5 +1,7 @@
 /** Shared pieces of the canary and shadow tests: deliberately faulty model versions and request drivers. */
-import type { Model, Prediction, TextInput } from '../../src/model/model.js';
+
+import type { Prediction, TextInput, TextModel } from '../../src/model/model.js';
+import { textInputsOf, textOutputs } from '../../src/model/text-tensors.js';
 import { EXAMPLE_PROJECTS } from '../../src/serving/warmup-inputs.js';
 import { ADMIN_TOKEN, type TestServer } from '../helpers/serving.js';
 
@@ -27,7 +29,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * EXAMPLE_PROJECTS array itself) is left alone, or a throwing version could never be loaded.
  */
 export function faultyVersion(version: number, fault: Fault) {
-  return (_name: string, v: number, model: Model): Model => {
+  return (_name: string, v: number, model: TextModel): TextModel => {
     if (v !== version) return model;
     const warmup = (rows: readonly TextInput[]) => rows === EXAMPLE_PROJECTS;
     const relabel = (rows: readonly TextInput[], label: string): Prediction[] =>
@@ -43,6 +45,9 @@ export function faultyVersion(version: number, fault: Fault) {
         if (fault.kind === 'label') return relabel(rows, fault.label);
         busyWait(fault.ms);
         return model.predictBatch(rows);
+      },
+      async infer(inputs) {
+        return textOutputs(model.classes, await this.predict(textInputsOf(inputs)));
       },
       async predict(rows) {
         if (fault.kind === 'error') throw new Error(`version ${version} is deliberately faulty`);

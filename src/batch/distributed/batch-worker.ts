@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { decodeModel } from '../../model/codec.js';
-import type { Model } from '../../model/model.js';
+import type { TextModel } from '../../model/model.js';
 import type { JobQueue } from '../../ports/job-queue.js';
 import type { SqlClient } from '../../ports/sql.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
@@ -29,8 +29,8 @@ export async function startBatchWorker(opts: BatchWorkerOptions): Promise<{ work
   const worker = opts.workerName ?? `${hostname()}:${process.pid}`;
   await ensureJobTables(opts.sql);
   await opts.store.init();
-  const models = new Map<string, Promise<Model>>();
-  const modelFor = (name: string, version: number): Promise<Model> => {
+  const models = new Map<string, Promise<TextModel>>();
+  const modelFor = (name: string, version: number): Promise<TextModel> => {
     const ref = `${name}/${version}`;
     let m = models.get(ref);
     if (!m) {

@@ -1,5 +1,5 @@
 import { inputFingerprint } from '../../model/input-fingerprint.js';
-import type { Model } from '../../model/model.js';
+import type { TextModel } from '../../model/model.js';
 import type { SqlClient } from '../../ports/sql.js';
 import type { PredictionStore, StoredPrediction } from '../prediction-store.js';
 import { chunkDone, claimChunk, insertRejects } from './job-tables.js';
@@ -11,7 +11,7 @@ export interface ChunkContext {
   /** The database holding the job tables (and, usually, the prediction store). */
   sql: SqlClient;
   store: PredictionStore;
-  model: Model;
+  model: TextModel;
   /** Predicts in place of `model.predictBatch` when given (e.g. `threadPredictor`, off the main thread). */
   predictor?: Predictor;
   /** Written to `ferry_batch_chunks.worker`; host:pid by convention. */

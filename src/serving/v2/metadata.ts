@@ -1,4 +1,4 @@
-import type { Signature, TensorSpec } from '../../model/model.js';
+import type { Signature, TensorSpec } from '../../model/tensor.js';
 import type { MetadataTensor, ModelMetadataResponse, ServerMetadataResponse } from './types.js';
 
 /** `$metadata_server_response`. Ferry implements none of the optional v2 extensions (binary data, …). */

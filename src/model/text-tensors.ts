@@ -1,0 +1,54 @@
+import type { Prediction, TextInput } from './model.js';
+import type { NamedTensors, Tensor } from './tensor.js';
+
+/*
+ * The text classifier's items as tensors and back: how the course's `/predict`, the batch CSVs
+ * and the tensor contract meet. A row has scalar tensors (shape []); a batch has shape [n].
+ */
+
+export function textRow(input: TextInput): NamedTensors {
+  return {
+    title: { datatype: 'BYTES', shape: [], data: [input.title] },
+    description: { datatype: 'BYTES', shape: [], data: [input.description] },
+  };
+}
+
+/** The TextInputs of a batch (title required, description defaults to "" as v2 clients may omit it). */
+export function textInputsOf(inputs: NamedTensors): TextInput[] {
+  const titles = inputs.title?.data as readonly string[] | undefined;
+  const descriptions = inputs.description?.data as readonly string[] | undefined;
+  const n = titles?.length ?? descriptions?.length ?? 0;
+  return Array.from({ length: n }, (_, i) => ({
+    title: titles?.[i] ?? '',
+    description: descriptions?.[i] ?? '',
+  }));
+}
+
+export function textOutputs(classes: readonly string[], predictions: readonly Prediction[]): NamedTensors {
+  const probs: number[] = new Array(predictions.length * classes.length);
+  predictions.forEach((p, r) => {
+    classes.forEach((c, k) => {
+      probs[r * classes.length + k] = p.probabilities[c] ?? 0;
+    });
+  });
+  const label: Tensor = {
+    datatype: 'BYTES',
+    shape: [predictions.length],
+    data: predictions.map((p) => p.prediction),
+  };
+  return {
+    label,
+    probabilities: { datatype: 'FP32', shape: [predictions.length, classes.length], data: probs },
+  };
+}
+
+/** A row of the text classifier's outputs (label [], probabilities [classes]) as the course's Prediction. */
+export function predictionOfRow(classes: readonly string[], row: NamedTensors): Prediction {
+  const label = row.label?.data[0];
+  const probs = row.probabilities?.data as readonly number[] | undefined;
+  const probabilities: Record<string, number> = {};
+  classes.forEach((c, k) => {
+    probabilities[c] = probs?.[k] ?? 0;
+  });
+  return { prediction: typeof label === 'string' ? label : '', probabilities };
+}
