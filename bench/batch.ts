@@ -13,7 +13,7 @@ import { PostgresClient } from '../src/adapters/postgres/postgres-client.js';
 import { openFerry } from '../src/app/open-ferry.js';
 import { openServing } from '../src/app/open-serving.js';
 import { loadConfig } from '../src/core/config.js';
-import { loadModel } from '../src/registry/load-model.js';
+import { loadTextModel } from '../src/registry/load-model.js';
 import { loadServingConfig } from '../src/serving/serving-config.js';
 import { parseCsvTable } from '../src/train/csv-table.js';
 import { parseLabeledDataset } from '../src/train/dataset.js';
@@ -143,7 +143,7 @@ try {
   process.stderr.write(`input: ${ROWS.toLocaleString('en-US')} rows\n`);
 
   // Ceiling: the model alone over the same rows, in chunks of 1000, one thread.
-  const { model } = await loadModel(sqliteCtx.registry, 'tagifai@production');
+  const { model } = await loadTextModel(sqliteCtx.registry, 'tagifai@production');
   await sqliteCtx.close();
   const items = projects.map((p) => ({ title: p.title ?? '', description: p.description ?? '' }));
   const ceilingStart = performance.now();

@@ -26,7 +26,7 @@ export {
   parseModelRef,
   type RegisterMeta,
 } from './registry/index.js';
-export { loadModel } from './registry/load-model.js';
+export { kindContextOf, loadModel, loadTextModel } from './registry/load-model.js';
 export { loadServingConfig, type ServingConfig } from './serving/serving-config.js';
 // Training.
 export { type Dataset, parseLabeledDataset } from './train/dataset.js';

@@ -1,3 +1,4 @@
+import { inferRows } from '../model/rows.js';
 import { CanaryRunner } from '../experiments/canary/canary-runner.js';
 import type { ExperimentEventHandlers } from '../experiments/experiment-events.js';
 import { ExperimentRouter } from '../experiments/experiment-router.js';
@@ -111,7 +112,7 @@ export async function openExperiments(deps: {
     models: sc.models,
     flushEveryMs: sc.shadowFlushMs,
     // The candidate's model's own (asynchronous) predict, outside production's batcher and cache.
-    candidate: async (model, version, items) => (await host.version(model, version)).model.predict(items),
+    candidate: async (model, version, items) => inferRows((await host.version(model, version)).model, items),
     currentAlias: (model, alias) =>
       sc.aliases.includes(alias) ? host.current(model, alias)?.version : undefined,
     resolveAlias: async (model, alias) => (await ferry.registry.aliases(model))[alias],

@@ -1,7 +1,8 @@
 import { openBlobStore, openSqlClient } from '../adapters/factory.js';
 import type { FerryConfig } from '../core/config.js';
-import { decodeModel } from '../model/codec.js';
+import { verifyArtifact } from '../model/kinds/index.js';
 import type { SqlClient } from '../ports/sql.js';
+import { kindContextOf } from '../registry/load-model.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 
 /** The one place that turns configuration into concrete backends for the registry. */
@@ -19,9 +20,7 @@ export async function openFerry(config: FerryConfig): Promise<FerryContext> {
   const registry = new ModelRegistry({
     sql,
     blobs,
-    verifyArtifact: (bytes) => {
-      decodeModel(bytes);
-    },
+    verifyArtifact: (bytes, version) => verifyArtifact(version.kind, bytes, kindContextOf(config)),
   });
   try {
     await sql.init();

@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { FerryConfig } from '../core/config.js';
 import { type LoggerOption, toLogger } from '../core/logger.js';
 import { FERRY_VERSION } from '../core/version.js';
-import type { TextModel } from '../model/model.js';
+import type { Model } from '../model/model.js';
 import type { ExperimentRoute } from '../ports/experiment-routing.js';
-import { loadModel } from '../registry/load-model.js';
+import { kindContextOf, loadModel } from '../registry/load-model.js';
 import { buildServer } from '../serving/http/build-server.js';
 import { ServingMetrics } from '../serving/metrics.js';
 import { ModelHost } from '../serving/model-host.js';
@@ -47,7 +47,7 @@ export interface OpenServingOptions {
    * Replaces each loaded model (tests only: a deliberately faulty or slow version for canary and
    * shadow tests). Called once per version load, warm-up included.
    */
-  wrapModel?: (name: string, version: number, model: TextModel) => TextModel;
+  wrapModel?: (name: string, version: number, model: Model) => Model;
 }
 
 /**
@@ -75,7 +75,7 @@ export async function openServing(
       {
         aliases: (name) => ferry.registry.aliases(name),
         load: async (ref) => {
-          const loaded = await loadModel(ferry.registry, ref);
+          const loaded = await loadModel(ferry.registry, ref, kindContextOf(config));
           if (wrapModel === undefined) return loaded;
           return { ...loaded, model: wrapModel(loaded.version.name, loaded.version.version, loaded.model) };
         },

@@ -4,7 +4,8 @@ import { PredictionStore } from '../batch/prediction-store.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
 import type { PredictionLogSink } from '../ports/prediction-log-sink.js';
 import type { ServingMetrics } from '../serving/metrics.js';
-import { PredictionCache } from '../serving/prediction-cache.js';
+import type { NamedTensors } from '../model/tensor.js';
+import { PredictionCache, TENSOR_CODEC } from '../serving/prediction-cache.js';
 import { PredictionLogger } from '../serving/prediction-log/prediction-logger.js';
 import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.js';
 import type { ServingConfig } from '../serving/serving-config.js';
@@ -15,7 +16,7 @@ import type { FerryContext } from './open-ferry.js';
 export interface ServingStores {
   /** The prediction store (batch predictions) in the registry's database, served under /v1/predictions. */
   predictionStore: PredictionStore;
-  cache: PredictionCache | undefined;
+  cache: PredictionCache<NamedTensors, NamedTensors> | undefined;
   logger: PredictionLogger | undefined;
 }
 
@@ -50,7 +51,8 @@ export async function openServingStores(deps: {
     closers.add('prediction cache', () => store.close());
   }
   const cache = kv
-    ? new PredictionCache({
+    ? new PredictionCache<NamedTensors, NamedTensors>({
+        codec: TENSOR_CODEC,
         store: kv,
         ttlMs: sc.cacheTtlMs,
         onWriteError: (_error, entries) => metrics.cacheWriteFailures.inc(entries),

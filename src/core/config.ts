@@ -14,6 +14,8 @@ export interface FerryConfig {
   /** DATASET_LOC: a path or an http(s) URL; undefined means the course's public URL. */
   readonly datasetLoc: string | undefined;
   readonly seed: number;
+  /** FERRY_MODEL_TIMEOUT_MS: one call into a custom model or a remote-v2 server. */
+  readonly modelTimeoutMs: number;
 }
 
 /**
@@ -57,5 +59,6 @@ export function loadConfig(
     cacheDir: resolve(overrides.cacheDir ?? readSetting(env, 'FERRY_CACHE_DIR') ?? join(home, 'cache')),
     datasetLoc: overrides.datasetLoc ?? readSetting(env, 'DATASET_LOC'),
     seed,
+    modelTimeoutMs: overrides.modelTimeoutMs ?? readSetting(env, 'FERRY_MODEL_TIMEOUT_MS'),
   });
 }

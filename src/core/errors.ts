@@ -92,6 +92,11 @@ export const ERROR_CODES = {
     description:
       'a `remote-v2` server that is down, answered 5xx or garbage, or whose circuit breaker is open (with `Retry-After`)',
   },
+  FERRY_MODEL_WRONG_KIND: {
+    status: 400,
+    description:
+      'a text-only route or command (`/predict`, `ferry predict`, `ferry evaluate`, the training promotion gate) used with a model of another kind; the message names the v2 route to use',
+  },
   FERRY_MODEL_CHECK_FAILED: {
     status: 400,
     description:

@@ -52,3 +52,20 @@ export function predictionOfRow(classes: readonly string[], row: NamedTensors): 
   });
   return { prediction: typeof label === 'string' ? label : '', probabilities };
 }
+
+/**
+ * The text classifier's v2 leniencies, kept from before signatures: `description` may be left out
+ * (empty texts), and shape [n, 1] is read as [n].
+ */
+export function normalizeTextInputs(inputs: NamedTensors): NamedTensors {
+  const out: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(inputs)) {
+    out[name] = t.shape.length === 2 && t.shape[1] === 1 ? { ...t, shape: [t.shape[0]!] } : t;
+  }
+  const title = out.title;
+  if (title !== undefined && out.description === undefined && title.datatype === 'BYTES') {
+    const n = title.shape[0] ?? 0;
+    out.description = { datatype: 'BYTES', shape: [n], data: new Array<string>(n).fill('') };
+  }
+  return out;
+}

@@ -1,10 +1,33 @@
-/** One item of a logged request: its inputs and the answer. */
-export interface PredictionLogItem {
+/** One item of a text classifier's logged request: its text and the answer. */
+export interface TextLogItem {
   title: string;
   description: string;
   prediction: string;
   probabilities: Record<string, number>;
   source: 'model' | 'cache';
+}
+
+/** A tensor as the log keeps it (the model's Tensor, named structurally: ports/ sits below model/). */
+export interface LoggedTensor {
+  readonly datatype: string;
+  readonly shape: readonly number[];
+  readonly data: readonly unknown[];
+}
+
+/**
+ * One item of any other model's logged request (a row of a batchable model, the whole request of
+ * any other): its input and output tensors. `inputs` is empty when it was dropped to fit the cap.
+ */
+export interface TensorLogItem {
+  inputs: Readonly<Record<string, LoggedTensor>>;
+  outputs: Readonly<Record<string, LoggedTensor>>;
+  source: 'model' | 'cache';
+}
+
+export type PredictionLogItem = TextLogItem | TensorLogItem;
+
+export function isTextLogItem(item: PredictionLogItem): item is TextLogItem {
+  return 'title' in item;
 }
 
 /**

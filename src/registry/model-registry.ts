@@ -30,7 +30,7 @@ export interface ModelRegistryOptions {
    * does not. Run before an alias moves to a version, so that no alias ever points at a version that
    * cannot load. The wiring passes the model decoder; without it only the checksum is verified.
    */
-  verifyArtifact?: (bytes: Uint8Array, version: ModelVersion) => void;
+  verifyArtifact?: (bytes: Uint8Array, version: ModelVersion) => void | Promise<void>;
 }
 
 /** Serialises every change to one model across processes (advisory lock / SQLite write lock). */
@@ -46,7 +46,9 @@ export class ModelRegistry {
   private readonly sql: SqlClient;
   private readonly blobs: BlobStore;
   private readonly clock: () => Date;
-  private readonly verifyArtifact: ((bytes: Uint8Array, version: ModelVersion) => void) | undefined;
+  private readonly verifyArtifact:
+    | ((bytes: Uint8Array, version: ModelVersion) => void | Promise<void>)
+    | undefined;
 
   constructor(opts: ModelRegistryOptions) {
     this.sql = opts.sql;
@@ -97,7 +99,7 @@ export class ModelRegistry {
           created_at: createdAt,
         };
         await tx.execute(
-          `INSERT INTO ferry_model_versions (${VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+          `INSERT INTO ferry_model_versions (${VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
           [
             name,
             version,
@@ -110,6 +112,7 @@ export class ModelRegistry {
             encoded.tags,
             encoded.git_commit,
             createdAt,
+            encoded.signature,
           ],
         );
         return versionRow;
@@ -175,7 +178,7 @@ export class ModelRegistry {
     const ref = `${version.name}/${version.version}`;
     try {
       const bytes = await this.verifiedBytes(version, ref);
-      this.verifyArtifact?.(bytes, version);
+      await this.verifyArtifact?.(bytes, version);
     } catch (cause) {
       const reason = cause instanceof FerryError ? cause.code : ErrorCode.MODEL_INVALID_ARTIFACT;
       const what =

@@ -1,11 +1,12 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { checkSignature, type Signature } from '../model/tensor.js';
 import type { VersionRow } from './rows.js';
 import type { RegisterMeta } from './types.js';
 
 /** Validates registration metadata and turns it into the TEXT columns it is stored in. */
 export function encodeMeta(
   meta: RegisterMeta,
-): Pick<VersionRow, 'params' | 'metrics' | 'dataset' | 'tags' | 'git_commit'> {
+): Pick<VersionRow, 'params' | 'metrics' | 'dataset' | 'tags' | 'git_commit'> & { signature: string | null } {
   if (typeof meta?.kind !== 'string' || meta.kind === '') {
     throw invalidMeta('meta.kind must be a non-empty string (the model codec key)');
   }
@@ -22,6 +23,7 @@ export function encodeMeta(
     dataset: toJson('dataset', meta.dataset),
     tags: toJson('tags', tags),
     git_commit: meta.gitCommit ?? null,
+    signature: signatureJson(meta.signature),
   };
 }
 
@@ -40,4 +42,9 @@ function invalidMeta(message: string, cause?: unknown): FerryError {
   return new FerryError(ErrorCode.REGISTRY_INVALID_META, `cannot register: ${message}`, {
     cause,
   });
+}
+
+function signatureJson(signature: Signature | null | undefined): string | null {
+  if (signature === undefined || signature === null) return null;
+  return JSON.stringify(checkSignature(signature));
 }

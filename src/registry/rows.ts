@@ -1,4 +1,5 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { checkSignature, type Signature } from '../model/tensor.js';
 import type { AliasEvent, ModelVersion } from './types.js';
 
 export interface VersionRow {
@@ -14,6 +15,7 @@ export interface VersionRow {
   tags: string;
   git_commit: string | null;
   created_at: string;
+  signature?: string | null;
 }
 
 export interface AliasRow {
@@ -35,7 +37,7 @@ export interface EventRow {
 }
 
 export const VERSION_COLUMNS =
-  'name, version, kind, artifact_sha256, artifact_size, params, metrics, dataset, tags, git_commit, created_at';
+  'name, version, kind, artifact_sha256, artifact_size, params, metrics, dataset, tags, git_commit, created_at, signature';
 
 /**
  * Integers as numbers whatever the driver returns: pg hands BIGINT back as a string unless told
@@ -67,6 +69,7 @@ export function toModelVersion(row: VersionRow, location: string, aliases: strin
     tags: parseJson(row.tags) as Record<string, string>,
     gitCommit: row.git_commit ?? null,
     createdAt: row.created_at,
+    signature: parseSignature(row.signature),
     aliases: [...aliases].sort(),
   };
 }
@@ -90,4 +93,10 @@ function parseJson(text: string): Record<string, unknown> {
 /** Code-unit order, the same on both engines (PostgreSQL's ORDER BY follows the locale). */
 export function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The stored signature, checked again on the way out (a hand-edited row must not reach serving unchecked). */
+function parseSignature(text: string | null | undefined): Signature | null {
+  if (text === null || text === undefined) return null;
+  return checkSignature(parseJson(text));
 }

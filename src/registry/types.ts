@@ -1,3 +1,5 @@
+import type { Signature } from '../model/tensor.js';
+
 export interface ModelVersion {
   name: string;
   version: number;
@@ -13,6 +15,8 @@ export interface ModelVersion {
   gitCommit: string | null;
   /** ISO 8601. */
   createdAt: string;
+  /** The tensors the version takes and gives (OIP v2); null for versions registered before signatures were stored. */
+  signature: Signature | null;
   /** The aliases that point at this version now, sorted. */
   aliases: string[];
 }
@@ -24,6 +28,8 @@ export interface RegisterMeta {
   dataset: Record<string, unknown>;
   tags?: Record<string, string>;
   gitCommit?: string | null;
+  /** The signature to store (checked with checkSignature). */
+  signature?: Signature | null;
 }
 
 export interface ModelSummary {

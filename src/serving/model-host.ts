@@ -1,5 +1,8 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
-import type { Prediction, TextInput, TextModel } from '../model/model.js';
+import { isTextModel, type Model, type TextInput } from '../model/model.js';
+import { inferRows } from '../model/rows.js';
+import { isBatchable, type NamedTensors } from '../model/tensor.js';
+import { warmupTensors } from '../model/warmup-tensors.js';
 import type { ModelVersion } from '../registry/types.js';
 import { AdaptiveBatcher, type BatcherOptions, type BatchStats } from './adaptive-batcher.js';
 import { LoadBackoff } from './load-backoff.js';
@@ -14,7 +17,7 @@ const MAX_LOAD_BACKOFF_MS = 5 * 60_000;
 /** What the host needs from the registry; narrow so tests can hand it a fake clock or a real registry alike. */
 export interface ModelSource {
   aliases(name: string): Promise<Record<string, number>>;
-  load(ref: string): Promise<{ version: ModelVersion; model: TextModel }>;
+  load(ref: string): Promise<{ version: ModelVersion; model: Model }>;
   /**
    * The artifact size of a version without loading it (the on-demand budget's estimate, checked
    * before the load); throws REGISTRY_NOT_FOUND for an unknown version. Optional: without it the
@@ -25,7 +28,7 @@ export interface ModelSource {
 
 /** What failed in the background: the alias poll, or loading the version an alias points at. */
 export interface HostErrorContext {
-  what: 'aliases' | 'load' | 'refresh';
+  what: 'aliases' | 'load' | 'refresh' | 'warmup' | 'close';
   model?: string;
   alias?: string;
   version?: number;
@@ -36,14 +39,20 @@ export interface HostErrorContext {
 export interface ServedModel {
   readonly name: string;
   readonly version: number;
-  readonly model: TextModel;
+  readonly model: Model;
   readonly meta: ModelVersion;
-  readonly batcher: AdaptiveBatcher<TextInput, Prediction>;
+  /**
+   * Items are rows when the model is batchable (stacked into one run), whole requests otherwise
+   * (one per run): see model/rows.ts.
+   */
+  readonly batcher: AdaptiveBatcher<NamedTensors, NamedTensors>;
+  /** Whether one request's item is one row (batchable signature) or the whole request. */
+  readonly batchable: boolean;
   readonly loadedAt: number;
 }
 
 export interface ModelHostOptions {
-  /** TextModel names served, each following `aliases`. */
+  /** Model names served, each following `aliases`. */
   models: readonly string[];
   /** Aliases followed for every model; the first is the default one. */
   aliases: readonly string[];
@@ -289,7 +298,11 @@ export class ModelHost {
 
   private retire(m: ServedModel): void {
     this.retired.add(m);
-    setTimeout(() => this.retired.delete(m), RETIRE_GRACE_MS).unref();
+    setTimeout(() => {
+      this.retired.delete(m);
+      if (!this.isServed(m)) void this.release(m);
+      if (!this.isServed(m)) void this.release(m);
+    }, RETIRE_GRACE_MS).unref();
   }
 
   /**
@@ -324,12 +337,27 @@ export class ModelHost {
 
   private async load(name: string, version: number): Promise<ServedModel> {
     const { version: meta, model } = await this.source.load(`${name}/${version}`);
-    // Warm-up: the first predictions pay for JIT compilation; users should not.
-    for (let i = 0; i < 20; i++) model.predictBatch(this.opts.warmupInputs);
-    const served = { name, version, model, meta, loadedAt: Date.now() } as Omit<ServedModel, 'batcher'>;
-    const batcher = new AdaptiveBatcher<TextInput, Prediction>(
-      (items) => model.predictBatch(items),
-      this.opts.batcher,
+    // Warm-up: the first predictions pay for JIT compilation (and a remote's connection); users should not.
+    if (isTextModel(model)) {
+      for (let i = 0; i < 20; i++) model.predictBatch(this.opts.warmupInputs);
+    } else {
+      try {
+        await model.infer(warmupTensors(model.signature));
+      } catch (e) {
+        // Inputs made up from the signature may be refused by a model with rules of its own: that
+        // says nothing about real requests, so the version still loads; the failure is reported.
+        this.opts.onError?.(e, { what: 'warmup', model: name, version });
+      }
+    }
+    const batchable = isTextModel(model) || isBatchable(model.signature);
+    const served = { name, version, model, meta, batchable, loadedAt: Date.now() } as Omit<
+      ServedModel,
+      'batcher'
+    >;
+    const batcher = new AdaptiveBatcher<NamedTensors, NamedTensors>(
+      (items) => inferRows(model, items),
+      // A model that cannot stack requests runs them one at a time; the queue still bounds the wait.
+      batchable ? this.opts.batcher : { ...this.opts.batcher, maxBatchSize: 1 },
       {
         onBatch: (stats) => this.opts.onBatch?.({ name, version }, stats),
         // Deadlines come from performance.now(), a monotonic clock that NTP cannot move.
@@ -346,5 +374,16 @@ export class ModelHost {
     await this.refreshing?.catch(() => {});
     const all = new Set([...this.byAlias.values(), ...this.byVersion.values(), ...this.retired]);
     await Promise.all([...all].map((m) => m.batcher.drain()));
+    await Promise.all([...all].map((m) => this.release(m)));
+  }
+
+  /** Lets go of what a model holds (a native session, sockets) once nothing can reach it; never throws. */
+  private async release(m: ServedModel): Promise<void> {
+    try {
+      await m.batcher.drain();
+      await m.model.close?.();
+    } catch (e) {
+      this.opts.onError?.(e, { what: 'close', model: m.name, version: m.version });
+    }
   }
 }

@@ -1,10 +1,23 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { inputFingerprint } from '../model/input-fingerprint.js';
 import type { Prediction, TextInput } from '../model/model.js';
+import { canonicalTensors, type NamedTensors } from '../model/tensor.js';
+import { sha256Hex } from '../core/hash.js';
 import type { KeyValueEntry, KeyValueStore } from '../ports/key-value-store.js';
 
-export interface PredictionCacheOptions {
+/** How one kind of item is keyed and its answer stored. */
+export interface CacheCodec<I, O> {
+  /** A digest of the input: equal inputs, equal text. */
+  fingerprint(input: I): string;
+  encode(output: O): Uint8Array;
+  /** The answer, or undefined for an entry of another shape (then a miss, counted as an error). */
+  decode(value: unknown): O | undefined;
+}
+
+export interface PredictionCacheOptions<I = TextInput, O = Prediction> {
   store: KeyValueStore;
+  /** Default: the text classifier's items and Predictions. */
+  codec?: CacheCodec<I, O>;
   /** How long a cached prediction lives; omitted, the store's default applies. */
   ttlMs?: number;
   /**
@@ -15,9 +28,9 @@ export interface PredictionCacheOptions {
 }
 
 /** One lookup: the predictions found and how each item ended. */
-export interface CacheLookup {
+export interface CacheLookup<O = Prediction> {
   /** One per input, in order; undefined when not answered from the cache. */
-  predictions: (Prediction | undefined)[];
+  predictions: (O | undefined)[];
   hits: number;
   misses: number;
   /** Items whose lookup failed (store unreachable) or whose entry was unreadable. */
@@ -46,16 +59,18 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * all misses and a write into a no-op, and is only counted in `errors`. Logging is the caller's
  * business (it can watch the counter); this class does not log.
  */
-export class PredictionCache {
+export class PredictionCache<I = TextInput, O = Prediction> {
   private readonly store: KeyValueStore;
   private readonly ttlMs: number | undefined;
-  private readonly onWriteError: PredictionCacheOptions['onWriteError'];
+  private readonly onWriteError: PredictionCacheOptions<I, O>['onWriteError'];
+  private readonly codec: CacheCodec<I, O>;
   private hitCount = 0;
   private missCount = 0;
   private errorCount = 0;
 
-  constructor(opts: PredictionCacheOptions) {
+  constructor(opts: PredictionCacheOptions<I, O>) {
     this.store = opts.store;
+    this.codec = opts.codec ?? (TEXT_CODEC as unknown as CacheCodec<I, O>);
     this.ttlMs = opts.ttlMs;
     this.onWriteError = opts.onWriteError;
   }
@@ -81,18 +96,18 @@ export class PredictionCache {
    * hex digits) keeps two registries that share one Redis (staging and production, or a registry
    * rebuilt from scratch) from serving each other's "version 1".
    */
-  key(model: string, version: number, input: TextInput, artifact?: string): string {
+  key(model: string, version: number, input: I, artifact?: string): string {
     const artifactPart = artifact ? `${artifact.slice(0, 16)}:` : '';
-    return `${versionPrefix(model, version)}${artifactPart}${inputFingerprint(input)}`;
+    return `${versionPrefix(model, version)}${artifactPart}${this.codec.fingerprint(input)}`;
   }
 
   /** One entry per input, in order; undefined for a miss. Never rejects. */
   async getMany(
     model: string,
     version: number,
-    inputs: readonly TextInput[],
+    inputs: readonly I[],
     artifact?: string,
-  ): Promise<(Prediction | undefined)[]> {
+  ): Promise<(O | undefined)[]> {
     return (await this.lookup(model, version, inputs, artifact)).predictions;
   }
 
@@ -100,9 +115,9 @@ export class PredictionCache {
   async lookup(
     model: string,
     version: number,
-    inputs: readonly TextInput[],
+    inputs: readonly I[],
     artifact?: string,
-  ): Promise<CacheLookup> {
+  ): Promise<CacheLookup<O>> {
     if (inputs.length === 0) return { predictions: [], hits: 0, misses: 0, errors: 0 };
     let raw: (Uint8Array | undefined)[];
     try {
@@ -112,7 +127,7 @@ export class PredictionCache {
       this.missCount += inputs.length;
       return { predictions: inputs.map(() => undefined), hits: 0, misses: 0, errors: inputs.length };
     }
-    const result: CacheLookup = { predictions: [], hits: 0, misses: 0, errors: 0 };
+    const result: CacheLookup<O> = { predictions: [], hits: 0, misses: 0, errors: 0 };
     for (const bytes of raw) {
       const prediction = bytes === undefined ? undefined : this.decode(bytes);
       result.predictions.push(prediction);
@@ -132,8 +147,8 @@ export class PredictionCache {
   async setMany(
     model: string,
     version: number,
-    inputs: readonly TextInput[],
-    predictions: readonly Prediction[],
+    inputs: readonly I[],
+    predictions: readonly O[],
     artifact?: string,
   ): Promise<void> {
     if (inputs.length !== predictions.length) {
@@ -146,7 +161,7 @@ export class PredictionCache {
     if (inputs.length === 0) return;
     const entries: KeyValueEntry[] = inputs.map((input, i) => ({
       key: this.key(model, version, input, artifact),
-      value: encode(predictions[i]!),
+      value: this.codec.encode(predictions[i]!),
       ttlMs: this.ttlMs,
     }));
     try {
@@ -172,10 +187,10 @@ export class PredictionCache {
   }
 
   /** An entry that is not a Prediction (corrupt, or written by another format) counts as a miss. */
-  private decode(bytes: Uint8Array): Prediction | undefined {
+  private decode(bytes: Uint8Array): O | undefined {
     try {
-      const value: unknown = JSON.parse(decoder.decode(bytes));
-      if (isPrediction(value)) return value;
+      const value = this.codec.decode(JSON.parse(decoder.decode(bytes)));
+      if (value !== undefined) return value;
     } catch {
       // fall through: unreadable is treated like unshaped
     }
@@ -184,9 +199,31 @@ export class PredictionCache {
   }
 }
 
-/** Only the Prediction fields: extra properties a model attached must not leak into the shared cache. */
-function encode(p: Prediction): Uint8Array {
-  return encoder.encode(JSON.stringify({ prediction: p.prediction, probabilities: p.probabilities }));
+/** The text classifier's items: keys as before signatures (inputFingerprint), Predictions as values. */
+const TEXT_CODEC: CacheCodec<TextInput, Prediction> = {
+  fingerprint: inputFingerprint,
+  // Only the Prediction fields: extra properties a model attached must not leak into the shared cache.
+  encode: (p) => encoder.encode(JSON.stringify({ prediction: p.prediction, probabilities: p.probabilities })),
+  decode: (value) => (isPrediction(value) ? value : undefined),
+};
+
+/** Any model's items: keyed by the sha256 of their canonical tensors, output tensors as values. */
+export const TENSOR_CODEC: CacheCodec<NamedTensors, NamedTensors> = {
+  fingerprint: (input) => sha256Hex(canonicalTensors(input)),
+  encode: (outputs) => encoder.encode(JSON.stringify(outputs)),
+  decode: (value) => (isTensors(value) ? value : undefined),
+};
+
+function isTensors(value: unknown): value is NamedTensors {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every(
+    (t: unknown) =>
+      typeof t === 'object' &&
+      t !== null &&
+      typeof (t as { datatype?: unknown }).datatype === 'string' &&
+      Array.isArray((t as { shape?: unknown }).shape) &&
+      Array.isArray((t as { data?: unknown }).data),
+  );
 }
 
 /** The trailing colon keeps version 1's prefix from also matching version 10. */

@@ -13,6 +13,8 @@ export interface ServingLimits {
   maxItems: number;
   /** Characters per title or description. */
   maxStringLength: number;
+  /** Bytes of input tensor data per v2 request (FERRY_MAX_TENSOR_BYTES), checked from the shapes first. */
+  maxTensorBytes: number;
   /**
    * A request not answered by then gets 503 (and its queued work is dropped); one whose headers and
    * body are not received by then gets 408 and its connection closed (slow clients).
@@ -189,6 +191,7 @@ export function loadServingConfig(
       bodyLimit: read('FERRY_BODY_LIMIT'),
       maxItems: read('FERRY_MAX_ITEMS'),
       maxStringLength: loadTextLimits(env).maxStringLength,
+      maxTensorBytes: read('FERRY_MAX_TENSOR_BYTES'),
       requestTimeoutMs: read('FERRY_REQUEST_TIMEOUT_MS'),
       maxConnections: read('FERRY_MAX_CONNECTIONS'),
       keepAliveTimeoutMs: read('FERRY_KEEP_ALIVE_TIMEOUT_MS'),

@@ -1,6 +1,6 @@
 import { ErrorCode, isFerryError } from '../core/errors.js';
 import type { TextModel } from '../model/model.js';
-import { loadModel } from '../registry/load-model.js';
+import { loadTextModel } from '../registry/load-model.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import {
   DEFAULT_MIN_TRAIN_ROWS,
@@ -54,7 +54,7 @@ export async function registerTrained(
   });
   // The current version's model is loaded (checksum-verified) only when the gate needs it.
   const currentModel =
-    current && !opts.force ? (await loadModel(registry, `${current.name}/${current.version}`)).model : null;
+    current && !opts.force ? (await loadTextModel(registry, `${current.name}/${current.version}`)).model : null;
   const comparison =
     current && currentModel ? compareOnSameRows(outcome, current, currentModel, opts.evalSet) : null;
   const decision = decidePromotion(

@@ -15,7 +15,7 @@ import type { InputRecord, InputSpec } from '../../src/batch/job/types.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { inputFingerprint } from '../../src/model/input-fingerprint.js';
 import type { SqlClient } from '../../src/ports/sql.js';
-import { loadModel } from '../../src/registry/load-model.js';
+import { loadTextModel } from '../../src/registry/load-model.js';
 import { expectFerryError } from '../helpers/expect-ferry-error.js';
 import { type BatchEnv, generateProjects, MODEL, type Project, writeCsv, writeJsonl } from './helpers.js';
 
@@ -84,7 +84,7 @@ export function batchJobSuite(name: string, opts: BatchJobSuiteOptions): void {
       ).toBe(5000);
 
       // What is stored is what the model says, for the input it was given.
-      const { model } = await loadModel(env.ferry.registry, `${MODEL}/1`);
+      const { model } = await loadTextModel(env.ferry.registry, `${MODEL}/1`);
       const picked = [projects[0]!, projects[1234]!, projects[4999]!];
       const stored = await env.store.getMany(
         MODEL,
@@ -140,7 +140,7 @@ export function batchJobSuite(name: string, opts: BatchJobSuiteOptions): void {
       const path = writeCsv(join(dir, 'thread.csv'), projects);
       const summary = await run({ input: { kind: 'csv', path }, chunkSize: 250, predictInThread: true });
       expect(summary).toMatchObject({ rows: 1200, predicted: 1200, chunks: 5, processedRows: 1200 });
-      const { model } = await loadModel(env.ferry.registry, `${MODEL}/1`);
+      const { model } = await loadTextModel(env.ferry.registry, `${MODEL}/1`);
       const picked = [projects[0]!, projects[777]!, projects[1199]!];
       const expected = model.predictBatch(picked);
       const stored = await env.store.getMany(
@@ -326,7 +326,7 @@ export function batchJobSuite(name: string, opts: BatchJobSuiteOptions): void {
 
     it('processChunk writes a chunk once, even when two workers race for it', async () => {
       await ensureJobTables(env.ferry.sql);
-      const { model } = await loadModel(env.ferry.registry, `${MODEL}/1`);
+      const { model } = await loadTextModel(env.ferry.registry, `${MODEL}/1`);
       const records: InputRecord[] = [
         ...generateProjects(40, 'race-').map((p, i) => ({ line: i + 2, ...p })),
         { line: 42, reason: 'missing id' },

@@ -1,6 +1,6 @@
 /** Shared pieces of the canary and shadow tests: deliberately faulty model versions and request drivers. */
 
-import type { Prediction, TextInput, TextModel } from '../../src/model/model.js';
+import type { Model, Prediction, TextInput, TextModel } from '../../src/model/model.js';
 import { textInputsOf, textOutputs } from '../../src/model/text-tensors.js';
 import { EXAMPLE_PROJECTS } from '../../src/serving/warmup-inputs.js';
 import { ADMIN_TOKEN, type TestServer } from '../helpers/serving.js';
@@ -29,8 +29,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * EXAMPLE_PROJECTS array itself) is left alone, or a throwing version could never be loaded.
  */
 export function faultyVersion(version: number, fault: Fault) {
-  return (_name: string, v: number, model: TextModel): TextModel => {
-    if (v !== version) return model;
+  return (_name: string, v: number, wrapped: Model): Model => {
+    if (v !== version) return wrapped;
+    const model = wrapped as TextModel;
     const warmup = (rows: readonly TextInput[]) => rows === EXAMPLE_PROJECTS;
     const relabel = (rows: readonly TextInput[], label: string): Prediction[] =>
       rows.map(() => ({ prediction: label, probabilities: { [label]: 1 } }));

@@ -67,7 +67,7 @@ describe('the library entry (src/index.ts)', () => {
     try {
       const ferry = await library.openFerry(env.config);
       try {
-        const { model } = await library.loadModel(ferry.registry, `${MODEL}@production`);
+        const { model } = await library.loadTextModel(ferry.registry, `${MODEL}@production`);
         const [p] = await model.predict([{ title: 'Transformers', description: 'text classification' }]);
         expect(typeof p?.prediction).toBe('string');
       } finally {

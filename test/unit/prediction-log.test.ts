@@ -1,3 +1,4 @@
+import type { TextLogItem } from '../../src/ports/prediction-log-sink.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ import { SqlPredictionLog } from '../../src/serving/prediction-log/sql-predictio
 import { predictionLogSinkConformance, record } from '../conformance/prediction-log-sink.conformance.js';
 import { readSqlLog } from '../helpers/prediction-log.js';
 import { makeTmpDir } from '../helpers/tmp-dir.js';
+
+const textItems = (r: { items: readonly unknown[] }) => r.items as TextLogItem[];
 
 predictionLogSinkConformance('SQLite table', async () => {
   const dir = await makeTmpDir();
@@ -129,23 +132,23 @@ describe('capRecord (FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST)', () => {
       [100, 2_000],
     ] as const) {
       const r = record(2, { unit: 'u'.repeat(256) }, items);
-      for (const it of r.items) it.title = `日本${'x'.repeat(size)}`;
+      for (const it of textItems(r)) it.title = `日本${'x'.repeat(size)}`;
       const capped = capRecord(r, 8192);
       expect(bytes(capped)).toBeLessThanOrEqual(8192);
       expect(capped.truncated).toBe(true);
       expect(capped.itemCount).toBe(items);
       expect(capped.unit).toBe(r.unit);
-      expect(capped.items.length).toBeGreaterThan(0);
-      const cut = capped.items.filter((i) => i.title.endsWith(TRUNCATION_MARKER));
+      expect(textItems(capped).length).toBeGreaterThan(0);
+      const cut = textItems(capped).filter((i) => i.title.endsWith(TRUNCATION_MARKER));
       expect(cut.length).toBeLessThanOrEqual(1);
     }
   });
 
   it('never splits a surrogate pair', () => {
     const r = record(3, {}, 1);
-    r.items[0]!.title = '😀'.repeat(5000);
+    textItems(r)[0]!.title = '😀'.repeat(5000);
     const capped = capRecord(r, 4096);
-    const title = capped.items[0]!.title.replace(TRUNCATION_MARKER, '');
+    const title = textItems(capped)[0]!.title.replace(TRUNCATION_MARKER, '');
     expect(title).toBe('😀'.repeat(title.length / 2));
   });
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { openFerry } from '../../app/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
-import { loadModel } from '../../registry/load-model.js';
+import { loadTextModel } from '../../registry/load-model.js';
 import type { ModelVersion } from '../../registry/types.js';
 import { fingerprint } from '../../train/dataset.js';
 import { evaluateModel } from '../../train/evaluate.js';
@@ -34,7 +34,7 @@ export function registerEvaluateCommand(program: Command): void {
       await validateResultsPath(flags.resultsFp, config);
       const ctx = await openFerry(config);
       try {
-        const { version, model } = await loadModel(ctx.registry, flags.model);
+        const { version, model } = await loadTextModel(ctx.registry, flags.model);
         const data = await loadLabeledDataset(config.datasetLoc, {
           cacheDir: config.cacheDir,
           knownTags: model.classes,

@@ -3,7 +3,7 @@ import { openFerry } from '../../app/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { validateTextInput } from '../../model/validate-input.js';
-import { loadModel } from '../../registry/load-model.js';
+import { loadTextModel } from '../../registry/load-model.js';
 import { loadTextLimits } from '../../serving/serving-config.js';
 import { printJson } from '../output.js';
 
@@ -28,7 +28,7 @@ export function registerPredictCommand(program: Command): void {
       );
       const ctx = await openFerry(loadConfig());
       try {
-        const { model } = await loadModel(ctx.registry, flags.model);
+        const { model } = await loadTextModel(ctx.registry, flags.model);
         printJson(await model.predict([input]));
       } finally {
         await ctx.close();

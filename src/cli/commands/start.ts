@@ -5,7 +5,7 @@ import { loadConfig } from '../../core/config.js';
 import { ErrorCode, isFerryError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
-import { loadModel } from '../../registry/load-model.js';
+import { loadTextModel } from '../../registry/load-model.js';
 import type { ModelVersion } from '../../registry/types.js';
 import { loadServingConfig } from '../../serving/serving-config.js';
 import { EXAMPLE_PROJECTS } from '../../serving/warmup-inputs.js';
@@ -74,7 +74,7 @@ export function registerStartCommand(program: Command): void {
             `registered ${NAME}/${version.version}: cv_f1 ${fmt(outcome.metrics.cv_f1)}, val_f1 ${fmt(outcome.metrics.val_f1)}; ${promotion?.reason}`,
           );
         }
-        const { version, model } = await loadModel(ctx.registry, `${NAME}@production`);
+        const { version, model } = await loadTextModel(ctx.registry, `${NAME}@production`);
         say(`predictions of ${NAME}/${version.version} for a few example projects:`);
         const predictions = await model.predict(EXAMPLE_PROJECTS);
         EXAMPLE_PROJECTS.forEach((p, i) => {

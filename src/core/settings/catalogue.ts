@@ -251,6 +251,24 @@ export const SETTINGS = {
     group: 'limits',
     description: 'characters per title or description (HTTP and `ferry predict`)',
   },
+  FERRY_MAX_TENSOR_BYTES: {
+    type: 'integer',
+    default: 16 * 1024 * 1024,
+    min: 1024,
+    max: 1024 * 1024 * 1024,
+    group: 'limits',
+    description:
+      'bytes of input tensor data one v2 request may declare (elements times datatype size, UTF-8 bytes for BYTES), refused before the data is decoded',
+  },
+  FERRY_MODEL_TIMEOUT_MS: {
+    type: 'integer',
+    default: 30_000,
+    min: 10,
+    max: 3_600_000,
+    group: 'limits',
+    description:
+      'longest one call into a custom model (load, predict) or to a remote-v2 server may take before it fails with FERRY_MODEL_TIMEOUT',
+  },
   FERRY_REQUEST_TIMEOUT_MS: {
     type: 'integer',
     default: 10_000,

@@ -13,7 +13,8 @@
  * Steps: this replica attributes a request to the step whose share the router routes with (the
  * canary arm's weight), so routing and counting switch together at the router's refresh.
  */
-import type { Prediction, TextInput } from '../../model/model.js';
+import { outputLabel } from '../../model/rows.js';
+import type { NamedTensors } from '../../model/tensor.js';
 import type { PredictionEvent, PredictionObserver } from '../../ports/prediction-observer.js';
 import type { CanaryStatsWrite, ExperimentStatsStore } from '../experiment-stats-store.js';
 import type { Experiment } from '../experiment-types.js';
@@ -48,7 +49,7 @@ interface Tracked {
   counters: Map<string, Counter>;
 }
 
-export class CanaryRunner implements PredictionObserver<TextInput, Prediction> {
+export class CanaryRunner implements PredictionObserver<NamedTensors, NamedTensors> {
   private readonly tracked = new Map<string, Tracked>();
   /** Counters of canaries that ended here, written at the next tick. */
   private leftovers: { name: string; counters: Counter[] }[] = [];
@@ -106,7 +107,7 @@ export class CanaryRunner implements PredictionObserver<TextInput, Prediction> {
   }
 
   /** Hot path: a Map lookup, then a few counter increments for a canary's request. */
-  onPrediction(event: PredictionEvent<TextInput, Prediction>): void {
+  onPrediction(event: PredictionEvent<NamedTensors, NamedTensors>): void {
     if (event.experiment === undefined) return;
     const t = this.tracked.get(event.experiment);
     if (t === undefined || !t.running || t.step < 0) return;
@@ -124,7 +125,7 @@ export class CanaryRunner implements PredictionObserver<TextInput, Prediction> {
         ? { error: true }
         : {
             ...(event.cacheHits === 0 ? { latencyMs: Math.max(0, event.latencyMs) } : {}),
-            labels: event.predictions!.map((p) => p.prediction),
+            labels: event.predictions!.map((p) => outputLabel(p) ?? ''),
           },
     );
     counter.dirty = true;

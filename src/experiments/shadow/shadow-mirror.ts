@@ -5,10 +5,10 @@
  * as counts. The queue is bounded in items: when it is full a request is dropped and counted, never waited on.
  */
 import { ErrorCode, FerryError } from '../../core/errors.js';
-import type { Prediction, TextInput } from '../../model/model.js';
+import type { NamedTensors } from '../../model/tensor.js';
 import { type ShadowReport, ShadowStats, type ShadowStatsJSON } from './shadow-stats.js';
 
-export type CandidatePredict = (items: readonly TextInput[]) => Promise<Prediction[]> | Prediction[];
+export type CandidatePredict = (items: readonly NamedTensors[]) => Promise<NamedTensors[]> | NamedTensors[];
 
 export interface ShadowMirrorOptions {
   /** The candidate. A CPU-bound one shares the event loop with production: give it a worker if it is heavy. */
@@ -26,13 +26,13 @@ export interface ShadowMirrorOptions {
 }
 
 interface Entry {
-  readonly items: readonly TextInput[];
+  readonly items: readonly NamedTensors[];
   /** Undefined when production failed. */
-  readonly production: readonly Prediction[] | undefined;
+  readonly production: readonly NamedTensors[] | undefined;
   readonly productionLatencyMs: number;
 }
 
-type CallResult = { ok: true; predictions: readonly Prediction[]; ms: number } | { ok: false };
+type CallResult = { ok: true; predictions: readonly NamedTensors[]; ms: number } | { ok: false };
 
 const DEFAULT_MAX_BATCH_SIZE = 32;
 
@@ -90,8 +90,8 @@ export class ShadowMirror {
    * do not mutate them afterwards.
    */
   mirror(
-    items: readonly TextInput[],
-    productionPredictions: readonly Prediction[] | undefined,
+    items: readonly NamedTensors[],
+    productionPredictions: readonly NamedTensors[] | undefined,
     productionLatencyMs: number,
     productionError?: unknown,
   ): boolean {
@@ -223,7 +223,7 @@ export class ShadowMirror {
     return batch;
   }
 
-  private async call(items: readonly TextInput[]): Promise<CallResult> {
+  private async call(items: readonly NamedTensors[]): Promise<CallResult> {
     const started = this.now();
     try {
       const predictions = await this.predict(items);

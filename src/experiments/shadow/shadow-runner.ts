@@ -20,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, isFerryError } from '../../core/errors.js';
-import type { Prediction, TextInput } from '../../model/model.js';
+import type { NamedTensors } from '../../model/tensor.js';
 import type { PredictionEvent, PredictionObserver } from '../../ports/prediction-observer.js';
 import type { ExperimentStatsStore } from '../experiment-stats-store.js';
 import type { ArmDefinition, Experiment } from '../experiment-types.js';
@@ -32,8 +32,8 @@ import type { ShadowReport } from './shadow-stats.js';
 export type ShadowCandidate = (
   model: string,
   version: number,
-  items: readonly TextInput[],
-) => Promise<Prediction[]>;
+  items: readonly NamedTensors[],
+) => Promise<NamedTensors[]>;
 
 export interface ShadowRunnerOptions {
   stats: ExperimentStatsStore;
@@ -70,7 +70,7 @@ const SHED = new Set<string>([
   ErrorCode.SERVING_SHUTTING_DOWN,
 ]);
 
-export class ShadowRunner implements PredictionObserver<TextInput, Prediction> {
+export class ShadowRunner implements PredictionObserver<NamedTensors, NamedTensors> {
   /** By experiment name. */
   private readonly running = new Map<string, Running>();
   /** By model: at most one shadow per model (the overlap rule). */
@@ -142,7 +142,7 @@ export class ShadowRunner implements PredictionObserver<TextInput, Prediction> {
   }
 
   /** Hot path: a Map lookup; a shadowed production request is queued, never waited for. */
-  onPrediction(event: PredictionEvent<TextInput, Prediction>): void {
+  onPrediction(event: PredictionEvent<NamedTensors, NamedTensors>): void {
     const r = this.byModel.get(event.model);
     if (r === undefined || !r.running || event.cacheHits > 0) return;
     if (event.version !== this.versionOf(r, r.experiment.arms[0]!)) return;
@@ -196,7 +196,7 @@ export class ShadowRunner implements PredictionObserver<TextInput, Prediction> {
 
   private open(e: Experiment): Running {
     const settings = shadowSettings(e);
-    const predict = async (items: readonly TextInput[]): Promise<Prediction[]> => {
+    const predict = async (items: readonly NamedTensors[]): Promise<NamedTensors[]> => {
       const r = this.running.get(e.name);
       const version = r === undefined ? undefined : this.versionOf(r, r.experiment.arms[1]!);
       if (version === undefined) throw new Error(`the candidate of shadow ${e.name} has no version here yet`);

@@ -3,7 +3,8 @@
  * replica can persist its own counters and the report over all replicas is the merge of their rows.
  * Counts are in items (one request may carry several); latencies are per request.
  */
-import type { Prediction } from '../../model/model.js';
+import { outputLabel } from '../../model/rows.js';
+import type { NamedTensors } from '../../model/tensor.js';
 import {
   LatencyHistogram,
   type LatencyHistogramJSON,
@@ -56,9 +57,9 @@ export interface ShadowStatsJSON {
 /** One mirrored request after the candidate ran; `undefined` predictions mean that side failed. */
 export interface ShadowOutcome {
   size: number;
-  production: readonly Prediction[] | undefined;
+  production: readonly NamedTensors[] | undefined;
   productionLatencyMs: number | undefined;
-  shadow: readonly Prediction[] | undefined;
+  shadow: readonly NamedTensors[] | undefined;
   shadowLatencyMs: number | undefined;
 }
 
@@ -196,8 +197,9 @@ export class ShadowStats {
   }
 }
 
-function labelOf(p: Prediction | undefined): string | undefined {
-  return typeof p === 'object' && p !== null && typeof p.prediction === 'string' ? p.prediction : undefined;
+/** The answer compared between production and the shadow (model/rows.ts outputLabel: a classifier's label). */
+function labelOf(p: NamedTensors | undefined): string | undefined {
+  return typeof p === 'object' && p !== null ? outputLabel(p) : undefined;
 }
 
 /** Latency arrives from outside this module; a bad value loses one sample, never the comparison. */

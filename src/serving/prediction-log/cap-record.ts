@@ -1,4 +1,5 @@
 import {
+  isTextLogItem,
   type PredictionLogItem,
   type PredictionLogRecord,
   TRUNCATION_MARKER,
@@ -37,14 +38,24 @@ export function capRecord(record: PredictionLogRecord, maxBytes: number): Predic
   let remaining = maxBytes - jsonBytes(empty);
   const kept: PredictionLogItem[] = [];
   for (const item of record.items) {
-    // Each item costs its JSON without text, plus a comma between items.
-    const cost = jsonBytes({ ...item, title: '', description: '' }) + (kept.length > 0 ? 1 : 0);
+    // Each item costs its JSON without text (tensor items: without inputs), plus a comma between items.
+    const bare: PredictionLogItem = isTextLogItem(item)
+      ? { ...item, title: '', description: '' }
+      : { ...item, inputs: {} };
+    const comma = kept.length > 0 ? 1 : 0;
+    if (!isTextLogItem(item) && jsonBytes(item) + comma <= remaining) {
+      remaining -= jsonBytes(item) + comma;
+      kept.push(item);
+      continue;
+    }
+    const cost = jsonBytes(bare) + comma;
     if (cost > remaining) break;
     remaining -= cost;
-    kept.push({ ...item, title: '', description: '' });
+    kept.push(bare);
   }
   record.items.slice(0, kept.length).forEach((item, i) => {
     const out = kept[i]!;
+    if (!isTextLogItem(item) || !isTextLogItem(out)) return;
     for (const field of ['title', 'description'] as const) {
       const text = item[field];
       if (text === '' || remaining <= 0) continue;

@@ -1,22 +1,29 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { checkIdentifier } from '../../core/text-guard.js';
-import type { TextInput } from '../../model/model.js';
+import {
+  DATATYPES,
+  type Datatype,
+  integerRange,
+  isDatatype,
+  isFloat,
+  type NamedTensors,
+  type Tensor,
+} from '../../model/tensor.js';
 
-/** Input tensors the text classifier reads; `title` is required, `description` defaults to "". */
-export const V2_INPUT_NAMES = ['title', 'description'] as const;
-/** Output tensors the text classifier produces, in the order they are returned by default. */
-export const V2_OUTPUT_NAMES = ['label', 'probabilities'] as const;
 
 export interface DecodeInferRequestOptions {
   /** Upper bound on n, the number of items (rows) in one request. */
   maxItems: number;
   /** Upper bound on each BYTES element, in UTF-16 code units (String#length), like validateTextInput. */
   maxStringLength: number;
+  /** FERRY_MAX_TENSOR_BYTES: the data all inputs declare (from their shapes), checked before it is read. */
+  maxTensorBytes: number;
 }
 
 export interface DecodedInferRequest {
   id?: string;
-  items: TextInput[];
+  /** The tensors as sent, checked for JSON form, datatype ranges and size; the signature is checked once the version is known. */
+  inputs: NamedTensors;
   /** Absent when the client asked for no particular outputs: then every output is returned. */
   requestedOutputs?: string[];
   parameters?: Record<string, unknown>;
@@ -125,72 +132,44 @@ function flattenTensorData(
   return leaves;
 }
 
-interface DecodedInput {
-  name: (typeof V2_INPUT_NAMES)[number];
-  values: string[];
-  path: string;
-}
+/** Bytes per element, for the size check made from the shape before "data" is walked (BYTES: at least 1). */
+const ELEMENT_BYTES: Record<Datatype, number> = {
+  BOOL: 1,
+  UINT8: 1,
+  UINT16: 2,
+  UINT32: 4,
+  UINT64: 8,
+  INT8: 1,
+  INT16: 2,
+  INT32: 4,
+  INT64: 8,
+  FP32: 4,
+  FP64: 8,
+  BYTES: 1,
+};
 
-function decodeInput(raw: unknown, index: number, opts: DecodeInferRequestOptions): DecodedInput {
-  const path = `inputs[${index}]`;
-  if (!isObject(raw)) throw invalid(path, `${path} must be an object, got ${jsonType(raw)}`);
+/** JSON cannot carry NaN or the infinities; clients that need them send these strings (FP only). */
+const NON_FINITE: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  '-Infinity': Number.NEGATIVE_INFINITY,
+  inf: Number.POSITIVE_INFINITY,
+  '-inf': Number.NEGATIVE_INFINITY,
+  nan: Number.NaN,
+};
 
-  const name = raw.name;
-  if (typeof name !== 'string') {
-    throw invalid(`${path}.name`, `${path}: "name" must be a string, got ${jsonType(name)}`);
-  }
-  if (!(V2_INPUT_NAMES as readonly string[]).includes(name)) {
-    throw invalid(
-      `${path}.name`,
-      `${path}: unknown input ${show(name)}; this model accepts "title" (required) and "description" (optional)`,
-    );
-  }
-  const where = `input "${name}" (${path})`;
-
-  // Before "data": a binary tensor legitimately has no "data", and the binary message is the useful one.
-  checkParameters(raw.parameters, `${path}.parameters`, `${where} "parameters"`);
-
-  const datatype = raw.datatype;
-  if (datatype !== 'BYTES') {
-    throw invalid(
-      `${path}.datatype`,
-      `${where}: datatype must be "BYTES" (strings), got ${datatype === undefined ? 'nothing' : show(datatype)}`,
-    );
-  }
-
-  const shape = raw.shape;
-  if (
-    !Array.isArray(shape) ||
-    !shape.every((d): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)
-  ) {
-    throw invalid(
-      `${path}.shape`,
-      `${where}: "shape" must be an array of non-negative integers, got ${show(shape)}`,
-    );
-  }
-  if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) {
-    throw invalid(`${path}.shape`, `${where}: shape must be [n] or [n, 1], got ${show(shape)}`);
-  }
-  const n = shape[0]!;
-  if (n < 1) throw invalid(`${path}.shape`, `${where}: needs at least 1 item, shape is ${show(shape)}`);
-  // Checked from the shape, before walking "data", so an oversized batch is refused cheaply.
-  if (n > opts.maxItems) {
-    throw invalid(`${path}.shape`, `${where}: at most ${opts.maxItems} items per request, got ${n}`);
-  }
-
-  const data = raw.data;
-  if (!Array.isArray(data)) {
-    throw invalid(`${path}.data`, `${where}: "data" must be an array, got ${jsonType(data)}`);
-  }
-  const leaves = flattenTensorData(data, shape, where, path);
-
-  const values = leaves.map((element, i) => {
-    if (typeof element !== 'string') {
-      throw invalid(
-        `${path}.data`,
-        `${where}: element ${i} must be a string (the JSON form of BYTES), got ${jsonType(element)}`,
-      );
-    }
+function decodeElement(
+  element: unknown,
+  datatype: Datatype,
+  i: number,
+  where: string,
+  path: string,
+  opts: DecodeInferRequestOptions,
+): number | boolean | string {
+  const wrong = (what: string) =>
+    invalid(`${path}.data`, `${where}: element ${i} must be ${what}, got ${show(element)}`);
+  if (datatype === 'BYTES') {
+    if (typeof element !== 'string') throw wrong('a string (the JSON form of BYTES)');
     if (element.length > opts.maxStringLength) {
       throw invalid(
         `${path}.data`,
@@ -198,8 +177,95 @@ function decodeInput(raw: unknown, index: number, opts: DecodeInferRequestOption
       );
     }
     return element;
-  });
-  return { name: name as DecodedInput['name'], values, path };
+  }
+  if (datatype === 'BOOL') {
+    if (typeof element !== 'boolean') throw wrong('true or false');
+    return element;
+  }
+  if (isFloat(datatype)) {
+    // NaN and the infinities are kept here (JSON.parse turns 1e400 into Infinity); the signature decides.
+    if (typeof element === 'string' && Object.hasOwn(NON_FINITE, element)) return NON_FINITE[element]!;
+    if (typeof element !== 'number') throw wrong('a number');
+    return element;
+  }
+  const range = integerRange(datatype)!;
+  if (typeof element !== 'number' || !Number.isInteger(element)) throw wrong(`an integer (${datatype})`);
+  if (element < range[0] || element > range[1]) {
+    throw invalid(
+      `${path}.data`,
+      `${where}: element ${i} is ${element}, outside ${datatype}'s range ${range[0]}..${range[1]}`,
+    );
+  }
+  return element;
+}
+
+function decodeInput(
+  raw: unknown,
+  index: number,
+  opts: DecodeInferRequestOptions,
+  budget: { bytes: number },
+): { name: string; tensor: Tensor } {
+  const path = `inputs[${index}]`;
+  if (!isObject(raw)) throw invalid(path, `${path} must be an object, got ${jsonType(raw)}`);
+
+  const name = raw.name;
+  if (typeof name !== 'string') {
+    throw invalid(`${path}.name`, `${path}: "name" must be a string, got ${jsonType(name)}`);
+  }
+  checkIdentifier(name, `${path}.name`, { code: ErrorCode.V2_INVALID_REQUEST });
+  const where = `input "${name}" (${path})`;
+
+  // Before "data": a binary tensor legitimately has no "data", and the binary message is the useful one.
+  checkParameters(raw.parameters, `${path}.parameters`, `${where} "parameters"`);
+
+  const datatype = raw.datatype;
+  if (!isDatatype(datatype)) {
+    throw invalid(
+      `${path}.datatype`,
+      `${where}: datatype must be one of ${DATATYPES.join(', ')}, got ${datatype === undefined ? 'nothing' : show(datatype)}`,
+    );
+  }
+
+  const shape = raw.shape;
+  if (
+    !Array.isArray(shape) ||
+    shape.length > 16 ||
+    !shape.every((d): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)
+  ) {
+    throw invalid(
+      `${path}.shape`,
+      `${where}: "shape" must be an array of at most 16 non-negative integers, got ${show(shape)}`,
+    );
+  }
+  // Checked from the shape, before walking "data", so an oversized tensor is refused cheaply.
+  const count = shape.reduce((a, b) => a * b, 1);
+  budget.bytes += count * ELEMENT_BYTES[datatype];
+  if (budget.bytes > opts.maxTensorBytes) {
+    throw new FerryError(
+      ErrorCode.MODEL_TENSOR_TOO_LARGE,
+      `${where}: the inputs declare ${budget.bytes} bytes of data, the limit is ${opts.maxTensorBytes} (FERRY_MAX_TENSOR_BYTES)`,
+    );
+  }
+  if (shape.length > 0 && shape[0]! > opts.maxItems) {
+    throw invalid(`${path}.shape`, `${where}: at most ${opts.maxItems} items per request, got ${shape[0]}`);
+  }
+
+  const data = raw.data;
+  if (!Array.isArray(data)) {
+    throw invalid(`${path}.data`, `${where}: "data" must be an array, got ${jsonType(data)}`);
+  }
+  const leaves = flattenTensorData(data, shape, where, path);
+  const values = leaves.map((element, i) => decodeElement(element, datatype, i, where, path, opts));
+  if (datatype === 'BYTES') {
+    for (const v of values) budget.bytes += Buffer.byteLength(v as string) - 1;
+    if (budget.bytes > opts.maxTensorBytes) {
+      throw new FerryError(
+        ErrorCode.MODEL_TENSOR_TOO_LARGE,
+        `${where}: the inputs hold ${budget.bytes} bytes of data, the limit is ${opts.maxTensorBytes} (FERRY_MAX_TENSOR_BYTES)`,
+      );
+    }
+  }
+  return { name, tensor: { datatype, shape: [...shape], data: values as Tensor['data'] } };
 }
 
 function decodeOutputs(raw: unknown): string[] | undefined {
@@ -212,12 +278,6 @@ function decodeOutputs(raw: unknown): string[] | undefined {
     const name = output.name;
     if (typeof name !== 'string') {
       throw invalid(`${where}.name`, `${where}: "name" must be a string, got ${jsonType(name)}`);
-    }
-    if (!(V2_OUTPUT_NAMES as readonly string[]).includes(name)) {
-      throw invalid(
-        `${where}.name`,
-        `${where}: unknown output ${show(name)}; this model produces "label" and "probabilities"`,
-      );
     }
     if (names.includes(name)) {
       throw invalid(`${where}.name`, `${where}: output "${name}" is requested twice`);
@@ -232,7 +292,7 @@ function decodeOutputs(raw: unknown): string[] | undefined {
 }
 
 /**
- * Turns a v2 `$inference_request` body into the text classifier's rows. Throws FerryError
+ * Turns a v2 `$inference_request` body into named tensors. Throws FerryError
  * FERRY_V2_INVALID_REQUEST (status 400) whose message says which field is wrong and why; the HTTP
  * layer sends it as the protocol's `{"error": message}`.
  */
@@ -254,35 +314,20 @@ export function decodeInferRequest(body: unknown, opts: DecodeInferRequestOption
   if (!Array.isArray(inputs)) {
     throw invalid('inputs', `"inputs" must be an array of input tensors, got ${jsonType(inputs)}`);
   }
-  if (inputs.length === 0) {
-    throw invalid('inputs', '"inputs" is empty; send at least the "title" tensor');
-  }
+  if (inputs.length === 0) throw invalid('inputs', '"inputs" is empty; send the model\'s input tensors');
 
-  const byName = new Map<string, DecodedInput>();
+  const decodedInputs: Record<string, Tensor> = {};
+  const budget = { bytes: 0 };
   inputs.forEach((raw, i) => {
-    const input = decodeInput(raw, i, opts);
-    if (byName.has(input.name)) {
-      throw invalid(`inputs[${i}].name`, `inputs[${i}]: input "${input.name}" is given more than once`);
+    const { name, tensor } = decodeInput(raw, i, opts, budget);
+    if (Object.hasOwn(decodedInputs, name)) {
+      throw invalid(`inputs[${i}].name`, `inputs[${i}]: input "${name}" is given more than once`);
     }
-    byName.set(input.name, input);
+    decodedInputs[name] = tensor;
   });
-
-  const title = byName.get('title');
-  if (title === undefined) throw invalid('inputs', 'missing required input "title"');
-  const description = byName.get('description');
-  if (description !== undefined && description.values.length !== title.values.length) {
-    throw invalid(
-      'inputs',
-      `input "description" has ${description.values.length} items but "title" has ${title.values.length}; they must match`,
-    );
-  }
-
-  const items = title.values.map(
-    (t, i): TextInput => ({ title: t, description: description?.values[i] ?? '' }),
-  );
   const requestedOutputs = decodeOutputs(body.outputs);
 
-  const decoded: DecodedInferRequest = { items };
+  const decoded: DecodedInferRequest = { inputs: decodedInputs };
   if (id !== undefined) decoded.id = id;
   if (requestedOutputs !== undefined) decoded.requestedOutputs = requestedOutputs;
   if (parameters !== undefined) decoded.parameters = parameters;

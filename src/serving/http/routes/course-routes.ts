@@ -14,7 +14,10 @@ const predictionSchema = {
 } as const;
 
 /** x-ferry-model, x-ferry-model-version, and x-ferry-experiment / x-ferry-arm when an experiment routed it. */
-export function setPredictionHeaders(reply: FastifyReply, result: PredictResult): void {
+export function setPredictionHeaders(
+  reply: FastifyReply,
+  result: Pick<PredictResult, 'model' | 'version' | 'experiment' | 'arm'>,
+): void {
   reply.header('x-ferry-model', result.model).header('x-ferry-model-version', String(result.version));
   if (result.experiment !== undefined) {
     reply.header('x-ferry-experiment', result.experiment).header('x-ferry-arm', result.arm);

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, FerryError } from '../../../core/errors.js';
-import { validateTextInput } from '../../../model/validate-input.js';
 import { parseVersionText } from '../../../registry/model-ref.js';
 import type { VersionSelector } from '../../prediction-service.js';
 import { decodeInferRequest } from '../../v2/decode-infer-request.js';
@@ -126,16 +125,18 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
     const decoded = decodeInferRequest(req.body, {
       maxItems: ctx.limits.maxItems,
       maxStringLength: ctx.limits.maxStringLength,
+      maxTensorBytes: ctx.limits.maxTensorBytes,
     });
-    // Same rule as /predict: an item needs some text.
-    for (const [i, item] of decoded.items.entries()) validateTextInput(item, `item ${i}`, ctx.limits);
     // decodeInferRequest checked unit_id (an identifier when present); the header is checked the same way.
     const unitParam = decoded.parameters?.unit_id;
     const unit = typeof unitParam === 'string' ? unitParam : unitHeader(req.headers['x-ferry-unit']);
-    const result = await service.predict({
+    const result = await service.infer({
       model: req.params.model,
       selector: await releasedSelector(req, ctx),
-      items: decoded.items,
+      inputs: decoded.inputs,
+      maxItems: ctx.limits.maxItems,
+      textLimits: ctx.limits,
+      ...(decoded.requestedOutputs ? { requestedOutputs: decoded.requestedOutputs } : {}),
       requestId: decoded.id || req.id,
       deadline: performance.now() + ctx.limits.requestTimeoutMs,
       ...(typeof unit === 'string' ? { unit } : {}),
@@ -145,8 +146,9 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
       modelName: result.model,
       modelVersion: String(result.version),
       ...(decoded.id !== undefined ? { id: decoded.id } : {}),
+      signature: result.signature,
       classes: result.classes,
-      predictions: result.predictions,
+      outputs: result.outputs,
       ...(decoded.requestedOutputs ? { requestedOutputs: decoded.requestedOutputs } : {}),
     });
   };
@@ -176,7 +178,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
       {
         schema: {
           summary:
-            'Inference: BYTES inputs "title" and "description" (shape [n]); outputs "label" and "probabilities" (FP32 [n, classes])',
+            "Inference: the model's input tensors as its metadata lists them (the text classifier: BYTES \"title\" and \"description\" [n] → \"label\" and \"probabilities\" FP32 [n, classes])",
           tags,
           body: v2InferRequestSchema,
           response: {

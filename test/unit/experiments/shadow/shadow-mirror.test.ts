@@ -3,21 +3,21 @@ import { ErrorCode, FerryError } from '../../../../src/core/errors.js';
 import { seededRandom } from '../../../../src/core/random.js';
 import { ShadowMirror, type ShadowMirrorOptions } from '../../../../src/experiments/shadow/shadow-mirror.js';
 import { ShadowStats } from '../../../../src/experiments/shadow/shadow-stats.js';
-import type { Prediction, TextInput } from '../../../../src/model/model.js';
+import type { NamedTensors } from '../../../../src/model/tensor.js';
 
 /** Items carry the label each model answers, so the expected comparison is known in advance. */
-interface TestItem extends TextInput {
-  prod: string;
-  shadow: string;
-}
+type TestItem = NamedTensors;
+
+const text = (value: string) => ({ datatype: 'BYTES' as const, shape: [], data: [value] });
 
 function item(prod: string, shadow: string, title = `${prod}->${shadow}`): TestItem {
-  return { title, description: '', prod, shadow };
+  return { title: text(title), prod: text(prod), shadow: text(shadow) };
 }
 
-const predictionOf = (label: string): Prediction => ({ prediction: label, probabilities: { [label]: 1 } });
-const production = (items: readonly TextInput[]) => items.map((x) => predictionOf((x as TestItem).prod));
-const shadowAnswers = (items: readonly TextInput[]) => items.map((x) => predictionOf((x as TestItem).shadow));
+const predictionOf = (label: string): NamedTensors => ({ label: text(label) });
+const field = (x: NamedTensors, name: string) => String(x[name]!.data[0]);
+const production = (items: readonly NamedTensors[]) => items.map((x) => predictionOf(field(x, 'prod')));
+const shadowAnswers = (items: readonly NamedTensors[]) => items.map((x) => predictionOf(field(x, 'shadow')));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function mirrorOf(overrides: Partial<ShadowMirrorOptions> = {}): ShadowMirror {
@@ -102,7 +102,7 @@ describe('ShadowMirror: off the request path', () => {
     });
     const mirrorMs: number[] = [];
     /** A production request as the server runs it: answer, then hand a copy to the mirror. */
-    async function handle(items: TestItem[]): Promise<{ predictions: Prediction[]; ms: number }> {
+    async function handle(items: TestItem[]): Promise<{ predictions: NamedTensors[]; ms: number }> {
       const started = performance.now();
       await new Promise<void>((resolve) => setImmediate(resolve));
       const predictions = production(items);
@@ -169,13 +169,13 @@ describe('ShadowMirror: off the request path', () => {
 
 describe('ShadowMirror: failures', () => {
   it('counts a throwing, rejecting or malformed shadow as shadow errors and never throws to the caller', async () => {
-    const behaviours: ((items: readonly TextInput[]) => Promise<Prediction[]> | Prediction[])[] = [
+    const behaviours: ((items: readonly NamedTensors[]) => Promise<NamedTensors[]> | NamedTensors[])[] = [
       () => {
         throw new Error('sync boom');
       },
       () => Promise.reject(new Error('async boom')),
       () => [predictionOf('too-few')],
-      (items) => items.map(() => ({ probabilities: {} }) as unknown as Prediction),
+      (items) => items.map(() => ({ probabilities: {} }) as unknown as NamedTensors),
     ];
     for (const [k, predict] of behaviours.entries()) {
       const mirror = mirrorOf({ predict, maxBatchSize: 1 });
@@ -195,7 +195,7 @@ describe('ShadowMirror: failures', () => {
     const mirror = mirrorOf({
       maxBatchSize: 10,
       predict: (items) => {
-        if (items.some((x) => x.title === 'poison')) throw new Error('cannot handle poison');
+        if (items.some((x) => x.title?.data[0] === 'poison')) throw new Error('cannot handle poison');
         return shadowAnswers(items);
       },
     });
@@ -234,7 +234,7 @@ describe('ShadowMirror: failures', () => {
     expect(mirror.mirror([item('a', 'a')], [predictionOf('a')], Number.NaN)).toBe(true);
     expect(mirror.mirror([item('a', 'a')], [predictionOf('a')], -5)).toBe(true);
     expect(mirror.mirror([], [], 1)).toBe(false);
-    expect(mirror.mirror(undefined as unknown as TextInput[], [], 1)).toBe(false);
+    expect(mirror.mirror(undefined as unknown as NamedTensors[], [], 1)).toBe(false);
     await mirror.drain();
     expect(mirror.report()).toMatchObject({ compared: 2, agreed: 2 });
     expect(mirror.report().latency.production.count).toBe(0);
@@ -297,9 +297,9 @@ describe('ShadowMirror: replicas and shutdown', () => {
       let clock = 0;
       return {
         now: () => clock,
-        predict: (items: readonly TextInput[]) => {
+        predict: (items: readonly NamedTensors[]) => {
           clock += 3 + items.length;
-          if (items.some((x) => x.title === 'boom')) throw new Error('shadow failed');
+          if (items.some((x) => x.title?.data[0] === 'boom')) throw new Error('shadow failed');
           return shadowAnswers(items);
         },
       };
@@ -360,7 +360,7 @@ describe('ShadowMirror: replicas and shutdown', () => {
     const mirror = mirrorOf({
       maxBatchSize: 1,
       predict: (items) =>
-        new Promise<Prediction[]>((resolve) => {
+        new Promise<NamedTensors[]>((resolve) => {
           release = () => resolve(shadowAnswers(items));
         }),
     });

@@ -1,15 +1,36 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../../src/core/errors.js';
-import { TEXT_SIGNATURE } from '../../../../src/model/model.js';
+import { ErrorCode as Codes, FerryError } from '../../../../src/core/errors.js';
+import { checkInputs } from '../../../../src/model/check-inputs.js';
+import { TEXT_SIGNATURE, type TextInput } from '../../../../src/model/model.js';
+import { normalizeTextInputs, textInputsOf } from '../../../../src/model/text-tensors.js';
 import {
-  decodeInferRequest,
-  V2_INPUT_NAMES,
-  V2_OUTPUT_NAMES,
+  type DecodeInferRequestOptions,
+  decodeInferRequest as decodeTensors,
 } from '../../../../src/serving/v2/decode-infer-request.js';
 import { expectFerryErrorSync } from '../../../helpers/expect-ferry-error.js';
 import { specValidator } from './oip-spec.js';
 
-const OPTS = { maxItems: 4, maxStringLength: 50 };
+const OPTS = { maxItems: 4, maxStringLength: 50, maxTensorBytes: 1 << 20 };
+const V2_INPUT_NAMES = ['title', 'description'];
+const V2_OUTPUT_NAMES = ['label', 'probabilities'];
+
+/**
+ * What a v2 request to the text classifier goes through: the protocol's decoding, then the checks
+ * the prediction service makes once it knows the version is a text model (its signature).
+ */
+function decodeInferRequest(
+  body: unknown,
+  opts: DecodeInferRequestOptions,
+): { id?: string; items: TextInput[]; requestedOutputs?: string[]; parameters?: Record<string, unknown> } {
+  const { inputs, ...rest } = decodeTensors(body, opts);
+  const normal = normalizeTextInputs(inputs);
+  checkInputs(TEXT_SIGNATURE, normal, true, { code: Codes.V2_INVALID_REQUEST, maxItems: opts.maxItems });
+  for (const name of rest.requestedOutputs ?? []) {
+    if (!V2_OUTPUT_NAMES.includes(name)) throw new FerryError(Codes.V2_INVALID_REQUEST, `unknown output "${name}"`);
+  }
+  return { ...rest, items: textInputsOf(normal) };
+}
 const INVALID = ErrorCode.V2_INVALID_REQUEST;
 
 function bytes(name: string, data: unknown, shape: unknown = [Array.isArray(data) ? data.length : 1]) {
