@@ -1,4 +1,3 @@
-import { inferRows } from '../model/rows.js';
 import { CanaryRunner } from '../experiments/canary/canary-runner.js';
 import type { ExperimentEventHandlers } from '../experiments/experiment-events.js';
 import { ExperimentRouter } from '../experiments/experiment-router.js';
@@ -6,6 +5,10 @@ import { ExperimentService } from '../experiments/experiment-service.js';
 import { ExperimentStatsStore } from '../experiments/experiment-stats-store.js';
 import { ExperimentStore } from '../experiments/experiment-store.js';
 import { newReplicaId, ShadowRunner } from '../experiments/shadow/shadow-runner.js';
+import { isTextModel, type Model } from '../model/model.js';
+import { inferRows } from '../model/rows.js';
+import type { NamedTensors } from '../model/tensor.js';
+import { predictionRows, textInputsOf } from '../model/text-tensors.js';
 import type { ServingMetrics } from '../serving/metrics.js';
 import type { ModelHost } from '../serving/model-host.js';
 import type { PredictionService, ServedPredictionObserver } from '../serving/prediction-service.js';
@@ -112,7 +115,8 @@ export async function openExperiments(deps: {
     models: sc.models,
     flushEveryMs: sc.shadowFlushMs,
     // The candidate's model's own (asynchronous) predict, outside production's batcher and cache.
-    candidate: async (model, version, items) => inferRows((await host.version(model, version)).model, items),
+    candidate: async (model, version, items) =>
+      candidateAnswers((await host.version(model, version)).model, items),
     currentAlias: (model, alias) =>
       sc.aliases.includes(alias) ? host.current(model, alias)?.version : undefined,
     resolveAlias: async (model, alias) => (await ferry.registry.aliases(model))[alias],
@@ -149,4 +153,14 @@ export function observeWhileActive(experiments: ServingExperiments, service: Pre
 export async function flushExperiment(experiments: ServingExperiments, name: string): Promise<void> {
   await experiments.router.flushExposures();
   await Promise.all([experiments.canary.flush(name), experiments.shadow.flush(name)]);
+}
+
+/**
+ * The shadow's answers, outside production's batcher and cache: a text model through its own
+ * asynchronous predict (it yields to production's requests), any other kind through inferRows.
+ */
+async function candidateAnswers(model: Model, items: readonly NamedTensors[]): Promise<NamedTensors[]> {
+  if (!isTextModel(model)) return inferRows(model, items);
+  const inputs = items.flatMap((row) => textInputsOf(row));
+  return predictionRows(model.classes, await model.predict(inputs));
 }

@@ -1,10 +1,10 @@
 import { openKeyValueStore } from '../adapters/factory.js';
 import { JsonlPredictionLog } from '../adapters/fs/jsonl-prediction-log.js';
 import { PredictionStore } from '../batch/prediction-store.js';
+import type { NamedTensors } from '../model/tensor.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
 import type { PredictionLogSink } from '../ports/prediction-log-sink.js';
 import type { ServingMetrics } from '../serving/metrics.js';
-import type { NamedTensors } from '../model/tensor.js';
 import { PredictionCache, TENSOR_CODEC } from '../serving/prediction-cache.js';
 import { PredictionLogger } from '../serving/prediction-log/prediction-logger.js';
 import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.js';

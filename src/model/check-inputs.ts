@@ -43,12 +43,19 @@ export function checkInputs(
     }
     if (batchable) {
       const n = t.shape[0]!;
-      if (n < 1) throw fail(`input "${spec.name}": needs at least 1 item, shape is ${JSON.stringify(t.shape)}`, spec.name);
+      if (n < 1)
+        throw fail(
+          `input "${spec.name}": needs at least 1 item, shape is ${JSON.stringify(t.shape)}`,
+          spec.name,
+        );
       if (opts.maxItems !== undefined && n > opts.maxItems) {
         throw fail(`input "${spec.name}": at most ${opts.maxItems} items per request, got ${n}`, spec.name);
       }
       if (rows !== undefined && n !== rows) {
-        throw fail(`input "${spec.name}" has ${n} items but another input has ${rows}; they must match`, spec.name);
+        throw fail(
+          `input "${spec.name}" has ${n} items but another input has ${rows}; they must match`,
+          spec.name,
+        );
       }
       rows = n;
     }

@@ -69,3 +69,17 @@ export function normalizeTextInputs(inputs: NamedTensors): NamedTensors {
   }
   return out;
 }
+
+/** Predictions as output rows (label [], probabilities [classes]): what the cache, log and experiments hold. */
+export function predictionRows(
+  classes: readonly string[],
+  predictions: readonly Prediction[],
+): NamedTensors[] {
+  return predictions.map((p) => {
+    const row = textOutputs(classes, [p]);
+    return {
+      label: { ...row.label!, shape: [] },
+      probabilities: { ...row.probabilities!, shape: [classes.length] },
+    };
+  });
+}

@@ -52,7 +52,8 @@ export const REGISTRY_MIGRATIONS = defineSchema('registry', [
   { version: 1, description: 'tables of Ferry 0.1.0', statements: REGISTRY_SCHEMA },
   {
     version: 2,
-    description: 'model signatures: the OIP v2 tensors each version takes and gives (NULL for versions before it)',
+    description:
+      'model signatures: the OIP v2 tensors each version takes and gives (NULL for versions before it)',
     statements: ['ALTER TABLE ferry_model_versions ADD COLUMN signature TEXT NULL'],
   },
 ]);

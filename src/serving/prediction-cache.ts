@@ -1,8 +1,8 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { sha256Hex } from '../core/hash.js';
 import { inputFingerprint } from '../model/input-fingerprint.js';
 import type { Prediction, TextInput } from '../model/model.js';
 import { canonicalTensors, type NamedTensors } from '../model/tensor.js';
-import { sha256Hex } from '../core/hash.js';
 import type { KeyValueEntry, KeyValueStore } from '../ports/key-value-store.js';
 
 /** How one kind of item is keyed and its answer stored. */

@@ -54,7 +54,9 @@ export async function registerTrained(
   });
   // The current version's model is loaded (checksum-verified) only when the gate needs it.
   const currentModel =
-    current && !opts.force ? (await loadTextModel(registry, `${current.name}/${current.version}`)).model : null;
+    current && !opts.force
+      ? (await loadTextModel(registry, `${current.name}/${current.version}`)).model
+      : null;
   const comparison =
     current && currentModel ? compareOnSameRows(outcome, current, currentModel, opts.evalSet) : null;
   const decision = decidePromotion(

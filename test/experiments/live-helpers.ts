@@ -35,7 +35,7 @@ export function faultyVersion(version: number, fault: Fault) {
     const warmup = (rows: readonly TextInput[]) => rows === EXAMPLE_PROJECTS;
     const relabel = (rows: readonly TextInput[], label: string): Prediction[] =>
       rows.map(() => ({ prediction: label, probabilities: { [label]: 1 } }));
-    return {
+    const faulty: TextModel = {
       kind: model.kind,
       signature: model.signature,
       classes: model.classes,
@@ -57,6 +57,7 @@ export function faultyVersion(version: number, fault: Fault) {
         return model.predictBatch(rows);
       },
     };
+    return faulty;
   };
 }
 

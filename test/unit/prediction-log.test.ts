@@ -1,9 +1,9 @@
-import type { TextLogItem } from '../../src/ports/prediction-log-sink.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonlPredictionLog } from '../../src/adapters/fs/jsonl-prediction-log.js';
 import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
+import type { TextLogItem } from '../../src/ports/prediction-log-sink.js';
 import {
   type PredictionLogRecord,
   type PredictionLogSink,
@@ -164,7 +164,7 @@ describe('capRecord (FERRY_PREDICTION_LOG_MAX_BYTES_PER_REQUEST)', () => {
       onTruncated: () => truncated++,
     });
     const big = record(4, {}, 1);
-    big.items[0]!.description = 'y'.repeat(100_000);
+    textItems(big)[0]!.description = 'y'.repeat(100_000);
     logger.log(big);
     logger.log(record(5));
     await logger.close();

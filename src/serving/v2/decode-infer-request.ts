@@ -10,7 +10,6 @@ import {
   type Tensor,
 } from '../../model/tensor.js';
 
-
 export interface DecodeInferRequestOptions {
   /** Upper bound on n, the number of items (rows) in one request. */
   maxItems: number;

@@ -30,14 +30,20 @@ export function encodeInferResponse(args: EncodeInferResponseArgs): InferenceRes
     if (t.datatype === 'FP32' || t.datatype === 'FP64') {
       // JSON has no NaN/Infinity (JSON.stringify would write null): refuse rather than corrupt.
       const at = (t.data as readonly number[]).findIndex((v) => !Number.isFinite(v));
-      if (at >= 0) throw new FerryError(ErrorCode.MODEL_PREDICT_FAILED, `output "${name}" holds a non-finite value at ${at}`);
+      if (at >= 0)
+        throw new FerryError(
+          ErrorCode.MODEL_PREDICT_FAILED,
+          `output "${name}" holds a non-finite value at ${at}`,
+        );
     }
     return {
       name,
       datatype: t.datatype,
       shape: [...t.shape],
       // The spec lets outputs carry parameters; this is the only place a v2 client can learn the columns.
-      ...(name === 'probabilities' && args.classes.length > 0 ? { parameters: { classes: [...args.classes] } } : {}),
+      ...(name === 'probabilities' && args.classes.length > 0
+        ? { parameters: { classes: [...args.classes] } }
+        : {}),
       data: [...t.data],
     };
   });

@@ -6,7 +6,7 @@ import { ErrorCode } from '../../../src/core/errors.js';
 import { inputFingerprint } from '../../../src/model/input-fingerprint.js';
 import type { TextInput } from '../../../src/model/model.js';
 import type { StoredPrediction } from '../../../src/ports/prediction-store.js';
-import { loadModel } from '../../../src/registry/load-model.js';
+import { loadTextModel } from '../../../src/registry/load-model.js';
 import { ModelHost } from '../../../src/serving/model-host.js';
 import { PredictionService } from '../../../src/serving/prediction-service.js';
 import {
@@ -40,7 +40,7 @@ beforeAll(async () => {
   reg = await createTestRegistry();
   dir = await makeTmpDir('ferry-stored-service-');
   host = new ModelHost(
-    { aliases: (name) => reg.registry.aliases(name), load: (ref) => loadModel(reg.registry, ref) },
+    { aliases: (name) => reg.registry.aliases(name), load: (ref) => loadTextModel(reg.registry, ref) },
     {
       models: [MODEL],
       aliases: ['production'],

@@ -17,6 +17,7 @@ const version = (v: number): ModelVersion => ({
   artifactSha256: '0'.repeat(64),
   artifactSize: 1,
   artifactLocation: '',
+  signature: null,
   params: {},
   metrics: { val_f1: v === 1 ? 0.84 : 1 },
   dataset: {},

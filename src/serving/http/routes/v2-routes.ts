@@ -178,7 +178,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
       {
         schema: {
           summary:
-            "Inference: the model's input tensors as its metadata lists them (the text classifier: BYTES \"title\" and \"description\" [n] → \"label\" and \"probabilities\" FP32 [n, classes])",
+            'Inference: the model\'s input tensors as its metadata lists them (the text classifier: BYTES "title" and "description" [n] → "label" and "probabilities" FP32 [n, classes])',
           tags,
           body: v2InferRequestSchema,
           response: {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../../../src/core/errors.js';
-import { ErrorCode as Codes, FerryError } from '../../../../src/core/errors.js';
+import { ErrorCode as Codes, ErrorCode, FerryError } from '../../../../src/core/errors.js';
 import { checkInputs } from '../../../../src/model/check-inputs.js';
 import { TEXT_SIGNATURE, type TextInput } from '../../../../src/model/model.js';
 import { normalizeTextInputs, textInputsOf } from '../../../../src/model/text-tensors.js';
@@ -27,7 +26,8 @@ function decodeInferRequest(
   const normal = normalizeTextInputs(inputs);
   checkInputs(TEXT_SIGNATURE, normal, true, { code: Codes.V2_INVALID_REQUEST, maxItems: opts.maxItems });
   for (const name of rest.requestedOutputs ?? []) {
-    if (!V2_OUTPUT_NAMES.includes(name)) throw new FerryError(Codes.V2_INVALID_REQUEST, `unknown output "${name}"`);
+    if (!V2_OUTPUT_NAMES.includes(name))
+      throw new FerryError(Codes.V2_INVALID_REQUEST, `unknown output "${name}"`);
   }
   return { ...rest, items: textInputsOf(normal) };
 }

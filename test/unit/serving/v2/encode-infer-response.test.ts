@@ -2,9 +2,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../../src/core/errors.js';
 import type { Prediction } from '../../../../src/model/model.js';
+import { TEXT_SIGNATURE } from '../../../../src/model/model.js';
 import { DEFAULT_PARAMS, TextClassifier } from '../../../../src/model/text-classifier.js';
+import { normalizeTextInputs, textInputsOf, textOutputs } from '../../../../src/model/text-tensors.js';
 import { decodeInferRequest } from '../../../../src/serving/v2/decode-infer-request.js';
-import { encodeInferResponse } from '../../../../src/serving/v2/encode-infer-response.js';
+import {
+  type EncodeInferResponseArgs,
+  encodeInferResponse as encodeTensors,
+} from '../../../../src/serving/v2/encode-infer-response.js';
 import { v2InferResponseSchema } from '../../../../src/serving/v2/openapi-schemas.js';
 import type { ResponseOutput } from '../../../../src/serving/v2/types.js';
 import { parseLabeledDataset } from '../../../../src/train/dataset.js';
@@ -31,6 +36,18 @@ const PREDICTIONS: Prediction[] = [
 ];
 
 const BASE = { modelName: 'tagifai', modelVersion: '3', classes: CLASSES, predictions: PREDICTIONS };
+
+/** The text classifier's predictions as the service hands them to the encoder: output tensors. */
+function encodeInferResponse(
+  args: Omit<EncodeInferResponseArgs, 'signature' | 'outputs'> & { predictions: readonly Prediction[] },
+) {
+  const { predictions, ...rest } = args;
+  return encodeTensors({
+    ...rest,
+    signature: TEXT_SIGNATURE,
+    outputs: textOutputs(args.classes, predictions),
+  });
+}
 
 const specResponse = specValidator('inference_response');
 const ourResponse = newAjv().compile(v2InferResponseSchema);
@@ -96,18 +113,16 @@ describe('encodeInferResponse', () => {
     expect(response.outputs[1]?.parameters).toEqual({ classes: [...CLASSES] });
   });
 
-  it('refuses, as an internal error, a prediction missing a class or holding a non-finite number', () => {
-    const missing: Prediction = { prediction: 'mlops', probabilities: { mlops: 1 } };
-    expectFerryErrorSync(
-      () => encodeInferResponse({ ...BASE, predictions: [missing] }),
-      ErrorCode.INTERNAL,
-      500,
-    );
+  it("refuses, as the model's failure, an output holding a non-finite number (JSON cannot carry it)", () => {
     const nan: Prediction = {
       prediction: 'mlops',
       probabilities: { 'computer-vision': Number.NaN, mlops: 1, 'natural-language-processing': 0, other: 0 },
     };
-    expectFerryErrorSync(() => encodeInferResponse({ ...BASE, predictions: [nan] }), ErrorCode.INTERNAL, 500);
+    expectFerryErrorSync(
+      () => encodeInferResponse({ ...BASE, predictions: [nan] }),
+      ErrorCode.MODEL_PREDICT_FAILED,
+      502,
+    );
     expectFerryErrorSync(
       () => encodeInferResponse({ ...BASE, requestedOutputs: ['logits'] }),
       ErrorCode.INTERNAL,
@@ -130,9 +145,9 @@ describe('encodeInferResponse', () => {
           { name: 'description', shape: [2], datatype: 'BYTES', data: ['YOLO in video', ''] },
         ],
       },
-      { maxItems: 10, maxStringLength: 1000 },
+      { maxItems: 10, maxStringLength: 1000, maxTensorBytes: 1 << 20 },
     );
-    const predictions = model.predictBatch(request.items);
+    const predictions = model.predictBatch(textInputsOf(normalizeTextInputs(request.inputs)));
     const response = encodeInferResponse({
       modelName: 'tagifai',
       modelVersion: '1',

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ErrorCode, FerryError } from '../../../../src/core/errors.js';
 import { TEXT_SIGNATURE } from '../../../../src/model/model.js';
+import { textOutputs } from '../../../../src/model/text-tensors.js';
 import { decodeInferRequest } from '../../../../src/serving/v2/decode-infer-request.js';
 import { encodeInferResponse } from '../../../../src/serving/v2/encode-infer-response.js';
 import { modelMetadata, serverMetadata } from '../../../../src/serving/v2/metadata.js';
@@ -60,7 +61,10 @@ describe('v2 JSON Schemas', () => {
     const [ours] = v2InferRequestSchema.examples;
     expect(validate(ours)).toBe(true);
     expect(specValidator('inference_request')(ours)).toBe(true);
-    expect(decodeInferRequest(ours, { maxItems: 10, maxStringLength: 1000 }).items).toHaveLength(2);
+    expect(
+      decodeInferRequest(ours, { maxItems: 10, maxStringLength: 1000, maxTensorBytes: 1 << 20 }).inputs.title
+        ?.data,
+    ).toHaveLength(2);
   });
 
   it('leaves room for extension fields and leaves typing errors to the decoder', () => {
@@ -80,7 +84,7 @@ describe('v2 JSON Schemas', () => {
 
 describe('v2 JSON Schemas in fastify', () => {
   const CLASSES = ['computer-vision', 'mlops'];
-  const OPTS = { maxItems: 8, maxStringLength: 100 };
+  const OPTS = { maxItems: 8, maxStringLength: 100, maxTensorBytes: 1 << 20 };
 
   /** A minimal stand-in for the real server, wired the way openapi-schemas.ts asks. */
   async function app(options: { skipBodyValidation: boolean }) {
@@ -110,10 +114,14 @@ describe('v2 JSON Schemas in fastify', () => {
             modelVersion: '1',
             id: decoded.id,
             classes: CLASSES,
-            predictions: decoded.items.map(() => ({
-              prediction: 'mlops',
-              probabilities: { 'computer-vision': 0.25, mlops: 0.75 },
-            })),
+            signature: TEXT_SIGNATURE,
+            outputs: textOutputs(
+              CLASSES,
+              (decoded.inputs.title?.data ?? []).map(() => ({
+                prediction: 'mlops',
+                probabilities: { 'computer-vision': 0.25, mlops: 0.75 },
+              })),
+            ),
             requestedOutputs: decoded.requestedOutputs,
           });
         } catch (e) {
@@ -142,7 +150,10 @@ describe('v2 JSON Schemas in fastify', () => {
         modelVersion: '1',
         id: '7',
         classes: CLASSES,
-        predictions: [{ prediction: 'mlops', probabilities: { 'computer-vision': 0.25, mlops: 0.75 } }],
+        signature: TEXT_SIGNATURE,
+        outputs: textOutputs(CLASSES, [
+          { prediction: 'mlops', probabilities: { 'computer-vision': 0.25, mlops: 0.75 } },
+        ]),
       }),
     );
     const meta = await server.inject({ method: 'GET', url: '/v2/models/tagifai' });
