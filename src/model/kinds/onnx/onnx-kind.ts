@@ -14,7 +14,7 @@ import {
   runtimeLoader,
 } from './runtime.js';
 
-export const ONNX_KIND = 'onnx';
+const ONNX_KIND = 'onnx';
 
 /**
  * One thread per run, no parallel branches. onnxruntime-node runs a session synchronously on the
