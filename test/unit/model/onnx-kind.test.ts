@@ -112,7 +112,7 @@ function datatypeInputs(
 describe('onnx kind: signatures read from the graph', () => {
   it('the fixtures are those of the README (their sha256), as make.py writes them', () => {
     const readme = readFileSync(join(FIXTURES, 'README.md'), 'utf8');
-    const listed = [...readme.matchAll(/^\| `([\w-]+\.onnx)` \|.*\| `([0-9a-f]{64})` \|$/gm)].map((m) => [
+    const listed = [...readme.matchAll(/^\| `([\w-]+\.onnx)` +\|.*\| `([0-9a-f]{64})` +\|$/gm)].map((m) => [
       m[1],
       m[2],
     ]);
