@@ -12,7 +12,14 @@ export { type FerryConfig, loadConfig } from './core/config.js';
 export { ErrorCode, type ErrorCodeName, FerryError, isFerryError } from './core/errors.js';
 // The model contract and the built-in text classifier.
 export { decodeModel } from './model/codec.js';
+export {
+  type CustomModelDefinition,
+  type CustomModelInstance,
+  type DefinedCustomModel,
+  defineModel,
+} from './model/kinds/custom/define-model.js';
 export type { Model, Prediction, TextInput } from './model/model.js';
+export type { Datatype, NamedTensors, Signature, Tensor, TensorSpec } from './model/tensor.js';
 export { TextClassifier } from './model/text-classifier.js';
 // The registry: versions, aliases, verified loading.
 export {
