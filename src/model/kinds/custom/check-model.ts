@@ -42,7 +42,7 @@ export interface CheckReport {
   readonly checks: readonly CheckResult[];
 }
 
-export const CHECK_NAMES = [
+const CHECK_NAMES = [
   'bundles',
   'exports defineModel',
   'signature valid',
