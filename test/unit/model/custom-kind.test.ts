@@ -73,6 +73,19 @@ describe('the custom model kind', () => {
     expect((await readdir(join(ctx.cacheDir, 'custom'))).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
   });
 
+  it('two opens of a new bundle at once both succeed and leave one directory', async () => {
+    const artifact = craftedBundle({
+      'model.mjs':
+        "import { defineModel } from 'ferry';\nexport default defineModel({ signature: { inputs: [{ name: 'x', datatype: 'INT8', shape: [-1] }], outputs: [{ name: 'x', datatype: 'INT8', shape: [-1] }] }, load: () => ({ predictBatch: (i) => i }) });\n",
+    });
+    const models = await Promise.all([1, 2, 3].map(() => kind.open(artifact, { ...ctx, sha256: '' })));
+    const x: NamedTensors = { x: { datatype: 'INT8', shape: [1], data: [7] } };
+    for (const m of models) expect(await m.infer(x)).toEqual(x);
+    const entries = await readdir(join(ctx.cacheDir, 'custom'));
+    expect(entries.filter((n) => n === sha256Hex(artifact))).toHaveLength(1);
+    expect(entries.filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+  });
+
   it('inspect returns the module signature and refuses an override that differs', async () => {
     const artifact = await bundleCustomModel(EXAMPLE);
     const inspected = await kind.inspect(artifact, ctx);
