@@ -12,7 +12,22 @@ export { type FerryConfig, loadConfig } from './core/config.js';
 export { ErrorCode, type ErrorCodeName, FerryError, isFerryError } from './core/errors.js';
 // The model contract and the built-in text classifier.
 export { decodeModel } from './model/codec.js';
+// Custom models (kind `custom`): a module's defineModel, the bundle the registry stores, the checks.
+export { type BundleOptions, bundleCustomModel } from './model/kinds/custom/bundle.js';
+export {
+  type CheckOptions,
+  type CheckReport,
+  type CheckResult,
+  checkCustomModel,
+} from './model/kinds/custom/check-model.js';
+export {
+  type CustomModelDefinition,
+  type CustomModelInstance,
+  type DefinedCustomModel,
+  defineModel,
+} from './model/kinds/custom/define-model.js';
 export type { Model, Prediction, TextInput } from './model/model.js';
+export type { Datatype, NamedTensors, Signature, Tensor, TensorSpec } from './model/tensor.js';
 export { TextClassifier } from './model/text-classifier.js';
 // The registry: versions, aliases, verified loading.
 export {

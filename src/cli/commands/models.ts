@@ -3,6 +3,7 @@ import { openFerry } from '../../app/open-ferry.js';
 import { describeRegistry, loadConfig } from '../../core/config.js';
 import type { ModelVersion } from '../../registry/types.js';
 import { fmt, printJson, usageError } from '../output.js';
+import { registerModelsCheckCommand } from './models-check.js';
 
 async function withRegistry<T>(
   fn: (ctx: Awaited<ReturnType<typeof openFerry>>, location: string) => Promise<T>,
@@ -81,4 +82,6 @@ export function registerModelsCommand(program: Command): void {
         process.stdout.write(`${name}@${flags.alias}: ${move.from ?? 'none'} -> ${move.to}\n`);
       }),
     );
+
+  registerModelsCheckCommand(models);
 }
