@@ -155,7 +155,7 @@ describe('versioned migrations on PostgreSQL', () => {
       await sql.execute(
         `INSERT INTO ferry_models (name, created_at) VALUES ('legacy', '2026-01-01T00:00:00Z')`,
       );
-      expect(await migrate(sql, ALL_STORE_SCHEMAS[0]!)).toEqual([1]);
+      expect(await migrate(sql, ALL_STORE_SCHEMAS[0]!)).toEqual([1, 2]);
       const rows = await sql.query<{ name: string }>('SELECT name FROM ferry_models');
       expect(rows.map((r) => r.name)).toEqual(['legacy']);
     } finally {

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { openFerry } from '../../app/open-ferry.js';
 import { describeRegistry, loadConfig } from '../../core/config.js';
+import { kindLabel } from '../../model/kinds/index.js';
 import type { ModelVersion } from '../../registry/types.js';
 import { fmt, printJson, usageError } from '../output.js';
 import { registerModelsCheckCommand } from './models-check.js';
+import { registerModelsRegisterCommand } from './models-register.js';
 
 async function withRegistry<T>(
   fn: (ctx: Awaited<ReturnType<typeof openFerry>>, location: string) => Promise<T>,
@@ -19,7 +21,7 @@ async function withRegistry<T>(
 
 function versionLine(v: ModelVersion): string {
   const aliases = v.aliases.length ? ` [${v.aliases.join(', ')}]` : '';
-  return `${`${v.name}/${v.version}`.padEnd(16)} ${v.createdAt}  val_f1=${fmt(v.metrics.val_f1)}  ${v.artifactSha256.slice(0, 12)}${aliases}`;
+  return `${`${v.name}/${v.version}`.padEnd(16)} ${v.createdAt}  ${kindLabel(v.kind).padEnd(15)} val_f1=${fmt(v.metrics.val_f1)}  ${v.artifactSha256.slice(0, 12)}${aliases}`;
 }
 
 export function registerModelsCommand(program: Command): void {
@@ -50,7 +52,7 @@ export function registerModelsCommand(program: Command): void {
         const v = await registry.resolve(ref);
         if (flags.json) return printJson(v);
         process.stdout.write(
-          `${versionLine(v)}\n${JSON.stringify({ params: v.params, metrics: v.metrics, dataset: v.dataset, gitCommit: v.gitCommit, artifact: v.artifactLocation }, null, 2)}\n`,
+          `${versionLine(v)}\n${JSON.stringify({ kind: v.kind, signature: v.signature, artifactSize: v.artifactSize, params: v.params, metrics: v.metrics, dataset: v.dataset, gitCommit: v.gitCommit, artifact: v.artifactLocation }, null, 2)}\n`,
         );
       }),
     );
@@ -84,4 +86,5 @@ export function registerModelsCommand(program: Command): void {
     );
 
   registerModelsCheckCommand(models);
+  registerModelsRegisterCommand(models);
 }

@@ -22,6 +22,12 @@ export function kindNames(): string[] {
   return KINDS.map((k) => k.aliases?.[0] ?? k.kind);
 }
 
+/** A stored kind as users type it (`text-classifier` for the built-in one's stored name); unknown kinds as they are. */
+export function kindLabel(kind: string): string {
+  const found = BY_NAME.get(kind);
+  return found ? (found.aliases?.[0] ?? found.kind) : kind;
+}
+
 export function modelKind(kind: string): ModelKind {
   const found = BY_NAME.get(kind);
   if (!found) {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { kindLabel } from '../../../model/kinds/index.js';
 import { MAX_VERSION } from '../../../registry/model-ref.js';
 import { adminAuth } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
@@ -17,7 +18,12 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
         schema: { summary: 'Registered models, their versions and what this server serves', tags, security },
       },
       async () => {
-        const models = await ctx.registry.listModels();
+        const [summaries, versions] = await Promise.all([ctx.registry.listModels(), ctx.registry.list()]);
+        // Each model with the kinds of its versions (one name may hold an ONNX export beside a text model).
+        const models = summaries.map((m) => ({
+          ...m,
+          kinds: [...new Set(versions.filter((v) => v.name === m.name).map((v) => kindLabel(v.kind)))].sort(),
+        }));
         return { models, served: ctx.service.host.servedAliases() };
       },
     );

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, FerryError } from '../../../core/errors.js';
+import { kindLabel } from '../../../model/kinds/index.js';
 import { parseVersionText } from '../../../registry/model-ref.js';
 import type { VersionSelector } from '../../prediction-service.js';
 import { decodeInferRequest } from '../../v2/decode-infer-request.js';
@@ -106,7 +107,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
     const listed: number[] = [];
     for (const v of registered) if (!access || (await access.allows(served.name, v))) listed.push(v);
     const versions = listed.map(String);
-    return modelMetadata(served.name, versions, served.model.signature);
+    return modelMetadata(served.name, versions, served.model.signature, kindLabel(served.meta.kind));
   };
   const ready = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const served = await service.resolve(req.params.model, await releasedSelector(req, ctx), {

@@ -193,11 +193,17 @@ describe('decodeInferRequest: rejections (FERRY_V2_INVALID_REQUEST, 400)', () =>
   });
 
   it('refuses datatypes other than BYTES', () => {
-    for (const datatype of ['FP32', 'INT32', 'bytes', 'STRING', undefined, 1]) {
+    for (const datatype of ['bytes', 'STRING', 'FP16', undefined, 1]) {
       const error = rejects({ inputs: [{ ...title, datatype }] });
       expect(error.details).toEqual({ field: 'inputs[0].datatype' });
     }
-    rejects({ inputs: [{ name: 'title', shape: [2], datatype: 'FP32', data: [1.5, 2.5] }] });
+    // v2 datatypes other models take: the strings are not numbers, so "data" is what is wrong.
+    for (const datatype of ['FP32', 'INT32']) {
+      expect(rejects({ inputs: [{ ...title, datatype }] }).details).toEqual({ field: 'inputs[0].data' });
+    }
+    // Well-formed FP32, refused by the text classifier's signature, which names the tensor.
+    const wrongType = rejects({ inputs: [{ name: 'title', shape: [2], datatype: 'FP32', data: [1.5, 2.5] }] });
+    expect(wrongType.details).toEqual({ tensor: 'title' });
     rejects({ inputs: [{ name: 'title', shape: [2], datatype: 'INT32', data: [1, 2] }] });
   });
 
@@ -240,7 +246,7 @@ describe('decodeInferRequest: rejections (FERRY_V2_INVALID_REQUEST, 400)', () =>
 
   it('refuses title and description with different item counts', () => {
     const error = rejects({ inputs: [title, bytes('description', ['x', 'y', 'z'])] });
-    expect(error.details).toEqual({ field: 'inputs' });
+    expect(error.details).toEqual({ tensor: 'description' });
     rejects({ inputs: [bytes('description', ['x']), title] });
   });
 
@@ -302,6 +308,6 @@ describe('decodeInferRequest: rejections (FERRY_V2_INVALID_REQUEST, 400)', () =>
 
   it('names the offending field in details (messages are for people, not for tests)', () => {
     const error = rejects({ inputs: [title, { ...bytes('description', ['x', 'y']), datatype: 'FP32' }] });
-    expect(error.details).toEqual({ field: 'inputs[1].datatype' });
+    expect(error.details).toEqual({ field: 'inputs[1].data' });
   });
 });

