@@ -7,7 +7,7 @@
  * to /work/shared/specs/open-inference-protocol/open_inference_rest.yaml).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/core/errors.js';
@@ -83,6 +83,8 @@ interface Front {
   exchanges: Exchange[];
   handle: Handler;
   server: Server;
+  /** Open connections. */
+  sockets: Set<Socket>;
 }
 
 function json(
@@ -97,7 +99,7 @@ function json(
 }
 
 async function startFront(): Promise<Front> {
-  const front = { requests: [], exchanges: [] } as unknown as Front;
+  const front = { requests: [], exchanges: [], sockets: new Set() } as unknown as Front;
   front.handle = (_req, _body, res) => json(res, 500, { error: 'no handler' });
   front.server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -109,6 +111,10 @@ async function startFront(): Promise<Front> {
         if (!res.headersSent) json(res, 500, { error: String(e) });
       });
     });
+  });
+  front.server.on('connection', (socket: Socket) => {
+    front.sockets.add(socket);
+    socket.once('close', () => front.sockets.delete(socket));
   });
   await new Promise<void>((r) => front.server.listen(0, '127.0.0.1', r));
   front.url = `http://127.0.0.1:${(front.server.address() as AddressInfo).port}`;
@@ -550,6 +556,36 @@ describe('remote-v2 against misbehaving servers', () => {
     const e = await expectFerryError(model.infer(textInputs(ITEMS)), ErrorCode.MODEL_PREDICT_FAILED);
     expect(e.message).toMatch(/more than \d+ bytes/);
   }, 30_000);
+
+  it('an answer that declares more than the cap is refused from its headers', async () => {
+    front.handle = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(65 * 1024 * 1024) });
+      res.write('{');
+    };
+    const model = await openStored({ url: front.url, model: 'fake' });
+    const started = performance.now();
+    await expectFerryError(model.infer(textInputs(ITEMS)), ErrorCode.MODEL_PREDICT_FAILED);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('calls share keep-alive connections, which close() lets go of', async () => {
+    const mine: Socket[] = [];
+    const count = (socket: Socket) => mine.push(socket);
+    front.server.on('connection', count);
+    try {
+      front.handle = (_req, _body, res) => json(res, 200, fakeAnswer(3));
+      const model = await openStored({ url: front.url, model: 'fake' });
+      for (let i = 0; i < 5; i++) await model.infer(textInputs(ITEMS));
+      expect(mine).toHaveLength(1);
+      expect(mine[0]!.destroyed).toBe(false);
+      const closed = new Promise<void>((r) => mine[0]!.once('close', () => r()));
+      await model.close?.();
+      await closed;
+      expect(front.sockets.has(mine[0]!)).toBe(false);
+    } finally {
+      front.server.off('connection', count);
+    }
+  });
 
   it('a remote that uses a datatype Ferry does not serve (FP16) fails registration', async () => {
     front.handle = (_req, _body, res) =>

@@ -4,6 +4,7 @@
  * backoff on transient failures; the inference POST never retried (it may have run, and the caller
  * holds a deadline), and guarded by a circuit breaker that fails calls fast while the remote is down.
  */
+import type { Agent } from 'node:http';
 import {
   BrokenCircuitError,
   type CircuitBreakerPolicy,
@@ -18,7 +19,7 @@ import {
 } from 'cockatiel';
 import { ErrorCode, FerryError } from '../../../core/errors.js';
 import type { RemoteV2Artifact } from './artifact.js';
-import { exchange, type RemoteAnswer, remoteErrorText } from './remote-http.js';
+import { exchange, type RemoteAnswer, remoteAgent, remoteErrorText } from './remote-http.js';
 
 /** Retries of the metadata GET after its first attempt (so at most 3 requests). */
 const METADATA_RETRIES = 2;
@@ -48,6 +49,7 @@ export class RemoteEndpoint {
   private readonly host: string;
   private readonly timeoutMs: number;
   private readonly breaker: CircuitBreakerPolicy;
+  private readonly agent: Agent;
   private openedAt = 0;
 
   constructor(
@@ -59,6 +61,7 @@ export class RemoteEndpoint {
       artifact.version === undefined ? '' : `/versions/${enc(artifact.version)}`
     }`;
     this.host = new URL(artifact.url).host;
+    this.agent = remoteAgent(artifact.url);
     this.what = `remote model ${JSON.stringify(artifact.model)}${
       artifact.version === undefined ? '' : ` version ${JSON.stringify(artifact.version)}`
     }`;
@@ -77,7 +80,10 @@ export class RemoteEndpoint {
     const policy = timeout(this.timeoutMs, TimeoutStrategy.Aggressive);
     try {
       return await policy.execute(({ signal }) =>
-        exchange({ method, url, signal, what: this.what, ...(body !== undefined ? { body } : {}) }),
+        exchange(
+          { method, url, signal, what: this.what, ...(body !== undefined ? { body } : {}) },
+          this.agent,
+        ),
       );
     } catch (e) {
       if (e instanceof TaskCancelledError) {
@@ -150,5 +156,10 @@ export class RemoteEndpoint {
       }
       throw e;
     }
+  }
+
+  /** Closes the pool's sockets: called once no call runs any more (the model is no longer served). */
+  close(): void {
+    this.agent.destroy();
   }
 }

@@ -1,12 +1,19 @@
 /**
- * One HTTP exchange with a remote Open Inference Protocol server, over the global fetch (undici,
- * which keeps connections alive by default): the body read with a size cap, the answer returned as
- * status + parsed JSON. Transport failures become FerryErrors here; what a status means is the
- * caller's decision (a 4xx is the client's fault for an inference, the operator's for metadata).
+ * One HTTP exchange with a remote Open Inference Protocol server: the body read with a size cap,
+ * the answer returned as status + parsed JSON. Transport failures become FerryErrors here; what a
+ * status means is the caller's decision (a 4xx is the client's fault for an inference, the
+ * operator's for metadata).
+ *
+ * node:http with a keep-alive Agent rather than the global fetch: on Node 20, measured against a
+ * local server, fetch cost about 4x the CPU per small request (bench figures in the report of
+ * issue 10); the Agent also honours the server's `Keep-Alive: timeout` hint, so an idle socket is
+ * not reused just as the server closes it.
  *
  * Messages never name the remote host or URL: clients may see them (4xx), and the operator has the
  * URL in the artifact. They name the remote model instead.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { ErrorCode, FerryError } from '../../../core/errors.js';
 
 /** The most bytes read from one answer before it is given up as garbage. */
@@ -24,44 +31,24 @@ export interface RemoteRequest {
   readonly method: 'GET' | 'POST';
   readonly url: string;
   readonly body?: string;
-  /** Aborted by the timeout policy: fetch then closes the socket. */
+  /** Aborted by the timeout policy: the request and its socket are destroyed. */
   readonly signal: AbortSignal;
-  /** How messages name the remote model, e.g. `remote model "sentiment" (version 2)`. */
+  /** How messages name the remote model, e.g. `remote model "sentiment" version "2"`. */
   readonly what: string;
 }
 
-function retryAfter(header: string | null): number | undefined {
-  if (header === null || !/^\d{1,6}$/.test(header.trim())) return undefined;
+/** A keep-alive pool for one remote model's server (the defaults of Node's global agent). */
+export function remoteAgent(url: string): http.Agent {
+  const options = { keepAlive: true, scheduling: 'lifo', timeout: 5000 } as const;
+  return url.startsWith('https:') ? new https.Agent(options) : new http.Agent(options);
+}
+
+function retryAfter(header: string | string[] | undefined): number | undefined {
+  if (typeof header !== 'string' || !/^\d{1,6}$/.test(header.trim())) return undefined;
   return Math.min(3600, Math.max(1, Number(header.trim())));
 }
 
-/** Reads at most `limit` bytes of a body; PREDICT_FAILED past it (the declared length is checked first). */
-async function readCapped(res: Response, limit: number, what: string): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new FerryError(ErrorCode.MODEL_PREDICT_FAILED, `${what} answered more than ${limit} bytes`);
-  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
-  if (declared > limit) {
-    await res.body?.cancel().catch(() => {});
-    throw tooLarge();
-  }
-  if (res.body === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
-
-function parseJson(bytes: Uint8Array): unknown {
+function parseJson(bytes: Buffer): unknown {
   if (bytes.byteLength === 0) return undefined;
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -71,36 +58,73 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 /**
- * Sends one request and reads its answer. Throws MODEL_REMOTE_UNAVAILABLE when the server cannot
- * be reached (refused, reset, DNS), MODEL_TIMEOUT when the signal was aborted, MODEL_PREDICT_FAILED
- * for an answer over MAX_RESPONSE_BYTES.
+ * Sends one request and reads its answer. Rejects with MODEL_REMOTE_UNAVAILABLE when the server
+ * cannot be reached (refused, reset, DNS), MODEL_TIMEOUT when the signal was aborted,
+ * MODEL_PREDICT_FAILED for an answer over `limit` bytes (the declared length is checked first).
  */
-export async function exchange(req: RemoteRequest, limit = MAX_RESPONSE_BYTES): Promise<RemoteAnswer> {
-  try {
-    const res = await fetch(req.url, {
-      method: req.method,
-      headers: {
-        accept: 'application/json',
-        ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(req.body !== undefined ? { body: req.body } : {}),
-      signal: req.signal,
-      redirect: 'error',
-    });
-    const bytes = await readCapped(res, limit, req.what);
-    return {
-      status: res.status,
-      body: parseJson(bytes),
-      retryAfterSeconds: retryAfter(res.headers.get('retry-after')),
+export function exchange(
+  req: RemoteRequest,
+  agent: http.Agent,
+  limit = MAX_RESPONSE_BYTES,
+): Promise<RemoteAnswer> {
+  return new Promise((resolve, reject) => {
+    const fail = (e: unknown) => {
+      if (e instanceof FerryError) return reject(e);
+      if (req.signal.aborted) {
+        return reject(
+          new FerryError(ErrorCode.MODEL_TIMEOUT, `${req.what} did not answer in time`, { cause: e }),
+        );
+      }
+      // The cause (with the host and port) goes to the server log, never to a client.
+      reject(new FerryError(ErrorCode.MODEL_REMOTE_UNAVAILABLE, `${req.what} is unreachable`, { cause: e }));
     };
-  } catch (e) {
-    if (e instanceof FerryError) throw e;
-    if (req.signal.aborted) {
-      throw new FerryError(ErrorCode.MODEL_TIMEOUT, `${req.what} did not answer in time`, { cause: e });
-    }
-    // The cause (undici's, with the host and port) goes to the server log, never to a client.
-    throw new FerryError(ErrorCode.MODEL_REMOTE_UNAVAILABLE, `${req.what} is unreachable`, { cause: e });
-  }
+    const tooLarge = () =>
+      new FerryError(ErrorCode.MODEL_PREDICT_FAILED, `${req.what} answered more than ${limit} bytes`);
+    const send = req.url.startsWith('https:') ? https.request : http.request;
+    const body = req.body === undefined ? undefined : Buffer.from(req.body, 'utf8');
+    const request = send(
+      req.url,
+      {
+        method: req.method,
+        agent,
+        signal: req.signal,
+        headers: {
+          accept: 'application/json',
+          ...(body !== undefined
+            ? { 'content-type': 'application/json', 'content-length': body.length }
+            : {}),
+        },
+      },
+      (res) => {
+        if (Number(res.headers['content-length'] ?? 0) > limit) {
+          fail(tooLarge());
+          return res.destroy();
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limit) {
+            // Rejected first (a promise settles once), then the socket closed: the rest is never read.
+            fail(tooLarge());
+            return res.destroy();
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', fail);
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: parseJson(Buffer.concat(chunks)),
+            retryAfterSeconds: retryAfter(res.headers['retry-after']),
+          }),
+        );
+        res.on('aborted', () => fail(new Error('the answer was cut short')));
+      },
+    );
+    request.on('error', fail);
+    request.end(body);
+  });
 }
 
 const MAX_REMOTE_MESSAGE = 300;

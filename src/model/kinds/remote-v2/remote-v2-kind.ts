@@ -33,6 +33,10 @@ class RemoteV2Model implements Model {
       readInferResponse(body, this.signature, rows, this.endpoint.what),
     );
   }
+
+  async close(): Promise<void> {
+    this.endpoint.close();
+  }
 }
 
 async function remoteSignature(
@@ -67,7 +71,7 @@ export const remoteV2Kind: ModelKind = {
   async inspect(bytes, ctx, override) {
     const artifact = parseRemoteV2Artifact(bytes);
     const endpoint = new RemoteEndpoint(artifact, ctx.callTimeoutMs);
-    const remote = await remoteSignature(endpoint);
+    const remote = await remoteSignature(endpoint).finally(() => endpoint.close());
     const signature = override === undefined ? remote.signature : checkOverride(override, remote.signature);
     return { signature, details: details(artifact, remote.platform) };
   },
