@@ -6,7 +6,7 @@
  */
 import { boundedInteger, invalidArtifact, isJsonObject, ownField } from '../../artifact-fields.js';
 
-export const REMOTE_V2_FORMAT = 'ferry-remote-v2';
+const REMOTE_V2_FORMAT = 'ferry-remote-v2';
 const FORMAT_VERSION = 1;
 
 const MAX_URL_LENGTH = 2048;
@@ -14,11 +14,11 @@ const MAX_NAME_LENGTH = 256;
 const MAX_ARTIFACT_BYTES = 16 * 1024;
 
 /** Bounds of the per-artifact settings (ms, counts): wide enough for any real remote, small enough to stay sane. */
-export const TIMEOUT_MS_RANGE = [1, 600_000] as const;
-export const BREAKER_FAILURES_RANGE = [1, 1000] as const;
-export const BREAKER_RESET_MS_RANGE = [100, 3_600_000] as const;
-export const DEFAULT_BREAKER_FAILURES = 5;
-export const DEFAULT_BREAKER_RESET_MS = 30_000;
+const TIMEOUT_MS_RANGE = [1, 600_000] as const;
+const BREAKER_FAILURES_RANGE = [1, 1000] as const;
+const BREAKER_RESET_MS_RANGE = [100, 3_600_000] as const;
+const DEFAULT_BREAKER_FAILURES = 5;
+const DEFAULT_BREAKER_RESET_MS = 30_000;
 
 export interface RemoteV2Options {
   /** The server's base URL (`http(s)://host[:port][/prefix]`); `/v2/models/...` is appended. */

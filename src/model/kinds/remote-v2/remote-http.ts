@@ -17,7 +17,7 @@ import https from 'node:https';
 import { ErrorCode, FerryError } from '../../../core/errors.js';
 
 /** The most bytes read from one answer before it is given up as garbage. */
-export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export interface RemoteAnswer {
   readonly status: number;

@@ -11,7 +11,7 @@ import {
   signatureFromMetadata,
 } from './wire.js';
 
-export const REMOTE_V2_KIND = 'remote-v2';
+const REMOTE_V2_KIND = 'remote-v2';
 
 /** A model served by another Open Inference Protocol v2 server, used through its HTTP API. */
 class RemoteV2Model implements Model {
