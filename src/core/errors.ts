@@ -61,7 +61,7 @@ export const ERROR_CODES = {
   FERRY_MODEL_INVALID_TENSOR: {
     status: 400,
     description:
-      'an input tensor that does not match the model signature: unknown or missing name, wrong datatype, shape or element count, a value out of its datatype range, NaN/Inf where the signature does not allow them; the message names the tensor',
+      'an input tensor that does not match the model signature: unknown or missing name, wrong datatype, shape or element count, a value out of its datatype range, NaN/Inf where the signature does not allow them; the message names the tensor. Also an input a `remote-v2` server refused with another 4xx (its message passed on, hosts blanked)',
   },
   FERRY_MODEL_TENSOR_TOO_LARGE: {
     status: 413,
@@ -75,12 +75,12 @@ export const ERROR_CODES = {
   FERRY_MODEL_LOAD_FAILED: {
     status: 500,
     description:
-      'a model that cannot be opened: a corrupt or non-ONNX file, an unsupported ONNX operator, a custom module that throws at load or does not export a model',
+      'a model that cannot be opened: a corrupt or non-ONNX file, an unsupported ONNX operator, a custom module that throws at load or does not export a model, a `remote-v2` model its server does not know (or whose metadata it refuses)',
   },
   FERRY_MODEL_PREDICT_FAILED: {
     status: 502,
     description:
-      "a model's own failure at predict time: a custom model that throws, an ONNX run that fails, outputs that do not match the signature",
+      "a model's own failure at predict time: a custom model that throws, an ONNX run that fails, outputs that do not match the signature (a `remote-v2` server's answer that is not a valid v2 response for the signature, or over 64 MiB, included)",
   },
   FERRY_MODEL_TIMEOUT: {
     status: 504,
@@ -90,7 +90,7 @@ export const ERROR_CODES = {
   FERRY_MODEL_REMOTE_UNAVAILABLE: {
     status: 503,
     description:
-      'a `remote-v2` server that is down, answered 5xx or garbage, or whose circuit breaker is open (with `Retry-After`)',
+      'a `remote-v2` server that is down, answered 5xx (or 401, 403, 404, 408, 429), or whose circuit breaker is open (with `Retry-After`)',
   },
   FERRY_MODEL_WRONG_KIND: {
     status: 400,
