@@ -4,6 +4,7 @@ import { MAX_ENTITY_ID_LENGTH, type StoredPrediction } from '../../src/batch/pre
 import { ErrorCode } from '../../src/core/errors.js';
 import { inputFingerprint } from '../../src/model/input-fingerprint.js';
 import type { TextInput } from '../../src/model/model.js';
+import { textRowOutputs } from '../../src/model/text-tensors.js';
 import { ServingMetrics } from '../../src/serving/metrics.js';
 import { loadServingConfig } from '../../src/serving/serving-config.js';
 import { expectFerryErrorSync } from '../helpers/expect-ferry-error.js';
@@ -101,6 +102,7 @@ async function plant(
     version: opts.version ?? 1,
     inputSha256: inputFingerprint(input),
     ...PLANTED,
+    outputs: textRowOutputs(PLANTED),
     computedAt: new Date(Date.now() - (opts.ageMs ?? 0)).toISOString(),
     jobId: 'job-test',
     source: 'batch',
@@ -163,6 +165,7 @@ describe('GET /v1/predictions/:model/:entityId', () => {
       model: MODEL,
       version: 2,
       ...PLANTED,
+      outputs: textRowOutputs(PLANTED),
       computed_at: row.computedAt,
     });
     expect(body.age_seconds).toBeGreaterThanOrEqual(7200);
@@ -267,6 +270,7 @@ describe('POST /v1/predictions/:model/:entityId', () => {
       entity_id: 'post-hit',
       version: 2,
       ...PLANTED,
+      outputs: textRowOutputs(PLANTED),
       computed_at: row.computedAt,
     });
     expect(res.headers['x-ferry-model-version']).toBe('2');
@@ -442,6 +446,7 @@ describe('metrics and docs', () => {
           version: 2,
           inputSha256: inputFingerprint(PROJECTS.cv),
           ...PLANTED,
+          outputs: textRowOutputs(PLANTED),
           computedAt: new Date(Date.now() - 3 * HOUR).toISOString(),
         })),
       );
@@ -452,6 +457,7 @@ describe('metrics and docs', () => {
           version: 1,
           inputSha256: inputFingerprint(PROJECTS.cv),
           ...PLANTED,
+          outputs: textRowOutputs(PLANTED),
           computedAt: new Date(Date.now() - 10 * DAY).toISOString(),
         },
       ]);
