@@ -121,6 +121,7 @@ function expectStored(res: LightMyRequestResponse, source: 'store' | 'model'): S
       'computed_at',
       'entity_id',
       'model',
+      'outputs',
       'prediction',
       'probabilities',
       'source',
@@ -190,6 +191,38 @@ describe('GET /v1/predictions/:model/:entityId', () => {
       'store',
     );
     expect(body).toMatchObject({ model: 'archived-model', version: 9, entity_id: 'offline-1' });
+  });
+
+  it('answers the outputs of a model of any kind, without the text fields', async () => {
+    const outputs = {
+      y: { datatype: 'FP32', shape: [2, 2], data: [0.5, -1, 2, 3.25] },
+      tag: { datatype: 'BYTES', shape: [], data: ['é 😀'] },
+      ok: { datatype: 'BOOL', shape: [1], data: [true] },
+    };
+    await server.runtime.predictionStore.upsertMany([
+      {
+        model: 'linear-model',
+        entityId: 'tensor-1',
+        version: 4,
+        inputSha256: 'c'.repeat(64),
+        outputs,
+        computedAt: new Date().toISOString(),
+        jobId: 'job-t',
+      },
+    ]);
+    const res = await server.app.inject({ method: 'GET', url: url('tensor-1', 'linear-model') });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json() as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(
+      ['age_seconds', 'computed_at', 'entity_id', 'model', 'outputs', 'source', 'version'].sort(),
+    );
+    expect(body).toMatchObject({
+      model: 'linear-model',
+      version: 4,
+      entity_id: 'tensor-1',
+      outputs,
+      source: 'store',
+    });
   });
 
   it('refuses ids that cannot be entity ids with 400 FERRY_BATCH_INVALID_ID', async () => {
