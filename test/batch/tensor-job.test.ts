@@ -9,7 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryJobQueue } from '../../src/adapters/memory/memory-job-queue.js';
 import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
+import { startBatchWorker } from '../../src/batch/distributed/batch-worker.js';
+import { type ChunkMessage, chunkMessageId } from '../../src/batch/distributed/chunk-message.js';
 import { getBatchJobStatus } from '../../src/batch/job/batch-status.js';
 import { tensorFingerprint } from '../../src/batch/job/process-chunk.js';
 import { type RunBatchJobOptions, runBatchJob } from '../../src/batch/job/run-batch-job.js';
@@ -309,6 +312,42 @@ describe('batch jobs of a model that is not batchable', () => {
     expect(stored.map((s) => s?.outputs)).toEqual(
       [-2, 4, -1].map((d) => ({ det: { datatype: 'FP64', shape: [], data: [d] } })),
     );
+  });
+});
+
+describe('distributed batch jobs of a tensor model', () => {
+  it('workers open the model by its ref and store what a local run would', async () => {
+    const queue = new MemoryJobQueue<ChunkMessage>();
+    await queue.init();
+    const workerModel = new LinearModel();
+    const opened: string[] = [];
+    try {
+      await startBatchWorker({
+        queue,
+        registry: env.ferry.registry,
+        sql: env.ferry.sql,
+        store: env.store,
+        openModel: async (ref) => {
+          opened.push(ref);
+          return { version: { name: 'dist-linear', version: 1 }, model: workerModel };
+        },
+      });
+      const rows = Array.from({ length: 25 }, (_, i) => ({ id: `d${i}`, x: `[${i}, 1, 0]`, scale: '1' }));
+      rows.push({ id: 'd-bad', x: '[1]', scale: '1' });
+      const path = writeCsv(join(env.home, 'dist.csv'), rows, ['id', 'x', 'scale']);
+      const summary = await runWith(new LinearModel(), 'dist-linear', {
+        input: { kind: 'csv', path },
+        chunkSize: 10,
+        pollMs: 20,
+        dispatch: (chunk) => queue.enqueue(chunk, { jobId: chunkMessageId(chunk.jobId, chunk.chunkIndex) }),
+      });
+      expect(summary).toMatchObject({ rows: 26, predicted: 25, rejects: 1, chunks: 3 });
+      expect(opened).toEqual(['dist-linear/1']);
+      expect(workerModel.calls).toEqual([10, 10, 5]);
+      expect((await env.store.get('dist-linear', 'd7'))?.outputs.y?.data).toEqual(linear([7, 1, 0], [1]));
+    } finally {
+      await queue.close();
+    }
   });
 });
 
