@@ -106,10 +106,7 @@ export function storedPrediction(
 }
 
 /** A row of a model other than the text classifier: outputs only, no label or probabilities. */
-export function tensorPrediction(
-  entityId: string,
-  overrides: Partial<StoredPrediction> = {},
-): StoredPrediction {
+function tensorPrediction(entityId: string, overrides: Partial<StoredPrediction> = {}): StoredPrediction {
   return {
     model: 'linear',
     entityId,

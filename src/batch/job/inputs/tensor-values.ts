@@ -185,7 +185,7 @@ function fitsRowShape(shape: readonly number[], rowShape: readonly number[]): bo
 }
 
 /** One column value (text or JSON, see the file's comment) as the row's tensor, or the reason it cannot be. */
-export function tensorOfValue(value: unknown, r: RowTensorSpec): Result<Tensor> {
+function tensorOfValue(value: unknown, r: RowTensorSpec): Result<Tensor> {
   const { spec, rowShape } = r;
   let json: unknown = value;
   if (typeof value === 'bigint') {
