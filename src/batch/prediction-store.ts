@@ -1,7 +1,12 @@
 import { assertEntityId } from '../core/entity-id.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { defineSchema, migrate } from '../core/migrations.js';
-import type { PredictionSource, StoredPrediction, StoredPredictionStore } from '../ports/prediction-store.js';
+import type {
+  PredictionSource,
+  StoredPrediction,
+  StoredPredictionStore,
+  StoredTensor,
+} from '../ports/prediction-store.js';
 import type { SqlClient, SqlExecutor, SqlValue } from '../ports/sql.js';
 
 // The row type and the id rule live with the port and in core (serving uses them without the store);
@@ -18,10 +23,10 @@ export interface PredictionStoreOptions {
 const PREDICTION_STORE_TABLE = 'ferry_batch_predictions';
 
 const COLUMNS =
-  'model, entity_id, version, input_sha256, prediction, probabilities, computed_at, job_id, source' as const;
-const COLUMN_COUNT = 9;
+  'model, entity_id, version, input_sha256, prediction, probabilities, computed_at, job_id, source, outputs' as const;
+const COLUMN_COUNT = 10;
 /**
- * Rows per INSERT statement: 9 parameters each, 4500 a statement, far under SQLite's 32766 and
+ * Rows per INSERT statement: 10 parameters each, 5000 a statement, far under SQLite's 32766 and
  * PostgreSQL's 65535 bind parameters. Larger statements are not measurably faster.
  */
 export const UPSERT_ROWS_PER_STATEMENT = 500;
@@ -65,12 +70,22 @@ export const PREDICTION_STORE_MIGRATIONS = defineSchema('prediction-store', [
       `CREATE INDEX IF NOT EXISTS ${PREDICTION_STORE_TABLE}_model_source ON ${PREDICTION_STORE_TABLE} (model, source)`,
     ],
   },
+  {
+    version: 3,
+    description: 'outputs of any model kind (JSON tensors); text rows keep prediction and probabilities',
+    // Rows of other models than the text classifier hold their outputs here, with prediction ''
+    // and probabilities 'null' (both columns are NOT NULL since migration 1, and SQLite cannot
+    // drop that without rebuilding the table). Text rows, and every row written before this
+    // migration, leave it NULL: their outputs are derived from prediction and probabilities.
+    statements: [`ALTER TABLE ${PREDICTION_STORE_TABLE} ADD COLUMN outputs TEXT NULL`],
+  },
 ]);
 
 const UPSERT_TAIL =
   ' ON CONFLICT (model, entity_id) DO UPDATE SET version = excluded.version, input_sha256 = excluded.input_sha256,' +
   ' prediction = excluded.prediction, probabilities = excluded.probabilities,' +
-  ' computed_at = excluded.computed_at, job_id = excluded.job_id, source = excluded.source';
+  ' computed_at = excluded.computed_at, job_id = excluded.job_id, source = excluded.source,' +
+  ' outputs = excluded.outputs';
 
 type Row = {
   model: string;
@@ -82,6 +97,7 @@ type Row = {
   computed_at: string;
   job_id: string | null;
   source: string | null;
+  outputs: string | null;
 };
 
 const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -138,11 +154,13 @@ export class PredictionStore implements StoredPredictionStore {
         params[p++] = row.entityId;
         params[p++] = row.version;
         params[p++] = row.inputSha256;
-        params[p++] = row.prediction;
-        params[p++] = encodeProbabilities(row);
+        const text = row.prediction !== undefined;
+        params[p++] = text ? row.prediction! : '';
+        params[p++] = text ? encodeProbabilities(row) : 'null';
         params[p++] = canonicalTime(row);
         params[p++] = row.jobId ?? null;
         params[p++] = sourceOf(row.source, row.jobId);
+        params[p++] = text ? null : encodeOutputs(row);
       }
       chunks.push(params);
       rowCounts.push(chunk.length);
@@ -233,7 +251,7 @@ export class PredictionStore implements StoredPredictionStore {
       for (let r = 0; r < rowCount; r++) {
         const base = r * COLUMN_COUNT;
         tuples.push(
-          `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7}, $${base + 8}, $${base + 9})`,
+          `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7}, $${base + 8}, $${base + 9}, $${base + 10})`,
         );
       }
       sql = `INSERT INTO ${PREDICTION_STORE_TABLE} (${COLUMNS}) VALUES ${tuples.join(', ')}${UPSERT_TAIL}`;
@@ -279,7 +297,12 @@ function assertRow(row: StoredPrediction): void {
   }
   if (typeof row.inputSha256 !== 'string' || row.inputSha256 === '')
     throw invalid(row, 'inputSha256 is empty');
-  if (typeof row.prediction !== 'string') throw invalid(row, 'prediction must be a string');
+  if (row.prediction !== undefined && typeof row.prediction !== 'string') {
+    throw invalid(row, 'prediction must be a string');
+  }
+  if ((row.prediction === undefined) !== (row.probabilities === undefined)) {
+    throw invalid(row, 'prediction and probabilities go together (a text classifier row) or are both absent');
+  }
   if (row.jobId !== undefined && row.jobId !== null && typeof row.jobId !== 'string') {
     throw invalid(row, 'jobId must be a string or null');
   }
@@ -308,17 +331,68 @@ function canonicalTime(row: StoredPrediction): string {
 }
 
 function fromRow(row: Row): StoredPrediction {
-  return {
+  const probabilities = JSON.parse(row.probabilities) as Record<string, number> | null;
+  const common = {
     model: row.model,
     entityId: row.entity_id,
     version: Number(row.version),
     inputSha256: row.input_sha256,
-    prediction: row.prediction,
-    probabilities: JSON.parse(row.probabilities) as Record<string, number>,
     computedAt: row.computed_at,
     jobId: row.job_id ?? null,
     source: sourceOf(row.source, row.job_id),
   };
+  if (probabilities === null) {
+    return { ...common, outputs: JSON.parse(row.outputs ?? '{}') as Record<string, StoredTensor> };
+  }
+  return {
+    ...common,
+    outputs: textOutputs(row.prediction, probabilities),
+    prediction: row.prediction,
+    probabilities,
+  };
+}
+
+/**
+ * A text classifier row's outputs as its model's `infer` gives them for one row: `label` [] and
+ * `probabilities` [classes] in the stored order (the model's class order, which JSON keeps).
+ */
+function textOutputs(
+  prediction: string,
+  probabilities: Record<string, number>,
+): Record<string, StoredTensor> {
+  const values = Object.values(probabilities);
+  return {
+    label: { datatype: 'BYTES', shape: [], data: [prediction] },
+    probabilities: { datatype: 'FP32', shape: [values.length], data: values },
+  };
+}
+
+/** A non-text row's outputs as JSON: tensors whose data fill their shape, numbers finite (JSON has no NaN). */
+function encodeOutputs(row: StoredPrediction): string {
+  const outputs = row.outputs;
+  if (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs)) {
+    throw invalid(row, 'outputs must be an object of tensors');
+  }
+  for (const [name, t] of Object.entries(outputs)) {
+    const ok =
+      typeof t === 'object' &&
+      t !== null &&
+      typeof t.datatype === 'string' &&
+      Array.isArray(t.shape) &&
+      t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) &&
+      Array.isArray(t.data) &&
+      t.data.length === t.shape.reduce((a, b) => a * b, 1);
+    if (!ok) throw invalid(row, `output ${JSON.stringify(name)} is not a tensor whose data fill its shape`);
+    for (const v of t.data) {
+      if (typeof v === 'number' && !Number.isFinite(v)) {
+        throw invalid(
+          row,
+          `output ${JSON.stringify(name)} holds a non-finite number, which JSON cannot keep`,
+        );
+      }
+    }
+  }
+  return JSON.stringify(outputs);
 }
 
 /** The recorded source, or the one implied by the job id (rows older than the column, writes without it). */

@@ -82,4 +82,12 @@ export function predictionRows(
       probabilities: { ...row.probabilities!, shape: [classes.length] },
     };
   });
+
+/** One text prediction as the row of outputs `textOutputs` stacks: label [], probabilities [classes, in its order]. */
+export function textRowOutputs(p: Prediction): NamedTensors {
+  const probs = Object.values(p.probabilities);
+  return {
+    label: { datatype: 'BYTES', shape: [], data: [p.prediction] },
+    probabilities: { datatype: 'FP32', shape: [probs.length], data: probs },
+  };
 }

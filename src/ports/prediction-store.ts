@@ -1,13 +1,35 @@
+/**
+ * A tensor as the store keeps it (the shape of `model/tensor.ts`'s Tensor, restated here because
+ * ports/ imports only core/): datatype in Open Inference Protocol v2 terms, concrete shape, data
+ * flat in row-major order.
+ */
+export interface StoredTensor {
+  readonly datatype: string;
+  readonly shape: readonly number[];
+  readonly data: readonly number[] | readonly boolean[] | readonly string[];
+}
+
 /** One entity's prediction as the store keeps it: the latest one per (model, entityId). */
 export interface StoredPrediction {
   model: string;
   entityId: string;
   /** The model version that computed it. */
   version: number;
-  /** `inputFingerprint(input)`: sha256 hex of the JSON `[title, description]` it was computed from. */
+  /**
+   * sha256 hex of the inputs it was computed from: for the text classifier `inputFingerprint`
+   * (the JSON `[title, description]`), for any other model `canonicalTensors` of the row's inputs.
+   */
   inputSha256: string;
-  prediction: string;
-  probabilities: Record<string, number>;
+  /**
+   * One row's outputs by name, in the row's shape (the batch dimension dropped for a model that
+   * stacks rows). Text classifier rows: `label` [] and `probabilities` [classes], which the store
+   * derives from `prediction`/`probabilities` (they are kept there, as before this column existed).
+   */
+  outputs: Record<string, StoredTensor>;
+  /** The text classifier's label; absent for other models. */
+  prediction?: string;
+  /** The text classifier's probability per class; absent for other models. */
+  probabilities?: Record<string, number>;
   /** ISO 8601 (`Date.prototype.toISOString()`); other parseable forms are normalised on write. */
   computedAt: string;
   /** The batch job that wrote it; null (or absent) for a live write-back. */

@@ -22,6 +22,8 @@ describe('ferry batch on SQLite', () => {
       ['--input-loc', 'x.csv', '--input-format', 'xml'],
       ['--input-loc', 'x.csv', '--input-db', 'sqlite:x.db'],
       ['--input-loc', 'x.csv', '--job-id', 'x'.repeat(600)],
+      ['--input-loc', 'x.csv', '--input-map', 'title'],
+      ['--input-loc', 'x.csv', '--input-map', 'title=a,title=b'],
       ['--input-loc', 'x.csv', '--max-errors', 'many'],
     ];
     const results = await Promise.all(cases.map((args) => ferry('batch', 'predict', ...args)));
@@ -70,6 +72,31 @@ describe('ferry batch on SQLite', () => {
     const missing = await ferry('batch', 'status', 'nope', '--json');
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stderr).error.code).toBe('FERRY_BATCH_JOB_NOT_FOUND');
+  });
+
+  it("--input-map reads the text classifier's inputs from other columns; an unknown input is refused", async () => {
+    const path = writeCsv(
+      join(env.home, 'mapped.csv'),
+      generateProjects(40, 'mapped-').map((p) => ({ key: p.id, name: p.title, body: p.description })),
+      ['key', 'name', 'body'],
+    );
+    const r = await ferry(
+      'batch',
+      'predict',
+      '--input-loc',
+      path,
+      '--id-column',
+      'key',
+      '--input-map',
+      'title=name, description=body',
+      '--json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ rows: 40, predicted: 40, rejects: 0 });
+    const bad = await ferry('batch', 'predict', '--input-loc', path, '--input-map', 'text=name');
+    expect(bad.code).toBe(1);
+    expect(errorCode(bad)).toBe('FERRY_BATCH_INVALID_OPTIONS');
+    expect(bad.stderr).toMatch(/its inputs are "title", "description"/);
   });
 
   it('--max-errors exceeded exits 1 with FERRY_BATCH_TOO_MANY_ERRORS', async () => {

@@ -101,7 +101,7 @@ export function batchJobSuite(name: string, opts: BatchJobSuiteOptions): void {
           jobId: first.jobId,
         });
         for (const [label, p] of Object.entries(expected[i]!.probabilities)) {
-          expect(s!.probabilities[label]).toBeCloseTo(p, 12);
+          expect(s!.probabilities?.[label]).toBeCloseTo(p, 12);
         }
       });
 

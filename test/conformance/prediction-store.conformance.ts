@@ -1,12 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   MAX_ENTITY_ID_LENGTH,
+  PREDICTION_STORE_MIGRATIONS,
   PredictionStore,
   type StoredPrediction,
   UPSERT_ROWS_PER_STATEMENT,
 } from '../../src/batch/prediction-store.js';
 import { ErrorCode } from '../../src/core/errors.js';
+import { defineSchema, migrate, schemaStatus } from '../../src/core/migrations.js';
 import { inputFingerprint } from '../../src/model/input-fingerprint.js';
+import { textRowOutputs } from '../../src/model/text-tensors.js';
 import type { SqlClient, SqlExecutor } from '../../src/ports/sql.js';
 import { expectFerryError } from '../helpers/expect-ferry-error.js';
 
@@ -75,7 +78,7 @@ export function storedPrediction(
   entityId: string,
   overrides: Partial<StoredPrediction> = {},
 ): StoredPrediction {
-  return {
+  const row = {
     model: MODEL,
     entityId,
     version: 1,
@@ -92,6 +95,33 @@ export function storedPrediction(
     ...overrides,
     // What the store reads back: the source given, else the one the job id implies.
     source: overrides.source ?? (overrides.jobId === null ? 'live' : 'batch'),
+  };
+  // A text row's outputs are what the store derives from its label and probabilities.
+  return {
+    ...row,
+    outputs:
+      overrides.outputs ??
+      textRowOutputs({ prediction: row.prediction ?? '', probabilities: row.probabilities ?? {} }),
+  };
+}
+
+/** A row of a model other than the text classifier: outputs only, no label or probabilities. */
+function tensorPrediction(entityId: string, overrides: Partial<StoredPrediction> = {}): StoredPrediction {
+  return {
+    model: 'linear',
+    entityId,
+    version: 1,
+    inputSha256: 'f'.repeat(64),
+    outputs: {
+      y: { datatype: 'FP32', shape: [2, 2], data: [0.5, -1.25, 3, 1e-7] },
+      label: { datatype: 'BYTES', shape: [], data: ['ok'] },
+      flags: { datatype: 'BOOL', shape: [3], data: [true, false, true] },
+      count: { datatype: 'INT64', shape: [1], data: [Number.MAX_SAFE_INTEGER] },
+    },
+    computedAt: new Date(T0).toISOString(),
+    jobId: 'job-t',
+    source: 'batch',
+    ...overrides,
   };
 }
 
@@ -186,7 +216,7 @@ export function predictionStoreConformance(
       expect(await store.getMany(MODEL, [])).toEqual([]);
       const typed = (await store.get(MODEL, 'b'))!;
       expect(typeof typed.version).toBe('number');
-      expect(typeof typed.probabilities['computer-vision']).toBe('number');
+      expect(typeof typed.probabilities?.['computer-vision']).toBe('number');
     });
 
     it("records each row's source; rows from before the source column read it from their job id", async () => {
@@ -212,6 +242,95 @@ export function predictionStoreConformance(
         store.upsertMany([{ ...batch, source: 'other' as never }]),
         ErrorCode.BATCH_INVALID_PREDICTION,
       );
+    });
+
+    it('keeps the outputs of any model kind; text rows keep label and probabilities and derive outputs', async () => {
+      const t = tensorPrediction('t1');
+      await store.upsertMany([t, storedPrediction('text-1')]);
+      const back = await store.get('linear', 't1');
+      expect(back).toEqual(t);
+      expect(back).not.toHaveProperty('prediction');
+      expect(back).not.toHaveProperty('probabilities');
+      expect((await store.getMany('linear', ['t1', 'nope']))[0]).toEqual(t);
+      const text = await store.get(MODEL, 'text-1');
+      expect(text?.outputs).toEqual({
+        label: { datatype: 'BYTES', shape: [], data: ['mlops'] },
+        probabilities: { datatype: 'FP32', shape: [4], data: [0.125, 0.625, 0.125, 0.125] },
+      });
+      // An entity moving from one form to the other keeps nothing of the old one.
+      await store.upsertMany([tensorPrediction('text-1', { model: MODEL })]);
+      expect(await store.get(MODEL, 'text-1')).toEqual(tensorPrediction('text-1', { model: MODEL }));
+      await store.upsertMany([storedPrediction('text-1')]);
+      expect(await store.get(MODEL, 'text-1')).toEqual(storedPrediction('text-1'));
+    });
+
+    it('rows written before migration 3 read with outputs derived from their label and probabilities', async () => {
+      // A database at schema 2 (Ferry before outputs), with a row written then.
+      const fresh = await makeHarness();
+      const legacyClient = await fresh.openSql();
+      try {
+        await legacyClient.init();
+        await migrate(
+          legacyClient,
+          defineSchema(
+            PREDICTION_STORE_MIGRATIONS.store,
+            PREDICTION_STORE_MIGRATIONS.migrations.filter((m) => m.version <= 2),
+          ),
+        );
+        await legacyClient.execute(
+          `INSERT INTO ferry_batch_predictions (model, entity_id, version, input_sha256, prediction, probabilities, computed_at, job_id, source)
+           VALUES ($1, $2, 1, $3, 'other', $4, $5, 'old-job', 'batch')`,
+          [
+            MODEL,
+            'legacy',
+            'a'.repeat(64),
+            JSON.stringify({ mlops: 0.25, other: 0.75 }),
+            new Date(T0).toISOString(),
+          ],
+        );
+        const upgraded = new PredictionStore({ sql: legacyClient });
+        await upgraded.init();
+        const [status] = await schemaStatus(legacyClient, [PREDICTION_STORE_MIGRATIONS]);
+        expect(status).toMatchObject({ current: 3, latest: 3 });
+        expect(await upgraded.get(MODEL, 'legacy')).toEqual({
+          model: MODEL,
+          entityId: 'legacy',
+          version: 1,
+          inputSha256: 'a'.repeat(64),
+          prediction: 'other',
+          probabilities: { mlops: 0.25, other: 0.75 },
+          outputs: {
+            label: { datatype: 'BYTES', shape: [], data: ['other'] },
+            probabilities: { datatype: 'FP32', shape: [2], data: [0.25, 0.75] },
+          },
+          computedAt: new Date(T0).toISOString(),
+          jobId: 'old-job',
+          source: 'batch',
+        });
+        // and the upgraded table takes rows of any kind
+        await upgraded.upsertMany([tensorPrediction('new')]);
+        expect(await upgraded.get('linear', 'new')).toEqual(tensorPrediction('new'));
+      } finally {
+        await legacyClient.close();
+        await fresh.dispose();
+      }
+    });
+
+    it('refuses malformed outputs and a label without probabilities', async () => {
+      for (const overrides of [
+        { outputs: { y: { datatype: 'FP32', shape: [2], data: [1] } } },
+        { outputs: { y: { datatype: 'FP32', shape: [1], data: [Number.NaN] } } },
+        { outputs: { y: { datatype: 'FP32', shape: [-1], data: [] } } },
+        { outputs: [] as never },
+        { prediction: 'x' },
+      ] as Partial<StoredPrediction>[]) {
+        await expectFerryError(
+          store.upsertMany([tensorPrediction('bad', overrides)]),
+          ErrorCode.BATCH_INVALID_PREDICTION,
+          400,
+        );
+      }
+      expect(await store.count('linear')).toBe(0);
     });
 
     it('running the same upsert twice leaves one row per entity and model', async () => {

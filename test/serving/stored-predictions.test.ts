@@ -4,6 +4,7 @@ import { MAX_ENTITY_ID_LENGTH, type StoredPrediction } from '../../src/batch/pre
 import { ErrorCode } from '../../src/core/errors.js';
 import { inputFingerprint } from '../../src/model/input-fingerprint.js';
 import type { TextInput } from '../../src/model/model.js';
+import { textRowOutputs } from '../../src/model/text-tensors.js';
 import { ServingMetrics } from '../../src/serving/metrics.js';
 import { loadServingConfig } from '../../src/serving/serving-config.js';
 import { expectFerryErrorSync } from '../helpers/expect-ferry-error.js';
@@ -101,6 +102,7 @@ async function plant(
     version: opts.version ?? 1,
     inputSha256: inputFingerprint(input),
     ...PLANTED,
+    outputs: textRowOutputs(PLANTED),
     computedAt: new Date(Date.now() - (opts.ageMs ?? 0)).toISOString(),
     jobId: 'job-test',
     source: 'batch',
@@ -119,6 +121,7 @@ function expectStored(res: LightMyRequestResponse, source: 'store' | 'model'): S
       'computed_at',
       'entity_id',
       'model',
+      'outputs',
       'prediction',
       'probabilities',
       'source',
@@ -163,6 +166,7 @@ describe('GET /v1/predictions/:model/:entityId', () => {
       model: MODEL,
       version: 2,
       ...PLANTED,
+      outputs: textRowOutputs(PLANTED),
       computed_at: row.computedAt,
     });
     expect(body.age_seconds).toBeGreaterThanOrEqual(7200);
@@ -187,6 +191,38 @@ describe('GET /v1/predictions/:model/:entityId', () => {
       'store',
     );
     expect(body).toMatchObject({ model: 'archived-model', version: 9, entity_id: 'offline-1' });
+  });
+
+  it('answers the outputs of a model of any kind, without the text fields', async () => {
+    const outputs = {
+      y: { datatype: 'FP32', shape: [2, 2], data: [0.5, -1, 2, 3.25] },
+      tag: { datatype: 'BYTES', shape: [], data: ['é 😀'] },
+      ok: { datatype: 'BOOL', shape: [1], data: [true] },
+    };
+    await server.runtime.predictionStore.upsertMany([
+      {
+        model: 'linear-model',
+        entityId: 'tensor-1',
+        version: 4,
+        inputSha256: 'c'.repeat(64),
+        outputs,
+        computedAt: new Date().toISOString(),
+        jobId: 'job-t',
+      },
+    ]);
+    const res = await server.app.inject({ method: 'GET', url: url('tensor-1', 'linear-model') });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json() as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(
+      ['age_seconds', 'computed_at', 'entity_id', 'model', 'outputs', 'source', 'version'].sort(),
+    );
+    expect(body).toMatchObject({
+      model: 'linear-model',
+      version: 4,
+      entity_id: 'tensor-1',
+      outputs,
+      source: 'store',
+    });
   });
 
   it('refuses ids that cannot be entity ids with 400 FERRY_BATCH_INVALID_ID', async () => {
@@ -267,6 +303,7 @@ describe('POST /v1/predictions/:model/:entityId', () => {
       entity_id: 'post-hit',
       version: 2,
       ...PLANTED,
+      outputs: textRowOutputs(PLANTED),
       computed_at: row.computedAt,
     });
     expect(res.headers['x-ferry-model-version']).toBe('2');
@@ -442,6 +479,7 @@ describe('metrics and docs', () => {
           version: 2,
           inputSha256: inputFingerprint(PROJECTS.cv),
           ...PLANTED,
+          outputs: textRowOutputs(PLANTED),
           computedAt: new Date(Date.now() - 3 * HOUR).toISOString(),
         })),
       );
@@ -452,6 +490,7 @@ describe('metrics and docs', () => {
           version: 1,
           inputSha256: inputFingerprint(PROJECTS.cv),
           ...PLANTED,
+          outputs: textRowOutputs(PLANTED),
           computedAt: new Date(Date.now() - 10 * DAY).toISOString(),
         },
       ]);

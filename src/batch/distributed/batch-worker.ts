@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
-import { decodeModel } from '../../model/codec.js';
-import type { TextModel } from '../../model/model.js';
+import type { Model } from '../../model/model.js';
 import type { JobQueue } from '../../ports/job-queue.js';
 import type { SqlClient } from '../../ports/sql.js';
+import { loadModel } from '../../registry/load-model.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import { ensureJobTables } from '../job/job-tables.js';
 import { type ChunkResult, processChunk } from '../job/process-chunk.js';
+import type { LoadedModel } from '../job/run-batch-job.js';
 import type { PredictionStore } from '../prediction-store.js';
 import type { ChunkMessage } from './chunk-message.js';
 
@@ -14,6 +15,8 @@ export interface BatchWorkerOptions {
   registry: ModelRegistry;
   sql: SqlClient;
   store: PredictionStore;
+  /** Opens the model of a reference (`name/version`); default `loadModel(registry, ref)`, any kind. */
+  openModel?: (ref: string) => Promise<LoadedModel>;
   workerName?: string;
   concurrency?: number;
   onChunk?: (result: ChunkResult & { jobId: string }) => void;
@@ -29,12 +32,14 @@ export async function startBatchWorker(opts: BatchWorkerOptions): Promise<{ work
   const worker = opts.workerName ?? `${hostname()}:${process.pid}`;
   await ensureJobTables(opts.sql);
   await opts.store.init();
-  const models = new Map<string, Promise<TextModel>>();
-  const modelFor = (name: string, version: number): Promise<TextModel> => {
+  // Every kind runs in this process's main thread; models are kept for the worker's lifetime.
+  const open = opts.openModel ?? ((ref: string) => loadModel(opts.registry, ref));
+  const models = new Map<string, Promise<Model>>();
+  const modelFor = (name: string, version: number): Promise<Model> => {
     const ref = `${name}/${version}`;
     let m = models.get(ref);
     if (!m) {
-      m = opts.registry.loadArtifact(ref).then(({ bytes }) => decodeModel(bytes));
+      m = open(ref).then((loaded) => loaded.model);
       m.catch(() => models.delete(ref));
       models.set(ref, m);
     }

@@ -1,18 +1,32 @@
+import { ErrorCode, FerryError } from '../../core/errors.js';
+import { sha256Hex } from '../../core/hash.js';
 import { inputFingerprint } from '../../model/input-fingerprint.js';
-import type { TextModel } from '../../model/model.js';
+import { isTextModel, type Model } from '../../model/model.js';
+import { canonicalTensors } from '../../model/tensor.js';
+import { textRowOutputs } from '../../model/text-tensors.js';
 import type { SqlClient } from '../../ports/sql.js';
 import type { PredictionStore, StoredPrediction } from '../prediction-store.js';
+import { inferRows } from './infer-rows.js';
 import { chunkDone, claimChunk, insertRejects } from './job-tables.js';
 import type { Predictor } from './predictor.js';
-import { type InputRecord, type InputReject, type InputRow, isReject } from './types.js';
+import {
+  type InputRecord,
+  type InputReject,
+  type InputRow,
+  isReject,
+  isTensorRow,
+  type TensorRow,
+  type TextRow,
+} from './types.js';
 
 /** What a chunk needs to be processed: the job database, the store and the loaded model. */
 export interface ChunkContext {
   /** The database holding the job tables (and, usually, the prediction store). */
   sql: SqlClient;
   store: PredictionStore;
-  model: TextModel;
-  /** Predicts in place of `model.predictBatch` when given (e.g. `threadPredictor`, off the main thread). */
+  /** Any kind: the text classifier takes its fast path (`predictBatch`), other kinds `infer`. */
+  model: Model;
+  /** Text classifier only: predicts in place of `model.predictBatch` (e.g. `threadPredictor`, off the main thread). */
   predictor?: Predictor;
   /** Written to `ferry_batch_chunks.worker`; host:pid by convention. */
   worker: string;
@@ -67,22 +81,10 @@ export async function processChunk(
     if (isReject(record)) rejects.push(record);
     else rows.push(record);
   }
-  const predictions =
-    rows.length === 0 ? [] : ctx.predictor ? await ctx.predictor.predict(rows) : ctx.model.predictBatch(rows);
   const now = (ctx.clock?.() ?? new Date()).toISOString();
-  const stored: StoredPrediction[] = rows.map((row, i) => {
-    const p = predictions[i]!;
-    return {
-      model: job.model,
-      entityId: row.id,
-      version: job.version,
-      inputSha256: inputFingerprint(row),
-      prediction: p.prediction,
-      probabilities: p.probabilities as Record<string, number>,
-      computedAt: now,
-      jobId: job.jobId,
-    };
-  });
+  const predicted = await predictRows(ctx, job, rows, now);
+  rejects.push(...predicted.rejects);
+  const stored = predicted.stored;
   const counts = { rows: records.length, rejects: rejects.length };
   const claimed = await ctx.sql.transaction(async (tx) => {
     if (!(await claimChunk(tx, job.jobId, chunkIndex, counts, ctx.worker, now))) return false;
@@ -105,9 +107,79 @@ export async function processChunk(
     chunkIndex,
     status: 'done',
     rows: records.length,
-    predicted: rows.length,
+    predicted: stored.length,
     rejects: rejects.length,
   };
+}
+
+/** A chunk's rows as stored predictions, and the rows the model refused (other kinds only). */
+async function predictRows(
+  ctx: ChunkContext,
+  job: ChunkJob,
+  rows: readonly InputRow[],
+  computedAt: string,
+): Promise<{ stored: StoredPrediction[]; rejects: InputReject[] }> {
+  if (rows.length === 0) return { stored: [], rejects: [] };
+  const base = { model: job.model, version: job.version, computedAt, jobId: job.jobId };
+  const { model } = ctx;
+  if (isTextModel(model)) {
+    const textRows = rows.map(asTextRow);
+    const predictions = ctx.predictor ? await ctx.predictor.predict(textRows) : model.predictBatch(textRows);
+    const stored = textRows.map((row, i): StoredPrediction => {
+      const p = predictions[i]!;
+      return {
+        ...base,
+        entityId: row.id,
+        inputSha256: inputFingerprint(row),
+        outputs: textRowOutputs(p),
+        prediction: p.prediction,
+        probabilities: p.probabilities as Record<string, number>,
+      };
+    });
+    return { stored, rejects: [] };
+  }
+  const tensorRows = rows.map(asTensorRow);
+  const outcomes = await inferRows(
+    model,
+    tensorRows.map((r) => r.tensors),
+  );
+  const stored: StoredPrediction[] = [];
+  const rejects: InputReject[] = [];
+  tensorRows.forEach((row, i) => {
+    const outcome = outcomes[i]!;
+    if (!outcome.ok) {
+      rejects.push({
+        line: row.line,
+        ...(row.endLine ? { endLine: row.endLine } : {}),
+        id: row.id,
+        reason: outcome.reason,
+      });
+      return;
+    }
+    stored.push({
+      ...base,
+      entityId: row.id,
+      inputSha256: tensorFingerprint(row),
+      outputs: outcome.outputs as StoredPrediction['outputs'],
+    });
+  });
+  return { stored, rejects };
+}
+
+/** sha256 of the canonical text of a row's input tensors (what a lookup compares inputs by). */
+export function tensorFingerprint(row: Pick<TensorRow, 'tensors'>): string {
+  return sha256Hex(canonicalTensors(row.tensors));
+}
+
+// A job reads its rows with the mapping of its model, so a row of the other form is a bug.
+function asTextRow(row: InputRow): TextRow {
+  if (isTensorRow(row)) throw new FerryError(ErrorCode.INTERNAL, 'a tensor row reached the text classifier');
+  return row;
+}
+
+function asTensorRow(row: InputRow): TensorRow {
+  if (!isTensorRow(row)) throw new FerryError(ErrorCode.INTERNAL, 'a text row reached a model of tensors');
+  return row;
 }
 
 /**
@@ -128,20 +200,9 @@ export async function recomputeLiveRows(
   );
   const live = rows.filter((_, i) => stored[i]?.source === 'live');
   if (live.length === 0) return 0;
-  const predictions = ctx.predictor ? await ctx.predictor.predict(live) : ctx.model.predictBatch(live);
   const now = (ctx.clock?.() ?? new Date()).toISOString();
-  await ctx.store.upsertMany(
-    live.map((row, i) => ({
-      model: job.model,
-      entityId: row.id,
-      version: job.version,
-      inputSha256: inputFingerprint(row),
-      prediction: predictions[i]!.prediction,
-      probabilities: predictions[i]!.probabilities as Record<string, number>,
-      computedAt: now,
-      jobId: job.jobId,
-      source: 'batch' as const,
-    })),
-  );
-  return live.length;
+  // Rows the model refuses now are left as they are: the live write-back stays.
+  const { stored: again } = await predictRows(ctx, job, live, now);
+  await ctx.store.upsertMany(again.map((p) => ({ ...p, source: 'batch' as const })));
+  return again.length;
 }

@@ -2,8 +2,9 @@ import { hostname } from 'node:os';
 import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hash.js';
 import { type Progress, silentProgress } from '../../core/progress.js';
-import { decodeModel } from '../../model/codec.js';
+import { isTextModel, type Model } from '../../model/model.js';
 import type { SqlClient } from '../../ports/sql.js';
+import { loadModel } from '../../registry/load-model.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import { entityIdProblem, type PredictionStore } from '../prediction-store.js';
 import { chunkInput, type InputChunk } from './chunk-input.js';
@@ -18,6 +19,7 @@ import {
   rate,
 } from './chunk-modes.js';
 import { openBatchInput } from './inputs/open-input.js';
+import { isDefaultMapping, mappedColumns, type RowMapping, rowMappingFor } from './inputs/row-mapping.js';
 import {
   type BatchJobRecord,
   type ChunkDone,
@@ -45,6 +47,16 @@ export interface RunBatchJobOptions {
   /** Model reference: `tagifai@production`, `tagifai/3`. Resolved once: the job predicts with one version. */
   model: string;
   input: InputSpec;
+  /**
+   * The model's inputs to read from which columns (`--input-map`), by input name; an input not
+   * named reads the column of its own name (the text classifier: title and description).
+   */
+  inputMap?: Readonly<Record<string, string>>;
+  /**
+   * Opens the model of a reference; default `loadModel(registry, ref)` (any kind). The job closes
+   * the model it opened when it ends.
+   */
+  openModel?: (ref: string) => Promise<LoadedModel>;
   /** Records per chunk. Undefined: the existing job's chunk size, or DEFAULT_CHUNK_SIZE for a new job. */
   chunkSize?: number;
   /**
@@ -63,8 +75,8 @@ export interface RunBatchJobOptions {
   jobId?: string;
   progress?: Progress;
   /**
-   * Predict in a worker thread, overlapping with reading and writing on this one (what the CLI
-   * does); default false: in this thread.
+   * Text classifier only: predict in a worker thread, overlapping with reading and writing on this
+   * one (what the CLI does); default false: in this thread. Other kinds always run in this thread.
    */
   predictInThread?: boolean;
   /**
@@ -81,6 +93,12 @@ export interface RunBatchJobOptions {
 }
 
 export type { DispatchedChunk } from './chunk-modes.js';
+
+/** A model opened for a job, and the version it is (its name and number identify the job and the rows). */
+export interface LoadedModel {
+  version: { name: string; version: number };
+  model: Model;
+}
 
 export interface BatchJobSummary {
   jobId: string;
@@ -106,9 +124,15 @@ export interface BatchJobSummary {
   rejectsPath: string | null;
 }
 
-/** `name-vN-<16 hex>` from the model version and the input's identity: the same command, the same job. */
-function batchJobId(model: string, version: number, inputIdentity: string): string {
-  return `${model}-v${version}-${sha256Hex(JSON.stringify([model, version, inputIdentity])).slice(0, 16)}`;
+/**
+ * `name-vN-<16 hex>` from the model version, the input's identity and, when it is not the default,
+ * the input mapping: the same command, the same job (and the ids of jobs with the default mapping
+ * are what they were before --input-map).
+ */
+function batchJobId(model: string, version: number, inputIdentity: string, mapping?: RowMapping): string {
+  const parts: unknown[] = [model, version, inputIdentity];
+  if (mapping !== undefined) parts.push(mappedColumns(mapping));
+  return `${model}-v${version}-${sha256Hex(JSON.stringify(parts)).slice(0, 16)}`;
 }
 
 function positiveInt(name: string, value: number, min: number): number {
@@ -141,16 +165,30 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
   const maxErrors = checkOptions(opts);
 
   // Everything that can be refused is refused before anything is written.
-  const { version, bytes } = await opts.registry.loadArtifact(opts.model);
-  const model = decodeModel(bytes);
-  const input: BatchInput = await openBatchInput(opts.input);
+  const { version, model } = await (opts.openModel ?? ((ref) => loadModel(opts.registry, ref)))(opts.model);
+  let mapping: RowMapping;
+  let input: BatchInput;
+  try {
+    mapping = rowMappingFor(model, opts.inputMap);
+    input = await openBatchInput({ ...opts.input, mapping });
+  } catch (e) {
+    await model.close?.();
+    throw e;
+  }
   let jobId: string | undefined;
   /** Once the job is done (or was before this run), nothing may mark it failed. */
   let committed = false;
   let progressStarted = false;
   let predictor: Predictor | undefined;
   try {
-    jobId = opts.jobId ?? batchJobId(version.name, version.version, input.identity);
+    jobId =
+      opts.jobId ??
+      batchJobId(
+        version.name,
+        version.version,
+        input.identity,
+        isDefaultMapping(mapping, model) ? undefined : mapping,
+      );
     const id = jobId;
     const job = await startRun(opts, id, version, input, now());
     const alreadyFinished = job.status === 'done';
@@ -168,7 +206,8 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
       return await summarise(run, totals, { ...emptyTally(), skippedChunks: totals.chunks }, true);
     }
     const done = await doneChunks(opts.sql, id);
-    if (opts.predictInThread) predictor = await threadPredictor(bytes);
+    // The worker thread holds a copy of the text classifier; other kinds run here (see predictor.ts).
+    if (opts.predictInThread && isTextModel(model)) predictor = await threadPredictor(model.toArtifact());
     const ctx: ChunkContext = {
       sql: opts.sql,
       store: opts.store,
@@ -216,6 +255,7 @@ export async function runBatchJob(opts: RunBatchJobOptions): Promise<BatchJobSum
     if (progressStarted) progress.stop();
     await predictor?.close();
     await input.close();
+    await model.close?.();
   }
 }
 

@@ -1,13 +1,34 @@
+import type { NamedTensors } from '../../model/tensor.js';
 import type { SqlClient } from '../../ports/sql.js';
+import type { RowMapping } from './inputs/row-mapping.js';
 
 /** A record of the input that can be predicted. `line` is where it starts (1-based; for SQL: the row number). */
-export interface InputRow {
+interface RowPlace {
   readonly line: number;
   /** The last physical line of a record over several lines (a quoted newline); absent: `line`. */
   readonly endLine?: number;
   readonly id: string;
+}
+
+/** A row of the built-in text classifier: its title and description (the fast path, `predictBatch`). */
+export interface TextRow extends RowPlace {
   readonly title: string;
   readonly description: string;
+}
+
+/**
+ * A row of any other model: its input tensors, checked against the signature, in the row's shape
+ * (the signature's without the batch dimension when the model stacks rows, else the whole shape).
+ * Plain JSON, so that distributed chunks carry it through the queue as it is.
+ */
+export interface TensorRow extends RowPlace {
+  readonly tensors: NamedTensors;
+}
+
+export type InputRow = TextRow | TensorRow;
+
+export function isTensorRow(row: InputRow): row is TensorRow {
+  return 'tensors' in row;
 }
 
 /** A record of the input that cannot be predicted, and why. `id` when the record had a usable one. */
@@ -33,6 +54,8 @@ export type InputSpec =
       readonly idColumn?: string;
       /** A physical line (or record) longer than this many bytes is rejected; default 1 MiB. */
       readonly maxRecordBytes?: number;
+      /** Which columns make a row's inputs; default: the text classifier's title and description. */
+      readonly mapping?: RowMapping;
     }
   | {
       readonly kind: 'sql';
@@ -45,6 +68,8 @@ export type InputSpec =
       readonly idColumn?: string;
       /** Rows per page (default 1000). */
       readonly pageSize?: number;
+      /** Which columns make a row's inputs; default: the text classifier's title and description. */
+      readonly mapping?: RowMapping;
     };
 
 /** How far reading has got, for a progress bar: bytes of a file, or rows of a query. */

@@ -10,6 +10,7 @@ import {
 } from '../../batch/distributed/chunk-message.js';
 import { getBatchJobStatus } from '../../batch/job/batch-status.js';
 import { formatOfPath } from '../../batch/job/inputs/open-input.js';
+import { parseInputMap } from '../../batch/job/inputs/row-mapping.js';
 import type { DispatchedChunk } from '../../batch/job/run-batch-job.js';
 import {
   type BatchJobSummary,
@@ -35,6 +36,7 @@ export interface BatchPredictFlags {
   inputLoc?: string;
   inputFormat?: string;
   idColumn: string;
+  inputMap?: string;
   inputSql?: string;
   inputDb?: string;
   chunkSize?: number;
@@ -64,7 +66,11 @@ function addBatchPredictOptions(cmd: Command): Command {
     .option('--input-loc <path>', 'input file: CSV, or JSON Lines (.jsonl/.ndjson)')
     .option('--input-format <format>', 'csv or jsonl (default: from the file extension)')
     .option('--id-column <name>', 'column (or JSON key) holding the entity id', 'id')
-    .option('--input-sql <query>', 'read the input from this query (columns: id, title, description)')
+    .option(
+      '--input-map <tensor=column,...>',
+      "the model's inputs to read from which columns (default: each input from the column of its name; the text classifier: title=title,description=description)",
+    )
+    .option('--input-sql <query>', 'read the input from this query (columns: id and the model inputs)')
     .option(
       '--input-db <url>',
       'database of --input-sql: sqlite:<path> or postgres://… (default: FERRY_DB); rows are read in id order',
@@ -168,6 +174,7 @@ function printSummary(s: BatchJobSummary): void {
 async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJobSummary> {
   const config = loadConfig();
   const inputFlags = parseBatchInputFlags(flags, config);
+  const inputMap = inputMapFlag(flags.inputMap);
   // Before any work: the rejects file is written after every chunk has committed.
   await validateOutputPath(flags.rejectsFp ?? defaultRejectsPath(config, flags.jobId ?? 'job'), {
     flag: flags.rejectsFp === undefined ? '--rejects-fp (default)' : '--rejects-fp',
@@ -188,6 +195,7 @@ async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJobSummar
         store: new PredictionStore({ sql: ctx.sql }),
         model: flags.model,
         input: input.spec,
+        ...(inputMap ? { inputMap } : {}),
         chunkSize: flags.chunkSize,
         maxErrors: flags.maxErrors,
         rejectsPath: flags.rejectsFp ?? ((jobId) => defaultRejectsPath(config, jobId)),
@@ -211,6 +219,16 @@ async function runBatchPredict(flags: BatchPredictFlags): Promise<BatchJobSummar
   } finally {
     await queue?.close();
     await ctx.close();
+  }
+}
+
+/** --input-map as a map, or a usage error (the job refuses it as FERRY_BATCH_INVALID_OPTIONS from a library caller). */
+function inputMapFlag(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseInputMap(text);
+  } catch (e) {
+    throw usageError(e instanceof Error ? e.message : String(e));
   }
 }
 

@@ -5,6 +5,7 @@ import { PredictionStore } from '../../../src/batch/prediction-store.js';
 import { ErrorCode } from '../../../src/core/errors.js';
 import { inputFingerprint } from '../../../src/model/input-fingerprint.js';
 import type { TextInput } from '../../../src/model/model.js';
+import { textRowOutputs } from '../../../src/model/text-tensors.js';
 import type { StoredPrediction } from '../../../src/ports/prediction-store.js';
 import { loadTextModel } from '../../../src/registry/load-model.js';
 import { ModelHost } from '../../../src/serving/model-host.js';
@@ -80,6 +81,7 @@ async function plant(
     version: opts.version ?? 1,
     inputSha256: inputFingerprint(input),
     ...PLANTED,
+    outputs: textRowOutputs(PLANTED),
     computedAt: new Date(now - (opts.ageMs ?? 0)).toISOString(),
     jobId: 'job-test',
     source: 'batch',
@@ -144,7 +146,7 @@ describe('lookupOrPredict', () => {
       jobId: null,
       source: 'live',
     });
-    expect(Object.keys(answer.prediction.probabilities).sort()).toEqual([...CLASSES]);
+    expect(Object.keys(answer.prediction.probabilities ?? {}).sort()).toEqual([...CLASSES]);
     expect(await store.get(MODEL, entityId)).toEqual(answer.prediction);
   });
 

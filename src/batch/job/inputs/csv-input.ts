@@ -3,6 +3,7 @@ import type { BatchInput, InputProgress, InputRecord, InputReject } from '../typ
 import { fileChunks, identifyFile, openFile } from './file-source.js';
 import { type Line, readLines } from './line-reader.js';
 import { DEFAULT_ID_COLUMN, DEFAULT_MAX_RECORD_BYTES, findColumn, toRecord } from './record.js';
+import { mappedColumns, type RowMapping, TEXT_MAPPING, tensorRecord } from './row-mapping.js';
 
 /** One CSV record's text (lines joined with \n) and where it sits in the file. */
 interface RawRecord {
@@ -215,6 +216,7 @@ export interface CsvInputOptions {
   path: string;
   idColumn?: string;
   maxRecordBytes?: number;
+  mapping?: RowMapping;
 }
 
 /**
@@ -264,7 +266,7 @@ export async function openCsvInput(opts: CsvInputOptions): Promise<BatchInput> {
 
   let index: ColumnIndex;
   try {
-    index = columnIndex(header, opts.idColumn ?? DEFAULT_ID_COLUMN, file.path);
+    index = columnIndex(header, opts.idColumn ?? DEFAULT_ID_COLUMN, opts.mapping ?? TEXT_MAPPING, file.path);
   } catch (e) {
     await lines.return(undefined);
     throw e;
@@ -302,28 +304,38 @@ export async function openCsvInput(opts: CsvInputOptions): Promise<BatchInput> {
   };
 }
 
-/** Where the id, title and description are among the header's fields. */
-type ColumnIndex = Record<'id' | 'title' | 'description', number>;
+/** Where the id and the mapped columns are among the header's fields. */
+interface ColumnIndex {
+  id: number;
+  mapping: RowMapping;
+  /** The index of each mapped column, by the name the mapping gives it. */
+  columns: Map<string, number>;
+}
 
-/** The header's id, title and description columns; FERRY_BATCH_MISSING_COLUMN when one is missing. */
-function columnIndex(header: string[], idColumn: string, path: string): ColumnIndex {
-  const wanted = { id: idColumn, title: 'title', description: 'description' };
-  const index: ColumnIndex = { id: -1, title: -1, description: -1 };
+/** The header's id and mapped columns; FERRY_BATCH_MISSING_COLUMN when one is missing. */
+function columnIndex(header: string[], idColumn: string, mapping: RowMapping, path: string): ColumnIndex {
   const missing: string[] = [];
-  for (const [key, name] of Object.entries(wanted) as [keyof typeof wanted, string][]) {
+  const columns = new Map<string, number>();
+  let id = -1;
+  for (const name of [idColumn, ...mappedColumns(mapping)]) {
     const found = findColumn(header, name);
-    if (found === undefined) missing.push(name);
-    else index[key] = header.indexOf(found);
+    if (found === undefined) {
+      if (!missing.includes(name)) missing.push(name);
+    } else if (name === idColumn && id === -1) id = header.indexOf(found);
+    else columns.set(name, header.indexOf(found));
   }
   if (missing.length > 0) {
     throw new FerryError(
       ErrorCode.BATCH_MISSING_COLUMN,
       `${path}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}; the header has ${header.map((h) => `"${h}"`).join(', ')}` +
-        (missing.includes(idColumn) ? ' (choose the id column with --id-column)' : ''),
+        (missing.includes(idColumn) ? ' (choose the id column with --id-column)' : '') +
+        (mapping.kind === 'tensors' && missing.some((m) => m !== idColumn)
+          ? " (map the model's inputs to columns with --input-map)"
+          : ''),
       { details: { path, missing, columns: header } },
     );
   }
-  return index;
+  return { id, mapping, columns };
 }
 
 /** One CSV record (its text and the lines it covers) as an input record, or a reject saying why not. */
@@ -342,7 +354,12 @@ function itemToRecord(item: RawRecord, header: string[], index: ColumnIndex): In
       reason: `malformed CSV: ${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}`,
     };
   }
-  const record = toRecord(item.line, fields[index.id], fields[index.title]!, fields[index.description]!);
+  const { mapping } = index;
+  const columnValue = (column: string) => fields[index.columns.get(column)!];
+  const record =
+    mapping.kind === 'text'
+      ? toRecord(item.line, fields[index.id], columnValue(mapping.title)!, columnValue(mapping.description)!)
+      : tensorRecord(item.line, fields[index.id], columnValue, mapping.tensors);
   return { ...record, ...span };
 }
 

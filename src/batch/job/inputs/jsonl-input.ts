@@ -3,17 +3,20 @@ import type { BatchInput, InputProgress, InputRecord } from '../types.js';
 import { fileChunks, identifyFile, openFile } from './file-source.js';
 import { type Line, readLines } from './line-reader.js';
 import { DEFAULT_ID_COLUMN, DEFAULT_MAX_RECORD_BYTES, findColumn, toRecord } from './record.js';
+import { mappedColumns, type RowMapping, TEXT_MAPPING, tensorRecord } from './row-mapping.js';
 
 export interface JsonlInputOptions {
   path: string;
   idColumn?: string;
   maxRecordBytes?: number;
+  mapping?: RowMapping;
 }
 
 interface Keys {
   id: string;
-  title: string;
-  description: string;
+  mapping: RowMapping;
+  /** The key of each mapped column as the first object spells it. */
+  columns: Map<string, string>;
 }
 
 type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false; reason: string };
@@ -49,13 +52,19 @@ function lineToRecord(line: Line, keys: Keys): InputRecord | undefined {
   else if (rawId !== undefined && rawId !== null) {
     return { line: line.no, reason: `"${keys.id}" must be a string or a number` };
   }
+  const keyOf = (column: string) => keys.columns.get(column) ?? column;
+  const { mapping } = keys;
+  if (mapping.kind === 'tensors') {
+    // JSON values are taken as they are (numbers, arrays, {shape, data}); strings as CSV text is.
+    return tensorRecord(line.no, id, (column) => field(obj, keyOf(column)), mapping.tensors);
+  }
   const text = (key: string): string | { reason: string } => {
     const v = field(obj, key);
     if (v === undefined || v === null) return '';
     return typeof v === 'string' ? v : { reason: `"${key}" must be a string` };
   };
-  const title = text(keys.title);
-  const description = text(keys.description);
+  const title = text(keyOf(mapping.title));
+  const description = text(keyOf(mapping.description));
   if (typeof title !== 'string') return { line: line.no, ...(id ? { id } : {}), reason: title.reason };
   if (typeof description !== 'string') {
     return { line: line.no, ...(id ? { id } : {}), reason: description.reason };
@@ -79,7 +88,8 @@ export async function openJsonlInput(opts: JsonlInputOptions): Promise<BatchInpu
     },
   });
   const idColumn = opts.idColumn ?? DEFAULT_ID_COLUMN;
-  const keys: Keys = { id: idColumn, title: 'title', description: 'description' };
+  const mapping = opts.mapping ?? TEXT_MAPPING;
+  const keys: Keys = { id: idColumn, mapping, columns: new Map() };
   let head: Line[] = [];
   try {
     // Read up to the first non-empty line (kept, to be yielded as records).
@@ -107,8 +117,20 @@ export async function openJsonlInput(opts: JsonlInputOptions): Promise<BatchInpu
         );
       }
       keys.id = id;
-      keys.title = findColumn(names, 'title') ?? 'title';
-      keys.description = findColumn(names, 'description') ?? 'description';
+      // The text classifier's title and description may be absent (''); a tensor input may not.
+      const missing: string[] = [];
+      for (const column of mappedColumns(mapping)) {
+        const found = findColumn(names, column);
+        if (found !== undefined) keys.columns.set(column, found);
+        else if (mapping.kind === 'tensors') missing.push(column);
+      }
+      if (missing.length > 0) {
+        throw new FerryError(
+          ErrorCode.BATCH_MISSING_COLUMN,
+          `${file.path}: the first object (line ${first.no}) has no ${missing.map((m) => `"${m}"`).join(', ')} key${missing.length > 1 ? 's' : ''}; it has ${names.map((n) => `"${n}"`).join(', ')} (map the model's inputs to keys with --input-map)`,
+          { details: { path: file.path, missing, columns: names, line: first.no } },
+        );
+      }
     }
   } catch (e) {
     await lines.return(undefined);

@@ -5,6 +5,7 @@ import type { SqlClient, SqlRow, SqlValue } from '../../../ports/sql.js';
 import type { BatchInput, InputProgress, InputRecord } from '../types.js';
 import { Handoff } from './handoff.js';
 import { DEFAULT_ID_COLUMN, findColumn, toRecord } from './record.js';
+import { mappedColumns, type RowMapping, TEXT_MAPPING, tensorRecord } from './row-mapping.js';
 
 export interface SqlInputOptions {
   client: SqlClient;
@@ -12,6 +13,7 @@ export interface SqlInputOptions {
   dbUrl: string;
   idColumn?: string;
   pageSize?: number;
+  mapping?: RowMapping;
 }
 
 const DEFAULT_PAGE_SIZE = 1000;
@@ -85,7 +87,12 @@ export async function openSqlInput(opts: SqlInputOptions): Promise<BatchInput> {
   const pageSize = Math.max(1, Math.floor(opts.pageSize ?? DEFAULT_PAGE_SIZE));
   const from = `FROM (${query}) AS ferry_input`;
   const db = describeDbUrl(opts.dbUrl);
-  const { empty, total, columns } = await probeQuery(client, from, opts.idColumn ?? DEFAULT_ID_COLUMN);
+  const { empty, total, columns } = await probeQuery(
+    client,
+    from,
+    opts.idColumn ?? DEFAULT_ID_COLUMN,
+    opts.mapping ?? TEXT_MAPPING,
+  );
   const source: PageSource = { client, from, idColumn: columns.id, pageSize };
 
   let rowsRead = 0;
@@ -120,18 +127,20 @@ export async function openSqlInput(opts: SqlInputOptions): Promise<BatchInput> {
 /** The result's columns as the query spells them. */
 interface Columns {
   id: string;
-  title: string;
-  description: string;
+  mapping: RowMapping;
+  /** Each mapped column as the query spells it. */
+  mapped: Map<string, string>;
 }
 
 /**
  * Runs the query once for its first row (which columns it returns) and once for its row count,
- * before anything is written; refuses a query without the id, title and description columns.
+ * before anything is written; refuses a query without the id and mapped columns.
  */
 async function probeQuery(
   client: SqlClient,
   from: string,
   wantedId: string,
+  mapping: RowMapping,
 ): Promise<{ empty: boolean; total: number; columns: Columns }> {
   let probe: SqlRow[];
   let total: number;
@@ -142,14 +151,17 @@ async function probeQuery(
   } catch (e) {
     throw queryError(e, 'checking it');
   }
-  const columns: Columns = { id: wantedId, title: 'title', description: 'description' };
+  const columns: Columns = { id: wantedId, mapping, mapped: new Map() };
   if (probe[0] === undefined) return { empty: true, total, columns };
   const names = Object.keys(probe[0]);
   const missing: string[] = [];
-  for (const key of ['id', 'title', 'description'] as const) {
-    const found = findColumn(names, columns[key]);
-    if (found === undefined) missing.push(columns[key]);
-    else columns[key] = found;
+  const foundId = findColumn(names, wantedId);
+  if (foundId === undefined) missing.push(wantedId);
+  else columns.id = foundId;
+  for (const column of mappedColumns(mapping)) {
+    const found = findColumn(names, column);
+    if (found === undefined) missing.push(column);
+    else columns.mapped.set(column, found);
   }
   if (missing.length > 0) {
     throw new FerryError(
@@ -169,8 +181,11 @@ function rowToRecord(row: SqlRow, line: number, columns: Columns): InputRecord {
   if (rawId !== null && rawId !== undefined && idText === undefined) {
     return { line, reason: `"${columns.id}" must be text or a number` };
   }
-  const title = text(row[columns.title]);
-  const description = text(row[columns.description]);
+  const { mapping, mapped } = columns;
+  const columnValue = (column: string) => row[mapped.get(column) ?? column];
+  if (mapping.kind === 'tensors') return tensorRecord(line, idText, columnValue, mapping.tensors);
+  const title = text(columnValue(mapping.title));
+  const description = text(columnValue(mapping.description));
   if (title === undefined || description === undefined) {
     return {
       line,

@@ -32,8 +32,25 @@ const storedPredictionSchema = {
     entity_id: { type: 'string' },
     model: { type: 'string' },
     version: { type: 'integer' },
-    prediction: { type: 'string' },
-    probabilities: { type: 'object', additionalProperties: { type: 'number' } },
+    outputs: {
+      type: 'object',
+      description:
+        "The entity's outputs by name, one row of them (shape without the batch dimension), for any model kind; the text classifier's are label [] and probabilities [classes]",
+      additionalProperties: {
+        type: 'object',
+        properties: {
+          datatype: { type: 'string' },
+          shape: { type: 'array', items: { type: 'integer' } },
+          data: { type: 'array' },
+        },
+      },
+    },
+    prediction: { type: 'string', description: 'The text classifier only: the label' },
+    probabilities: {
+      type: 'object',
+      additionalProperties: { type: 'number' },
+      description: 'The text classifier only: the probability per class',
+    },
     computed_at: { type: 'string', format: 'date-time' },
     age_seconds: { type: 'number' },
     source: { type: 'string', enum: ['store', 'model'] },
@@ -57,7 +74,9 @@ const errorSchema = {
 /**
  * Lookups of the predictions batch jobs computed ahead of time (public, no token):
  * - GET  /v1/predictions/:model/:entityId: the stored prediction, whatever its age; 404 when none.
- * - POST /v1/predictions/:model/:entityId with {title, description}: the stored prediction when it was
+ *   Any model kind: `outputs` (one row's tensors); the text classifier's also `prediction` and
+ *   `probabilities`.
+ * - POST /v1/predictions/:model/:entityId with {title, description} (the text classifier): the stored prediction when it was
  *   computed from these very inputs and is no older than the max age; otherwise a live prediction of
  *   the served default alias (production). The live answer is written back to the store (source
  *   `live`) only under the write-back policy AND for a caller with the predictions (or admin) bearer
@@ -91,8 +110,9 @@ export function registerStoredPredictionRoutes(
       entity_id: p.entityId,
       model: p.model,
       version: p.version,
-      prediction: p.prediction,
-      probabilities: p.probabilities,
+      outputs: p.outputs,
+      // The text classifier's fields, as before outputs existed; absent for other models.
+      ...(p.prediction !== undefined ? { prediction: p.prediction, probabilities: p.probabilities } : {}),
       computed_at: p.computedAt,
       age_seconds: ageMs / 1000,
       source,
