@@ -82,6 +82,7 @@ export function predictionRows(
       probabilities: { ...row.probabilities!, shape: [classes.length] },
     };
   });
+}
 
 /** One text prediction as the row of outputs `textOutputs` stacks: label [], probabilities [classes, in its order]. */
 export function textRowOutputs(p: Prediction): NamedTensors {

@@ -1,3 +1,4 @@
+import { loadConfig } from '../core/config.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { decodeModel } from '../model/codec.js';
 import { type KindContext, modelKind, openModel } from '../model/kinds/index.js';
@@ -10,7 +11,8 @@ import type { ModelVersion } from './types.js';
 export async function loadModel(
   registry: ModelRegistry,
   ref: string,
-  ctx: KindContext,
+  // Default: the settings' cache directory and model timeout (FERRY_CACHE_DIR, FERRY_MODEL_TIMEOUT_MS).
+  ctx: KindContext = kindContextOf(loadConfig()),
 ): Promise<{ version: ModelVersion; model: Model }> {
   const { version, bytes } = await registry.loadArtifact(ref);
   const model = await openModel(version.kind, bytes, {

