@@ -1,16 +1,19 @@
 import { readFile } from 'node:fs/promises';
-import ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCustomModel } from '../../src/model/kinds/custom/bundle.js';
 import { kindContextOf } from '../../src/registry/load-model.js';
 import { registerArtifact } from '../../src/registry/register-artifact.js';
 import {
+  createTestRegistry,
   MODEL,
   metricSum,
   parseMetrics,
   STACK_TRACE,
   startTestServer,
+  type TestRegistry,
   type TestServer,
+  V1_SPEC,
 } from '../helpers/serving.js';
 
 const MLP = 'test/fixtures/onnx/mlp.onnx';
@@ -19,43 +22,38 @@ const EXAMPLE = 'examples/custom-model';
 const THROWS = 'test/fixtures/custom-models/throws-at-predict.mjs';
 
 let server: TestServer;
+let reg: TestRegistry;
 
 async function infer(model: string, body: object) {
   return server.app.inject({ method: 'POST', url: `/v2/models/${model}/infer`, payload: body });
 }
 
 beforeAll(async () => {
+  // Every served model needs its production alias before the server starts.
+  reg = await createTestRegistry({ versions: [V1_SPEC] });
+  const ctx = kindContextOf(reg.config);
+  const add = async (name: string, kind: string, bytes: Uint8Array) => {
+    const v = await registerArtifact(reg.registry, name, bytes, { kind }, ctx);
+    await reg.registry.setAlias(name, 'production', v.version, 'test');
+  };
+  await add('mlp', 'onnx', new Uint8Array(await readFile(MLP)));
+  await add('vad', 'onnx', new Uint8Array(await readFile(VAD)));
+  await add('spam', 'custom', await bundleCustomModel(EXAMPLE));
+  await add('broken', 'custom', await bundleCustomModel(THROWS));
   server = await startTestServer({
+    registry: reg,
     listen: false,
     config: { models: [MODEL, 'mlp', 'vad', 'spam', 'broken'] },
     limits: { maxTensorBytes: 64 * 1024 },
-    // Registered before the server starts: the host loads every model's production alias.
-    registryOptions: {},
-  }).catch(async (e) => {
-    throw e;
   });
 }, 120_000);
 
 afterAll(async () => {
   await server?.close();
+  await reg?.close();
 });
 
 describe.sequential('serving models of every kind (onnx, custom) beside the text classifier', () => {
-  beforeAll(async () => {
-    // The server above started with the text model only served; register the others and refresh.
-    const { registry, config } = server.reg;
-    const ctx = kindContextOf(config);
-    const add = async (name: string, kind: string, bytes: Uint8Array) => {
-      const v = await registerArtifact(registry, name, bytes, { kind }, ctx);
-      await registry.setAlias(name, 'production', v.version, 'test');
-    };
-    await add('mlp', 'onnx', new Uint8Array(await readFile(MLP)));
-    await add('vad', 'onnx', new Uint8Array(await readFile(VAD)));
-    await add('spam', 'custom', await bundleCustomModel(EXAMPLE));
-    await add('broken', 'custom', await bundleCustomModel(THROWS));
-    await server.runtime.host.refresh({ retryFailed: true });
-  }, 120_000);
-
   it('describes each model in v2 metadata: its kind as platform, its signature', async () => {
     const mlp = (await server.app.inject({ url: '/v2/models/mlp' })).json();
     expect(mlp).toMatchObject({
@@ -196,12 +194,13 @@ describe.sequential('serving models of every kind (onnx, custom) beside the text
     expect((await server.app.inject({ url: '/v2/health/ready' })).statusCode).toBe(200);
   });
 
-  it('keeps the course route for text models and refuses it for others', async () => {
-    const res = await server.app.inject({
-      method: 'POST',
-      url: '/predict?model=mlp',
-      payload: { title: 'x', description: 'y' },
+  it('keeps the course text API for text models and refuses it, with a stable code, for the others', async () => {
+    const items = [{ title: 'YOLO', description: 'object detection' }];
+    const text = await server.runtime.service.predict({ model: MODEL, items });
+    expect(text.predictions).toHaveLength(1);
+    await expect(server.runtime.service.predict({ model: 'mlp', items })).rejects.toMatchObject({
+      code: 'FERRY_MODEL_WRONG_KIND',
+      status: 400,
     });
-    expect([400, 404]).toContain(res.statusCode);
   });
 });
