@@ -51,4 +51,4 @@ export async function verifyArtifact(kind: string, artifact: Uint8Array, ctx: Ki
   await model.close?.();
 }
 
-export type { Inspected, KindContext, ModelKind, OpenContext } from './model-kind.js';
+export type { KindContext, ModelKind, OpenContext } from './model-kind.js';
