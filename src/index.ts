@@ -5,8 +5,13 @@
  */
 
 // Opening Ferry from its settings: the registry alone, or the whole model server.
-export { type FerryContext, openFerry } from './app/open-ferry.js';
-export { type OpenServingOptions, openServing, type ServingRuntime } from './app/open-serving.js';
+export { type FerryContext, openFerry, openFerry as openRegistry } from './app/open-ferry.js';
+export {
+  type OpenServingOptions,
+  openServing as createServer,
+  openServing,
+  type ServingRuntime,
+} from './app/open-serving.js';
 // Settings and errors.
 export { type FerryConfig, loadConfig } from './core/config.js';
 export { ErrorCode, type ErrorCodeName, FerryError, isFerryError } from './core/errors.js';
@@ -42,6 +47,7 @@ export {
   type RegisterMeta,
 } from './registry/index.js';
 export { kindContextOf, loadModel, loadTextModel } from './registry/load-model.js';
+export { type RegisterArtifactOptions, registerArtifact } from './registry/register-artifact.js';
 export { loadServingConfig, type ServingConfig } from './serving/serving-config.js';
 // Training.
 export { type Dataset, parseLabeledDataset } from './train/dataset.js';
