@@ -5,6 +5,7 @@ import { seededRandom } from '../../src/core/random.js';
 import type { ExperimentAnalysis } from '../../src/experiments/experiment-analysis.js';
 import type { Experiment } from '../../src/experiments/experiment-types.js';
 import { assign } from '../../src/experiments/hashing.js';
+import { textRow } from '../../src/model/text-tensors.js';
 import type { ServedPredictionEvent } from '../../src/serving/prediction-service.js';
 import {
   ADMIN_TOKEN,
@@ -645,7 +646,7 @@ describe('prediction observers (the shadow/canary hook)', () => {
         experiment: name,
         arm: res.headers['x-ferry-arm'],
         unit,
-        items: [PROJECTS.nlp],
+        items: [textRow(PROJECTS.nlp)],
       });
       expect(seen[0]!.predictions).toHaveLength(1);
       expect(seen[0]!.latencyMs).toBeGreaterThanOrEqual(0);
