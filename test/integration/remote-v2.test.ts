@@ -237,7 +237,11 @@ describe('remote-v2 against another Ferry', () => {
     front.handle = proxyTo(front, ferryUrl);
     const inspected = await kind.inspect(remoteV2Artifact({ url: front.url, model: 'tagifai' }), ctx());
     expect(inspected.signature).toEqual(TEXT_SIGNATURE_FROM_METADATA);
-    expect(inspected.details).toMatchObject({ url: front.url, remoteModel: 'tagifai', platform: 'text-classifier' });
+    expect(inspected.details).toMatchObject({
+      url: front.url,
+      remoteModel: 'tagifai',
+      platform: 'text-classifier',
+    });
     expect(front.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v2/models/tagifai']);
     for (const x of front.exchanges) expectSpecExchange(x);
   });

@@ -29,7 +29,10 @@ describe('the packed package', () => {
     execFileSync('tar', ['-xzf', tarball, '-C', installed, '--strip-components=1']);
     expect(existsSync(join(installed, 'dist/index.d.ts'))).toBe(true);
     expect(existsSync(join(installed, 'src')), 'sources are not shipped').toBe(false);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', type: 'module', private: true }));
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'app', type: 'module', private: true }),
+    );
     writeFileSync(
       join(project, 'main.js'),
       `
@@ -56,7 +59,9 @@ await ferry.close();
 console.log(JSON.stringify({ kind: v.kind, signature: v.signature, y: out.y.data }));
 `,
     );
-    const result = JSON.parse(execFileSync(process.execPath, ['main.js'], { cwd: project, encoding: 'utf8' }));
+    const result = JSON.parse(
+      execFileSync(process.execPath, ['main.js'], { cwd: project, encoding: 'utf8' }),
+    );
     expect(result.kind).toBe('custom');
     expect(result.signature.inputs[0]).toMatchObject({ name: 'x', datatype: 'FP64', shape: [-1, 2] });
     expect(result.y).toEqual([3, 7]);
