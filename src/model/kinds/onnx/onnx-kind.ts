@@ -1,9 +1,10 @@
 import { ErrorCode, FerryError } from '../../../core/errors.js';
 import type { Model } from '../../model.js';
+import { checkOverride } from '../../signature-override.js';
 import type { NamedTensors, Signature, Tensor } from '../../tensor.js';
 import type { ModelKind } from '../model-kind.js';
 import { readModelHeader } from './model-header.js';
-import { checkAgainstGraph, graphSignature } from './onnx-signature.js';
+import { graphSignature } from './onnx-signature.js';
 import { ortMessage } from './ort-message.js';
 import { fromOrt, toOrt } from './ort-tensors.js';
 import {
@@ -48,7 +49,7 @@ async function createSession(ort: OrtModule, artifact: Uint8Array): Promise<OrtS
 function signatureFor(session: OrtSession, given: Signature | undefined): Signature {
   const graph = graphSignature(session);
   if (given === undefined) return graph;
-  checkAgainstGraph(given, graph);
+  checkOverride(given, graph, 'the ONNX graph');
   return given;
 }
 

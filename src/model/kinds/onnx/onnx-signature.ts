@@ -50,37 +50,3 @@ export function graphSignature(session: OrtSession): Signature {
     outputs: session.outputMetadata.map((m) => specOf(m, 'output')),
   };
 }
-
-function checkSpec(given: TensorSpec, graph: TensorSpec | undefined, where: 'input' | 'output'): void {
-  if (!graph) throw invalid(`the signature's ${where} "${given.name}" is not an ${where} of the ONNX graph`);
-  if (given.datatype !== graph.datatype) {
-    throw invalid(
-      `the signature's ${where} "${given.name}" is ${given.datatype}; the ONNX graph's is ${graph.datatype}`,
-    );
-  }
-  const fits =
-    given.shape.length === graph.shape.length &&
-    graph.shape.every((d, i) => d === -1 || given.shape[i] === d);
-  if (!fits) {
-    throw invalid(
-      `the signature's ${where} "${given.name}" has shape ${JSON.stringify(given.shape)}, which the ONNX graph's ${JSON.stringify(graph.shape)} does not allow (same rank; where the graph fixes a dimension, the same size)`,
-    );
-  }
-}
-
-/**
- * Checks a given signature (already parsed by checkSignature) against the graph's: every graph
- * input and no other, each output one of the graph's (a subset may be served, e.g. to hide a
- * recurrent model's state outputs), same datatypes, same ranks, the graph's fixed dimensions kept.
- * A given signature may fix a dimension the graph leaves free, and adds descriptions and
- * allowNonFinite.
- */
-export function checkAgainstGraph(given: Signature, graph: Signature): void {
-  const graphInputs = new Map(graph.inputs.map((t) => [t.name, t]));
-  const graphOutputs = new Map(graph.outputs.map((t) => [t.name, t]));
-  for (const t of given.inputs) checkSpec(t, graphInputs.get(t.name), 'input');
-  for (const t of given.outputs) checkSpec(t, graphOutputs.get(t.name), 'output');
-  const givenInputs = new Set(given.inputs.map((t) => t.name));
-  const missing = graph.inputs.find((t) => !givenInputs.has(t.name));
-  if (missing) throw invalid(`the signature lacks the ONNX graph's input "${missing.name}"`);
-}

@@ -1,15 +1,10 @@
 import type { Model } from '../../model.js';
+import { checkOverride } from '../../signature-override.js';
 import { isBatchable, type NamedTensors, rowCount, type Signature } from '../../tensor.js';
 import type { ModelKind } from '../model-kind.js';
 import { parseRemoteV2Artifact, type RemoteV2Artifact } from './artifact.js';
 import { RemoteEndpoint } from './remote-endpoint.js';
-import {
-  checkOverride,
-  inferRequestBody,
-  metadataPlatform,
-  readInferResponse,
-  signatureFromMetadata,
-} from './wire.js';
+import { inferRequestBody, metadataPlatform, readInferResponse, signatureFromMetadata } from './wire.js';
 
 const REMOTE_V2_KIND = 'remote-v2';
 
@@ -72,7 +67,8 @@ export const remoteV2Kind: ModelKind = {
     const artifact = parseRemoteV2Artifact(bytes);
     const endpoint = new RemoteEndpoint(artifact, ctx.callTimeoutMs);
     const remote = await remoteSignature(endpoint).finally(() => endpoint.close());
-    const signature = override === undefined ? remote.signature : checkOverride(override, remote.signature);
+    if (override !== undefined) checkOverride(override, remote.signature, 'the remote model');
+    const signature = override ?? remote.signature;
     return { signature, details: details(artifact, remote.platform) };
   },
   async open(bytes, ctx) {

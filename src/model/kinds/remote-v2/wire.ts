@@ -6,20 +6,8 @@
  */
 import { ErrorCode, FerryError } from '../../../core/errors.js';
 import { isJsonObject, ownField } from '../../artifact-fields.js';
-import {
-  checkSignature,
-  DATATYPES,
-  type Datatype,
-  elementCount,
-  integerRange,
-  isDatatype,
-  type NamedTensors,
-  type Signature,
-  shapeFits,
-  type Tensor,
-  type TensorData,
-  type TensorSpec,
-} from '../../tensor.js';
+import { checkOutputs } from '../../check-outputs.js';
+import { checkSignature, DATATYPES, isDatatype, type NamedTensors, type Signature } from '../../tensor.js';
 
 function invalidSignature(message: string): FerryError {
   return new FerryError(ErrorCode.MODEL_INVALID_SIGNATURE, message);
@@ -59,40 +47,6 @@ export function signatureFromMetadata(body: unknown, what: string): Signature {
   });
 }
 
-function compatibleSpec(mine: TensorSpec, theirs: TensorSpec | undefined, where: string): void {
-  if (theirs === undefined) throw invalidSignature(`the remote model has no ${where} "${mine.name}"`);
-  if (mine.datatype !== theirs.datatype) {
-    throw invalidSignature(
-      `${where} "${mine.name}" is ${theirs.datatype} on the remote model, not ${mine.datatype}`,
-    );
-  }
-  const fits =
-    mine.shape.length === theirs.shape.length &&
-    mine.shape.every((d, i) => theirs.shape[i] === -1 || d === -1 || d === theirs.shape[i]);
-  if (!fits) {
-    throw invalidSignature(
-      `${where} "${mine.name}" has shape ${JSON.stringify(mine.shape)}; the remote model's is ${JSON.stringify(theirs.shape)}`,
-    );
-  }
-}
-
-/**
- * Checks a signature given at registration against the remote's: the same inputs (names,
- * datatypes, ranks; a fixed dimension on both sides must agree), and outputs the remote has (a
- * subset is fine: only those are asked for).
- */
-export function checkOverride(override: Signature, remote: Signature): Signature {
-  const checked = checkSignature(override);
-  const theirInputs = new Map(remote.inputs.map((t) => [t.name, t]));
-  const theirOutputs = new Map(remote.outputs.map((t) => [t.name, t]));
-  for (const t of checked.inputs) compatibleSpec(t, theirInputs.get(t.name), 'input');
-  const mine = new Set(checked.inputs.map((t) => t.name));
-  const missing = remote.inputs.find((t) => !mine.has(t.name));
-  if (missing) throw invalidSignature(`the signature leaves out the remote model's input "${missing.name}"`);
-  for (const t of checked.outputs) compatibleSpec(t, theirOutputs.get(t.name), 'output');
-  return checked;
-}
-
 /** `$inference_request` for `inputs`, asking for the signature's outputs by name. */
 export function inferRequestBody(inputs: NamedTensors, signature: Signature): string {
   return JSON.stringify({
@@ -124,53 +78,6 @@ function flatten(data: readonly unknown[], depth: number): unknown[] | undefined
   return out;
 }
 
-/** Why an element does not belong to its datatype, or undefined when every one does. */
-function elementProblem(data: readonly unknown[], datatype: Datatype): string | undefined {
-  const range = integerRange(datatype);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (datatype === 'BYTES') {
-      if (typeof v !== 'string') return `element ${i} is not a string`;
-    } else if (datatype === 'BOOL') {
-      if (typeof v !== 'boolean') return `element ${i} is not a boolean`;
-    } else if (typeof v !== 'number' || !Number.isFinite(v)) {
-      return `element ${i} is not a finite number`;
-    } else if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) {
-      return `element ${i} is not a ${datatype}`;
-    }
-  }
-  return undefined;
-}
-
-function readOutput(raw: unknown, spec: TensorSpec, rows: number | undefined, what: string): Tensor {
-  const name = spec.name;
-  const datatype = ownField(raw, 'datatype');
-  if (datatype !== spec.datatype) {
-    throw garbage(what, `output "${name}" is ${String(datatype).slice(0, 20)}, not ${spec.datatype}`);
-  }
-  const shape = ownField(raw, 'shape');
-  if (
-    !Array.isArray(shape) ||
-    !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) ||
-    !shapeFits(shape as number[], spec.shape)
-  ) {
-    throw garbage(what, `output "${name}" has a shape that does not fit ${JSON.stringify(spec.shape)}`);
-  }
-  if (rows !== undefined && shape[0] !== rows) {
-    throw garbage(what, `output "${name}" has ${shape[0]} rows for ${rows} input rows`);
-  }
-  const nested = ownField(raw, 'data');
-  const data = Array.isArray(nested) ? flatten(nested, shape.length) : undefined;
-  if (data === undefined) throw garbage(what, `output "${name}" has no data array`);
-  const expected = elementCount(shape as number[]);
-  if (data.length !== expected) {
-    throw garbage(what, `output "${name}" has ${data.length} elements; its shape says ${expected}`);
-  }
-  const problem = elementProblem(data, spec.datatype);
-  if (problem) throw garbage(what, `output "${name}": ${problem}`);
-  return { datatype: spec.datatype, shape: shape as number[], data: data as TensorData };
-}
-
 /**
  * Reads `$inference_response` into the signature's outputs. Every output the remote sends must be
  * one that was asked for, once; every one asked for must come. `rows`: the input rows, which a
@@ -184,17 +91,25 @@ export function readInferResponse(
 ): NamedTensors {
   const outputs = ownField(body, 'outputs');
   if (!Array.isArray(outputs)) throw garbage(what, 'no "outputs" array');
-  const specs = new Map(signature.outputs.map((o) => [o.name, o]));
-  const out: Record<string, Tensor> = {};
+  const asked = new Set(signature.outputs.map((o) => o.name));
+  const byName: Record<string, unknown> = {};
   for (const raw of outputs) {
     const name = ownField(raw, 'name');
-    const spec = typeof name === 'string' ? specs.get(name) : undefined;
-    if (spec === undefined)
+    if (typeof name !== 'string' || !asked.has(name))
       throw garbage(what, `an output ${JSON.stringify(String(name).slice(0, 100))} was not asked for`);
-    if (Object.hasOwn(out, spec.name)) throw garbage(what, `output "${spec.name}" comes twice`);
-    out[spec.name] = readOutput(raw, spec, rows, what);
+    if (Object.hasOwn(byName, name)) throw garbage(what, `output "${name}" comes twice`);
+    const shape = ownField(raw, 'shape');
+    const data = ownField(raw, 'data');
+    byName[name] = {
+      datatype: ownField(raw, 'datatype'),
+      shape,
+      data: Array.isArray(data) && Array.isArray(shape) ? flatten(data, shape.length) : undefined,
+    };
   }
-  const missing = signature.outputs.find((o) => !Object.hasOwn(out, o.name));
-  if (missing) throw garbage(what, `output "${missing.name}" is missing`);
-  return out;
+  try {
+    // The rule every model's answer meets (model/check-outputs.ts), worded as the remote's fault.
+    return checkOutputs(byName, signature, rows);
+  } catch (e) {
+    throw garbage(what, e instanceof Error ? e.message : String(e));
+  }
 }
