@@ -2,7 +2,7 @@ import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
 import type { Model } from './model.js';
 import { isTextModel } from './model.js';
 import { concatRows, isBatchable, type NamedTensors, rowCount, splitRows } from './tensor.js';
-import { textOutputs } from './text-tensors.js';
+import { predictionRows } from './text-tensors.js';
 
 /*
  * Items, as serving, the cache, the log and experiments handle them: for a batchable model one
@@ -19,7 +19,7 @@ export async function inferRows(model: Model, rows: readonly NamedTensors[]): Pr
       title: String(r.title?.data[0] ?? ''),
       description: String(r.description?.data[0] ?? ''),
     }));
-    return splitRows(textOutputs(model.classes, model.predictBatch(inputs)), rows.length);
+    return predictionRows(model.classes, model.predictBatch(inputs));
   }
   if (!isBatchable(model.signature)) {
     const out: NamedTensors[] = [];

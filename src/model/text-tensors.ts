@@ -70,25 +70,17 @@ export function normalizeTextInputs(inputs: NamedTensors): NamedTensors {
   return out;
 }
 
-/** Predictions as output rows (label [], probabilities [classes]): what the cache, log and experiments hold. */
+/** Predictions as output rows (label [], probabilities [classes], in `classes` order): what the cache, log, experiments and the prediction store hold. */
 export function predictionRows(
   classes: readonly string[],
   predictions: readonly Prediction[],
 ): NamedTensors[] {
-  return predictions.map((p) => {
-    const row = textOutputs(classes, [p]);
-    return {
-      label: { ...row.label!, shape: [] },
-      probabilities: { ...row.probabilities!, shape: [classes.length] },
-    };
-  });
-}
-
-/** One text prediction as the row of outputs `textOutputs` stacks: label [], probabilities [classes, in its order]. */
-export function textRowOutputs(p: Prediction): NamedTensors {
-  const probs = Object.values(p.probabilities);
-  return {
+  return predictions.map((p) => ({
     label: { datatype: 'BYTES', shape: [], data: [p.prediction] },
-    probabilities: { datatype: 'FP32', shape: [probs.length], data: probs },
-  };
+    probabilities: {
+      datatype: 'FP32',
+      shape: [classes.length],
+      data: classes.map((c) => p.probabilities[c] ?? 0),
+    },
+  }));
 }

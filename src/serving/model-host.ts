@@ -1,8 +1,8 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { generateInputs } from '../model/generate-inputs.js';
 import { isTextModel, type Model, type TextInput } from '../model/model.js';
 import { inferRows } from '../model/rows.js';
 import { isBatchable, type NamedTensors } from '../model/tensor.js';
-import { warmupTensors } from '../model/warmup-tensors.js';
 import type { ModelVersion } from '../registry/types.js';
 import { AdaptiveBatcher, type BatcherOptions, type BatchStats } from './adaptive-batcher.js';
 import { LoadBackoff } from './load-backoff.js';
@@ -342,7 +342,8 @@ export class ModelHost {
       for (let i = 0; i < 20; i++) model.predictBatch(this.opts.warmupInputs);
     } else {
       try {
-        await model.infer(warmupTensors(model.signature));
+        // One row of small seeded values in range for each datatype, as `ferry models check` uses.
+        await model.infer(generateInputs(model.signature, 0, 1));
       } catch (e) {
         // Inputs made up from the signature may be refused by a model with rules of its own: that
         // says nothing about real requests, so the version still loads; the failure is reported.

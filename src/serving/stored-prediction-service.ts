@@ -3,7 +3,7 @@ import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
 import { SETTINGS } from '../core/settings/catalogue.js';
 import { inputFingerprint } from '../model/input-fingerprint.js';
 import type { TextInput } from '../model/model.js';
-import { textRowOutputs } from '../model/text-tensors.js';
+import { predictionRows } from '../model/text-tensors.js';
 import type { StoredPrediction, StoredPredictionStore } from '../ports/prediction-store.js';
 import type { PredictionService } from './prediction-service.js';
 import type { StoredPredictionPolicy } from './serving-config.js';
@@ -181,7 +181,7 @@ export class StoredPredictionService {
       entityId: req.entityId,
       version: result.version,
       inputSha256: fingerprint,
-      outputs: textRowOutputs(p),
+      outputs: predictionRows(result.classes, [p])[0]!,
       prediction: p.prediction,
       probabilities: { ...p.probabilities },
       computedAt: this.deps.store.now().toISOString(),

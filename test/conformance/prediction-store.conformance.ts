@@ -9,9 +9,13 @@ import {
 import { ErrorCode } from '../../src/core/errors.js';
 import { defineSchema, migrate, schemaStatus } from '../../src/core/migrations.js';
 import { inputFingerprint } from '../../src/model/input-fingerprint.js';
-import { textRowOutputs } from '../../src/model/text-tensors.js';
+import { predictionRows } from '../../src/model/text-tensors.js';
 import type { SqlClient, SqlExecutor } from '../../src/ports/sql.js';
 import { expectFerryError } from '../helpers/expect-ferry-error.js';
+
+/** A text prediction as the output row stored with it (its classes in its own order). */
+const rowOf = (p: { prediction: string; probabilities: Record<string, number> }) =>
+  predictionRows(Object.keys(p.probabilities), [p])[0]!;
 
 /** One empty database; `openSql` may be called more than once (each a new connection to it). */
 export interface PredictionStoreHarness {
@@ -101,7 +105,7 @@ export function storedPrediction(
     ...row,
     outputs:
       overrides.outputs ??
-      textRowOutputs({ prediction: row.prediction ?? '', probabilities: row.probabilities ?? {} }),
+      rowOf({ prediction: row.prediction ?? '', probabilities: row.probabilities ?? {} }),
   };
 }
 

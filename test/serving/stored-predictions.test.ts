@@ -4,7 +4,7 @@ import { MAX_ENTITY_ID_LENGTH, type StoredPrediction } from '../../src/batch/pre
 import { ErrorCode } from '../../src/core/errors.js';
 import { inputFingerprint } from '../../src/model/input-fingerprint.js';
 import type { TextInput } from '../../src/model/model.js';
-import { textRowOutputs } from '../../src/model/text-tensors.js';
+import { predictionRows } from '../../src/model/text-tensors.js';
 import { ServingMetrics } from '../../src/serving/metrics.js';
 import { loadServingConfig } from '../../src/serving/serving-config.js';
 import { expectFerryErrorSync } from '../helpers/expect-ferry-error.js';
@@ -20,6 +20,10 @@ import {
   type TestRegistry,
   type TestServer,
 } from '../helpers/serving.js';
+
+/** A text prediction as the output row stored with it (its classes in its own order). */
+const rowOf = (p: { prediction: string; probabilities: Record<string, number> }) =>
+  predictionRows(Object.keys(p.probabilities), [p])[0]!;
 
 interface StoredBody {
   entity_id: string;
@@ -102,7 +106,7 @@ async function plant(
     version: opts.version ?? 1,
     inputSha256: inputFingerprint(input),
     ...PLANTED,
-    outputs: textRowOutputs(PLANTED),
+    outputs: rowOf(PLANTED),
     computedAt: new Date(Date.now() - (opts.ageMs ?? 0)).toISOString(),
     jobId: 'job-test',
     source: 'batch',
@@ -166,7 +170,7 @@ describe('GET /v1/predictions/:model/:entityId', () => {
       model: MODEL,
       version: 2,
       ...PLANTED,
-      outputs: textRowOutputs(PLANTED),
+      outputs: rowOf(PLANTED),
       computed_at: row.computedAt,
     });
     expect(body.age_seconds).toBeGreaterThanOrEqual(7200);
@@ -303,7 +307,7 @@ describe('POST /v1/predictions/:model/:entityId', () => {
       entity_id: 'post-hit',
       version: 2,
       ...PLANTED,
-      outputs: textRowOutputs(PLANTED),
+      outputs: rowOf(PLANTED),
       computed_at: row.computedAt,
     });
     expect(res.headers['x-ferry-model-version']).toBe('2');
@@ -479,7 +483,7 @@ describe('metrics and docs', () => {
           version: 2,
           inputSha256: inputFingerprint(PROJECTS.cv),
           ...PLANTED,
-          outputs: textRowOutputs(PLANTED),
+          outputs: rowOf(PLANTED),
           computedAt: new Date(Date.now() - 3 * HOUR).toISOString(),
         })),
       );
@@ -490,7 +494,7 @@ describe('metrics and docs', () => {
           version: 1,
           inputSha256: inputFingerprint(PROJECTS.cv),
           ...PLANTED,
-          outputs: textRowOutputs(PLANTED),
+          outputs: rowOf(PLANTED),
           computedAt: new Date(Date.now() - 10 * DAY).toISOString(),
         },
       ]);

@@ -1,6 +1,7 @@
-import { ErrorCode, FerryError, isFerryError } from '../../core/errors.js';
+import { ErrorCode, isFerryError } from '../../core/errors.js';
 import type { Model } from '../../model/model.js';
-import { concatRows, isBatchable, type NamedTensors, rowCount, splitRows } from '../../model/tensor.js';
+import { inferRows as runRows } from '../../model/rows.js';
+import { isBatchable, type NamedTensors } from '../../model/tensor.js';
 
 /** One row's outputs (row shape), or why the model refused the row. */
 export type RowOutcome = { ok: true; outputs: NamedTensors } | { ok: false; reason: string };
@@ -60,16 +61,9 @@ function groupsOfSameShapes(rows: readonly NamedTensors[]): number[][] {
   return [...groups.values()];
 }
 
+/** Rows stacked into one call, answers cut back into rows (model/rows.ts, as serving runs them). */
 async function inferStacked(model: Model, rows: readonly NamedTensors[]): Promise<RowOutcome[]> {
-  const outputs = await model.infer(concatRows(rows));
-  const n = rowCount(outputs);
-  if (n !== rows.length) {
-    throw new FerryError(
-      ErrorCode.MODEL_PREDICT_FAILED,
-      `the model answered ${n ?? 'an unequal number of'} rows for ${rows.length} (outputs must share their first dimension)`,
-    );
-  }
-  return splitRows(outputs, n).map(checkedOutcome);
+  return (await runRows(model, rows)).map(checkedOutcome);
 }
 
 /** One row: stacked as a batch of one when the model stacks rows, else as the whole request. */

@@ -3,7 +3,7 @@ import { sha256Hex } from '../../core/hash.js';
 import { inputFingerprint } from '../../model/input-fingerprint.js';
 import { isTextModel, type Model } from '../../model/model.js';
 import { canonicalTensors } from '../../model/tensor.js';
-import { textRowOutputs } from '../../model/text-tensors.js';
+import { predictionRows } from '../../model/text-tensors.js';
 import type { SqlClient } from '../../ports/sql.js';
 import type { PredictionStore, StoredPrediction } from '../prediction-store.js';
 import { inferRows } from './infer-rows.js';
@@ -131,7 +131,7 @@ async function predictRows(
         ...base,
         entityId: row.id,
         inputSha256: inputFingerprint(row),
-        outputs: textRowOutputs(p),
+        outputs: predictionRows(model.classes, [p])[0]!,
         prediction: p.prediction,
         probabilities: p.probabilities as Record<string, number>,
       };

@@ -5,7 +5,7 @@ import { PredictionStore } from '../../../src/batch/prediction-store.js';
 import { ErrorCode } from '../../../src/core/errors.js';
 import { inputFingerprint } from '../../../src/model/input-fingerprint.js';
 import type { TextInput } from '../../../src/model/model.js';
-import { textRowOutputs } from '../../../src/model/text-tensors.js';
+import { predictionRows } from '../../../src/model/text-tensors.js';
 import type { StoredPrediction } from '../../../src/ports/prediction-store.js';
 import { loadTextModel } from '../../../src/registry/load-model.js';
 import { ModelHost } from '../../../src/serving/model-host.js';
@@ -17,6 +17,10 @@ import {
 import { expectFerryError } from '../../helpers/expect-ferry-error.js';
 import { CLASSES, createTestRegistry, MODEL, PROJECTS, type TestRegistry } from '../../helpers/serving.js';
 import { makeTmpDir } from '../../helpers/tmp-dir.js';
+
+/** A text prediction as the output row stored with it (its classes in its own order). */
+const rowOf = (p: { prediction: string; probabilities: Record<string, number> }) =>
+  predictionRows(Object.keys(p.probabilities), [p])[0]!;
 
 /*
  * The read-through/write-back policy without HTTP: a real model served by a ModelHost from a real
@@ -81,7 +85,7 @@ async function plant(
     version: opts.version ?? 1,
     inputSha256: inputFingerprint(input),
     ...PLANTED,
-    outputs: textRowOutputs(PLANTED),
+    outputs: rowOf(PLANTED),
     computedAt: new Date(now - (opts.ageMs ?? 0)).toISOString(),
     jobId: 'job-test',
     source: 'batch',

@@ -1,9 +1,9 @@
 import { ErrorCode, isFerryError, toFerryError } from '../../../core/errors.js';
+import { generateInputs } from '../../generate-inputs.js';
 import type { Model } from '../../model.js';
 import { isBatchable, isFloat, type NamedTensors, type Signature, splitRows } from '../../tensor.js';
 import { type BundleOptions, bundleCustomModel } from './bundle.js';
 import { customModel } from './custom-model.js';
-import { generateInputs } from './generate-inputs.js';
 import { importDefinition, type LoadedDefinition, loadInstance } from './load-module.js';
 import { type UnpackedBundle, unpackBundle } from './unpack.js';
 

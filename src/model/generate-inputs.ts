@@ -1,4 +1,4 @@
-import { seededRandom } from '../../../core/random.js';
+import { seededRandom } from '../core/random.js';
 import {
   type Datatype,
   elementCount,
@@ -7,7 +7,7 @@ import {
   type NamedTensors,
   type Signature,
   type Tensor,
-} from '../../tensor.js';
+} from './tensor.js';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 /** Integers are drawn from their datatype's range cut to this, so that they read like features. */
