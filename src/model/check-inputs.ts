@@ -68,5 +68,14 @@ export function checkInputs(
         );
       }
     }
+    if (spec.datatype === 'FP32') {
+      // 1e308 is a finite double but no FP32: the model would see Infinity where the caller sent a number.
+      const at = (t.data as readonly number[]).findIndex(
+        (v) => Number.isFinite(v) && !Number.isFinite(Math.fround(v)),
+      );
+      if (at >= 0) {
+        throw fail(`input "${spec.name}": element ${at} is outside FP32's range (about ±3.4e38)`, spec.name);
+      }
+    }
   }
 }

@@ -58,7 +58,7 @@ export function predictionOfRow(classes: readonly string[], row: NamedTensors): 
  * (empty texts), and shape [n, 1] is read as [n].
  */
 export function normalizeTextInputs(inputs: NamedTensors): NamedTensors {
-  const out: Record<string, Tensor> = {};
+  const out: Record<string, Tensor> = Object.create(null);
   for (const [name, t] of Object.entries(inputs)) {
     out[name] = t.shape.length === 2 && t.shape[1] === 1 ? { ...t, shape: [t.shape[0]!] } : t;
   }

@@ -164,6 +164,80 @@ describe.sequential('serving models of every kind (onnx, custom) beside the text
     expect(missing.json().error).toContain('missing input "sr"');
   });
 
+  it('answers the nastiest inputs with a stable 4xx, never a stack or a model call', async () => {
+    const x = (data: unknown[], extra: object = {}) => ({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data, ...extra }],
+    });
+    const raw = (text: string) =>
+      server.app.inject({
+        method: 'POST',
+        url: '/v2/models/mlp/infer',
+        headers: { 'content-type': 'application/json' },
+        payload: text,
+      });
+    const cases: [string, () => Promise<{ statusCode: number; body: string }>, number][] = [
+      ['1e308 in FP32 (a double, no float)', () => infer('mlp', x([1e308, 0, 0, 0])), 400],
+      [
+        'an input named __proto__',
+        () => raw('{"inputs":[{"name":"__proto__","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]}'),
+        400,
+      ],
+      [
+        'a 300-byte tensor name',
+        () =>
+          infer('mlp', {
+            inputs: [{ name: 'x'.repeat(300), datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+          }),
+        400,
+      ],
+      [
+        'a NUL in a tensor name',
+        () =>
+          infer('mlp', {
+            inputs: [{ name: 'x\u0000', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+          }),
+        400,
+      ],
+      [
+        'shape [2^40, 2^40]',
+        () =>
+          infer('mlp', { inputs: [{ name: 'x', datatype: 'FP32', shape: [2 ** 40, 2 ** 40], data: [] }] }),
+        413,
+      ],
+      ['a negative dimension', () => infer('mlp', x([1, 2, 3, 4], { shape: [-1, 4] })), 400],
+      ['a string in FP32', () => infer('mlp', x(['1', 2, 3, 4])), 400],
+      [
+        'an unknown output asked for',
+        () => infer('mlp', { ...x([1, 2, 3, 4]), outputs: [{ name: 'secret' }] }),
+        400,
+      ],
+      [
+        'INT64 beyond 2^53',
+        () =>
+          raw(
+            '{"inputs":[{"name":"input","datatype":"FP32","shape":[1,1],"data":[0]},{"name":"sr","datatype":"INT64","shape":[],"data":[9007199254740993]},{"name":"h","datatype":"FP32","shape":[2,1,64],"data":[]}]}',
+          ).then((r) => r),
+        400,
+      ],
+      [
+        'a version nobody released (anonymous)',
+        () =>
+          server.app.inject({
+            method: 'POST',
+            url: '/v2/models/mlp/versions/2/infer',
+            payload: x([1, 2, 3, 4]),
+          }),
+        404,
+      ],
+    ];
+    for (const [what, send, status] of cases) {
+      const res = await send();
+      expect(res.statusCode, `${what}: ${res.body}`).toBe(status);
+      expect(res.body).not.toMatch(STACK_TRACE);
+      expect(res.body).not.toContain(server.reg.home);
+    }
+  });
+
   it('refuses tensors over FERRY_MAX_TENSOR_BYTES from their shape, before reading the data', async () => {
     const res = await infer('mlp', {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [100_000, 4], data: [] }],

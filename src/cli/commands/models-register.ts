@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { openFerry } from '../../app/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
+import { ErrorCode, FerryError } from '../../core/errors.js';
 import { bundleCustomModel } from '../../model/kinds/custom/bundle.js';
 import { kindNames, modelKind } from '../../model/kinds/index.js';
 import { kindContextOf } from '../../registry/load-model.js';
@@ -44,7 +45,32 @@ async function artifactOf(kind: string, flags: RegisterFlags): Promise<Uint8Arra
   if (kind === 'custom') {
     return bundleCustomModel(flags.artifact, flags.entry !== undefined ? { entry: flags.entry } : {});
   }
-  return new Uint8Array(await readFile(flags.artifact));
+  return new Uint8Array(await readInput(flags.artifact, '--artifact'));
+}
+
+/** A file the command reads: a missing one or a directory is the caller's mistake, said plainly. */
+async function readInput(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw usageError(`${flag}: no file at ${path}`);
+    if (code === 'EISDIR') throw usageError(`${flag}: ${path} is a directory; this kind takes a file`);
+    throw e;
+  }
+}
+
+async function signatureOf(path: string | undefined): Promise<unknown> {
+  if (path === undefined) return undefined;
+  const text = (await readInput(path, '--signature')).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new FerryError(
+      ErrorCode.MODEL_INVALID_SIGNATURE,
+      `--signature: ${path} is not JSON ({"inputs": [...], "outputs": [...]})`,
+    );
+  }
 }
 
 /** `ferry models register`: a model of any kind, checked by its kind before anything is written. */
@@ -72,10 +98,7 @@ export function registerModelsRegisterCommand(models: Command): void {
     .action(async (flags: RegisterFlags) => {
       const kind = modelKind(flags.kind).aliases?.[0] ?? modelKind(flags.kind).kind;
       const artifact = await artifactOf(kind, flags);
-      const signature =
-        flags.signature === undefined
-          ? undefined
-          : (JSON.parse(await readFile(flags.signature, 'utf8')) as unknown);
+      const signature = await signatureOf(flags.signature);
       const config = loadConfig();
       const ferry = await openFerry(config);
       try {

@@ -315,7 +315,8 @@ export function decodeInferRequest(body: unknown, opts: DecodeInferRequestOption
   }
   if (inputs.length === 0) throw invalid('inputs', '"inputs" is empty; send the model\'s input tensors');
 
-  const decodedInputs: Record<string, Tensor> = {};
+  // No prototype: an input named "__proto__" is an input like any other (and unknown to every signature).
+  const decodedInputs: Record<string, Tensor> = Object.create(null);
   const budget = { bytes: 0 };
   inputs.forEach((raw, i) => {
     const { name, tensor } = decodeInput(raw, i, opts, budget);

@@ -174,6 +174,8 @@ function checkData(data: readonly unknown[], spec: TensorSpec): Result<TensorDat
         return at(i, `${v} is outside ${datatype}'s range [${range[0]}, ${range[1]}]`);
     } else if (!Number.isFinite(v) && spec.allowNonFinite !== true) {
       return at(i, `${v} is not finite (the signature does not allow NaN or Infinity)`);
+    } else if (datatype === 'FP32' && Number.isFinite(v) && !Number.isFinite(Math.fround(v))) {
+      return at(i, `${v} is outside FP32's range (about ±3.4e38)`);
     }
     out[i] = v;
   }
