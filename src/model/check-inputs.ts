@@ -22,16 +22,17 @@ export function checkInputs(
 ): void {
   const fail = (message: string, tensor?: string) =>
     new FerryError(opts.code, message, { details: tensor === undefined ? {} : { tensor } });
-  const accepted = signature.inputs.map((s) => `"${s.name}"`).join(', ');
+  const accepted = () => signature.inputs.map((s) => `"${s.name}"`).join(', ');
   for (const name of Object.keys(inputs)) {
     if (!signature.inputs.some((s) => s.name === name)) {
-      throw fail(`unknown input "${name}"; this model accepts ${accepted}`, name);
+      throw fail(`unknown input "${name}"; this model accepts ${accepted()}`, name);
     }
   }
   let rows: number | undefined;
   for (const spec of signature.inputs) {
     const t = inputs[spec.name];
-    if (t === undefined) throw fail(`missing input "${spec.name}"; this model needs ${accepted}`, spec.name);
+    if (t === undefined)
+      throw fail(`missing input "${spec.name}"; this model needs ${accepted()}`, spec.name);
     if (t.datatype !== spec.datatype) {
       throw fail(`input "${spec.name}": datatype must be ${spec.datatype}, got ${t.datatype}`, spec.name);
     }

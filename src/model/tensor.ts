@@ -195,7 +195,8 @@ export function splitRows(tensors: NamedTensors, rows: number): NamedTensors[] {
       out[r]![name] = {
         datatype: t.datatype,
         shape: rowShape,
-        data: t.data.slice(r * size, (r + 1) * size) as TensorData,
+        // One row is the whole tensor: its data is shared, not copied (tensors are never mutated).
+        data: rows === 1 ? t.data : (t.data.slice(r * size, (r + 1) * size) as TensorData),
       };
     }
   }
@@ -206,6 +207,11 @@ export function splitRows(tensors: NamedTensors, rows: number): NamedTensors[] {
 export function concatRows(rows: readonly NamedTensors[]): NamedTensors {
   const first = rows[0];
   if (first === undefined) return {};
+  if (rows.length === 1) {
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(first)) out[name] = { ...t, shape: [1, ...t.shape] };
+    return out;
+  }
   const out: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(first)) {
     const data: unknown[] = [];

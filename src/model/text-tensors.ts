@@ -58,16 +58,23 @@ export function predictionOfRow(classes: readonly string[], row: NamedTensors): 
  * (empty texts), and shape [n, 1] is read as [n].
  */
 export function normalizeTextInputs(inputs: NamedTensors): NamedTensors {
-  const out: Record<string, Tensor> = Object.create(null);
-  for (const [name, t] of Object.entries(inputs)) {
-    out[name] = t.shape.length === 2 && t.shape[1] === 1 ? { ...t, shape: [t.shape[0]!] } : t;
-  }
-  const title = out.title;
-  if (title !== undefined && out.description === undefined && title.datatype === 'BYTES') {
-    const n = title.shape[0] ?? 0;
-    out.description = { datatype: 'BYTES', shape: [n], data: new Array<string>(n).fill('') };
-  }
-  return out;
+  const column = (t: Tensor | undefined) =>
+    t !== undefined && t.shape.length === 2 && t.shape[1] === 1 ? { ...t, shape: [t.shape[0]!] } : t;
+  const title = column(inputs.title);
+  const description = column(inputs.description);
+  const missing = title !== undefined && description === undefined && title.datatype === 'BYTES';
+  // The request's own object when nothing changes (the common case, on the hot path); the other
+  // tensors (unknown to the signature, refused next) are carried along as they are.
+  if (title === inputs.title && description === inputs.description && !missing) return inputs;
+  const n = title?.shape[0] ?? 0;
+  return {
+    ...inputs,
+    ...(title !== undefined ? { title } : {}),
+    ...(description !== undefined ? { description } : {}),
+    ...(missing
+      ? { description: { datatype: 'BYTES', shape: [n], data: new Array<string>(n).fill('') } }
+      : {}),
+  };
 }
 
 /** Predictions as output rows (label [], probabilities [classes], in `classes` order): what the cache, log, experiments and the prediction store hold. */

@@ -131,6 +131,24 @@ function flattenTensorData(
   return leaves;
 }
 
+/**
+ * An own property even for the name "__proto__" (which assignment would take as the prototype): such
+ * an input is an input like any other, unknown to every signature. defineProperty only then, so the
+ * object stays a fast one.
+ */
+function setOwn(target: Record<string, Tensor>, name: string, tensor: Tensor): void {
+  if (name === '__proto__') {
+    Object.defineProperty(target, name, {
+      value: tensor,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    target[name] = tensor;
+  }
+}
+
 /** Bytes per element, for the size check made from the shape before "data" is walked (BYTES: at least 1). */
 const ELEMENT_BYTES: Record<Datatype, number> = {
   BOOL: 1,
@@ -315,15 +333,14 @@ export function decodeInferRequest(body: unknown, opts: DecodeInferRequestOption
   }
   if (inputs.length === 0) throw invalid('inputs', '"inputs" is empty; send the model\'s input tensors');
 
-  // No prototype: an input named "__proto__" is an input like any other (and unknown to every signature).
-  const decodedInputs: Record<string, Tensor> = Object.create(null);
+  const decodedInputs: Record<string, Tensor> = {};
   const budget = { bytes: 0 };
   inputs.forEach((raw, i) => {
     const { name, tensor } = decodeInput(raw, i, opts, budget);
     if (Object.hasOwn(decodedInputs, name)) {
       throw invalid(`inputs[${i}].name`, `inputs[${i}]: input "${name}" is given more than once`);
     }
-    decodedInputs[name] = tensor;
+    setOwn(decodedInputs, name, tensor);
   });
   const requestedOutputs = decodeOutputs(body.outputs);
 

@@ -44,7 +44,8 @@ export function encodeInferResponse(args: EncodeInferResponseArgs): InferenceRes
       ...(name === 'probabilities' && args.classes.length > 0
         ? { parameters: { classes: [...args.classes] } }
         : {}),
-      data: [...t.data],
+      // The model's fresh arrays, serialised at once: no copy (tensors are never mutated after infer).
+      data: t.data as ResponseOutput['data'],
     };
   });
   return {
