@@ -180,7 +180,7 @@ export class PredictionService {
   /** The course's text API: text items in, Predictions out; MODEL_WRONG_KIND when the version is not a text model. */
   async predict(req: PredictRequest): Promise<PredictResult> {
     const rows = req.items.map(textRow);
-    const { outputs, ...rest } = await this.run(req, (served) => {
+    const { answered, outputs } = await this.run(req, (served) => {
       if (!isTextModel(served.model)) {
         throw new FerryError(
           ErrorCode.MODEL_WRONG_KIND,
@@ -189,21 +189,27 @@ export class PredictionService {
       }
       return rows;
     });
-    return { ...rest, predictions: outputs.map((row) => predictionOfRow(rest.classes, row)) };
+    const predictions = outputs.map((row) => predictionOfRow(answered.classes, row));
+    return Object.assign(answered, { predictions });
   }
 
   /** Any model: the request's tensors, checked against the answering version's signature, answered as tensors. */
   async infer(req: InferRequest): Promise<InferResult> {
-    let answering: ServedModel | undefined;
-    const { outputs, ...rest } = await this.run(req, (served) => {
-      answering = served;
-      return itemsOfRequest(served, req);
+    const { answered, outputs, served } = await this.run(req, (s) => itemsOfRequest(s, req));
+    return Object.assign(answered, {
+      outputs: served.batchable ? concatRows(outputs) : outputs[0]!,
+      signature: served.model.signature,
     });
-    const { batchable, model } = answering!;
-    return { ...rest, outputs: batchable ? concatRows(outputs) : outputs[0]!, signature: model.signature };
   }
 
-  private async run(req: RequestBase, itemsOf: ItemsOf): Promise<Answered & { outputs: NamedTensors[] }> {
+  /**
+   * Routes, resolves, answers, exposes and notifies. `answered` is a fresh object the callers
+   * complete (no copy on the hot path); `outputs` are the items' answers, in order.
+   */
+  private async run(
+    req: RequestBase,
+    itemsOf: ItemsOf,
+  ): Promise<{ answered: Answered; outputs: NamedTensors[]; served: ServedModel }> {
     const started = performance.now();
     // Every entry point's identifiers end here (routes check them first with precise messages):
     // bounded and NUL-free before they reach the router, observers and the log.
@@ -232,21 +238,21 @@ export class PredictionService {
     // the observers hear of it, so a canary does not count it against the version.
     const items = itemsOf(served);
     try {
-      const result = await this.answer(req, items, served, started, decision);
+      const { answered, outputs } = await this.answer(req, items, served, started, decision);
       if (decision !== undefined) {
         router!.expose(decision, req.unit!, served.version);
         hooks?.onRouted?.(decision);
-        result.experiment = decision.experiment;
-        result.arm = decision.arm;
+        answered.experiment = decision.experiment;
+        answered.arm = decision.arm;
       }
       if (this.observers.length > 0) {
         this.notify(req, items, served, decision, {
-          predictions: result.outputs,
-          cacheHits: result.cacheHits,
+          predictions: outputs,
+          cacheHits: answered.cacheHits,
           latencyMs: performance.now() - started,
         });
       }
-      return result;
+      return { answered, outputs, served };
     } catch (e) {
       if (this.observers.length > 0) {
         this.notify(req, items, served, decision, {
@@ -294,7 +300,7 @@ export class PredictionService {
     served: ServedModel,
     started: number,
     decision: ExperimentRoute | undefined,
-  ): Promise<Answered & { outputs: NamedTensors[] }> {
+  ): Promise<{ answered: Answered; outputs: NamedTensors[] }> {
     const { cache, hooks } = this.deps;
     const looked = cache
       ? await cache.lookup(served.name, served.version, items, served.meta.artifactSha256)
@@ -342,11 +348,13 @@ export class PredictionService {
     const done = predictions as NamedTensors[];
     this.log(req, items, served, decision, done, missIdx, seconds * 1000);
     return {
-      model: served.name,
-      version: served.version,
-      classes: served.model.classes,
+      answered: {
+        model: served.name,
+        version: served.version,
+        classes: served.model.classes,
+        cacheHits: hits,
+      },
       outputs: done,
-      cacheHits: hits,
     };
   }
 
