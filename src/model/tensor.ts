@@ -70,6 +70,25 @@ const INTEGER_RANGES: Partial<Record<Datatype, readonly [number, number]>> = {
   INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
+const NON_FINITE = new Map<string, number>([
+  ['nan', Number.NaN],
+  ['inf', Number.POSITIVE_INFINITY],
+  ['+inf', Number.POSITIVE_INFINITY],
+  ['-inf', Number.NEGATIVE_INFINITY],
+  ['infinity', Number.POSITIVE_INFINITY],
+  ['+infinity', Number.POSITIVE_INFINITY],
+  ['-infinity', Number.NEGATIVE_INFINITY],
+]);
+
+/**
+ * NaN or an infinity written as text ("NaN", "Infinity", "-inf", any case): JSON has no literal for
+ * them, so v2 clients and CSV/JSONL files spell them. Undefined for any other text. Whether they are
+ * accepted is the signature's call (allowNonFinite).
+ */
+export function nonFiniteOfText(text: string): number | undefined {
+  return NON_FINITE.get(text.trim().toLowerCase());
+}
+
 export function isDatatype(value: unknown): value is Datatype {
   return typeof value === 'string' && (DATATYPES as readonly string[]).includes(value);
 }

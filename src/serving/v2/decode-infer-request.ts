@@ -7,6 +7,7 @@ import {
   isDatatype,
   isFloat,
   type NamedTensors,
+  nonFiniteOfText,
   type Tensor,
 } from '../../model/tensor.js';
 
@@ -165,16 +166,6 @@ const ELEMENT_BYTES: Record<Datatype, number> = {
   BYTES: 1,
 };
 
-/** JSON cannot carry NaN or the infinities; clients that need them send these strings (FP only). */
-const NON_FINITE: Record<string, number> = {
-  NaN: Number.NaN,
-  Infinity: Number.POSITIVE_INFINITY,
-  '-Infinity': Number.NEGATIVE_INFINITY,
-  inf: Number.POSITIVE_INFINITY,
-  '-inf': Number.NEGATIVE_INFINITY,
-  nan: Number.NaN,
-};
-
 function decodeElement(
   element: unknown,
   datatype: Datatype,
@@ -201,7 +192,10 @@ function decodeElement(
   }
   if (isFloat(datatype)) {
     // NaN and the infinities are kept here (JSON.parse turns 1e400 into Infinity); the signature decides.
-    if (typeof element === 'string' && Object.hasOwn(NON_FINITE, element)) return NON_FINITE[element]!;
+    if (typeof element === 'string') {
+      const special = nonFiniteOfText(element);
+      if (special !== undefined) return special;
+    }
     if (typeof element !== 'number') throw wrong('a number');
     return element;
   }

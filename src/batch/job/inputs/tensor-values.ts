@@ -18,6 +18,7 @@ import {
   integerRange,
   isFloat,
   type NamedTensors,
+  nonFiniteOfText,
   type Tensor,
   type TensorData,
   type TensorSpec,
@@ -52,23 +53,13 @@ function scalarOfText(text: string, spec: TensorSpec): Result<number | boolean |
     if (lower === 'false' || lower === '0') return { ok: true, value: false };
     return fail(`"${spec.name}": ${JSON.stringify(clip(t))} is not a boolean (true, false, 1 or 0)`);
   }
-  const nonFinite = NON_FINITE.get(t.toLowerCase());
+  const nonFinite = nonFiniteOfText(t);
   const n = nonFinite ?? (t === '' ? Number.NaN : Number(t));
   if (nonFinite === undefined && Number.isNaN(n)) {
     return fail(`"${spec.name}": ${JSON.stringify(clip(t))} is not a number`);
   }
   return { ok: true, value: n };
 }
-
-const NON_FINITE = new Map<string, number>([
-  ['nan', Number.NaN],
-  ['inf', Number.POSITIVE_INFINITY],
-  ['+inf', Number.POSITIVE_INFINITY],
-  ['-inf', Number.NEGATIVE_INFINITY],
-  ['infinity', Number.POSITIVE_INFINITY],
-  ['+infinity', Number.POSITIVE_INFINITY],
-  ['-infinity', Number.NEGATIVE_INFINITY],
-]);
 
 function clip(s: string): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
@@ -166,7 +157,7 @@ function checkData(data: readonly unknown[], spec: TensorSpec): Result<TensorDat
   for (let i = 0; i < data.length; i++) {
     let v = data[i];
     // JSON cannot write NaN or ±Infinity: floats may spell them as strings.
-    if (typeof v === 'string' && isFloat(datatype)) v = NON_FINITE.get(v.trim().toLowerCase()) ?? v;
+    if (typeof v === 'string' && isFloat(datatype)) v = nonFiniteOfText(v) ?? v;
     if (typeof v !== 'number') return at(i, `expected a number (${datatype})`);
     if (range !== undefined) {
       if (!Number.isInteger(v)) return at(i, `${v} is not an integer (${datatype})`);
