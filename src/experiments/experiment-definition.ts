@@ -8,9 +8,11 @@
  * - FERRY_EXPERIMENT_CONFLICT (409): a name already used, an overlapping experiment, or a status
  *   change that is not allowed (resuming a stopped experiment, concluding twice).
  */
+
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
 import { type JsonSchema, schemaProblem } from '../core/schema-check.js';
 import { storableTextProblem } from '../core/text-guard.js';
+import type { Signature } from '../model/tensor.js';
 import { isValidAlias, isValidModelName } from '../registry/model-ref.js';
 import {
   conclusionSchema,
@@ -376,7 +378,8 @@ export function absoluteMde(def: Pick<ExperimentDefinition, 'power'>, metric: st
 
 /** What `checkArmsExist` needs from the registry (ModelRegistry fits). */
 export interface VersionResolver {
-  resolve(ref: string): Promise<{ version: number }>;
+  /** The version behind a ref, with its signature when the registry stored one. */
+  resolve(ref: string): Promise<{ version: number; signature?: Signature | null }>;
 }
 
 /**
@@ -389,10 +392,13 @@ export async function checkArmsExist(
   registry: VersionResolver,
 ): Promise<number[]> {
   const versions: number[] = [];
+  const inputs: { arm: string; signature: Signature }[] = [];
   for (const [i, arm] of def.arms.entries()) {
     const ref = arm.version !== undefined ? `${def.model}/${arm.version}` : `${def.model}@${arm.alias}`;
     try {
-      versions.push((await registry.resolve(ref)).version);
+      const resolved = await registry.resolve(ref);
+      versions.push(resolved.version);
+      if (resolved.signature) inputs.push({ arm: arm.name, signature: resolved.signature });
     } catch (e) {
       if (
         isFerryError(e) &&
@@ -410,7 +416,33 @@ export async function checkArmsExist(
       throw e;
     }
   }
+  checkSameInputs(inputs);
   return versions;
+}
+
+/**
+ * The arms of one experiment share their traffic: a request must fit every arm's inputs, or the
+ * arm it was routed to would refuse it (400) while another would answer. Arms of any kinds are fine
+ * when they take the same tensors (names, datatypes, shapes). Versions registered before signatures
+ * were stored (none known) are not compared.
+ */
+function checkSameInputs(arms: readonly { arm: string; signature: Signature }[]): void {
+  const key = (s: Signature) =>
+    JSON.stringify(
+      [...s.inputs].sort((a, b) => (a.name < b.name ? -1 : 1)).map((t) => [t.name, t.datatype, t.shape]),
+    );
+  const [first, ...rest] = arms;
+  if (first === undefined) return;
+  const expected = key(first.signature);
+  for (const other of rest) {
+    if (key(other.signature) !== expected) {
+      throw new FerryError(
+        ErrorCode.EXPERIMENT_INVALID,
+        `arm "${other.arm}" takes other inputs than arm "${first.arm}" (${expected} vs ${key(other.signature)}): a request could not fit both`,
+        { details: { field: 'arms' } },
+      );
+    }
+  }
 }
 
 /**

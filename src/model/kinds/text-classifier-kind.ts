@@ -1,6 +1,7 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { decodeModel } from '../codec.js';
 import { TEXT_CLASSIFIER_KIND } from '../text-classifier.js';
+import { textSignature } from '../text-tensors.js';
 import type { ModelKind } from './model-kind.js';
 
 /** The built-in TF-IDF + logistic regression: a JSON artifact of data only. */
@@ -15,13 +16,7 @@ export const textClassifierKind: ModelKind = {
         'the text classifier has a fixed signature (title, description -> label, probabilities); do not pass one',
       );
     }
-    const signature = {
-      inputs: model.signature.inputs,
-      outputs: model.signature.outputs.map((o) =>
-        o.name === 'probabilities' ? { ...o, shape: [-1, model.classes.length] } : o,
-      ),
-    };
-    return { signature, details: { classes: [...model.classes] } };
+    return { signature: textSignature(model.classes), details: { classes: [...model.classes] } };
   },
   async open(artifact) {
     return decodeModel(artifact);
