@@ -76,8 +76,11 @@ function infer(x: number[], unit?: string) {
   });
 }
 
+const postExperiment = (payload: object) =>
+  server.app.inject({ method: 'POST', url: '/v1/experiments', payload, headers: auth });
+
 async function experiment(payload: object) {
-  const res = await server.app.inject({ method: 'POST', url: '/v1/experiments', payload, headers: auth });
+  const res = await postExperiment(payload);
   expect(res.statusCode, res.body).toBe(201);
 }
 
@@ -150,20 +153,15 @@ describe.sequential('experiments between an ONNX version and a custom version of
   });
 
   it('refuses an experiment whose arms take different inputs: a request could not fit both', async () => {
-    const res = await server.app.inject({
-      method: 'POST',
-      url: '/v1/experiments',
-      headers: auth,
-      payload: {
-        name: 'clf-mismatch',
-        type: 'ab',
-        model: 'clf',
-        arms: [
-          { name: 'mlp', version: 1, weight: 0.5 },
-          { name: 'vad', version: 3, weight: 0.5 },
-        ],
-        metrics: [{ name: 'accepted', kind: 'binary' }],
-      },
+    const res = await postExperiment({
+      name: 'clf-mismatch',
+      type: 'ab',
+      model: 'clf',
+      arms: [
+        { name: 'mlp', version: 1, weight: 0.5 },
+        { name: 'vad', version: 3, weight: 0.5 },
+      ],
+      metrics: [{ name: 'accepted', kind: 'binary' }],
     });
     expect(res.statusCode, res.body).toBe(400);
     expect(res.json().error).toMatchObject({ code: 'FERRY_EXPERIMENT_INVALID', details: { field: 'arms' } });
