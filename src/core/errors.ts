@@ -310,6 +310,48 @@ export const ERROR_CODES = {
     status: 500,
     description: "an experiment's persisted state (counters, histograms) that does not parse",
   },
+  FERRY_FEATURES_INVALID: {
+    status: 400,
+    description:
+      'a feature definition `ferry features apply` refuses (unknown type, duplicate name, TTL of 0, a source that does not exist), named by file, line and field; nothing is changed',
+  },
+  FERRY_FEATURES_NOT_FOUND: {
+    status: 404,
+    description: 'an unknown feature, feature view, entity or feature service (the known ones are listed)',
+  },
+  FERRY_FEATURES_SOURCE: {
+    status: 400,
+    description:
+      'a feature source that cannot be read (missing file, failing query, no event-time column, bad event time)',
+  },
+  FERRY_FEATURES_INVALID_REQUEST: {
+    status: 400,
+    description: 'an online read or training-set request with a missing, malformed or oversized entity list',
+  },
+  FERRY_FEATURES_UNAVAILABLE: {
+    status: 503,
+    description: 'the online feature store (Redis or the database) is down or unreachable',
+  },
+  FERRY_STREAM_INVALID: {
+    status: 400,
+    description: 'a stream or pipeline definition, or a stream name, that is malformed',
+  },
+  FERRY_STREAM_NOT_FOUND: {
+    status: 404,
+    description: 'an unknown stream or pipeline (the known ones are listed)',
+  },
+  FERRY_STREAM_EVENT_INVALID: {
+    status: 400,
+    description: 'a published event without an id, key or event time, with a wrong type, or not JSON',
+  },
+  FERRY_STREAM_EVENT_TOO_LARGE: {
+    status: 413,
+    description: 'a published event larger than `FERRY_STREAM_MAX_EVENT_BYTES`',
+  },
+  FERRY_STREAM_UNAVAILABLE: {
+    status: 503,
+    description: 'the stream transport (NATS JetStream or the embedded log) is down or unreachable',
+  },
   FERRY_INTERNAL: {
     status: 500,
     description:

@@ -65,6 +65,47 @@ export const SETTINGS = {
     group: 'storage',
     description: 'downloaded datasets',
   },
+  FERRY_FEATURES_FILE: {
+    type: 'string',
+    default: undefined,
+    defaultText: '`features.json`, `features.ts` or `features.mjs` in the project directory',
+    group: 'storage',
+    description:
+      'the feature repository file `ferry features apply` reads (entities, sources, views, services, pipelines)',
+  },
+  FERRY_ONLINE_STORE: {
+    type: 'string',
+    default: undefined,
+    defaultText: 'the registry database (`FERRY_DB`)',
+    group: 'storage',
+    secret: 'url-credentials',
+    rule: {
+      test: (v) => /^(sqlite:|postgres(ql)?:\/\/|rediss?:\/\/)/.test(v),
+      text: 'sqlite:<path>, postgres://… or redis://…',
+    },
+    description: 'online feature store: `sqlite:<path>`, `postgres://…` or `redis://host:6379`',
+  },
+  FERRY_STREAM_URL: {
+    type: 'string',
+    default: undefined,
+    defaultText: '`sqlite:$FERRY_HOME/streams.db` (the embedded log)',
+    group: 'storage',
+    secret: 'url-credentials',
+    rule: {
+      test: (v) => /^(sqlite:|nats:\/\/)/.test(v),
+      text: 'sqlite:<path> or nats://host:4222',
+    },
+    description: 'stream transport: the embedded log `sqlite:<path>` or NATS JetStream `nats://host:4222`',
+  },
+  FERRY_STREAM_MAX_EVENT_BYTES: {
+    type: 'integer',
+    default: 1_048_576,
+    min: 64,
+    max: 8_388_608,
+    group: 'limits',
+    description:
+      'largest event a stream accepts (HTTP, CLI, producer API); larger ones fail with FERRY_STREAM_EVENT_TOO_LARGE',
+  },
   DATASET_LOC: {
     type: 'string',
     default: undefined,

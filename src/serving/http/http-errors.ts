@@ -77,6 +77,8 @@ const PUBLIC_MESSAGES: Readonly<Record<string, string>> = {
   [ErrorCode.DB_SCHEMA_TOO_NEW]: "the database's schema is newer than this server",
   [ErrorCode.KV_UNAVAILABLE]: 'the key-value store is unavailable',
   [ErrorCode.KV_ERROR]: 'a key-value store operation failed',
+  [ErrorCode.FEATURES_UNAVAILABLE]: 'the online feature store is unavailable',
+  [ErrorCode.STREAM_UNAVAILABLE]: 'the stream transport is unavailable',
   [ErrorCode.REGISTRY_ARTIFACT_MISSING]: "the model version's artifact is missing",
   [ErrorCode.REGISTRY_CHECKSUM_MISMATCH]: "the model version's artifact does not match its checksum",
   [ErrorCode.MODEL_INVALID_ARTIFACT]: "the model version's artifact is invalid",
