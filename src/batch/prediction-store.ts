@@ -208,6 +208,24 @@ export class PredictionStore implements StoredPredictionStore {
     return entityIds.map((id) => found.get(id));
   }
 
+  /**
+   * A page of `model`'s stored predictions in entity-id order, starting after `after` (keyset
+   * pagination: stable under concurrent writes, each page one index range scan). For candidate
+   * generation (recommendations) and exports.
+   */
+  async list(model: string, opts: { after?: string; limit: number }): Promise<StoredPrediction[]> {
+    assertEntityId(model, 'model');
+    if (opts.after !== undefined) assertEntityId(opts.after);
+    const limit = Math.max(1, Math.min(10_000, Math.trunc(opts.limit)));
+    const rows = await this.sql.query<Row>(
+      opts.after === undefined
+        ? `SELECT ${COLUMNS} FROM ${PREDICTION_STORE_TABLE} WHERE model = $1 ORDER BY entity_id LIMIT ${limit}`
+        : `SELECT ${COLUMNS} FROM ${PREDICTION_STORE_TABLE} WHERE model = $1 AND entity_id > $2 ORDER BY entity_id LIMIT ${limit}`,
+      opts.after === undefined ? [model] : [model, opts.after],
+    );
+    return rows.map(fromRow);
+  }
+
   /** Entities with a stored prediction of `model`. */
   async count(model: string): Promise<number> {
     assertEntityId(model, 'model');

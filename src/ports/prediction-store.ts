@@ -57,6 +57,8 @@ export interface StoredPredictionStore {
   get(model: string, entityId: string): Promise<StoredPrediction | undefined>;
   /** Inserts or replaces the rows (one per model and entity; last writer wins), all or nothing. */
   upsertMany(rows: readonly StoredPrediction[]): Promise<void>;
+  /** A page of `model`'s stored predictions in entity-id order after `after` (at most `limit`, <= 10,000). */
+  list(model: string, opts: { after?: string; limit: number }): Promise<StoredPrediction[]>;
   /** Entities whose stored prediction of `model` came from a version other than `version`. */
   countNotFromVersion(model: string, version: number): Promise<number>;
   /** The store's clock: `computedAt` of what is written now. */

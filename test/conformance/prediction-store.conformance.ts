@@ -345,6 +345,18 @@ export function predictionStoreConformance(
       expect(await store.getMany(MODEL, ['e0', 'e9'])).toEqual([rows[0], rows[9]]);
     });
 
+    it("lists a model's rows in id order, page by page, without another model's", async () => {
+      const ids = ['b', 'a', 'd', 'c', 'e'];
+      await store.upsertMany(ids.map((id) => storedPrediction(id)));
+      await store.upsertMany([{ ...storedPrediction('a'), model: 'other' }]);
+      const first = await store.list(MODEL, { limit: 2 });
+      expect(first.map((r) => r.entityId)).toEqual(['a', 'b']);
+      const rest = await store.list(MODEL, { after: 'b', limit: 10 });
+      expect(rest.map((r) => r.entityId)).toEqual(['c', 'd', 'e']);
+      expect(await store.list(MODEL, { after: 'e', limit: 10 })).toEqual([]);
+      expect(rest[0]).toEqual(await store.get(MODEL, 'c'));
+    });
+
     it('replaces every column on conflict (last writer wins)', async () => {
       await store.upsertMany([storedPrediction('e1')]);
       const newer = storedPrediction('e1', {
