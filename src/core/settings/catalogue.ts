@@ -446,6 +446,22 @@ export const SETTINGS = {
     secret: 'value',
     description: 'bearer token allowing `POST /v1/predictions/…` to write back (the admin token does too)',
   },
+  FERRY_FEATURES_TOKEN: {
+    type: 'string',
+    default: undefined,
+    group: 'features and streams',
+    secret: 'value',
+    description:
+      'when set, `POST /v1/features/online` and entity lookups in `/predict` need this bearer token (or the admin token); unset: online features are readable by anyone who can call `/predict`',
+  },
+  FERRY_STREAMS_TOKEN: {
+    type: 'string',
+    default: undefined,
+    group: 'features and streams',
+    secret: 'value',
+    description:
+      'a bearer token for `POST /v1/streams/{stream}/events` besides the admin token (give it to the producers); without either, the route answers 401',
+  },
   FERRY_EXPERIMENT_POLL_MS: {
     type: 'integer',
     default: 2000,

@@ -15,6 +15,7 @@ type SettingGroup =
   | 'stored predictions'
   | 'experiments'
   | 'batch'
+  | 'features and streams'
   | 'logging';
 
 /**
