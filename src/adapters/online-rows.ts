@@ -36,7 +36,7 @@ export function checkView(view: unknown): string {
 }
 
 /** An entity key: any string the stores keep exactly (U+001F, the composite separator, included). */
-export function checkEntityKey(key: unknown, index: number): string {
+function checkEntityKey(key: unknown, index: number): string {
   if (typeof key !== 'string') {
     throw invalid(`entity key ${index} must be a string`, { field: 'entityKey', index });
   }
