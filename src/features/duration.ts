@@ -75,12 +75,12 @@ export function durationMs(value: Duration): number {
   return r.ms;
 }
 
-/** `5400000` → `"1h30m"`: the shortest text that parses back to the same milliseconds. */
+/** `5400000` → `"1h30m"`: a text that parses back to the same milliseconds (days, not weeks: "30d"). */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0ms';
   let rest = ms;
   let out = '';
-  for (const unit of UNIT_ORDER) {
+  for (const unit of UNIT_ORDER.slice(1)) {
     const n = Math.floor(rest / UNIT_MS[unit]);
     if (n > 0) {
       out += `${n}${unit}`;

@@ -48,10 +48,9 @@ export interface AppliedRepo {
 
 /**
  * The applied feature definitions over SqlClient, with their apply history, and the apply itself:
- * one transaction under a lock that re-reads what is applied, checks it is still what the plan
- * was made from, deletes what the plan invalidates (offline values and materialization progress
- * in the same transaction; online rows in the online store, before the commit, so a failed apply
- * leaves at worst rows to materialize again, never stale ones) and writes the new objects.
+ * the online rows the plan invalidates are deleted first, then one transaction under a lock
+ * re-reads what is applied, checks it is still what the plan was made from, deletes the offline
+ * values and materialization progress the plan invalidates and writes the new objects.
  */
 export class FeatureRepoStore {
   private readonly sql: SqlClient;
@@ -101,27 +100,31 @@ export class FeatureRepoStore {
     opts: { file: string; online?: OnlineFeatureStore; basedOn?: string; nowMs?: number },
   ): Promise<ApplyResult> {
     const at = new Date(opts.nowMs ?? Date.now()).toISOString();
+    const before = await this.applied();
+    const basedOn = objectsHash(before);
+    if (opts.basedOn !== undefined && basedOn !== opts.basedOn) throw changedSincePlan();
+    const plan = planApply(current, before);
+    // Online rows first, outside the SQL transaction: the online store may share this database's
+    // client, whose transaction would wait for it. Deleting before the commit is the safe order: a
+    // failed apply leaves rows to materialize again, never rows of a definition that changed.
+    const onlineDeleted: Record<string, number> = {};
+    for (const inv of plan.invalidations) {
+      if (inv.online && opts.online !== undefined)
+        onlineDeleted[inv.view] = await opts.online.deleteView(inv.view);
+    }
     return this.sql.transaction(
       async (tx) => {
         const applied = await this.applied(tx);
-        if (opts.basedOn !== undefined && objectsHash(applied) !== opts.basedOn) {
-          throw new FerryError(
-            ErrorCode.FEATURES_INVALID,
-            'the applied feature definitions changed since the plan was made (another apply?): run apply again to see the new plan',
-            { details: { problems: [{ path: '', message: 'the applied definitions changed since the plan' }] } },
-          );
-        }
-        const plan = planApply(current, applied);
-        const onlineDeleted: Record<string, number> = {};
+        if (objectsHash(applied) !== basedOn) throw changedSincePlan();
         const offlineDeleted: Record<string, number> = {};
         for (const inv of plan.invalidations) {
-          if (inv.online && opts.online !== undefined) onlineDeleted[inv.view] = await opts.online.deleteView(inv.view);
-          if (inv.offline) {
-            offlineDeleted[inv.view] = await deleteOfflineView(tx, inv.view);
-            await deleteMaterializationState(tx, inv.view);
-          }
+          if (!inv.offline) continue;
+          offlineDeleted[inv.view] = await deleteOfflineView(tx, inv.view);
+          await deleteMaterializationState(tx, inv.view);
         }
-        const [last] = await tx.query<{ id: number | null }>('SELECT MAX(id) AS id FROM ferry_feature_applies');
+        const [last] = await tx.query<{ id: number | null }>(
+          'SELECT MAX(id) AS id FROM ferry_feature_applies',
+        );
         const applyId = Number(last?.id ?? 0) + 1;
         await tx.execute(
           'INSERT INTO ferry_feature_applies (id, applied_at, file, repo_hash, plan) VALUES ($1, $2, $3, $4, $5)',
@@ -139,7 +142,10 @@ export class FeatureRepoStore {
           );
         }
         for (const c of plan.changes.filter((c) => c.action === 'remove')) {
-          await tx.execute('DELETE FROM ferry_feature_objects WHERE kind = $1 AND name = $2', [c.kind, c.name]);
+          await tx.execute('DELETE FROM ferry_feature_objects WHERE kind = $1 AND name = $2', [
+            c.kind,
+            c.name,
+          ]);
         }
         return { applyId, plan, onlineDeleted, offlineDeleted };
       },
@@ -148,10 +154,15 @@ export class FeatureRepoStore {
   }
 
   async history(limit = 50): Promise<ApplyRecord[]> {
-    const rows = await this.sql.query<{ id: number; applied_at: string; file: string; repo_hash: string; plan: string }>(
-      'SELECT id, applied_at, file, repo_hash, plan FROM ferry_feature_applies ORDER BY id DESC LIMIT $1',
-      [limit],
-    );
+    const rows = await this.sql.query<{
+      id: number;
+      applied_at: string;
+      file: string;
+      repo_hash: string;
+      plan: string;
+    }>('SELECT id, applied_at, file, repo_hash, plan FROM ferry_feature_applies ORDER BY id DESC LIMIT $1', [
+      limit,
+    ]);
     return rows.map((r) => ({
       id: Number(r.id),
       appliedAt: r.applied_at,
@@ -160,6 +171,14 @@ export class FeatureRepoStore {
       plan: JSON.parse(r.plan) as ApplyPlan,
     }));
   }
+}
+
+function changedSincePlan(): FerryError {
+  return new FerryError(
+    ErrorCode.FEATURES_INVALID,
+    'the applied feature definitions changed since the plan was made (another apply?): run apply again to see the new plan',
+    { details: { problems: [{ path: '', message: 'the applied definitions changed since the plan' }] } },
+  );
 }
 
 /** Forgets what materialize did for a view: its chunks, runs and watermark. */

@@ -43,7 +43,17 @@ export interface ApplyPlan {
 }
 
 const VIEW_DATA_FIELDS = ['entities', 'source', 'schema', 'transform'];
-const SOURCE_DATA_FIELDS = ['kind', 'path', 'format', 'table', 'query', 'url', 'stream', 'timestampField', 'batchSource'];
+const SOURCE_DATA_FIELDS = [
+  'kind',
+  'path',
+  'format',
+  'table',
+  'query',
+  'url',
+  'stream',
+  'timestampField',
+  'batchSource',
+];
 const ENTITY_DATA_FIELDS = ['joinKeys'];
 
 /** The top-level fields whose canonical JSON differs between two definitions. */
@@ -122,10 +132,12 @@ export function isDestructive(plan: ApplyPlan): boolean {
 
 /** The plan as the CLI prints it, one line per change and per invalidation. */
 export function formatPlan(plan: ApplyPlan): string {
-  if (isEmptyPlan(plan)) return `no changes (${plan.unchanged} object${plan.unchanged === 1 ? '' : 's'} up to date)\n`;
+  if (isEmptyPlan(plan))
+    return `no changes (${plan.unchanged} object${plan.unchanged === 1 ? '' : 's'} up to date)\n`;
   const sign = { add: '+', change: '~', remove: '-' } as const;
   const lines = plan.changes.map(
-    (c) => `  ${sign[c.action]} ${c.kind} ${c.name}${c.action === 'change' ? ` (${c.fields.join(', ')})` : ''}`,
+    (c) =>
+      `  ${sign[c.action]} ${c.kind} ${c.name}${c.action === 'change' ? ` (${c.fields.join(', ')})` : ''}`,
   );
   const counts = (a: ChangeAction) => plan.changes.filter((c) => c.action === a).length;
   const out = [

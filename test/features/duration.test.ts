@@ -50,5 +50,6 @@ describe('parseDuration', () => {
       expect(parseDuration(text)).toEqual({ ok: true, ms });
     }
     expect(formatDuration(5_400_000)).toBe('1h30m');
+    expect(formatDuration(30 * 86_400_000)).toBe('30d');
   });
 });
