@@ -186,7 +186,8 @@ async function writeRows(
   const failed = new Promise<never>((_resolve, reject) => stream.once('error', reject));
   failed.catch(() => {});
   const write = async (text: string) => {
-    if (!stream.write(text)) await Promise.race([new Promise<void>((r) => stream.once('drain', () => r())), failed]);
+    if (!stream.write(text))
+      await Promise.race([new Promise<void>((r) => stream.once('drain', () => r())), failed]);
   };
   let buffer = '';
   const jsonl = isJsonl(path);
