@@ -87,6 +87,8 @@ function toFloat(value: unknown): Coerced {
   else if (typeof value === 'bigint') n = Number(value);
   else if (typeof value === 'string' && value.trim() !== '') n = Number(value);
   else return bad(`${show(value)} is not a float64`);
+  if (Number.isNaN(n) && typeof value === 'string' && !/^\s*[-+]?nan\s*$/i.test(value))
+    return bad(`${show(value)} is not a float64`);
   if (!Number.isFinite(n)) return bad(`${show(value)} is not a finite number`);
   return ok(n);
 }
