@@ -22,6 +22,7 @@ import {
 } from './experiment-runners.js';
 import { Closers } from './lifecycle.js';
 import { openFerry } from './open-ferry.js';
+import { openServingFeatures } from './serving-features.js';
 import { openServingStores, type ServingStores } from './serving-stores.js';
 
 export interface ServingRuntime {
@@ -189,6 +190,7 @@ export async function openServing(
       },
     });
     observeWhileActive(experiments, service);
+    const features = await openServingFeatures({ ferry, sc, closers });
     app = await buildServer(
       {
         service,
@@ -212,6 +214,7 @@ export async function openServing(
         eventsToken: sc.eventsToken,
         eventsAnonymous: sc.eventsAnonymous,
         predictionsToken: sc.predictionsToken,
+        features,
         corsOrigins: sc.corsOrigins,
         accessLogSample: sc.accessLogSample,
       },

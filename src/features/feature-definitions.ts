@@ -136,6 +136,13 @@ export interface FeatureServiceDef {
   /** `view` (all its features) or `view:feature`. */
   readonly features: readonly string[];
   readonly description?: string;
+  /**
+   * The model (registry name) that reads this service: `POST /predict` and v2 infer with only the
+   * entity's join keys are answered from the online store through it.
+   */
+  readonly model?: string;
+  /** Model input name → `view:feature`; default: each input read from the feature of its name. */
+  readonly inputs?: Readonly<Record<string, string>>;
 }
 
 /** Where a pipeline's results go. */

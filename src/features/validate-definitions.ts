@@ -493,7 +493,12 @@ class Validator {
   }
 
   private service(raw: unknown, path: string): Named {
-    const s = this.c.object(raw, path, ['name', 'features', 'description'], 'a feature service');
+    const s = this.c.object(
+      raw,
+      path,
+      ['name', 'features', 'description', 'model', 'inputs'],
+      'a feature service',
+    );
     if (s === undefined) return { name: undefined, path };
     const name = this.c.name(this.c.required(s, 'name', path), childPath(path, 'name'));
     this.c.optionalText(s, 'description', path);
@@ -512,7 +517,27 @@ class Validator {
       seen.add(r);
       this.featureRef(r, at);
     });
+    if (s.model !== undefined) this.c.text(s.model, childPath(path, 'model'), { nonEmpty: true });
+    if (s.inputs !== undefined)
+      this.serviceInputs(s.inputs, childPath(path, 'inputs'), s.model !== undefined);
     return { name, path };
+  }
+
+  /** `inputs`: model input name → `view:feature`, each a feature the service can read. */
+  private serviceInputs(raw: unknown, path: string, hasModel: boolean): void {
+    if (!hasModel) this.c.add(path, "inputs map features to a model's inputs: name the model too");
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      this.c.add(path, `expected an object of model input → "view:feature", got ${describe(raw)}`);
+      return;
+    }
+    for (const [input, ref] of Object.entries(raw)) {
+      const at = childPath(path, input);
+      if (typeof ref !== 'string' || !ref.includes(':')) {
+        this.c.add(at, `expected "view:feature", got ${describe(ref)}`);
+        continue;
+      }
+      this.featureRef(ref, at);
+    }
   }
 
   private featureRef(ref: string, at: string): void {

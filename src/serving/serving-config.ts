@@ -73,6 +73,16 @@ export interface ServingConfig {
   eventsAnonymous: boolean;
   /** Bearer token allowing POST /v1/predictions/… to write back (FERRY_PREDICTIONS_TOKEN); the admin token does too. */
   predictionsToken: string | undefined;
+  /** FERRY_FEATURES_TOKEN: online reads and entity lookups need it (or the admin token) when set. */
+  featuresToken: string | undefined;
+  /** FERRY_STREAMS_TOKEN: publishing events over HTTP (besides the admin token). */
+  streamsToken: string | undefined;
+  /** FERRY_ONLINE_STORE; undefined: a table in the registry database. */
+  onlineStore: string | undefined;
+  /** FERRY_STREAM_URL; undefined: the embedded log beside the registry. */
+  streamUrl: string | undefined;
+  /** FERRY_STREAM_MAX_EVENT_BYTES. */
+  maxEventBytes: number;
   /** How often canary counters are written and canaries evaluated (FERRY_CANARY_EVALUATE_MS, default 1000). */
   canaryEvaluateMs: number;
   /** How often shadow counters are written (FERRY_SHADOW_FLUSH_MS, default 5000). */
@@ -173,6 +183,11 @@ export function loadServingConfig(
     experimentPollMs: read('FERRY_EXPERIMENT_POLL_MS'),
     eventsToken: read('FERRY_EVENTS_TOKEN'),
     predictionsToken: read('FERRY_PREDICTIONS_TOKEN'),
+    featuresToken: read('FERRY_FEATURES_TOKEN'),
+    streamsToken: read('FERRY_STREAMS_TOKEN'),
+    onlineStore: read('FERRY_ONLINE_STORE'),
+    streamUrl: read('FERRY_STREAM_URL'),
+    maxEventBytes: read('FERRY_STREAM_MAX_EVENT_BYTES'),
     canaryEvaluateMs: read('FERRY_CANARY_EVALUATE_MS'),
     shadowFlushMs: read('FERRY_SHADOW_FLUSH_MS'),
     serveVersions: toAllowlist(read('FERRY_SERVE_VERSIONS')),

@@ -14,6 +14,7 @@ import { RouteMethods } from './route-methods.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerCourseRoutes } from './routes/course-routes.js';
 import { registerExperimentRoutes } from './routes/experiment-routes.js';
+import { registerFeatureRoutes } from './routes/feature-routes.js';
 import { registerStoredPredictionRoutes } from './routes/stored-prediction-routes.js';
 import { registerV2Routes } from './routes/v2-routes.js';
 import type { ServerContext } from './server-context.js';
@@ -163,6 +164,7 @@ export async function buildServer(
   registerAdminRoutes(app, ctx);
   if (ctx.storedPredictions) registerStoredPredictionRoutes(app, ctx, ctx.storedPredictions);
   if (ctx.experiments) registerExperimentRoutes(app, ctx, ctx.experiments);
+  if (ctx.features) registerFeatureRoutes(app, ctx, ctx.features);
 
   app.get(
     '/metrics',

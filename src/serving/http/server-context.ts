@@ -1,5 +1,6 @@
 import type { ExperimentApi } from '../../ports/experiment-api.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
+import type { FeatureAccess } from '../feature-access.js';
 import type { ServingMetrics } from '../metrics.js';
 import type { PredictionService } from '../prediction-service.js';
 import type { ServingLimits } from '../serving-config.js';
@@ -45,6 +46,16 @@ export interface ServerContext {
    * admin token does too). Anonymous callers get the live answer, and nothing is written.
    */
   predictionsToken?: string | undefined;
+  /**
+   * The feature store; when set, POST /v1/features/online is served and `/predict` and v2 infer
+   * answer requests that name only an entity. `token`: FERRY_FEATURES_TOKEN (see feature-routes.ts).
+   */
+  features?: {
+    access: FeatureAccess;
+    token?: string | undefined;
+    /** Join keys `/predict` accepts at the top level (those of the service naming the model at start). */
+    joinKeys?: readonly string[];
+  };
   /** Origins allowed cross-origin (FERRY_CORS_ORIGINS; `*` for any); empty or absent: CORS off. */
   corsOrigins?: readonly string[];
   /** Share of requests with an access-log line (FERRY_ACCESS_LOG_SAMPLE, `--access-log`: 1); absent: 0, off. */

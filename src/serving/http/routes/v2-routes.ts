@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, FerryError } from '../../../core/errors.js';
 import { kindLabel } from '../../../model/kinds/index.js';
 import { parseVersionText } from '../../../registry/model-ref.js';
+import { type FeatureAccess, v2InputsFromFeatures } from '../../feature-access.js';
 import type { VersionSelector } from '../../prediction-service.js';
 import { decodeInferRequest } from '../../v2/decode-infer-request.js';
 import { encodeInferResponse } from '../../v2/encode-infer-response.js';
@@ -17,6 +18,7 @@ import { hasBearer } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
 import { unitHeader } from '../unit-header.js';
 import { setPredictionHeaders } from './course-routes.js';
+import { requireFeatureAccess } from './feature-routes.js';
 
 type ModelParams = { model: string; version?: string };
 
@@ -123,7 +125,8 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
         'binary tensor data is not supported; send the JSON representation',
       );
     }
-    const decoded = decodeInferRequest(req.body, {
+    const body = ctx.features ? await withEntityInputs(req, reply, ctx, ctx.features.access) : req.body;
+    const decoded = decodeInferRequest(body, {
       maxItems: ctx.limits.maxItems,
       maxStringLength: ctx.limits.maxStringLength,
       maxTensorBytes: ctx.limits.maxTensorBytes,
@@ -152,6 +155,59 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
       outputs: result.outputs,
       ...(decoded.requestedOutputs ? { requestedOutputs: decoded.requestedOutputs } : {}),
     });
+  };
+
+  /**
+   * `parameters.entity` without inputs: the model's input tensors from the online store, through
+   * the feature service that names the model, then decoded and checked like a client's.
+   */
+  const withEntityInputs = async (
+    req: FastifyRequest<{ Params: ModelParams }>,
+    reply: FastifyReply,
+    ctx: ServerContext,
+    access: FeatureAccess,
+  ): Promise<unknown> => {
+    const body = req.body as Record<string, unknown> | null;
+    const parameters = body?.parameters as Record<string, unknown> | undefined;
+    const entity = parameters?.entity;
+    if (entity === undefined || (Array.isArray(body?.inputs) && body.inputs.length > 0)) return body;
+    if (
+      typeof entity !== 'object' ||
+      entity === null ||
+      Array.isArray(entity) ||
+      Object.keys(entity).length === 0
+    ) {
+      throw new FerryError(
+        ErrorCode.V2_INVALID_REQUEST,
+        '"parameters.entity" must be an object of join key → value, e.g. {"project_id": "42"}',
+      );
+    }
+    const keys: Record<string, string> = {};
+    for (const [k, v] of Object.entries(entity)) {
+      if (
+        (typeof v !== 'string' && !Number.isInteger(v)) ||
+        String(v).length === 0 ||
+        String(v).length > 512
+      ) {
+        throw new FerryError(
+          ErrorCode.V2_INVALID_REQUEST,
+          `"parameters.entity.${k}" must be a non-empty string or an integer`,
+        );
+      }
+      keys[k] = String(v);
+    }
+    requireFeatureAccess(req, reply, ctx);
+    const served = await service.resolve(req.params.model, await releasedSelector(req, ctx), {
+      limited: true,
+    });
+    const signature = served.model.signature;
+    const found = await access.inputsFor(
+      served.name,
+      keys,
+      signature.inputs.map((i) => i.name),
+    );
+    reply.header('x-ferry-features-event-time', found.eventTime);
+    return { ...body, inputs: v2InputsFromFeatures(signature, found.values) };
   };
 
   for (const prefix of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {

@@ -1,0 +1,64 @@
+import { openOnlineStore } from '../adapters/factory.js';
+import { SqlOnlineStore } from '../adapters/sql/sql-online-store.js';
+import { FeatureRepoStore } from '../features/feature-repo-store.js';
+import { joinKeysOf } from '../features/row-transform.js';
+import type { OnlineFeatureStore } from '../ports/online-feature-store.js';
+import { FeatureAccess } from '../serving/feature-access.js';
+import type { ServerContext } from '../serving/http/server-context.js';
+import type { ServingConfig } from '../serving/serving-config.js';
+import type { Closers } from './lifecycle.js';
+import type { FerryContext } from './open-ferry.js';
+
+/**
+ * The feature store as the server reads it: the applied definitions in the registry database, the
+ * online store from FERRY_ONLINE_STORE (default a table of that database), opened on first use so
+ * that the server starts while Redis is down (reads answer 503 FERRY_FEATURES_UNAVAILABLE until it
+ * is back). `joinKeys`: those of the service naming the first served model, read once at start.
+ */
+export async function openServingFeatures(args: {
+  ferry: FerryContext;
+  sc: ServingConfig;
+  closers: Closers;
+}): Promise<NonNullable<ServerContext['features']>> {
+  const { ferry, sc, closers } = args;
+  const repoStore = new FeatureRepoStore({ sql: ferry.sql });
+  await repoStore.init();
+  let online: Promise<OnlineFeatureStore> | undefined;
+  const open = async () => {
+    const store =
+      sc.onlineStore === undefined ? new SqlOnlineStore({ sql: ferry.sql }) : openOnlineStore(sc.onlineStore);
+    try {
+      await store.init();
+    } catch (e) {
+      await store.close().catch(() => {});
+      throw e;
+    }
+    return store;
+  };
+  closers.add('online feature store', async () => {
+    const opened = online;
+    online = undefined;
+    // The SQL store shares the registry's client, which the database closer closes.
+    if (opened !== undefined && sc.onlineStore !== undefined)
+      await (await opened.catch(() => undefined))?.close();
+  });
+  const access = new FeatureAccess({
+    repoStore,
+    online: () => {
+      online ??= open().catch((e: unknown) => {
+        online = undefined;
+        throw e;
+      });
+      return online;
+    },
+  });
+  const { repo } = await repoStore.appliedRepo();
+  const model = sc.models[0];
+  const service = repo.services?.find((s) => s.model === model);
+  const joinKeys = new Set<string>();
+  for (const entry of service?.features ?? []) {
+    const view = repo.views.find((v) => v.name === entry.split(':')[0]);
+    if (view !== undefined) for (const k of joinKeysOf(repo, view)) joinKeys.add(k);
+  }
+  return { access, token: sc.featuresToken, joinKeys: [...joinKeys] };
+}
