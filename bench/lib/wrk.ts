@@ -39,6 +39,7 @@ function runWrk(
   bodyFile: string | undefined,
   o: WrkOptions,
   seconds: number,
+  bodyLines = false,
 ): Promise<LoadResult> {
   const args = [
     '-t',
@@ -55,7 +56,12 @@ function runWrk(
   ];
   return new Promise((res, rej) => {
     const child = spawn('wrk', args, {
-      env: { ...process.env, WRK_BODY_FILE: bodyFile ?? '', WRK_UNITS: String(o.units ?? 0) },
+      env: {
+        ...process.env,
+        WRK_BODY_FILE: bodyFile ?? '',
+        WRK_BODY_LINES: bodyLines ? '1' : '0',
+        WRK_UNITS: String(o.units ?? 0),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -83,12 +89,22 @@ function runWrk(
   });
 }
 
-/** A 3-second unmeasured run (JIT warm-up), then the measured one. */
-export async function wrkPost(url: string, body: string, o: WrkOptions): Promise<LoadResult> {
+/**
+ * A 3-second unmeasured run (JIT warm-up), then the measured one. Several bodies (each a JSON text
+ * on one line, as JSON.stringify gives) are sent in turn, request after request.
+ */
+export async function wrkPost(
+  url: string,
+  body: string | readonly string[],
+  o: WrkOptions,
+): Promise<LoadResult> {
   const bodyFile = join(scratch, `body-${++bodies}.json`);
-  writeFileSync(bodyFile, body);
-  await runWrk(url, bodyFile, o, 3);
-  return runWrk(url, bodyFile, o, o.seconds);
+  const lines = typeof body !== 'string';
+  if (lines && body.some((b) => b.includes('\n')))
+    throw new Error('wrkPost: a body of several holds a newline');
+  writeFileSync(bodyFile, lines ? `${body.join('\n')}\n` : body);
+  await runWrk(url, bodyFile, o, 3, lines);
+  return runWrk(url, bodyFile, o, o.seconds, lines);
 }
 
 /** GET requests (lookups), warmed up like `wrkPost`. */
