@@ -10,7 +10,8 @@
  * Run: npx tsx bench/features.ts   (needs Redis on 127.0.0.1:6379, like the tests; wrk is installed
  *      with apt-get when missing)
  * Env: BENCH_SECONDS (measured seconds per run, default 10), BENCH_ENTITIES (rows written, default
- *      10000), FERRY_TEST_REDIS_URL (default redis://127.0.0.1:6379), BENCH_REDIS_DB (default 11).
+ *      10000), FERRY_TEST_REDIS_URL (default redis://127.0.0.1:6379), BENCH_REDIS_DB (default 11),
+ *      BENCH_PROFILE_DIR (the Ferry servers write CPU profiles there, node --cpu-prof).
  *
  * Redis: `ferry serve` has no setting for the online store's key prefix (it is always `ferry:`), so
  * the rows go to a separate database number (BENCH_REDIS_DB) under a view name unique to the run,
@@ -42,6 +43,8 @@ const FERRY = join(ROOT, 'dist/cli/index.js');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ENTITIES = Number(process.env.BENCH_ENTITIES ?? 10_000);
 const REDIS_DB = Number(process.env.BENCH_REDIS_DB ?? 11);
+/** Where the two `ferry serve` processes write a CPU profile (node --cpu-prof), if set. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const FEATURES = 50;
 const BATCHES = [1, 100] as const;
 const CONNECTIONS = [1, 16] as const;
@@ -230,9 +233,14 @@ try {
   // All four servers up at once (idle ones cost nothing); each scenario times Ferry, then the bare
   // handler, back to back, so that load from elsewhere on the machine falls on both alike.
   const serve = ['serve', '--host', '127.0.0.1', '--port', '0'];
-  const ferrySqlite = await start([FERRY, ...serve], env);
+  const profile = (name: string) =>
+    PROFILE_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', name];
+  const ferrySqlite = await start([...profile('ferry-sqlite.cpuprofile'), FERRY, ...serve], env);
   servers.push(ferrySqlite);
-  const ferryRedis = await start([FERRY, ...serve], { ...env, FERRY_ONLINE_STORE: REDIS });
+  const ferryRedis = await start([...profile('ferry-redis.cpuprofile'), FERRY, ...serve], {
+    ...env,
+    FERRY_ONLINE_STORE: REDIS,
+  });
   servers.push(ferryRedis);
   const handler = join(ROOT, 'bench/servers/features-handler.mjs');
   const listening = /listening (http:\/\/\S+)/;

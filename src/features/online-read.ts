@@ -150,23 +150,29 @@ export async function readOnlineFeatures(
       const entityKeys = results.map((_, i) => entityKeyOf(keys.map((k) => columns[k]![i]!)));
       const rows = await store.readMany(view.name, entityKeys);
       const oldest = nowMs - durationMs(view.ttl);
+      // Per row, not per feature: the names, the event time's text and the TTL test are the same
+      // for every feature of a row (100 entities × 50 features is 5000 values a request).
+      const names = viewRefs.map(refName);
       rows.forEach((row, i) => {
         const out = results[i]!.features;
-        for (const ref of viewRefs) {
-          if (row === undefined) out[refName(ref)] = { value: null, status: 'NOT_FOUND', eventTime: null };
-          else {
-            const eventTime = new Date(row.eventTimeMs).toISOString();
-            out[refName(ref)] =
-              row.eventTimeMs < oldest
-                ? { value: null, status: 'EXPIRED', eventTime }
-                : { value: row.values[ref.feature] ?? null, status: 'PRESENT', eventTime };
-          }
+        if (row === undefined) {
+          for (const name of names) out[name] = { value: null, status: 'NOT_FOUND', eventTime: null };
+          return;
+        }
+        const eventTime = new Date(row.eventTimeMs).toISOString();
+        const expired = row.eventTimeMs < oldest;
+        for (let f = 0; f < names.length; f++) {
+          out[names[f]!] = expired
+            ? { value: null, status: 'EXPIRED', eventTime }
+            : { value: row.values[viewRefs[f]!.feature] ?? null, status: 'PRESENT', eventTime };
         }
       });
     }),
   );
-  // Each entity's features in the order asked for.
   const names = refs.map(refName);
+  // One view: its features were filled in the order asked for already (byView keeps it).
+  if (groups.length === 1) return { features: names, results };
+  // Several: each entity's features put back in the order asked for.
   return {
     features: names,
     results: results.map((r) => ({
