@@ -119,6 +119,44 @@ describe('POST /v1/features/online', () => {
     expect(r.body.results[0].features['project_text:description'].value).toBe(PROJECTS.cv.description);
   });
 
+  it('writes exactly the documented fields (JSON.stringify, not the schema serializer) and documents them', async () => {
+    const r = await fetch(`${server.url}/v1/features/online`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'titles', entities: { project_id: ['42', 'nope'] } }),
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await r.text()).toBe(
+      JSON.stringify({
+        features: ['project_text:title'],
+        results: [
+          {
+            entity: { project_id: '42' },
+            features: {
+              'project_text:title': {
+                value: PROJECTS.cv.title,
+                status: 'PRESENT',
+                event_time: new Date(NOW - 1000).toISOString(),
+              },
+            },
+          },
+          {
+            entity: { project_id: 'nope' },
+            features: { 'project_text:title': { value: null, status: 'NOT_FOUND', event_time: null } },
+          },
+        ],
+      }),
+    );
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as Record<string, any>;
+    const ok = doc.paths['/v1/features/online'].post.responses['200'];
+    const schema = ok.content['application/json'].schema;
+    expect(Object.keys(schema.properties)).toEqual(['features', 'results']);
+    expect(
+      schema.properties.results.items.properties.features.additionalProperties.properties.status.enum,
+    ).toEqual(['PRESENT', 'NOT_FOUND', 'EXPIRED']);
+  });
+
   it('refuses unknown services and features with 404, listing the known ones', async () => {
     const r = await post('/v1/features/online', { service: 'recs', entities: { project_id: ['1'] } });
     expect(r.status).toBe(404);

@@ -97,6 +97,11 @@ export function registerFeatureRoutes(
         },
         response: { 200: responseSchema },
       },
+      // The schema documents the answer (/docs); JSON.stringify writes it. fast-json-stringify's
+      // code for a map of objects (`additionalProperties`) is slower than JSON.stringify here:
+      // 100 entities × 50 features took 1.6× as long (bench/features). toWire builds exactly
+      // the documented fields, so there is nothing for a schema serializer to drop.
+      serializerCompiler: () => (data) => JSON.stringify(data),
     },
     async (req, reply) => {
       requireFeatureAccess(req, reply, ctx);
