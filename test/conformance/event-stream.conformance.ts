@@ -232,11 +232,17 @@ export function eventStreamConformance(name: string, make: () => Promise<EventSt
 
       const t2 = await reopen();
       const c2 = await t2.consumer(s, { name: 'durable', ackWaitMs: ACK_WAIT });
-      const rest = await collect(c2, 4, 5000);
+      // Acked as they come, so only the event left unacked before the close can come back.
+      const rest: Delivery[] = [];
+      const end = Date.now() + 5000;
+      while (rest.length < 4 && Date.now() < end) {
+        const batch = await c2.fetch(4 - rest.length, 500);
+        await Promise.all(batch.map((d) => d.ack()));
+        rest.push(...batch);
+      }
       const all = [...got.slice(0, 4), ...rest];
-      expect(new Set(ids(all)).size).toBe(8);
+      expect(ids(all).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `e${i}`));
       expect(rest.find((d) => d.id === unacked.id)?.deliveryCount).toBe(2);
-      await Promise.all(rest.map((d) => d.ack()));
       expect(await c2.fetch(10, ACK_WAIT + 100)).toEqual([]);
       expect((await t2.status(s)).consumers).toEqual([
         expect.objectContaining({ name: 'durable', pending: 0, inFlight: 0, deliveredSequence: 8 }),
