@@ -1,4 +1,4 @@
-import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { Delivery, StreamConsumer } from '../../ports/event-stream.js';
 import { checkFetch, type ResolvedConsumerOptions } from '../event-stream-rules.js';
@@ -8,6 +8,8 @@ import { decodeHeader, HEADER, jsName, nanos } from './jetstream-names.js';
 export interface JsConsumerHost {
   /** The connection, or FERRY_STREAM_UNAVAILABLE at once while it is down. */
   connection(): NatsConnection;
+  /** A fresh reply subject. */
+  inbox(): string;
   readonly requestTimeoutMs: number;
   readonly maxPollMs: number;
   /** Sends `body` to a delivery's ack subject and waits for the server's confirmation. */
@@ -176,7 +178,7 @@ export class JsConsumer implements StreamConsumer {
   ): Promise<{ deliveries: JsDelivery[]; end: PullEnd }> {
     const nc = this.host.connection();
     const durable = jsName.durable(this.options.name, partition);
-    const inbox = createInbox();
+    const inbox = this.host.inbox();
     const deliveries: JsDelivery[] = [];
     return new Promise((resolve, reject) => {
       let settled = false;

@@ -1,15 +1,5 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  DiscardPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  ReplayPolicy,
-  RetentionPolicy,
-  StorageType,
-  type StreamInfo,
-} from '@nats-io/jetstream';
-import { headers, type NatsConnection, RequestError } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager, StreamInfo } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import type {
   ConsumerOptions,
@@ -54,12 +44,13 @@ import {
   ferryStreamOf,
   HEADER,
   isConsumerNotFound,
+  isNoResponders,
   isStreamNotFound,
   jsName,
   nanos,
   toStreamError,
 } from './jetstream-names.js';
-import { openNatsConnection } from './nats-connection.js';
+import { type NatsKit, openNatsConnection } from './nats-connection.js';
 
 export interface JetStreamEventStreamOptions {
   /** `nats://[user:password@]host[:port]` (a lone user part is a token). */
@@ -118,6 +109,7 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
   private nc: NatsConnection | undefined;
   private jsm: JetStreamManager | undefined;
   private js: JetStreamClient | undefined;
+  private kit: NatsKit | undefined;
   private connected = false;
   private opening: Promise<void> | undefined;
   private readonly disconnectListeners = new Set<() => void>();
@@ -165,9 +157,9 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
     const dlqConfig = {
       name: jsName.dlq(name),
       subjects: [jsName.dlqSubject(name)],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      discard: DiscardPolicy.Old,
+      retention: 'limits' as const,
+      storage: 'file' as const,
+      discard: 'old' as const,
       max_age: nanos(effective.maxAgeMs),
       duplicate_window: nanos(effective.duplicateWindowMs),
       num_replicas: 1,
@@ -213,7 +205,7 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
         // The server's max_payload, not the stream's setting, is the limit here.
         throw eventTooLarge(stream, index, event.data.byteLength, maxPayload - headerBytes);
       }
-      const h = headers();
+      const h = this.natsKit().headers();
       h.set(HEADER.key, key);
       return {
         subject: jsName.subject(stream, partitionOf(event.key, config.partitions)),
@@ -383,7 +375,7 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
     } catch (e) {
       // Nobody serves the ack subject: the consumer was deleted (resetConsumer), so this
       // delivery's outcome no longer matters to anyone.
-      if (e instanceof RequestError && e.isNoResponders()) return;
+      if (isNoResponders(e)) return;
       throw toStreamError('ack', e, this.where());
     }
   }
@@ -397,6 +389,10 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
     await delivery.ack();
   }
 
+  inbox(): string {
+    return this.natsKit().createInbox();
+  }
+
   onDisconnect(fn: () => void): () => void {
     this.disconnectListeners.add(fn);
     return () => this.disconnectListeners.delete(fn);
@@ -405,7 +401,7 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
   // internals
 
   private async open(): Promise<void> {
-    const { nc, jsm } = await openNatsConnection({
+    const kit = await openNatsConnection({
       host: this.target.host,
       port: this.target.port,
       user: this.target.user,
@@ -415,26 +411,28 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
       maxReconnectDelayMs: this.opts.maxReconnectDelayMs ?? 2000,
       name: this.opts.connectionName ?? 'ferry',
       onStatus: (up) => {
-        if (this.nc !== nc) return;
+        // Reports of a connection this transport no longer holds (closed, or replaced) are ignored.
+        if (this.kit === undefined || this.nc !== this.kit.nc) return;
         this.connected = up;
         if (!up) for (const fn of [...this.disconnectListeners]) fn();
       },
       scrub: (m) => scrubSecret(scrubSecret(m, this.target.pass), this.target.user),
       describe: this.describe(),
     });
-    this.nc = nc;
-    this.jsm = jsm;
-    this.js = jsm.jetstream();
-    this.connected = !nc.isClosed();
+    this.kit = kit;
+    this.nc = kit.nc;
+    this.jsm = kit.jsm;
+    this.js = kit.jsm.jetstream();
+    this.connected = !kit.nc.isClosed();
   }
 
   private streamConfig(c: ResolvedStreamConfig) {
     return {
       name: jsName.stream(c.name),
       subjects: [jsName.subjects(c.name)],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      discard: DiscardPolicy.Old,
+      retention: 'limits' as const,
+      storage: 'file' as const,
+      discard: 'old' as const,
       max_age: nanos(c.maxAgeMs),
       duplicate_window: nanos(c.duplicateWindowMs),
       max_msg_size: Math.min(c.maxEventBytes + HEADER_ALLOWANCE, MAX_INT32),
@@ -478,16 +476,16 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
           .add(jsStream, {
             durable_name: durable,
             filter_subject: jsName.subject(stream, partition),
-            ack_policy: AckPolicy.Explicit,
+            ack_policy: 'explicit' as const,
             ack_wait: ackWait,
             max_deliver: maxDeliver,
-            replay_policy: ReplayPolicy.Instant,
+            replay_policy: 'instant' as const,
             ...(start === undefined
-              ? { deliver_policy: DeliverPolicy.All }
+              ? { deliver_policy: 'all' as const }
               : 'sequence' in start
-                ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.sequence }
+                ? { deliver_policy: 'by_start_sequence' as const, opt_start_seq: start.sequence }
                 : {
-                    deliver_policy: DeliverPolicy.StartTime,
+                    deliver_policy: 'by_start_time' as const,
                     opt_start_time: new Date(start.timeMs).toISOString(),
                   }),
           })
@@ -508,7 +506,7 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
     reason: string,
   ): Promise<void> {
     const js = this.client();
-    const h = headers();
+    const h = this.natsKit().headers();
     h.set(HEADER.deadId, encodeHeader(event.id));
     h.set(HEADER.key, encodeHeader(event.key));
     h.set(HEADER.reason, encodeHeader(reason));
@@ -575,6 +573,11 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
       if (isStreamNotFound(e)) return undefined;
       throw toStreamError(where, e, this.where());
     }
+  }
+
+  private natsKit(): NatsKit {
+    this.connection();
+    return this.kit as NatsKit;
   }
 
   private manager(): JetStreamManager {

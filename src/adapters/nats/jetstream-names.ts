@@ -1,12 +1,3 @@
-import { JetStreamApiCodes, JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
-import {
-  ClosedConnectionError,
-  ConnectionError,
-  DrainingConnectionError,
-  NoRespondersError,
-  RequestError,
-  TimeoutError,
-} from '@nats-io/transport-node';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 
 /**
@@ -62,28 +53,54 @@ export function decodeHeader(value: string | undefined): string {
 /** Milliseconds → JetStream's nanoseconds. */
 export const nanos = (ms: number): number => Math.round(ms * 1_000_000);
 
+/*
+ * The NATS packages are loaded lazily (nats-connection.ts), so their error classes are known here
+ * by their names and fields, which the packages set on every instance.
+ */
+const STREAM_NOT_FOUND = 10059;
+const CONSUMER_NOT_FOUND = 10014;
+const API_ERRORS = new Set(['JetStreamApiError', 'StreamNotFoundError', 'ConsumerNotFoundError']);
+
+function apiError(e: unknown): { code: number; status: number } | undefined {
+  if (!(e instanceof Error) || !API_ERRORS.has(e.name)) return undefined;
+  const { code, status } = e as Error & { code?: unknown; status?: unknown };
+  return typeof code === 'number' && typeof status === 'number' ? { code, status } : undefined;
+}
+
 export function isStreamNotFound(e: unknown): boolean {
-  return e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound;
+  return apiError(e)?.code === STREAM_NOT_FOUND;
 }
 
 export function isConsumerNotFound(e: unknown): boolean {
-  return e instanceof JetStreamApiError && e.code === JetStreamApiCodes.ConsumerNotFound;
+  return apiError(e)?.code === CONSUMER_NOT_FOUND;
 }
+
+/** A request nobody answered (`RequestError` caused by `NoResponders`). */
+export function isNoResponders(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (e.name === 'NoResponders') return true;
+  return e.name === 'RequestError' && e.cause instanceof Error && e.cause.name === 'NoResponders';
+}
+
+const UNAVAILABLE_NAMES = new Set([
+  'TimeoutError',
+  'NoResponders',
+  'RequestError',
+  'ClosedConnectionError',
+  'ConnectionError',
+  'DrainingConnectionError',
+  // A publish to a subject no stream holds (or JetStream off).
+  'JetStreamNotEnabled',
+]);
 
 /** A lost or refused connection, a timeout, or JetStream not answering: the caller backs off. */
 export function isUnavailable(e: unknown): boolean {
-  return (
-    e instanceof TimeoutError ||
-    e instanceof NoRespondersError ||
-    e instanceof RequestError ||
-    e instanceof ClosedConnectionError ||
-    e instanceof ConnectionError ||
-    e instanceof DrainingConnectionError ||
-    // Not exported by the package: known by its name (a publish to a subject no stream holds).
-    (e instanceof Error && e.name === 'JetStreamNotEnabled') ||
-    (e instanceof JetStreamApiError && e.status >= 500) ||
-    (e instanceof Error && 'code' in e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code))
-  );
+  if (!(e instanceof Error)) return false;
+  if (UNAVAILABLE_NAMES.has(e.name)) return true;
+  const api = apiError(e);
+  if (api !== undefined) return api.status >= 500;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
 
 export function unavailable(where: string, e: unknown, details: Record<string, unknown> = {}): FerryError {
@@ -102,14 +119,15 @@ export function unavailable(where: string, e: unknown, details: Record<string, u
 export function toStreamError(where: string, e: unknown, details: Record<string, unknown> = {}): FerryError {
   if (e instanceof FerryError) return e;
   if (isUnavailable(e)) return unavailable(where, e, details);
-  if (e instanceof JetStreamError && /maximum|max_payload|exceeds/i.test(e.message)) {
+  if (e instanceof Error && e.name === 'JetStreamError' && /maximum|max_payload|exceeds/i.test(e.message)) {
     return new FerryError(ErrorCode.STREAM_EVENT_TOO_LARGE, `JetStream refused the event: ${e.message}`, {
       details,
       cause: e,
     });
   }
   const message = e instanceof Error ? e.message : String(e);
-  const api = e instanceof JetStreamApiError ? { apiCode: e.code, apiStatus: e.status } : {};
+  const codes = apiError(e);
+  const api = codes === undefined ? {} : { apiCode: codes.code, apiStatus: codes.status };
   return new FerryError(ErrorCode.INTERNAL, `unexpected JetStream error (${where}): ${message}`, {
     details: { ...details, ...api },
     cause: e,
