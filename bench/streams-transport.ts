@@ -34,7 +34,12 @@ const events: EventToPublish[] = Array.from({ length: EVENTS }, (_, i) => ({
   id: `evt-${i}`,
   key: `user-${i % 1000}`,
   data: text.encode(
-    JSON.stringify({ user: `user-${i % 1000}`, amount: (i % 997) / 7, at: 1_700_000_000_000 + i, pad: 'x'.repeat(120) }),
+    JSON.stringify({
+      user: `user-${i % 1000}`,
+      amount: (i % 997) / 7,
+      at: 1_700_000_000_000 + i,
+      pad: 'x'.repeat(120),
+    }),
   ),
 }));
 const batches: EventToPublish[][] = [];
@@ -47,7 +52,11 @@ async function timed(count: number, run: () => Promise<void>): Promise<number> {
   return count / ((performance.now() - start) / 1000);
 }
 
-async function inFlight<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+async function inFlight<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
@@ -163,4 +172,5 @@ console.log(
   `\n${EVENTS} events of ~${events[0]!.data.byteLength} B, ${PARTITIONS} partitions; publish() of ${BATCH} events, ${IN_FLIGHT} in flight; fetch(${FETCH}) + acks\n`,
 );
 console.log(`${'transport'.padEnd(44)}${'publish ev/s'.padStart(14)}${'consume+ack ev/s'.padStart(18)}`);
-for (const [label, r] of rows) console.log(`${label.padEnd(44)}${fmt(r.publish).padStart(14)}${fmt(r.consume).padStart(18)}`);
+for (const [label, r] of rows)
+  console.log(`${label.padEnd(44)}${fmt(r.publish).padStart(14)}${fmt(r.consume).padStart(18)}`);

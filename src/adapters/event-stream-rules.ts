@@ -11,7 +11,7 @@ import {
  * The checks and defaults both stream adapters apply, kept in one copy so the embedded log and
  * JetStream refuse and default the same things (the conformance suite holds them to it).
  */
-export const STREAM_DEFAULTS = {
+const STREAM_DEFAULTS = {
   partitions: 4,
   maxAgeMs: 7 * 24 * 3600 * 1000,
   duplicateWindowMs: 2 * 60 * 1000,
@@ -24,11 +24,11 @@ export const STREAM_DEFAULTS = {
  * One durable JetStream consumer per partition: more than this would be more consumers than a
  * server should hold per stream, and the embedded log has no reason to differ.
  */
-export const MAX_PARTITIONS = 256;
+const MAX_PARTITIONS = 256;
 /** Event ids and keys: bounded because both are copied into headers, indexes and dead letters. */
 const MAX_ID_BYTES = 256;
 /** The largest batch one fetch may ask for. */
-export const MAX_FETCH = 10_000;
+const MAX_FETCH = 10_000;
 
 export interface ResolvedStreamConfig {
   readonly name: string;

@@ -29,7 +29,7 @@ interface AckInfo {
   timestampNanos: bigint;
 }
 
-export function parseAckSubject(reply: string): AckInfo | undefined {
+function parseAckSubject(reply: string): AckInfo | undefined {
   const t = reply.split('.');
   if (t[0] !== '$JS' || t[1] !== 'ACK') return undefined;
   // v1: 9 tokens; v2 (servers ≥ 2.10 in some setups): domain and account hash after ACK, 12 or more.

@@ -94,7 +94,7 @@ const UNAVAILABLE_NAMES = new Set([
 ]);
 
 /** A lost or refused connection, a timeout, or JetStream not answering: the caller backs off. */
-export function isUnavailable(e: unknown): boolean {
+function isUnavailable(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   if (UNAVAILABLE_NAMES.has(e.name)) return true;
   const api = apiError(e);
@@ -103,7 +103,7 @@ export function isUnavailable(e: unknown): boolean {
   return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
 
-export function unavailable(where: string, e: unknown, details: Record<string, unknown> = {}): FerryError {
+function unavailable(where: string, e: unknown, details: Record<string, unknown> = {}): FerryError {
   const message = e instanceof Error ? e.message : String(e);
   return new FerryError(
     ErrorCode.STREAM_UNAVAILABLE,
