@@ -195,6 +195,23 @@ export function eventStreamConformance(name: string, make: () => Promise<EventSt
       ]);
     });
 
+    it('takes the ack wait and maxDeliveries of the latest open of a consumer', async () => {
+      const t = await setup();
+      const s = await newStream(t, 2);
+      await t.publish(s, [ev('only')]);
+      const first = await t.consumer(s, { name: 'tuned', ackWaitMs: 60_000, maxDeliveries: 5 });
+      await first.close();
+      const c = await t.consumer(s, { name: 'tuned', ackWaitMs: ACK_WAIT, maxDeliveries: 1 });
+      const [d] = await collect(c, 1);
+      expect(d?.deliveryCount).toBe(1);
+      // Not acked: with one delivery allowed and a short ack wait, it is dead-lettered soon.
+      const end = Date.now() + 5000;
+      while ((await t.status(s)).deadLetters === 0 && Date.now() < end) {
+        expect(await c.fetch(10, 100)).toEqual([]);
+      }
+      expect((await t.deadLetters(s, 10)).map((x) => [x.id, x.reason])).toEqual([['only', 'max-deliveries']]);
+    });
+
     it('deadLetter() moves a delivery out of processing, newest first in deadLetters()', async () => {
       const t = await setup();
       const s = await newStream(t);
