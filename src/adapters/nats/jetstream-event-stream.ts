@@ -44,6 +44,7 @@ import {
   ferryStreamOf,
   HEADER,
   isConsumerNotFound,
+  isMessageNotFound,
   isNoResponders,
   isStreamNotFound,
   jsName,
@@ -264,7 +265,15 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
       for (let n = 0; n < Math.min(64, limit - out.length) && seq >= info.state.first_seq; n++)
         slice.push(seq--);
       const msgs = await this.api('deadLetters', () =>
-        Promise.all(slice.map((s) => jsm.streams.getMessage(dlq, { seq: s }).catch(() => null))),
+        Promise.all(
+          slice.map((s) =>
+            jsm.streams.getMessage(dlq, { seq: s }).catch((e: unknown) => {
+              // A sequence aged out (or deleted) between the stream info and the read.
+              if (isMessageNotFound(e)) return null;
+              throw e;
+            }),
+          ),
+        ),
       );
       for (const m of msgs) {
         if (m === null || out.length >= limit) continue;
