@@ -171,8 +171,8 @@ class Validator {
         : first === 'sql'
           ? ['table', 'query', 'url']
           : first === 'stream'
-            ? ['stream', 'batchSource']
-            : ['path', 'format', 'table', 'query', 'url', 'stream', 'batchSource'];
+            ? ['stream', 'batchSource', 'idField', 'keyField']
+            : ['path', 'format', 'table', 'query', 'url', 'stream', 'batchSource', 'idField', 'keyField'];
     const s = this.c.object(
       raw,
       path,
@@ -196,8 +196,11 @@ class Validator {
       if (stream !== undefined && (typeof stream !== 'string' || !STREAM_NAME.test(stream))) {
         this.c.add(
           childPath(path, 'stream'),
-          `expected a stream name (letters, digits, "_" and "-", at most 64), got ${describe(stream)}`,
+          `expected a stream name (lower-case letters, digits, "_" and "-", at most 64), got ${describe(stream)}`,
         );
+      }
+      for (const key of ['idField', 'keyField']) {
+        if (s[key] !== undefined) this.c.field(s[key], childPath(path, key));
       }
     }
     if (name !== undefined && !this.sources.has(name)) this.sources.set(name, kind);
