@@ -62,8 +62,3 @@ function utc(year: number, month: number, day: number, h = 0, mi = 0, s = 0, ms 
 function daysIn(year: number, month: number): number {
   return new Date(utc(year, month, 0)).getUTCDate();
 }
-
-/** For messages and outputs: ISO 8601 in UTC. */
-export function formatEventTime(ms: number): string {
-  return new Date(ms).toISOString();
-}

@@ -53,8 +53,7 @@ const AGGREGATION_TYPES: Record<AggregationFn, readonly FeatureType[]> = {
   top_k: ['string_list'],
   count_by: ['map'],
 };
-export const TOP_K_MAX = 100;
-export const DEFAULT_TOP_K = 3;
+const TOP_K_MAX = 100;
 
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;

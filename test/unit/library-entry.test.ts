@@ -32,6 +32,7 @@ const API = [
   'checkCustomModel',
   'createServer',
   'decodeModel',
+  'defineFeatures',
   'defineModel',
   'formatModelRef',
   'isFerryError',
