@@ -47,7 +47,7 @@ export interface ViewIndex {
   readonly data: OfflineValues;
 }
 
-export function indexView(view: FeatureViewDef, data: OfflineValues): ViewIndex {
+function indexView(view: FeatureViewDef, data: OfflineValues): ViewIndex {
   const groups = new Map<string, number>();
   for (let g = 0; g < data.keys.length; g++) groups.set(data.keys[g]!, g);
   return { view, ttlMs: durationMs(view.ttl), groups, data };
