@@ -52,7 +52,11 @@ export function registerFeaturesDataCommands(features: Command): void {
       "only rows newer than each view's watermark (the newest event time materialized)",
       false,
     )
-    .option('--chunk-size <n>', `source rows per chunk, one transaction each (default ${DEFAULT_CHUNK_SIZE})`, parseIntOption)
+    .option(
+      '--chunk-size <n>',
+      `source rows per chunk, one transaction each (default ${DEFAULT_CHUNK_SIZE})`,
+      parseIntOption,
+    )
     .option('--json', 'JSON output', false)
     .action(
       async (flags: {
