@@ -3,14 +3,17 @@ import { ErrorCode, FerryError } from '../core/errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { EventStream } from '../ports/event-stream.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
+import type { OnlineFeatureStore } from '../ports/online-feature-store.js';
 import type { SqlClient } from '../ports/sql.js';
 import { FsBlobStore } from './fs/fs-blob-store.js';
 import { MemoryBlobStore } from './memory/memory-blob-store.js';
 import { MemoryLruStore } from './memory/memory-lru-store.js';
 import { JetStreamEventStream } from './nats/jetstream-event-stream.js';
 import { PostgresClient } from './postgres/postgres-client.js';
+import { RedisOnlineStore } from './redis/redis-online-store.js';
 import { RedisStore } from './redis/redis-store.js';
 import { parseServerUrl } from './server-url.js';
+import { SqlOnlineStore } from './sql/sql-online-store.js';
 import { SqliteClient } from './sqlite/sqlite-client.js';
 import { SqliteEventLog } from './sqlite/sqlite-event-log.js';
 
@@ -156,6 +159,56 @@ export function openEventStream(url: string, opts: OpenEventStreamOptions = {}):
   const what =
     scheme === undefined ? 'a stream URL needs a scheme' : `unsupported stream URL scheme "${scheme}:"`;
   throw invalid(url, `${what}; use sqlite:<path> or nats://host:4222`);
+}
+
+export interface OpenOnlineStoreOptions {
+  /** Redis only: put in front of every key. Default `ferry:`. */
+  prefix?: string;
+  /** Redis only: false lets init() succeed while the server is down. Default true. */
+  failFastAtInit?: boolean;
+  /** Redis: a command's limit (default 1000 ms). */
+  commandTimeoutMs?: number;
+  /** PostgreSQL: wins over `?schema=` in the URL. */
+  schema?: string;
+  /** How long the first connection may take: Redis default 2000 ms, PostgreSQL 2000 ms here. */
+  connectTimeoutMs?: number;
+  /** SQLite and PostgreSQL: passed to openSqlClient. */
+  busyTimeoutMs?: number;
+  maxConnections?: number;
+}
+
+/**
+ * Picks the online feature store from a URL (`FERRY_ONLINE_STORE`): `sqlite:<path>` or
+ * `postgres://…` → the table store over its own SqlClient (opened by init(), closed by close()),
+ * `redis://` / `rediss://` → Redis. Not initialised.
+ */
+export function openOnlineStore(url: string, opts: OpenOnlineStoreOptions = {}): OnlineFeatureStore {
+  const trimmed = url.trim();
+  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
+  if (scheme === 'redis' || scheme === 'rediss') {
+    return new RedisOnlineStore({
+      url: trimmed,
+      prefix: opts.prefix,
+      failFastAtInit: opts.failFastAtInit,
+      commandTimeoutMs: opts.commandTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs,
+    });
+  }
+  if (scheme === 'sqlite' || scheme === 'postgres' || scheme === 'postgresql') {
+    const sql = openSqlClient(trimmed, {
+      schema: opts.schema,
+      busyTimeoutMs: opts.busyTimeoutMs,
+      maxConnections: opts.maxConnections,
+      // A feature read waits on the pool's connection at worst this long, not pg's 10 s default.
+      connectTimeoutMs: opts.connectTimeoutMs ?? 2000,
+    });
+    return new SqlOnlineStore({ sql, ownsClient: true });
+  }
+  const what =
+    scheme === undefined
+      ? 'an online feature store URL needs a scheme'
+      : `unsupported online feature store URL scheme "${scheme}:"`;
+  throw invalid(url, `${what}; use sqlite:<path>, postgres://… or redis://…`);
 }
 
 function sqlite(path: string, opts: OpenSqlClientOptions): SqliteClient {

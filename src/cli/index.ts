@@ -6,6 +6,7 @@ import { registerConfigCommand } from './commands/config.js';
 import { registerDbCommand } from './commands/db.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerExperimentsCommand } from './commands/experiments.js';
+import { registerFeaturesCommand } from './commands/features.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -30,6 +31,7 @@ registerModelsCommand(program);
 registerServeCommand(program);
 registerBatchCommand(program);
 registerExperimentsCommand(program);
+registerFeaturesCommand(program);
 registerDbCommand(program);
 registerConfigCommand(program);
 

@@ -1,7 +1,17 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueStore } from '../../ports/key-value-store.js';
-import { NETWORK_ERROR_CODES, parseServerUrl, safeDecode, scrubSecret } from '../server-url.js';
+import { scrubSecret } from '../server-url.js';
+import {
+  connectFailFast,
+  describeTarget as describe,
+  escapeGlob,
+  isRedisUnavailable,
+  loadRedisClass,
+  parseRedisTarget as parseRedisUrl,
+  quitClient,
+  type RedisTarget,
+} from './redis-connection.js';
 
 export interface RedisStoreOptions {
   /** `redis://[user:password@]host[:port][/db]` or `rediss://…` for TLS. */
@@ -28,32 +38,7 @@ export interface RedisStoreOptions {
   failFastAtInit?: boolean;
 }
 
-/** Where the URL points, for messages: the password is kept only to scrub it from driver messages. */
-interface RedisTarget {
-  host: string;
-  port: number;
-  secret: string;
-}
-
 const SCAN_BATCH = 500;
-/**
- * Driver messages and Redis error prefixes meaning "no usable connection right now", as opposed to
- * a bad command. Case-sensitive: Redis error prefixes are upper case, and "loading" in a message is not LOADING.
- */
-const UNAVAILABLE_MESSAGE = new RegExp(
-  [
-    "Stream isn't writeable",
-    'Connection is closed',
-    'Command timed out',
-    'max retries per request',
-    'NOAUTH',
-    'WRONGPASS',
-    'LOADING',
-    'MASTERDOWN',
-    'READONLY',
-  ].join('|'),
-);
-
 /**
  * KeyValueStore over Redis (ioredis, imported in init() so the embedded default never loads it).
  *
@@ -184,56 +169,29 @@ export class RedisStore implements KeyValueStore {
     const client = this.client;
     this.client = undefined;
     if (client === undefined) return;
-    try {
-      await client.quit();
-    } catch {
-      client.disconnect(); // the server is gone: drop the socket instead of waiting on QUIT
-    }
+    await quitClient(client);
   }
 
   private async open(): Promise<void> {
-    let RedisClass: typeof import('ioredis').Redis;
-    try {
-      RedisClass = (await import('ioredis')).Redis;
-    } catch (e) {
+    const RedisClass = await loadRedisClass();
+    if (RedisClass instanceof Error) {
       throw new FerryError(
         ErrorCode.KV_UNAVAILABLE,
         'the "ioredis" package is needed for redis:// URLs: npm install ioredis',
-        { cause: e },
+        { cause: RedisClass },
       );
     }
-    // Whether a lost connection is retried: after a first success always, before it only when the
-    // caller can live without the store (failFastAtInit false).
-    let established = !this.failFastAtInit;
-    const options: RedisOptions = {
-      lazyConnect: true,
-      connectionName: this.connectionName,
-      connectTimeout: this.connectTimeoutMs,
-      commandTimeout: this.commandTimeoutMs,
-      // After ending a socket ioredis waits this long for the server to close its side (default 2 s);
-      // a hung server never does, and init() would wait on it.
-      disconnectTimeout: 200,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      // A write replayed after a reconnect may land after a newer one; callers get an error and decide.
-      autoResendUnfulfilledCommands: false,
-      // No retry before the first success, so init() fails now; afterwards reconnect in the background.
-      retryStrategy: (times) => (established ? Math.min(50 * 2 ** times, 2000) : null),
-    };
-    const client = new RedisClass(this.url, options);
-    // Without a listener ioredis prints every connection error; failures reach callers through commands.
-    client.on('error', () => undefined);
     try {
-      await client.connect();
+      this.client = await connectFailFast(RedisClass, {
+        url: this.url,
+        connectionName: this.connectionName,
+        connectTimeoutMs: this.connectTimeoutMs,
+        commandTimeoutMs: this.commandTimeoutMs,
+        failFastAtInit: this.failFastAtInit,
+      });
     } catch (e) {
-      if (this.failFastAtInit) {
-        client.disconnect();
-        throw this.unavailable(e);
-      }
-      // The client is reconnecting already (retryStrategy); commands fail fast until it is ready.
+      throw this.unavailable(e);
     }
-    established = true;
-    this.client = client;
   }
 
   private connected(): Redis {
@@ -272,16 +230,8 @@ export class RedisStore implements KeyValueStore {
 
   private commandError(e: unknown): FerryError {
     if (e instanceof FerryError) return e;
-    const code = (e as { code?: unknown } | null)?.code;
-    const name = e instanceof Error ? e.name : '';
+    if (isRedisUnavailable(e)) return this.unavailable(e);
     const message = e instanceof Error ? e.message : String(e);
-    if (
-      (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) ||
-      name === 'MaxRetriesPerRequestError' ||
-      UNAVAILABLE_MESSAGE.test(message)
-    ) {
-      return this.unavailable(e);
-    }
     return new FerryError(ErrorCode.KV_ERROR, `Redis error: ${this.scrub(message)}`, {
       details: { host: this.target.host, port: this.target.port },
       cause: e,
@@ -302,26 +252,8 @@ export class RedisStore implements KeyValueStore {
   }
 }
 
-function parseRedisUrl(url: string): RedisTarget {
-  const parsed = parseServerUrl(url, 'Redis', ['redis:', 'rediss:']);
-  return {
-    host: parsed.hostname || 'localhost',
-    port: parsed.port === '' ? 6379 : Number(parsed.port),
-    secret: safeDecode(parsed.password),
-  };
-}
-
-function describe(t: RedisTarget): string {
-  return `${t.host}:${t.port}`;
-}
-
 function isValidTtl(ttlMs: number): boolean {
   return typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0;
-}
-
-/** SCAN MATCH is a glob: escape its metacharacters so a prefix is matched literally. */
-function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 /** A copy: the socket may still hold the chunk after the call returns, and callers may reuse their array. */

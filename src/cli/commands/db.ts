@@ -6,6 +6,8 @@ import { loadConfig } from '../../core/config.js';
 import { migrate, type StoreSchema, schemaStatus } from '../../core/migrations.js';
 import { EXPERIMENT_STATS_MIGRATIONS } from '../../experiments/experiment-stats-store.js';
 import { EXPERIMENT_MIGRATIONS } from '../../experiments/experiment-store.js';
+import { OFFLINE_STORE_MIGRATIONS } from '../../features/offline-store.js';
+import { FEATURE_REPO_MIGRATIONS } from '../../features/repo-schema.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { REGISTRY_MIGRATIONS } from '../../registry/schema.js';
 import { PREDICTION_LOG_MIGRATIONS } from '../../serving/prediction-log/sql-prediction-log.js';
@@ -19,6 +21,8 @@ export const ALL_STORE_SCHEMAS: readonly StoreSchema[] = [
   BATCH_JOB_MIGRATIONS,
   EXPERIMENT_MIGRATIONS,
   EXPERIMENT_STATS_MIGRATIONS,
+  FEATURE_REPO_MIGRATIONS,
+  OFFLINE_STORE_MIGRATIONS,
 ];
 
 async function withDatabase<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T> {
