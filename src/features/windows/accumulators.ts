@@ -1,6 +1,7 @@
 import type { FeatureValue } from '../../ports/online-feature-store.js';
 import type { AggregationFn, FeatureType } from '../feature-definitions.js';
-import { describe, featureTypeProblem, isFiniteNumber } from './feature-types.js';
+import { coerceValue } from '../feature-values.js';
+import { describe, isFiniteNumber } from './feature-types.js';
 
 /*
  * Accumulators of the window aggregations. Each is mergeable (session windows merge: the result of
@@ -8,9 +9,11 @@ import { describe, featureTypeProblem, isFiniteNumber } from './feature-types.js
  * (the processor keeps them in SQL between batches). Every result is independent of the order in
  * which events were added: `last` breaks ties of event time by event id, sums are compensated.
  *
- * Values that are null or absent are skipped by every aggregation but `count` without a field
- * (SQL's rule: COUNT(*) counts rows, SUM(x) skips NULL). A present value of the wrong type is the
- * caller's refusal (see `valueProblem`), never silently skipped.
+ * Values are prepared first (`prepareFields`): converted to the type the aggregation reads with
+ * the rule of every source (`feature-values.ts`: `"42"` from a CSV cell is the number 42), or
+ * refused with the reason (the caller's dead letter or bad row), never silently skipped. Values
+ * that are null, absent or empty are skipped by every aggregation but `count` without a field
+ * (SQL's rule: COUNT(*) counts rows, SUM(x) skips NULL).
  */
 
 /** Neumaier's compensated sum: `s + c` is the sum, nearly independent of the order of additions. */
@@ -39,7 +42,7 @@ interface Impl {
   add(acc: Acc, value: unknown, ev: EventRef): Acc;
   merge(a: Acc, b: Acc): Acc;
   result(acc: Acc, k: number): FeatureValue;
-  /** Why the value cannot be aggregated; undefined when it can. */
+  /** Why the value cannot be aggregated (for functions whose values have no declared type). */
   problem(value: unknown): string | undefined;
   toJson(acc: Acc): unknown;
   fromJson(json: unknown): Acc;
@@ -202,34 +205,31 @@ export function emptyAcc(agg: CompiledAggregation): Acc {
   return IMPLS[agg.fn].empty();
 }
 
-/** The value of the event this aggregation reads; undefined when it skips the event. */
-function fieldValue(agg: CompiledAggregation, fields: Readonly<Record<string, unknown>>): unknown {
-  if (agg.field === undefined) return true; // count of events
-  const value = Object.hasOwn(fields, agg.field) ? fields[agg.field] : undefined;
-  return value === null ? undefined : value;
+export type Prepared =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * A raw field value as this aggregation reads it: null when it is missing (null, absent, empty
+ * text), converted to the type it reads, or refused with the reason.
+ */
+export function prepareValue(agg: CompiledAggregation, raw: unknown): Prepared {
+  if (raw === undefined || raw === null || raw === '') return { ok: true, value: null };
+  if (agg.valueType !== undefined) {
+    const r = coerceValue(agg.valueType, raw);
+    return r.ok ? { ok: true, value: r.value } : { ok: false, reason: `${agg.field}: ${r.reason}` };
+  }
+  const problem = IMPLS[agg.fn].problem(raw);
+  return problem === undefined ? { ok: true, value: raw } : { ok: false, reason: `${agg.field}: ${problem}` };
 }
 
-/** Why the event's field cannot be aggregated (wrong type); undefined when it can or is absent. */
-export function valueProblem(
-  agg: CompiledAggregation,
-  fields: Readonly<Record<string, unknown>>,
-): string | undefined {
-  const value = fieldValue(agg, fields);
-  if (value === undefined) return undefined;
-  const problem =
-    agg.valueType !== undefined ? featureTypeProblem(agg.valueType, value) : IMPLS[agg.fn].problem(value);
-  return problem === undefined ? undefined : `${agg.field}: ${problem}`;
-}
-
-/** Adds an event to the accumulator (in place when it can); a null or absent field is skipped. */
-export function addToAcc(
-  agg: CompiledAggregation,
-  acc: Acc,
-  fields: Readonly<Record<string, unknown>>,
-  ev: EventRef,
-): Acc {
-  const value = fieldValue(agg, fields);
-  return value === undefined ? acc : IMPLS[agg.fn].add(acc, value, ev);
+/**
+ * Adds an event's prepared value (`prepareValue`) to the accumulator, in place when it can. A null
+ * value is skipped, except by `count` without a field, which counts every event.
+ */
+export function addToAcc(agg: CompiledAggregation, acc: Acc, value: unknown, ev: EventRef): Acc {
+  if (agg.field === undefined) return IMPLS[agg.fn].add(acc, true, ev);
+  return value === null || value === undefined ? acc : IMPLS[agg.fn].add(acc, value, ev);
 }
 
 /** The accumulator of the union of both accumulators' events; neither argument is changed. */

@@ -8,7 +8,8 @@ export interface BatchRow {
   readonly eventTimeMs: number;
   /** Ties of `last` are broken by id; default: the row's position, so a later row wins. */
   readonly id?: string;
-  readonly fields: Readonly<Record<string, unknown>>;
+  /** The row's values for the view's aggregations: `prepareEvent`'s (a row it refuses is the caller's bad row). */
+  readonly values: readonly unknown[];
 }
 
 export interface BatchWindow {
@@ -34,8 +35,7 @@ export interface BatchEntity {
  * change the result. `ferry features materialize` uses it for windowed views, so a view computed
  * from files equals the same view computed from a stream that saw no late events.
  *
- * The fields must have passed `eventProblem` (wrong types are the caller's refusals). Entities come
- * back in the order of their first row.
+ * Entities come back in the order of their first row.
  */
 export function aggregateBatch(view: WindowView, rows: readonly BatchRow[]): BatchEntity[] {
   const entities = new Map<string, EntityWindows>();
@@ -50,7 +50,7 @@ export function aggregateBatch(view: WindowView, rows: readonly BatchRow[]): Bat
     applyEvent(
       view,
       entity,
-      { id, eventTimeMs: row.eventTimeMs, fields: row.fields },
+      { id, eventTimeMs: row.eventTimeMs, values: row.values },
       Number.NEGATIVE_INFINITY,
     );
   });

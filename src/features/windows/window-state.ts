@@ -7,7 +7,7 @@ import {
   addToAcc,
   emptyAcc,
   mergeAccs,
-  valueProblem,
+  prepareValue,
 } from './accumulators.js';
 import type { WindowView } from './window-view.js';
 
@@ -35,11 +35,14 @@ export interface WindowState {
   accs: Acc[];
 }
 
-/** An event as the engine sees it: its id (tie-break of `last`), event time and fields. */
+/**
+ * An event as the engine sees it: its id (tie-break of `last`), event time and the value each
+ * aggregation reads (`prepareEvent`), in the order of the view's aggregations.
+ */
 export interface WindowEvent {
   readonly id: string;
   readonly eventTimeMs: number;
-  readonly fields: Readonly<Record<string, unknown>>;
+  readonly values: readonly unknown[];
 }
 
 export type ApplyResult =
@@ -91,16 +94,28 @@ export class EntityWindows {
   }
 }
 
-/** Why the event's fields cannot be aggregated by this view (a wrong type), or undefined. */
-export function eventProblem(
-  view: WindowView,
-  fields: Readonly<Record<string, unknown>>,
-): string | undefined {
-  for (const agg of view.aggregations) {
-    const problem = valueProblem(agg, fields);
-    if (problem !== undefined) return problem;
+export type PreparedEvent =
+  | { readonly ok: true; readonly values: readonly unknown[] }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * The value each of the view's aggregations reads from the fields, converted to the type it reads
+ * (see `prepareValue`; two aggregations of one field may read it differently), or the first reason
+ * one cannot be. Events and batch rows go through it before `applyEvent`.
+ */
+export function prepareEvent(view: WindowView, fields: Readonly<Record<string, unknown>>): PreparedEvent {
+  const values: unknown[] = new Array(view.aggregations.length);
+  for (let i = 0; i < view.aggregations.length; i++) {
+    const agg = view.aggregations[i]!;
+    if (agg.field === undefined) {
+      values[i] = null;
+      continue;
+    }
+    const r = prepareValue(agg, Object.hasOwn(fields, agg.field) ? fields[agg.field] : undefined);
+    if (!r.ok) return r;
+    values[i] = r.value;
   }
-  return undefined;
+  return { ok: true, values };
 }
 
 /** The [start, end) bounds of the tumbling or hopping windows holding `t`, oldest first. */
@@ -128,15 +143,14 @@ function newWindow(view: WindowView, start: number, end: number): WindowState {
 
 function addEvent(view: WindowView, w: WindowState, ev: WindowEvent): void {
   const aggs = view.aggregations;
-  for (let i = 0; i < aggs.length; i++) w.accs[i] = addToAcc(aggs[i]!, w.accs[i]!, ev.fields, ev);
+  for (let i = 0; i < aggs.length; i++) w.accs[i] = addToAcc(aggs[i]!, w.accs[i]!, ev.values[i], ev);
   w.events += 1;
   if (ev.eventTimeMs > w.lastEventMs) w.lastEventMs = ev.eventTimeMs;
 }
 
 /**
  * Adds the event to its windows that the watermark has not passed. `watermarkMs` is the watermark
- * before this event (the caller advances it after). The event's fields must have passed
- * `eventProblem`.
+ * before this event (the caller advances it after). The event's values are `prepareEvent`'s.
  */
 export function applyEvent(
   view: WindowView,

@@ -1,7 +1,8 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
-import type { AggregationFn, FeatureType, FeatureViewDef } from '../feature-definitions.js';
+import { parseDuration } from '../duration.js';
+import type { AggregationFn, Duration, FeatureType, FeatureViewDef } from '../feature-definitions.js';
+import { DEFAULT_TOP_K, TOP_K_MAX } from '../validate-definitions.js';
 import type { CompiledAggregation } from './accumulators.js';
-import { durationMs } from './duration.js';
 
 /** A window definition with its durations in milliseconds. */
 export type WindowSpec =
@@ -24,21 +25,20 @@ export interface WindowView {
   readonly aggregations: readonly CompiledAggregation[];
 }
 
-/** Which declared types each aggregation may produce. */
+/** Which declared types each aggregation may produce (as `validate-definitions.ts` says). */
 const RESULT_TYPES: Readonly<Record<AggregationFn, readonly FeatureType[] | 'any'>> = {
-  count: ['int64'],
+  count: ['int64', 'float64'],
   sum: ['float64', 'int64'],
   mean: ['float64'],
   min: ['float64', 'int64'],
   max: ['float64', 'int64'],
   last: 'any',
-  distinct_count: ['int64'],
+  distinct_count: ['int64', 'float64'],
   top_k: ['string_list'],
   count_by: ['map'],
 };
 /** The functions whose field values have the feature's declared type (the others have their own rule). */
 const TYPED_BY_FEATURE: ReadonlySet<AggregationFn> = new Set(['sum', 'min', 'max', 'last']);
-const MAX_K = 1000;
 /** Hopping windows per event: more would make every event cost that many state updates. */
 const MAX_WINDOWS_PER_EVENT = 1000;
 
@@ -46,7 +46,11 @@ function invalid(where: string, message: string): FerryError {
   return new FerryError(ErrorCode.FEATURES_INVALID, `${where}: ${message}`, { details: { field: where } });
 }
 
-/** Checks a `window` view and compiles it; FERRY_FEATURES_INVALID naming the field otherwise. */
+/**
+ * Checks a `window` view and compiles it; FERRY_FEATURES_INVALID naming the field otherwise. The
+ * definition loader reports every problem of a file at once; this is the engine's own guard, for
+ * definitions that reach it another way (the library API).
+ */
 export function compileWindowView(view: FeatureViewDef): WindowView {
   const where = `views.${view.name}`;
   const t = view.transform;
@@ -69,7 +73,7 @@ export function compileWindowView(view: FeatureViewDef): WindowView {
     throw invalid(`${where}.transform.window.type`, 'must be tumbling, hopping or session');
   }
   const allowedLatenessMs =
-    t.allowedLateness === undefined ? 0 : durationMs(t.allowedLateness, `${where}.transform.allowedLateness`);
+    t.allowedLateness === undefined ? 0 : durationOf(t.allowedLateness, `${where}.transform.allowedLateness`);
   const ttlMs = positive(view.ttl, `${where}.ttl`);
   const types = new Map(view.schema.map((f) => [f.name, f.type]));
   const seen = new Set<string>();
@@ -88,9 +92,9 @@ export function compileWindowView(view: FeatureViewDef): WindowView {
     if (a.fn !== 'count' && (typeof a.field !== 'string' || a.field === '')) {
       throw invalid(`${at}.field`, `${a.fn} needs the event field it aggregates`);
     }
-    const k = a.fn === 'top_k' ? (a.k ?? 3) : 0;
-    if (a.fn === 'top_k' && (!Number.isInteger(k) || k < 1 || k > MAX_K)) {
-      throw invalid(`${at}.k`, `must be an integer in [1, ${MAX_K}]`);
+    const k = a.fn === 'top_k' ? (a.k ?? DEFAULT_TOP_K) : 0;
+    if (a.fn === 'top_k' && (!Number.isInteger(k) || k < 1 || k > TOP_K_MAX)) {
+      throw invalid(`${at}.k`, `must be an integer in [1, ${TOP_K_MAX}]`);
     }
     return {
       name: a.name,
@@ -116,8 +120,15 @@ export function compileWindowView(view: FeatureViewDef): WindowView {
   };
 }
 
-function positive(value: FeatureViewDef['ttl'], where: string): number {
-  const ms = durationMs(value, where);
+function durationOf(value: Duration, where: string): number {
+  const r = parseDuration(value);
+  if (!r.ok) throw invalid(where, r.reason);
+  if (r.ms < 0) throw invalid(where, 'must not be negative');
+  return r.ms;
+}
+
+function positive(value: Duration, where: string): number {
+  const ms = durationOf(value, where);
   if (ms <= 0) throw invalid(where, 'must be longer than 0');
   return ms;
 }

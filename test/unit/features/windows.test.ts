@@ -11,13 +11,11 @@ import {
   mergeAccs,
 } from '../../../src/features/windows/accumulators.js';
 import { aggregateBatch } from '../../../src/features/windows/aggregate-batch.js';
-import { durationMs } from '../../../src/features/windows/duration.js';
-import { eventTimeMs } from '../../../src/features/windows/event-time.js';
 import {
   applyEvent,
   currentValue,
   EntityWindows,
-  eventProblem,
+  prepareEvent,
   pruneWindows,
   type StoredWindow,
   windowFromStored,
@@ -125,10 +123,11 @@ function runEngine(view: WindowView, events: readonly RefEvent[], batchSize: num
         entity = new EntityWindows(rows.map((r) => windowFromStored(view, JSON.parse(r) as StoredWindow)));
         loaded.set(ev.entity, entity);
       }
-      expect(eventProblem(view, ev.fields)).toBeUndefined();
+      const prepared = prepareEvent(view, ev.fields);
+      if (!prepared.ok) throw new Error(prepared.reason);
       const max = maxByPartition.get(ev.partition);
       const watermark = max === undefined ? Number.NEGATIVE_INFINITY : max - view.allowedLatenessMs;
-      const result = applyEvent(view, entity, ev, watermark);
+      const result = applyEvent(view, entity, { ...ev, values: prepared.values }, watermark);
       if (!result.accepted) {
         expect(result.reason).toMatch(/^late: /);
         late.add(ev.id);
@@ -143,6 +142,23 @@ function runEngine(view: WindowView, events: readonly RefEvent[], batchSize: num
     }
   }
   return { table, late };
+}
+
+/** applyEvent with raw fields, prepared first (the tests' events are always valid). */
+function applyRaw(
+  view: WindowView,
+  entity: EntityWindows,
+  ev: { id: string; eventTimeMs: number; fields: Record<string, unknown> },
+  watermarkMs: number,
+) {
+  const prepared = prepareEvent(view, ev.fields);
+  if (!prepared.ok) throw new Error(prepared.reason);
+  return applyEvent(
+    view,
+    entity,
+    { id: ev.id, eventTimeMs: ev.eventTimeMs, values: prepared.values },
+    watermarkMs,
+  );
 }
 
 function expectValuesClose(
@@ -219,12 +235,11 @@ describe('aggregateBatch', () => {
       for (let seed = 1; seed <= 10; seed++) {
         const view = compileWindowView(viewDef(window, 0));
         const events = randomEvents(seed * 31, 200);
-        const rows = events.map((e) => ({
-          entityKey: e.entity,
-          eventTimeMs: e.eventTimeMs,
-          id: e.id,
-          fields: e.fields,
-        }));
+        const rows = events.map((e) => {
+          const prepared = prepareEvent(view, e.fields);
+          if (!prepared.ok) throw new Error(prepared.reason);
+          return { entityKey: e.entity, eventTimeMs: e.eventTimeMs, id: e.id, values: prepared.values };
+        });
         const batch = aggregateBatch(view, rows);
         const shuffled = aggregateBatch(view, shuffleInPlace([...rows], seededRandom(seed)));
         const sorted = (b: typeof batch) => [...b].sort((x, y) => (x.entityKey < y.entityKey ? -1 : 1));
@@ -270,7 +285,10 @@ describe('accumulators', () => {
       const inA = events.map(() => random() < 0.5);
       for (const agg of view.aggregations) {
         const fold = (evs: readonly RefEvent[]) =>
-          evs.reduce((acc, e) => addToAcc(agg, acc, e.fields, e), emptyAcc(agg));
+          evs.reduce(
+            (acc, e) => addToAcc(agg, acc, agg.field === undefined ? null : (e.fields[agg.field] ?? null), e),
+            emptyAcc(agg),
+          );
         const a = fold(events.filter((_, i) => inA[i]));
         const b = fold(events.filter((_, i) => !inA[i]));
         const all = fold(events);
@@ -293,7 +311,7 @@ describe('accumulators', () => {
   it('a compensated sum stays exact where a naive one drifts', () => {
     const sum = view.aggregations.find((a) => a.fn === 'sum')!;
     let acc = emptyAcc(sum);
-    for (const x of [1e16, 1, -1e16, 1]) acc = addToAcc(sum, acc, { x }, { id: 'i', eventTimeMs: 0 });
+    for (const x of [1e16, 1, -1e16, 1]) acc = addToAcc(sum, acc, x, { id: 'i', eventTimeMs: 0 });
     expect(accResult(sum, acc)).toBe(2);
   });
 
@@ -301,7 +319,7 @@ describe('accumulators', () => {
     const byC = view.aggregations.find((a) => a.fn === 'count_by')!;
     let acc = emptyAcc(byC);
     for (const c of ['__proto__', '__proto__', 'constructor'])
-      acc = addToAcc(byC, acc, { c }, { id: 'i', eventTimeMs: 0 });
+      acc = addToAcc(byC, acc, c, { id: 'i', eventTimeMs: 0 });
     const result = accResult(byC, acc) as Record<string, number>;
     expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
     expect(Object.entries(result)).toEqual([
@@ -317,9 +335,9 @@ describe('currentValue', () => {
   it('tumbling: the window holding the time; a quiet entity reads as an empty window', () => {
     const view = compileWindowView(viewDef({ type: 'tumbling', size: 60_000 }, 0));
     const entity = new EntityWindows();
-    applyEvent(view, entity, ev('a', 10_000, 1), Number.NEGATIVE_INFINITY);
-    applyEvent(view, entity, ev('b', 70_000, 2), Number.NEGATIVE_INFINITY);
-    applyEvent(view, entity, ev('c', 80_000, 3), Number.NEGATIVE_INFINITY);
+    applyRaw(view, entity, ev('a', 10_000, 1), Number.NEGATIVE_INFINITY);
+    applyRaw(view, entity, ev('b', 70_000, 2), Number.NEGATIVE_INFINITY);
+    applyRaw(view, entity, ev('c', 80_000, 3), Number.NEGATIVE_INFINITY);
     expect(currentValue(view, entity, 80_000)).toMatchObject({
       eventTimeMs: 80_000,
       window: { start: 60_000, end: 120_000 },
@@ -338,7 +356,7 @@ describe('currentValue', () => {
     const view = compileWindowView(viewDef({ type: 'hopping', size: 60_000, hop: 20_000 }, 0));
     const entity = new EntityWindows();
     for (const [i, t] of [5_000, 25_000, 45_000, 65_000].entries()) {
-      applyEvent(view, entity, ev(`e${i}`, t, 1), Number.NEGATIVE_INFINITY);
+      applyRaw(view, entity, ev(`e${i}`, t, 1), Number.NEGATIVE_INFINITY);
     }
     // 65 000 is in [20 000, 80 000), [40 000, 100 000) and [60 000, 120 000): the first closes first.
     expect(currentValue(view, entity, 65_000)).toMatchObject({
@@ -350,21 +368,21 @@ describe('currentValue', () => {
   it('sessions: merging two sessions through an event between them', () => {
     const view = compileWindowView(viewDef({ type: 'session', gap: 10_000 }, 0));
     const entity = new EntityWindows();
-    applyEvent(view, entity, ev('a', 0, 1), Number.NEGATIVE_INFINITY);
-    applyEvent(view, entity, ev('b', 19_000, 2), Number.NEGATIVE_INFINITY);
+    applyRaw(view, entity, ev('a', 0, 1), Number.NEGATIVE_INFINITY);
+    applyRaw(view, entity, ev('b', 19_000, 2), Number.NEGATIVE_INFINITY);
     expect(entity.windows.map((w) => [w.start, w.end])).toEqual([
       [0, 10_000],
       [19_000, 29_000],
     ]);
     entity.changed.clear();
     // [9 500, 19 500) touches both sessions.
-    applyEvent(view, entity, ev('c', 9_500, 4), Number.NEGATIVE_INFINITY);
+    applyRaw(view, entity, ev('c', 9_500, 4), Number.NEGATIVE_INFINITY);
     expect(entity.windows.map((w) => [w.start, w.end])).toEqual([[0, 29_000]]);
     expect(entity.deletedStarts()).toEqual([19_000]);
     expect([...entity.changed].map((w) => w.start)).toEqual([0]);
     expect(currentValue(view, entity, 19_000)?.values).toMatchObject({ n: 3, sum_x: 7, last_c: 'b' });
     // A session the watermark passed takes no more events, even one that would touch it.
-    expect(applyEvent(view, entity, ev('d', 20_000, 1), 40_000).accepted).toBe(false);
+    expect(applyRaw(view, entity, ev('d', 20_000, 1), 40_000).accepted).toBe(false);
   });
 });
 
@@ -373,26 +391,24 @@ describe('lateness and pruning', () => {
     const view = compileWindowView(viewDef({ type: 'tumbling', size: 60_000 }, 5_000));
     const entity = new EntityWindows();
     expect(
-      applyEvent(view, entity, { id: 'a', eventTimeMs: 10_000, fields: {} }, Number.NEGATIVE_INFINITY),
+      applyRaw(view, entity, { id: 'a', eventTimeMs: 10_000, fields: {} }, Number.NEGATIVE_INFINITY),
     ).toEqual({
       accepted: true,
       windows: 1,
     });
     // Watermark 60 000 (65 000 seen − 5 000 lateness): [0, 60 000) is final.
-    const late = applyEvent(view, entity, { id: 'b', eventTimeMs: 59_999, fields: {} }, 60_000);
+    const late = applyRaw(view, entity, { id: 'b', eventTimeMs: 59_999, fields: {} }, 60_000);
     expect(late.accepted).toBe(false);
     expect(entity.windows[0]!.events).toBe(1);
     // One ms earlier the window was still open.
-    expect(applyEvent(view, entity, { id: 'c', eventTimeMs: 59_999, fields: {} }, 59_999).accepted).toBe(
-      true,
-    );
+    expect(applyRaw(view, entity, { id: 'c', eventTimeMs: 59_999, fields: {} }, 59_999).accepted).toBe(true);
   });
 
   it('windows the watermark passed by more than the retention are pruned', () => {
     const view = compileWindowView(viewDef({ type: 'tumbling', size: 60_000 }, 0, '2m'));
     const entity = new EntityWindows();
     for (const t of [0, 60_000, 120_000, 180_000, 240_000]) {
-      applyEvent(view, entity, { id: `e${t}`, eventTimeMs: t, fields: {} }, Number.NEGATIVE_INFINITY);
+      applyRaw(view, entity, { id: `e${t}`, eventTimeMs: t, fields: {} }, Number.NEGATIVE_INFINITY);
     }
     expect(pruneWindows(view, entity, 240_000)).toBe(2);
     expect(entity.windows.map((w) => w.start)).toEqual([120_000, 180_000, 240_000]);
@@ -452,30 +468,45 @@ describe('definitions and values', () => {
     }
   });
 
-  it('refuses fields of the wrong type, skips nulls', () => {
+  it('converts fields as every source does, refuses wrong types, skips missing values', () => {
     const view = compileWindowView(viewDef({ type: 'tumbling', size: '1m' }, 0));
-    expect(eventProblem(view, { x: 1.5, c: 'a' })).toBeUndefined();
-    expect(eventProblem(view, { x: null })).toBeUndefined();
-    expect(eventProblem(view, { x: '12' })).toMatch(/^x: must be a finite number, not string "12"/);
-    expect(eventProblem(view, { x: true })).toMatch(/^x: must be a finite number/);
-    expect(eventProblem(view, { c: 3 })).toMatch(/^c: must be a string/);
-    expect(eventProblem(view, { c: ['a'] })).toMatch(/^c: must be a string, not a list/);
-  });
-
-  it('reads durations and event times', () => {
-    expect(durationMs('90s', 'x')).toBe(90_000);
-    expect(durationMs('1.5h', 'x')).toBe(5_400_000);
-    expect(durationMs('7d', 'x')).toBe(604_800_000);
-    expect(durationMs(250, 'x')).toBe(250);
-    expectInvalid(() => durationMs('-1s', 'x'), /not a duration/);
-    expect(eventTimeMs('2024-01-31T12:00:00Z')).toBe(Date.UTC(2024, 0, 31, 12));
-    expect(eventTimeMs('2024-01-31 12:00:00')).toBe(Date.UTC(2024, 0, 31, 12));
-    expect(eventTimeMs('2024-01-31T14:00:00+02:00')).toBe(Date.UTC(2024, 0, 31, 12));
-    expect(eventTimeMs('2024-01-31')).toBe(Date.UTC(2024, 0, 31));
-    expect(eventTimeMs(1_700_000_000_000)).toBe(1_700_000_000_000);
-    expect(eventTimeMs('1700000000000')).toBe(1_700_000_000_000);
-    for (const bad of ['yesterday', '', '2024-13-01T00:00:00Z', -1, Number.NaN, 1e20, null, true, {}]) {
-      expect(eventTimeMs(bad), String(bad)).toBeUndefined();
-    }
+    // Values in the order of the aggregations: n, n_x, sum_x, mean_x, min_x, max_x, last_c, distinct_c, top_c, by_c.
+    const fields = (f: Record<string, unknown>) => {
+      const r = prepareEvent(view, f);
+      return r.ok ? r.values : r.reason;
+    };
+    expect(fields({ x: 1.5, c: 'a', other: {} })).toEqual([
+      null,
+      1.5,
+      1.5,
+      1.5,
+      1.5,
+      1.5,
+      'a',
+      'a',
+      'a',
+      'a',
+    ]);
+    // A CSV cell's text is its value (count reads it as it is); an empty cell is missing.
+    expect(fields({ x: '12', c: '' })).toEqual([null, '12', 12, 12, 12, 12, null, null, null, null]);
+    expect(fields({ x: null })).toEqual([null, null, null, null, null, null, null, null, null, null]);
+    expect(fields({ x: 'twelve' })).toMatch(/^x: "twelve" is not a float64/);
+    expect(fields({ x: true })).toMatch(/^x: true is not a float64/);
+    // last_c reads c as its declared string; count_by alone reads any scalar.
+    expect(fields({ x: 1, c: ['a'] })).toMatch(/^c: \["a"\] is not text/);
+    const byOnly = compileWindowView({
+      ...viewDef({ type: 'tumbling', size: '1m' }, 0),
+      schema: [{ name: 'by_c', type: 'map' }],
+      transform: {
+        kind: 'window',
+        window: { type: 'tumbling', size: '1m' },
+        aggregations: [{ name: 'by_c', fn: 'count_by', field: 'c' }],
+      },
+    });
+    expect(prepareEvent(byOnly, { c: 3 })).toEqual({ ok: true, values: [3] });
+    expect(prepareEvent(byOnly, { c: { a: 1 } })).toEqual({
+      ok: false,
+      reason: 'c: must be a string, number or boolean, not an object',
+    });
   });
 });
