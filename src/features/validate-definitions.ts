@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { STREAM_NAME } from '../ports/event-stream.js';
 import { Checks, type DefinitionProblem, describe } from './definition-checks.js';
 import {
   AGGREGATIONS,
@@ -53,10 +54,11 @@ const AGGREGATION_TYPES: Record<AggregationFn, readonly FeatureType[]> = {
   top_k: ['string_list'],
   count_by: ['map'],
 };
-/** The window engine's bound (features/windows/window-view.ts, MAX_K). */
-const TOP_K_MAX = 1000;
+/** The largest `k` of a top_k aggregation (the window engine keeps every value's count to rank them). */
+export const TOP_K_MAX = 1000;
+/** `k` of a top_k aggregation that gives none. */
+export const DEFAULT_TOP_K = 3;
 
-const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 function defaultIsFile(path: string): boolean {
