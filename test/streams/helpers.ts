@@ -7,6 +7,7 @@ import { initOfflineStore, writeOfflineRows } from '../../src/features/offline-s
 import type { EventStream } from '../../src/ports/event-stream.js';
 import type { SqlClient } from '../../src/ports/sql.js';
 import type { PipelineDeps } from '../../src/streams/run-pipeline.js';
+import { deleteJetStreams } from '../helpers/nats-server.js';
 
 export const NATS_URL = process.env.FERRY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -150,6 +151,8 @@ export interface TestEnv {
   readonly sql: SqlClient;
   readonly online: SqlOnlineStore;
   readonly deps: PipelineDeps;
+  /** A stream name of this test's own; on NATS it is deleted by close(). */
+  streamName(prefix: string): string;
   close(): Promise<void>;
 }
 
@@ -172,14 +175,21 @@ export async function openTestEnv(dir: string, transport: 'sqlite' | 'nats'): Pr
       },
     },
   };
+  const names: string[] = [];
   return {
     stream,
     sql,
     online,
     deps,
+    streamName: (prefix) => {
+      const name = uniqueStream(prefix);
+      names.push(name);
+      return name;
+    },
     close: async () => {
       await stream.close();
       await sql.close();
+      if (transport === 'nats') await deleteJetStreams(NATS_URL, names);
     },
   };
 }
