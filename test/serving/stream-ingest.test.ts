@@ -42,6 +42,7 @@ function publish(stream: string, body: unknown, token = STREAMS_TOKEN) {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
+    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field
   }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, any> }));
 }
 
