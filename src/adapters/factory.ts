@@ -1,18 +1,21 @@
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import type { EventStream } from '../ports/event-stream.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
 import type { OnlineFeatureStore } from '../ports/online-feature-store.js';
 import type { SqlClient } from '../ports/sql.js';
 import { FsBlobStore } from './fs/fs-blob-store.js';
 import { MemoryBlobStore } from './memory/memory-blob-store.js';
 import { MemoryLruStore } from './memory/memory-lru-store.js';
+import { JetStreamEventStream } from './nats/jetstream-event-stream.js';
 import { PostgresClient } from './postgres/postgres-client.js';
 import { RedisOnlineStore } from './redis/redis-online-store.js';
 import { RedisStore } from './redis/redis-store.js';
 import { parseServerUrl } from './server-url.js';
 import { SqlOnlineStore } from './sql/sql-online-store.js';
 import { SqliteClient } from './sqlite/sqlite-client.js';
+import { SqliteEventLog } from './sqlite/sqlite-event-log.js';
 
 export interface OpenSqlClientOptions {
   /** SQLite only. */
@@ -170,6 +173,44 @@ export function openOnlineStore(url: string, opts: OpenOnlineStoreOptions = {}):
       ? 'an online feature store URL needs a scheme'
       : `unsupported online feature store URL scheme "${scheme}:"`;
   throw invalid(url, `${what}; use sqlite:<path>, postgres://… or redis://…`);
+}
+
+export interface OpenEventStreamOptions {
+  /** Embedded log only: how long a write waits for another process's lock. */
+  busyTimeoutMs?: number;
+  /** NATS only: how long init() waits for the first connection. */
+  connectTimeoutMs?: number;
+  /** NATS only: the bound on every call to the server. */
+  requestTimeoutMs?: number;
+  /** The longest pause between two looks while a fetch waits. */
+  maxPollMs?: number;
+}
+
+/**
+ * Picks the stream transport from a URL (`FERRY_STREAM_URL`): `sqlite:<path>` (or
+ * `sqlite:///abs/path`, `sqlite::memory:`) → the embedded log, `nats://host:port` → NATS JetStream.
+ * Not initialised.
+ */
+export function openEventStream(url: string, opts: OpenEventStreamOptions = {}): EventStream {
+  const trimmed = url.trim();
+  if (trimmed === '') throw invalid(url, 'the stream URL is empty');
+  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
+  if (scheme === 'sqlite') {
+    const path = trimmed.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') throw invalid(url, 'sqlite: needs a path, e.g. sqlite:./.ferry/streams.db');
+    return new SqliteEventLog({ path, busyTimeoutMs: opts.busyTimeoutMs, maxPollMs: opts.maxPollMs });
+  }
+  if (scheme === 'nats') {
+    return new JetStreamEventStream({
+      url: trimmed,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      maxPollMs: opts.maxPollMs,
+    });
+  }
+  const what =
+    scheme === undefined ? 'a stream URL needs a scheme' : `unsupported stream URL scheme "${scheme}:"`;
+  throw invalid(url, `${what}; use sqlite:<path> or nats://host:4222`);
 }
 
 function sqlite(path: string, opts: OpenSqlClientOptions): SqliteClient {

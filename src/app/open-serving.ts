@@ -22,7 +22,7 @@ import {
 } from './experiment-runners.js';
 import { Closers } from './lifecycle.js';
 import { openFerry } from './open-ferry.js';
-import { openServingFeatures } from './serving-features.js';
+import { openServingFeatures, servingStreams } from './serving-features.js';
 import { openServingStores, type ServingStores } from './serving-stores.js';
 
 export interface ServingRuntime {
@@ -215,6 +215,7 @@ export async function openServing(
         eventsAnonymous: sc.eventsAnonymous,
         predictionsToken: sc.predictionsToken,
         features,
+        streams: servingStreams({ config, sc, closers }),
         corsOrigins: sc.corsOrigins,
         accessLogSample: sc.accessLogSample,
       },

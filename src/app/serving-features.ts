@@ -1,7 +1,10 @@
-import { openOnlineStore } from '../adapters/factory.js';
+import { join } from 'node:path';
+import { openEventStream, openOnlineStore } from '../adapters/factory.js';
 import { SqlOnlineStore } from '../adapters/sql/sql-online-store.js';
+import type { FerryConfig } from '../core/config.js';
 import { FeatureRepoStore } from '../features/feature-repo-store.js';
 import { joinKeysOf } from '../features/row-transform.js';
+import type { EventStream } from '../ports/event-stream.js';
 import type { OnlineFeatureStore } from '../ports/online-feature-store.js';
 import { FeatureAccess } from '../serving/feature-access.js';
 import type { ServerContext } from '../serving/http/server-context.js';
@@ -61,4 +64,45 @@ export async function openServingFeatures(args: {
     if (view !== undefined) for (const k of joinKeysOf(repo, view)) joinKeys.add(k);
   }
   return { access, token: sc.featuresToken, joinKeys: [...joinKeys] };
+}
+
+/** The stream transport of FERRY_STREAM_URL (default the embedded log in FERRY_HOME), opened on first publish. */
+export function servingStreams(args: {
+  config: FerryConfig;
+  sc: ServingConfig;
+  closers: Closers;
+}): NonNullable<ServerContext['streams']> {
+  const { config, sc, closers } = args;
+  const url = sc.streamUrl ?? defaultStreamUrl(config);
+  let opened: Promise<EventStream> | undefined;
+  closers.add('stream transport', async () => {
+    const t = opened;
+    opened = undefined;
+    if (t !== undefined) await (await t.catch(() => undefined))?.close();
+  });
+  return {
+    token: sc.streamsToken,
+    maxEventBytes: sc.maxEventBytes,
+    transport: () => {
+      opened ??= (async () => {
+        const t = openEventStream(url);
+        try {
+          await t.init();
+        } catch (e) {
+          await t.close().catch(() => {});
+          throw e;
+        }
+        return t;
+      })().catch((e: unknown) => {
+        opened = undefined;
+        throw e;
+      });
+      return opened;
+    },
+  };
+}
+
+/** The embedded log beside the registry: `sqlite:$FERRY_HOME/streams.db`. */
+export function defaultStreamUrl(config: Pick<FerryConfig, 'home'>): string {
+  return `sqlite:${join(config.home, 'streams.db')}`;
 }

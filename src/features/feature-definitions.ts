@@ -54,6 +54,10 @@ export interface SqlSourceDef extends SourceBase {
 export interface StreamSourceDef extends SourceBase {
   readonly kind: 'stream';
   readonly stream: string;
+  /** The field holding each event's unique id (dedupe). Default `id`. */
+  readonly idField?: string;
+  /** The field holding the entity key (partitioning, per-key order). Default: the join key of the first view on this source. */
+  readonly keyField?: string;
   /** Optional batch source holding the same events, for backfills and training sets. */
   readonly batchSource?: string;
 }

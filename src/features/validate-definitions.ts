@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { STREAM_NAME } from '../ports/event-stream.js';
 import { Checks, type DefinitionProblem, describe } from './definition-checks.js';
 import {
   AGGREGATIONS,
@@ -43,8 +44,8 @@ const ONE_FIELD: ReadonlySet<RowFunction> = new Set(['lower', 'length', 'token_c
 
 /** What each aggregation produces. */
 const AGGREGATION_TYPES: Record<AggregationFn, readonly FeatureType[]> = {
-  count: ['int64', 'float64'],
-  distinct_count: ['int64', 'float64'],
+  count: ['int64'],
+  distinct_count: ['int64'],
   sum: ['float64', 'int64'],
   mean: ['float64'],
   min: ['float64', 'int64'],
@@ -53,10 +54,11 @@ const AGGREGATION_TYPES: Record<AggregationFn, readonly FeatureType[]> = {
   top_k: ['string_list'],
   count_by: ['map'],
 };
-export const TOP_K_MAX = 100;
+/** The largest `k` of a top_k aggregation (the window engine keeps every value's count to rank them). */
+export const TOP_K_MAX = 1000;
+/** `k` of a top_k aggregation that gives none. */
 export const DEFAULT_TOP_K = 3;
 
-const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 function defaultIsFile(path: string): boolean {
@@ -171,8 +173,8 @@ class Validator {
         : first === 'sql'
           ? ['table', 'query', 'url']
           : first === 'stream'
-            ? ['stream', 'batchSource']
-            : ['path', 'format', 'table', 'query', 'url', 'stream', 'batchSource'];
+            ? ['stream', 'batchSource', 'idField', 'keyField']
+            : ['path', 'format', 'table', 'query', 'url', 'stream', 'batchSource', 'idField', 'keyField'];
     const s = this.c.object(
       raw,
       path,
@@ -196,8 +198,11 @@ class Validator {
       if (stream !== undefined && (typeof stream !== 'string' || !STREAM_NAME.test(stream))) {
         this.c.add(
           childPath(path, 'stream'),
-          `expected a stream name (letters, digits, "_" and "-", at most 64), got ${describe(stream)}`,
+          `expected a stream name (lower-case letters, digits, "_" and "-", at most 64), got ${describe(stream)}`,
         );
+      }
+      for (const key of ['idField', 'keyField']) {
+        if (s[key] !== undefined) this.c.field(s[key], childPath(path, key));
       }
     }
     if (name !== undefined && !this.sources.has(name)) this.sources.set(name, kind);

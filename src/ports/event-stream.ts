@@ -8,12 +8,18 @@
  * - **Dedupe on publish** by event id within `duplicateWindowMs` (JetStream's `Nats-Msg-Id`): a
  *   producer that retries never stores an event twice inside the window.
  * - **Partitions by key**: an event goes to partition `partitionOf(key, partitions)`; within a
- *   partition, delivery follows publish order, so one key is always processed in order. Several
- *   processes share a stream by taking disjoint sets of partitions.
+ *   partition, first deliveries follow publish order (a fetch returns a partition's events in
+ *   sequence order), so one key is processed in order. The next events of a partition are
+ *   delivered while earlier ones are in flight (as JetStream does with `max_ack_pending` > 1), so a
+ *   redelivery (ack wait run out, or a nak) may come after later events of its key: a consumer
+ *   that acks after committing and whose sink keeps the newest event time per key is unaffected.
+ *   Several processes share a stream by taking disjoint sets of partitions (or the same ones: a
+ *   consumer name's position is shared, and each event goes to one of them).
  * - **At-least-once delivery**: a delivery not acked within `ackWaitMs` (or nak'ed) is delivered
  *   again with `deliveryCount` + 1. Consumers make it effectively-once with idempotent sinks and
- *   a dedupe on `id`. After `maxDeliveries`, the transport moves the event to the dead letters
- *   with reason `max-deliveries` instead of delivering it again.
+ *   a dedupe on `id`. After `maxDeliveries` deliveries without an ack, the transport moves the
+ *   event to the dead letters with reason `max-deliveries` instead of delivering it again (a later
+ *   `fetch` of a consumer of its partition does it, once that last delivery's ack wait ran out).
  * - **Durable position**: a consumer's acked position survives a restart of the process and of the
  *   server; `startAt` (a sequence or a time) applies only when the consumer is first created, and
  *   `resetConsumer` replays from a new position.
@@ -84,7 +90,11 @@ export interface Delivery {
 export interface StreamConsumer {
   /** Up to `max` deliveries, waiting up to `waitMs` for the first; [] when none came. */
   fetch(max: number, waitMs: number): Promise<Delivery[]>;
-  /** Stops fetching; unacked deliveries will be redelivered to the next consumer of the name. */
+  /**
+   * Stops fetching (a fetch waiting returns what it has); unacked deliveries are redelivered to the
+   * next consumer of the name once their ack wait runs out. Acks of deliveries already fetched
+   * still work.
+   */
   close(): Promise<void>;
 }
 
@@ -95,6 +105,8 @@ export interface DeadLetter {
   readonly reason: string;
   /** The sequence the event had in its stream, when it came from one. */
   readonly sequence?: number;
+  /** The consumer that gave up on it, when known. */
+  readonly consumer?: string;
   readonly atMs: number;
 }
 
@@ -124,7 +136,11 @@ export interface EventStream {
   ensureStream(config: StreamConfig): Promise<void>;
   /** Names of the streams this transport holds (Ferry's only). */
   listStreams(): Promise<string[]>;
-  /** Appends events, in order; resolves when every one is durably stored. */
+  /**
+   * Appends events, in order; resolves when every one is durably stored. When it fails, some of the
+   * events may be stored (JetStream stores one by one): retry the same events, the dedupe by id
+   * makes it safe within the window.
+   */
   publish(stream: string, events: readonly EventToPublish[]): Promise<PublishAck[]>;
   /** Opens (creating if needed) a durable consumer. */
   consumer(stream: string, opts: ConsumerOptions): Promise<StreamConsumer>;

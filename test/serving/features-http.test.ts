@@ -56,6 +56,7 @@ async function post(path: string, body: unknown, headers: Record<string, string>
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field
   return { status: r.status, headers: r.headers, body: (await r.json()) as Record<string, any> };
 }
 
@@ -95,6 +96,7 @@ describe('POST /v1/features/online', () => {
     });
     expect(r.status).toBe(200);
     expect(r.body.features).toEqual(['project_text:title']);
+    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field
     const [fresh, old, missing, numeric] = r.body.results as any[];
     expect(fresh.entity).toEqual({ project_id: '42' });
     expect(fresh.features['project_text:title']).toEqual({
@@ -270,6 +272,7 @@ describe('access to online features', () => {
         body: JSON.stringify({ service: 'titles', entities: { project_id: ['42'] } }),
       });
       expect(r.status).toBe(503);
+      // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field
       const body = (await r.json()) as any;
       expect(body.error.code).toBe('FERRY_FEATURES_UNAVAILABLE');
       expect(JSON.stringify(body)).not.toContain('127.0.0.1');

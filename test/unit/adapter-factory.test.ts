@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openBlobStore, openSqlClient } from '../../src/adapters/factory.js';
+import { openBlobStore, openEventStream, openSqlClient } from '../../src/adapters/factory.js';
 import { FsBlobStore } from '../../src/adapters/fs/fs-blob-store.js';
 import { MemoryBlobStore } from '../../src/adapters/memory/memory-blob-store.js';
+import { JetStreamEventStream } from '../../src/adapters/nats/jetstream-event-stream.js';
 import { PostgresClient } from '../../src/adapters/postgres/postgres-client.js';
 import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
+import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite-event-log.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { expectFerryErrorSync } from '../helpers/expect-ferry-error.js';
 
@@ -61,5 +63,39 @@ describe('openBlobStore', () => {
     for (const url of ['s3://bucket', '', 'file:']) {
       expectFerryErrorSync(() => openBlobStore(url), ErrorCode.CONFIG_INVALID);
     }
+  });
+});
+
+describe('openEventStream', () => {
+  it.each([
+    ['sqlite:./.ferry/streams.db', './.ferry/streams.db'],
+    ['sqlite:///var/lib/streams.db', '/var/lib/streams.db'],
+    ['sqlite::memory:', ':memory:'],
+  ])('opens %s as the embedded log at %s', (url, path) => {
+    const stream = openEventStream(url);
+    expect(stream).toBeInstanceOf(SqliteEventLog);
+    expect((stream as SqliteEventLog).path).toBe(path);
+  });
+
+  it('opens nats:// as JetStream, without connecting', () => {
+    expect(openEventStream('nats://127.0.0.1:1')).toBeInstanceOf(JetStreamEventStream);
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['sqlite:', 'needs a path'],
+    ['kafka://broker:9092', 'unsupported stream URL scheme "kafka:"'],
+    ['./streams.db', 'needs a scheme'],
+  ])('refuses %j', (url, message) => {
+    const error = expectFerryErrorSync(() => openEventStream(url), ErrorCode.CONFIG_INVALID);
+    expect(error.message).toContain(message);
+  });
+
+  it('never echoes a NATS password', () => {
+    const error = expectFerryErrorSync(
+      () => openEventStream('nats://u:s3cret@[bad'),
+      ErrorCode.CONFIG_INVALID,
+    );
+    expect(error.message).not.toContain('s3cret');
   });
 });
