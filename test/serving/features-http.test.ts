@@ -150,6 +150,7 @@ describe('POST /v1/features/online', () => {
         ],
       }),
     );
+    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read field by field
     const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as Record<string, any>;
     const ok = doc.paths['/v1/features/online'].post.responses['200'];
     const schema = ok.content['application/json'].schema;
