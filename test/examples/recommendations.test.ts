@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -24,14 +24,22 @@ import {
   EventGenerator,
   makeUsers,
   nightlyRows,
+  publishEvents,
   syntheticProjects,
   TAGS,
+  viewEventSpec,
 } from '../../examples/recommendations/simulate.js';
-import { openOnlineStore, openSqlClient } from '../../src/adapters/factory.js';
+import { openEventStream, openOnlineStore, openSqlClient } from '../../src/adapters/factory.js';
+import { openFeatures } from '../../src/app/open-features.js';
+import { openPipelineContext } from '../../src/app/open-streams.js';
 import { PredictionStore, type StoredPrediction } from '../../src/batch/prediction-store.js';
+import { loadConfig } from '../../src/core/config.js';
 import { seededRandom } from '../../src/core/random.js';
 import { FeatureAccess } from '../../src/serving/feature-access.js';
+import { planPipeline } from '../../src/streams/pipeline-plan.js';
+import { runPipeline } from '../../src/streams/run-pipeline.js';
 import { type FeatureEnv, featureEnv } from '../features/helpers.js';
+import { runCli } from '../helpers/cli.js';
 import { makeTmpDir } from '../helpers/tmp-dir.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/recommendations');
@@ -462,3 +470,166 @@ describe('the example files', () => {
     expect(FEATURES.nightly).toBe('user_nightly:projects');
   });
 });
+
+// ---- End to end: stored predictions, the example's definitions applied by the CLI, simulated
+// events on the embedded log, the user_activity pipeline, then the recommendations over HTTP ----
+
+describe('end to end: events → the user_activity pipeline → recommendations', () => {
+  let tmp: { path: string; remove: () => Promise<void> };
+  beforeEach(async () => {
+    tmp = await makeTmpDir('ferry-recs-e2e-');
+  });
+  afterEach(async () => {
+    await tmp.remove();
+  });
+
+  it('recommends each user the projects of the tag they viewed; nightly and generic otherwise', async () => {
+    const home = join(tmp.path, 'home');
+    const env = {
+      FERRY_HOME: home,
+      FERRY_DB: undefined,
+      FERRY_ONLINE_STORE: undefined,
+      FERRY_STREAM_URL: undefined,
+    };
+    const now = Date.now();
+    // Stored predictions of tagifai, written directly: nothing is registered.
+    mkdirSync(home, { recursive: true });
+    const sql = openSqlClient(`sqlite:${join(home, 'ferry.db')}`);
+    await sql.init();
+    const store = new PredictionStore({ sql });
+    await store.init();
+    await store.upsertMany(storedPredictions(new Date(now)));
+    await sql.close();
+
+    // The example's definitions, beside a nightly file with one user.
+    const repoDir = join(tmp.path, 'repo');
+    mkdirSync(repoDir);
+    copyFileSync(join(EXAMPLE, 'features.json'), join(repoDir, 'features.json'));
+    writeFileSync(
+      join(repoDir, 'nightly.jsonl'),
+      `${JSON.stringify({ user_id: 'carol', computed_at: new Date(now - 7_200_000).toISOString(), projects: ['p0004', 'p0008'] })}\n`,
+    );
+    const file = join(repoDir, 'features.json');
+    const applied = await runCli(['features', 'apply', '--file', file, '--yes'], env);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('+ pipeline user_activity');
+    const nightly = await runCli(['features', 'materialize', '--file', file, '--views', 'user_nightly'], env);
+    expect(nightly.code, nightly.stderr).toBe(0);
+
+    // 100 views each for alice (mlops) and bob (computer-vision) over the last ~17 minutes.
+    const alice = { id: 'alice', preferredTag: 'mlops' };
+    const bob = { id: 'bob', preferredTag: 'computer-vision' };
+    const gen = new EventGenerator({ users: [alice, bob], projects: syntheticProjects(12, TAGS), seed: 11 });
+    const events = Array.from({ length: 200 }, (_, i) =>
+      gen.next(now - (200 - i) * 5000, i % 2 === 0 ? alice : bob),
+    );
+    const transport = openEventStream(`sqlite:${join(home, 'streams.db')}`);
+    await transport.init();
+    try {
+      await transport.ensureStream({ name: 'project-viewed' });
+      expect(await publishEvents(transport, await viewEventSpec(file), events)).toBe(200);
+    } finally {
+      await transport.close();
+    }
+
+    await runUserActivity(home, 200);
+
+    const config = loadConfig({ FERRY_HOME: home }, {}, tmp.path);
+    const features = await openFeatures(config, { FERRY_HOME: home });
+    try {
+      // What the pipeline wrote for alice: her last hour, exactly.
+      const access = new FeatureAccess({ repoStore: features.repoStore, online: features.online });
+      const read = await access.read({ service: 'recs', entities: { user_id: ['alice'] } });
+      const f = read.results[0]!.features;
+      const mine = events.filter((e) => e.user_id === 'alice');
+      const perTag: Record<string, number> = {};
+      for (const e of mine) perTag[e.tag] = (perTag[e.tag] ?? 0) + 1;
+      expect(f['user_activity_1h:views_1h']).toMatchObject({ status: 'PRESENT', value: 100 });
+      expect(f['user_activity_1h:views_per_tag_1h']!.value).toEqual(perTag);
+      expect(f['user_activity_24h:top_tag']!.value).toEqual(['mlops']);
+      expect(f['user_activity_24h:click_rate']!.value).toBeCloseTo(
+        mine.reduce((s, e) => s + e.clicked, 0) / 100,
+        12,
+      );
+
+      const recommender = new Recommender({
+        features: access,
+        candidates: new CandidateCache({ store: new PredictionStore({ sql: features.sql }) }),
+      });
+      const app = buildRecommendationServer({ recommender });
+      try {
+        const get = async (user: string) => {
+          const res = await app.inject({ method: 'GET', url: `/v1/recommendations/${user}?limit=3` });
+          expect(res.statusCode, res.body).toBe(200);
+          return res.json() as Recommendation;
+        };
+        const a = await get('alice');
+        expect(a.source).toBe('fresh');
+        expect(a.items.map((i) => TAG_OF[i.project_id])).toEqual(['mlops', 'mlops', 'mlops']);
+        expect(a.features_event_time).toBe(mine.at(-1)!.viewed_at);
+        const b = await get('bob');
+        expect(b.source).toBe('fresh');
+        expect(b.items.map((i) => TAG_OF[i.project_id])).toEqual([
+          'computer-vision',
+          'computer-vision',
+          'computer-vision',
+        ]);
+        const c = await get('carol');
+        expect(c).toMatchObject({
+          source: 'nightly',
+          items: [{ project_id: 'p0004' }, { project_id: 'p0008' }],
+        });
+        const d = await get('dave');
+        expect(d.source).toBe('generic');
+        expect(d.items).toHaveLength(3);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await features.close();
+    }
+  });
+});
+
+/** Runs the user_activity pipeline of the applied definitions until `count` events are processed. */
+async function runUserActivity(
+  home: string,
+  _env: Record<string, string | undefined>,
+  count: number,
+): Promise<void> {
+  const config = loadConfig({ FERRY_HOME: home }, {}, home);
+  const features = await openFeatures(config, { FERRY_HOME: home });
+  let repo: Awaited<ReturnType<typeof features.repoStore.appliedRepo>>['repo'];
+  try {
+    repo = (await features.repoStore.appliedRepo()).repo;
+  } finally {
+    await features.close();
+  }
+  const plan = planPipeline(repo, 'user_activity');
+  const ctx = await openPipelineContext(
+    config,
+    plan,
+    { info() {}, warn() {}, error() {} },
+    { FERRY_HOME: home },
+  );
+  try {
+    const handle = await runPipeline(plan, ctx.deps, { batchSize: 100 });
+    try {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const m = handle.metrics();
+        if (m.processed + m.deadLettered + m.duplicates >= count) {
+          expect(m).toMatchObject({ processed: count, late: 0, deadLettered: 0 });
+          break;
+        }
+        if (Date.now() > deadline)
+          throw new Error(`the pipeline processed ${m.processed} of ${count} events`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await handle.stop();
+    }
+  } finally {
+    await ctx.close();
+  }
+}
