@@ -592,11 +592,7 @@ describe('end to end: events → the user_activity pipeline → recommendations'
 });
 
 /** Runs the user_activity pipeline of the applied definitions until `count` events are processed. */
-async function runUserActivity(
-  home: string,
-  _env: Record<string, string | undefined>,
-  count: number,
-): Promise<void> {
+async function runUserActivity(home: string, count: number): Promise<void> {
   const config = loadConfig({ FERRY_HOME: home }, {}, home);
   const features = await openFeatures(config, { FERRY_HOME: home });
   let repo: Awaited<ReturnType<typeof features.repoStore.appliedRepo>>['repo'];
