@@ -7,6 +7,7 @@ import { initOfflineStore, writeOfflineRows } from '../../src/features/offline-s
 import type { EventStream } from '../../src/ports/event-stream.js';
 import type { SqlClient } from '../../src/ports/sql.js';
 import type { PipelineDeps } from '../../src/streams/run-pipeline.js';
+import { deleteJetStreams } from '../helpers/nats-server.js';
 
 export const NATS_URL = process.env.FERRY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -123,7 +124,7 @@ export const PAGES = ['home', 'Cart', 'checkout', 'search', '__proto__'];
 /** `count` clicks over `users` users from `startMs`, one every `stepMs` on average, seeded. */
 export function clicks(
   count: number,
-  opts: { users?: number; startMs?: number; stepMs?: number; seed?: number } = {},
+  opts: { users?: number; startMs?: number; stepMs?: number; seed?: number; pauseEvery?: number } = {},
 ): Click[] {
   let s = opts.seed ?? 1;
   const random = () => {
@@ -134,6 +135,8 @@ export function clicks(
   let t = opts.startMs ?? 1_700_000_000_000;
   return Array.from({ length: count }, (_, i) => {
     t += Math.floor(random() * (opts.stepMs ?? 200) * 2);
+    // Now and then everyone pauses longer than a session gap: sessions end and start.
+    if (opts.pauseEvery !== undefined && i % opts.pauseEvery === opts.pauseEvery - 1) t += 45_000;
     return {
       id: `c-${i}`,
       user_id: `u${Math.floor(random() * users)}`,
@@ -150,6 +153,8 @@ export interface TestEnv {
   readonly sql: SqlClient;
   readonly online: SqlOnlineStore;
   readonly deps: PipelineDeps;
+  /** A stream name of this test's own; on NATS it is deleted by close(). */
+  streamName(prefix: string): string;
   close(): Promise<void>;
 }
 
@@ -172,14 +177,21 @@ export async function openTestEnv(dir: string, transport: 'sqlite' | 'nats'): Pr
       },
     },
   };
+  const names: string[] = [];
   return {
     stream,
     sql,
     online,
     deps,
+    streamName: (prefix) => {
+      const name = uniqueStream(prefix);
+      names.push(name);
+      return name;
+    },
     close: async () => {
       await stream.close();
       await sql.close();
+      if (transport === 'nats') await deleteJetStreams(NATS_URL, names);
     },
   };
 }
