@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -31,15 +32,13 @@ import {
 } from '../../examples/recommendations/simulate.js';
 import { openEventStream, openOnlineStore, openSqlClient } from '../../src/adapters/factory.js';
 import { openFeatures } from '../../src/app/open-features.js';
-import { openPipelineContext } from '../../src/app/open-streams.js';
 import { PredictionStore, type StoredPrediction } from '../../src/batch/prediction-store.js';
 import { loadConfig } from '../../src/core/config.js';
 import { seededRandom } from '../../src/core/random.js';
 import { FeatureAccess } from '../../src/serving/feature-access.js';
-import { planPipeline } from '../../src/streams/pipeline-plan.js';
-import { runPipeline } from '../../src/streams/run-pipeline.js';
 import { type FeatureEnv, featureEnv } from '../features/helpers.js';
 import { runCli } from '../helpers/cli.js';
+import { TSX_WORKER_ARGS } from '../helpers/source-node-args.js';
 import { makeTmpDir } from '../helpers/tmp-dir.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/recommendations');
@@ -532,7 +531,7 @@ describe('end to end: events → the user_activity pipeline → recommendations'
       await transport.close();
     }
 
-    await runUserActivity(home, 200);
+    await runUserActivity(home, file, env, 200);
 
     const config = loadConfig({ FERRY_HOME: home }, {}, tmp.path);
     const features = await openFeatures(config, { FERRY_HOME: home });
@@ -591,41 +590,66 @@ describe('end to end: events → the user_activity pipeline → recommendations'
   });
 });
 
-/** Runs the user_activity pipeline of the applied definitions until `count` events are processed. */
-async function runUserActivity(home: string, count: number): Promise<void> {
-  const config = loadConfig({ FERRY_HOME: home }, {}, home);
-  const features = await openFeatures(config, { FERRY_HOME: home });
-  let repo: Awaited<ReturnType<typeof features.repoStore.appliedRepo>>['repo'];
-  try {
-    repo = (await features.repoStore.appliedRepo()).repo;
-  } finally {
-    await features.close();
-  }
-  const plan = planPipeline(repo, 'user_activity');
-  const ctx = await openPipelineContext(
-    config,
-    plan,
-    { info() {}, warn() {}, error() {} },
-    { FERRY_HOME: home },
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/**
+ * `ferry stream run user_activity` in its own process, as a user runs it, until the transport says
+ * its consumer has acknowledged every event (it acks after the sinks wrote), then SIGTERM: it must
+ * stop cleanly (exit 0) and report what it processed.
+ */
+async function runUserActivity(
+  home: string,
+  file: string,
+  env: Record<string, string | undefined>,
+  count: number,
+): Promise<void> {
+  const child = spawn(
+    resolve(ROOT, 'node_modules/.bin/tsx'),
+    [
+      ...TSX_WORKER_ARGS,
+      resolve(ROOT, 'src/cli/index.ts'),
+      'stream',
+      'run',
+      'user_activity',
+      '--features-file',
+      file,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: '0', FERRY_LOG_FORMAT: 'json', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const transport = openEventStream(`sqlite:${join(home, 'streams.db')}`);
+  await transport.init();
   try {
-    const handle = await runPipeline(plan, ctx.deps, { batchSize: 100 });
-    try {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const m = handle.metrics();
-        if (m.processed + m.deadLettered + m.duplicates >= count) {
-          expect(m).toMatchObject({ processed: count, late: 0, deadLettered: 0 });
-          break;
-        }
-        if (Date.now() > deadline)
-          throw new Error(`the pipeline processed ${m.processed} of ${count} events`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    } finally {
-      await handle.stop();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const consumer = (await transport.status('project-viewed')).consumers.find(
+        (c) => c.name === 'user_activity',
+      );
+      if (consumer !== undefined && consumer.pending === 0 && consumer.inFlight === 0) break;
+      if (child.exitCode !== null) throw new Error(`ferry stream run exited early:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`ferry stream run did not catch up within 60 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
-    await ctx.close();
+    await transport.close();
+    child.kill('SIGTERM');
   }
+  expect(await exited, output).toBe(0);
+  const stopped = output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg?: string; processed?: number; late?: number; deadLettered?: number })
+    .find((l) => l.msg === 'pipeline stopped');
+  expect(stopped, output).toMatchObject({ processed: count, late: 0, deadLettered: 0 });
 }
