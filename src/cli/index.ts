@@ -11,6 +11,7 @@ import { registerModelsCommand } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStartCommand } from './commands/start.js';
+import { registerStreamCommand } from './commands/stream.js';
 import { registerTrainCommand } from './commands/train.js';
 import { reportCommanderError, reportError, usageError, withRegistryLocation } from './output.js';
 
@@ -31,6 +32,7 @@ registerModelsCommand(program);
 registerServeCommand(program);
 registerBatchCommand(program);
 registerExperimentsCommand(program);
+registerStreamCommand(program);
 registerFeaturesCommand(program);
 registerDbCommand(program);
 registerConfigCommand(program);

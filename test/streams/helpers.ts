@@ -124,7 +124,7 @@ export const PAGES = ['home', 'Cart', 'checkout', 'search', '__proto__'];
 /** `count` clicks over `users` users from `startMs`, one every `stepMs` on average, seeded. */
 export function clicks(
   count: number,
-  opts: { users?: number; startMs?: number; stepMs?: number; seed?: number } = {},
+  opts: { users?: number; startMs?: number; stepMs?: number; seed?: number; pauseEvery?: number } = {},
 ): Click[] {
   let s = opts.seed ?? 1;
   const random = () => {
@@ -135,6 +135,8 @@ export function clicks(
   let t = opts.startMs ?? 1_700_000_000_000;
   return Array.from({ length: count }, (_, i) => {
     t += Math.floor(random() * (opts.stepMs ?? 200) * 2);
+    // Now and then everyone pauses longer than a session gap: sessions end and start.
+    if (opts.pauseEvery !== undefined && i % opts.pauseEvery === opts.pauseEvery - 1) t += 45_000;
     return {
       id: `c-${i}`,
       user_id: `u${Math.floor(random() * users)}`,

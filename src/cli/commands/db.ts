@@ -11,6 +11,7 @@ import { FEATURE_REPO_MIGRATIONS } from '../../features/repo-schema.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { REGISTRY_MIGRATIONS } from '../../registry/schema.js';
 import { PREDICTION_LOG_MIGRATIONS } from '../../serving/prediction-log/sql-prediction-log.js';
+import { PIPELINE_STATE_MIGRATIONS } from '../../streams/pipeline-state-store.js';
 import { printJson } from '../output.js';
 
 /** Every store Ferry keeps in its database, in the order `ferry db migrate` upgrades them. */
@@ -23,6 +24,7 @@ export const ALL_STORE_SCHEMAS: readonly StoreSchema[] = [
   EXPERIMENT_STATS_MIGRATIONS,
   FEATURE_REPO_MIGRATIONS,
   OFFLINE_STORE_MIGRATIONS,
+  PIPELINE_STATE_MIGRATIONS,
 ];
 
 async function withDatabase<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T> {
