@@ -1,31 +1,30 @@
-import { createHash } from 'node:crypto';
 import { ErrorCode, FerryError } from '../core/errors.js';
-import { sha256Hex } from '../core/hash.js';
-import { type Progress, silentProgress } from '../core/progress.js';
-import type { OnlineFeatureRow, OnlineFeatureStore } from '../ports/online-feature-store.js';
-import type { SqlClient } from '../ports/sql.js';
+import type { OnlineFeatureRow } from '../ports/online-feature-store.js';
 import type { FeatureViewDef } from './feature-definitions.js';
-import type { AppliedRepo } from './feature-repo-store.js';
 import type { LoadedDefinitions } from './load-definitions.js';
 import {
-  type BadRow,
-  type ChunkRecord,
-  doneChunks,
-  dropChunksFrom,
-  finishRun,
-  type RunMode,
-  raiseWatermark,
-  readWatermark,
-  recordChunk,
-  startRun,
-} from './materialize-state.js';
+  BAD_EXAMPLES_PER_CHUNK,
+  chunkHash,
+  closeViewRun,
+  MAX_BAD_EXAMPLES,
+  type MaterializeDeps,
+  type MaterializeRequest,
+  openViewRun,
+  type RunTotals,
+  summaryOf,
+  type ViewMaterializeSummary,
+} from './materialize-run.js';
+import { type BadRow, type ChunkRecord, recordChunk } from './materialize-state.js';
+import { materializeWindowView } from './materialize-window.js';
 import { writeOfflineRows } from './offline-store.js';
 import { objectOf } from './repo-objects.js';
 import { batchSourceOf, type CompiledRowView, compileRowView } from './row-transform.js';
-import type { OpenSource, SourceRecord } from './source-rows.js';
+import type { SourceRecord } from './source-rows.js';
+
+export type { MaterializeDeps, MaterializeRequest, ViewMaterializeSummary } from './materialize-run.js';
 
 /**
- * `ferry features materialize`: each row view's batch source read, transformed, checked and
+ * `ferry features materialize`: each view's batch source read, transformed, checked and
  * written to the offline store and (online views) the online store.
  *
  * - Chunked and resumable: source records are cut into chunks of `chunkSize` in the source's
@@ -42,70 +41,18 @@ import type { OpenSource, SourceRecord } from './source-rows.js';
  * - Bad rows (no entity key, no event time, a value that does not fit its type) are counted and
  *   reported with their line, never fatal.
  *
- * Window views are computed by stream pipelines (features/windows/, another branch); materialize
- * refuses them by name and skips them otherwise. TODO: materialize window views from their batch
- * source through the window engine once it is merged.
+ * Window views go through the window engine instead (`materialize-window.ts`): the whole source
+ * read first, then one offline value per (entity, event time), point in time.
  */
 export const DEFAULT_CHUNK_SIZE = 10_000;
-const MAX_BAD_EXAMPLES = 20;
-const BAD_EXAMPLES_PER_CHUNK = 5;
-
-export interface MaterializeRequest {
-  /** Views to materialize (default: every row view with a batch source). */
-  readonly views?: readonly string[];
-  /** Only rows with start <= event time < end. */
-  readonly range?: { readonly startMs: number; readonly endMs: number };
-  /** Only rows newer than each view's watermark. */
-  readonly incremental?: boolean;
-  readonly chunkSize?: number;
-}
-
-export interface MaterializeDeps {
-  /** The Ferry database: the repository's tables and the offline store. */
-  readonly sql: SqlClient;
-  /** Opened on first use (only online views need it). */
-  readonly online: () => Promise<OnlineFeatureStore>;
-  /** The definition file, loaded: transforms run from it (a TypeScript map is code). */
-  readonly loaded: LoadedDefinitions;
-  /** What is applied: each view must be applied as the file defines it. */
-  readonly applied: AppliedRepo;
-  readonly openSource: OpenSource;
-  readonly progress?: Progress;
-  readonly clock?: () => number;
-}
-
-export interface ViewMaterializeSummary {
-  readonly view: string;
-  readonly runKey: string;
-  readonly mode: RunMode;
-  readonly source: string;
-  /** Source records read. */
-  readonly rows: number;
-  /** Records in the run's time range. */
-  readonly selected: number;
-  /** Offline values inserted or changed (0 when nothing changed). */
-  readonly offlineWritten: number;
-  /** Online rows applied by this process (skipped chunks are not rewritten). */
-  readonly onlineWritten: number;
-  readonly bad: number;
-  readonly badExamples: readonly BadRow[];
-  readonly chunks: number;
-  readonly skippedChunks: number;
-  /** The view's watermark after the run. */
-  readonly watermarkMs: number | null;
-  readonly seconds: number;
-}
 
 export interface MaterializeSummary {
   readonly views: readonly ViewMaterializeSummary[];
-  /** Views left out, and why (window views, stream sources without a batch source). */
+  /** Views left out, and why (stream sources without a batch source). */
   readonly skipped: ReadonlyArray<{ readonly view: string; readonly reason: string }>;
 }
 
 function notMaterializable(view: FeatureViewDef, loaded: LoadedDefinitions): string | undefined {
-  if (view.transform.kind === 'window') {
-    return 'a window view: its values come from stream pipelines (materializing windows from a batch source is not supported yet)';
-  }
   if (batchSourceOf(loaded.repo, view) === undefined) {
     return `its source "${view.source}" is a stream without a batchSource`;
   }
@@ -196,51 +143,17 @@ export async function materialize(
   return { views, skipped };
 }
 
-/** sha256 of a chunk's records (line and fields), the identity a rerun compares. */
-function chunkHash(records: readonly SourceRecord[]): string {
-  const hash = createHash('sha256');
-  for (const r of records) {
-    hash.update(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)));
-    hash.update('\n');
-  }
-  return hash.digest('hex');
-}
-
 async function materializeView(
   deps: MaterializeDeps,
   view: FeatureViewDef,
   req: MaterializeRequest,
   chunkSize: number,
 ): Promise<ViewMaterializeSummary> {
-  const started = performance.now();
-  const clock = deps.clock ?? Date.now;
-  const now = () => new Date(clock()).toISOString();
+  if (view.transform.kind === 'window') return materializeWindowView(deps, view, req, chunkSize);
   const compiled = compileRowView(deps.loaded.repo, view);
-  const source = batchSourceOf(deps.loaded.repo, view)!;
-  if (source.kind === 'stream') throw new Error('unreachable: a batch source is a file or sql source');
-  const mode: RunMode = req.range !== undefined ? 'range' : req.incremental ? 'incremental' : 'full';
-  const after = mode === 'incremental' ? await readWatermark(deps.sql, view.name) : undefined;
-  const params = {
-    viewHash: deps.applied.hashes.get(`view:${view.name}`),
-    sourceHash: deps.applied.hashes.get(`source:${source.name}`),
-    mode,
-    startMs: req.range?.startMs ?? null,
-    endMs: req.range?.endMs ?? null,
-    afterMs: after ?? null,
-    chunkSize,
-  };
-  const runKey = sha256Hex(JSON.stringify([view.name, params])).slice(0, 32);
-  const inRange = (t: number) =>
-    req.range !== undefined
-      ? t >= req.range.startMs && t < req.range.endMs
-      : after === undefined || t > after;
-
-  await startRun(deps.sql, { key: runKey, view: view.name, mode, params }, now());
-  const done = await doneChunks(deps.sql, runKey);
-  const online = view.online === false ? undefined : await deps.online();
-  const opened = await deps.openSource(source, deps.loaded.baseDir);
-  const progress = deps.progress ?? silentProgress;
-  const totals = { rows: 0, selected: 0, offline: 0, online: 0, bad: 0, chunks: 0, skipped: 0 };
+  const run = await openViewRun(deps, view, req, chunkSize);
+  const { done, online, opened, progress, runKey } = run;
+  const totals: RunTotals = { rows: 0, selected: 0, offline: 0, online: 0, bad: 0, chunks: 0, skipped: 0 };
   const badExamples: BadRow[] = [];
   let maxEvent: number | null = null;
 
@@ -261,14 +174,14 @@ async function materializeView(
       finishChunk(previous);
       return;
     }
-    const result = transformChunk(compiled, records, inRange);
+    const result = transformChunk(compiled, records, run.inRange);
     if (online !== undefined && result.rows.length > 0) {
       totals.online += await online.writeMany(latestPerEntity(result.rows), {
         expireAfterMs: compiled.ttlMs,
       });
     }
     const record: ChunkRecord = await deps.sql.transaction(async (tx) => {
-      const written = await writeOfflineRows(tx, result.rows, clock());
+      const written = await writeOfflineRows(tx, result.rows, run.clock());
       const chunk: ChunkRecord = {
         chunkNo,
         hash,
@@ -279,7 +192,7 @@ async function materializeView(
         badExamples: result.bad.slice(0, BAD_EXAMPLES_PER_CHUNK),
         maxEventMs: result.maxEventMs,
       };
-      await recordChunk(tx, runKey, view.name, chunk, now());
+      await recordChunk(tx, runKey, view.name, chunk, run.now());
       return chunk;
     });
     totals.offline += record.written;
@@ -304,29 +217,12 @@ async function materializeView(
       progress.tick(p.done, `${read.toLocaleString('en-US')} rows read, ${totals.bad} bad`);
     }
     if (pending.length > 0) await processChunk(chunkNo++, pending);
-    await dropChunksFrom(deps.sql, runKey, chunkNo);
-    if (mode !== 'range' && maxEvent !== null) await raiseWatermark(deps.sql, view.name, maxEvent, now());
-    await finishRun(deps.sql, runKey, now());
+    await closeViewRun(deps, run, chunkNo, maxEvent);
   } finally {
     progress.stop();
     await opened.close();
   }
-  return {
-    view: view.name,
-    runKey,
-    mode,
-    source: opened.description,
-    rows: totals.rows,
-    selected: totals.selected,
-    offlineWritten: totals.offline,
-    onlineWritten: totals.online,
-    bad: totals.bad,
-    badExamples,
-    chunks: totals.chunks,
-    skippedChunks: totals.skipped,
-    watermarkMs: (await readWatermark(deps.sql, view.name)) ?? null,
-    seconds: (performance.now() - started) / 1000,
-  };
+  return summaryOf(deps, run, totals, badExamples);
 }
 
 interface ChunkResult {

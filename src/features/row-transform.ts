@@ -92,25 +92,33 @@ export function batchSourceOf(repo: FeatureRepoDef, view: FeatureViewDef): Sourc
     : repo.sources.find((s) => s.name === source.batchSource);
 }
 
-export function compileRowView(repo: FeatureRepoDef, view: FeatureViewDef): CompiledRowView {
-  if (view.transform.kind !== 'row') throw new Error(`${view.name} is not a row view`);
-  const transform = view.transform;
+/** A source row's entity key and event time, or why it has none (the first step of every view). */
+export type RowKey =
+  | { readonly ok: true; readonly entityKey: string; readonly eventTimeMs: number }
+  | { readonly ok: false; readonly reason: string };
+
+export interface CompiledRowKey {
+  /** The join keys, in the order of the view's entities. */
+  readonly joinKeys: readonly string[];
+  readonly timestampField: string;
+  /** The event time of a row, or undefined when it has none (checked before the values are computed). */
+  eventTime(fields: Readonly<Record<string, unknown>>): number | undefined;
+  keyOf(fields: Readonly<Record<string, unknown>>): RowKey;
+}
+
+/** How a view's rows are keyed and timed: the join keys of its entities, its batch source's time field. */
+export function compileRowKey(repo: FeatureRepoDef, view: FeatureViewDef): CompiledRowKey {
   const joinKeys = joinKeysOf(repo, view);
   const source = batchSourceOf(repo, view);
   if (source === undefined) throw new Error(`${view.name} has no batch source`);
   const timestampField = source.timestampField;
-  const types = new Map<string, FeatureType>(view.schema.map((f) => [f.name, f.type]));
-  const compute = transform.map ?? specCompute(view);
-
   const eventTime = (fields: Readonly<Record<string, unknown>>) =>
     parseEventTime(field(fields, timestampField));
   return {
-    view,
     joinKeys,
     timestampField,
-    ttlMs: durationMs(view.ttl),
     eventTime,
-    apply(fields) {
+    keyOf(fields) {
       const parts: string[] = [];
       for (const key of joinKeys) {
         const part = keyPart(field(fields, key), key);
@@ -128,6 +136,27 @@ export function compileRowView(repo: FeatureRepoDef, view: FeatureViewDef): Comp
               : `the event time "${text(raw).slice(0, 40)}" is not ISO 8601 or milliseconds since the epoch`,
         };
       }
+      return { ok: true, entityKey: entityKeyOf(parts), eventTimeMs };
+    },
+  };
+}
+
+export function compileRowView(repo: FeatureRepoDef, view: FeatureViewDef): CompiledRowView {
+  if (view.transform.kind !== 'row') throw new Error(`${view.name} is not a row view`);
+  const transform = view.transform;
+  const rowKey = compileRowKey(repo, view);
+  const types = new Map<string, FeatureType>(view.schema.map((f) => [f.name, f.type]));
+  const compute = transform.map ?? specCompute(view);
+
+  return {
+    view,
+    joinKeys: rowKey.joinKeys,
+    timestampField: rowKey.timestampField,
+    ttlMs: durationMs(view.ttl),
+    eventTime: rowKey.eventTime,
+    apply(fields) {
+      const key = rowKey.keyOf(fields);
+      if (!key.ok) return key;
       let raw: Record<string, unknown>;
       try {
         raw = compute(fields);
@@ -146,7 +175,7 @@ export function compileRowView(repo: FeatureRepoDef, view: FeatureViewDef): Comp
         if (!coerced.ok) return { ok: false, reason: `${name}: ${coerced.reason}` };
         values[name] = coerced.value;
       }
-      return { ok: true, entityKey: entityKeyOf(parts), eventTimeMs, values };
+      return { ok: true, entityKey: key.entityKey, eventTimeMs: key.eventTimeMs, values };
     },
   };
 }

@@ -2,6 +2,7 @@
  * The promise of materialize, the hard way: `ferry features materialize` on 50,000 rows is
  * SIGKILLed in the middle, the same command is run again, and the stores end exactly as after an
  * uninterrupted run in another database: same offline values, no duplicates, every entity online.
+ * Then the same for a window view over the same rows (read whole, then written chunk by chunk).
  */
 
 import { writeFileSync } from 'node:fs';
@@ -45,12 +46,52 @@ beforeAll(async () => {
   }
   writeProjectsCsv(dir.path, rows);
   writeFileSync(join(dir.path, 'features.json'), JSON.stringify(projectsRepo(), null, 2));
+  writeFileSync(join(dir.path, 'windows.json'), JSON.stringify(windowRepo(), null, 2));
   for (const home of ['killed', 'clean']) {
     const r = await runFerry(['features', 'apply', '--json'], envOf(home), dir.path);
     expect(r.code, r.stderr).toBe(0);
   }
+  for (const home of ['wkilled', 'wclean']) {
+    const r = await runFerry(
+      ['features', 'apply', '--json', '--file', 'windows.json'],
+      envOf(home),
+      dir.path,
+    );
+    expect(r.code, r.stderr).toBe(0);
+  }
 });
 afterAll(() => dir.remove());
+
+/** A window view over the same CSV: per project, a 2-day count, sum of stars and top titles. */
+function windowRepo() {
+  const base = projectsRepo() as { entities: unknown; sources: unknown };
+  return {
+    entities: base.entities,
+    sources: base.sources,
+    views: [
+      {
+        name: 'activity',
+        entities: ['project'],
+        source: 'projects',
+        ttl: '30d',
+        schema: [
+          { name: 'n', type: 'int64' },
+          { name: 'stars', type: 'float64' },
+          { name: 'top', type: 'string_list' },
+        ],
+        transform: {
+          kind: 'window',
+          window: { type: 'tumbling', size: '2d' },
+          aggregations: [
+            { name: 'n', fn: 'count' },
+            { name: 'stars', fn: 'sum', field: 'stars' },
+            { name: 'top', fn: 'top_k', field: 'title', k: 2 },
+          ],
+        },
+      },
+    ],
+  };
+}
 
 async function count(sql: SqliteClient, query: string): Promise<number> {
   try {
@@ -123,6 +164,57 @@ describe('ferry features materialize killed with SIGKILL, then rerun', () => {
       expect(online).toHaveLength(3500);
       expect(online).toEqual(await table(cleanDb, 'ferry_online_features', onlineCols));
       expect(await count(killedDb, 'SELECT COUNT(*) AS n FROM ferry_feature_run_chunks')).toBe(CHUNKS);
+    } finally {
+      await killedDb.close();
+      await cleanDb.close();
+    }
+  }, 180_000);
+
+  it('a window view: killed while writing, rerun, ends as an uninterrupted run does', async () => {
+    const wargs = [...args, '--file', 'windows.json'];
+    const killedDb = new SqliteClient({ path: join(dir.path, 'wkilled', 'ferry.db') });
+    const cleanDb = new SqliteClient({ path: join(dir.path, 'wclean', 'ferry.db') });
+    await killedDb.init();
+    await cleanDb.init();
+    try {
+      const first = spawnFerry(wargs, envOf('wkilled'), dir.path);
+      const deadline = Date.now() + 60_000;
+      while (
+        (await count(killedDb, 'SELECT COUNT(*) AS n FROM ferry_feature_run_chunks')) < KILL_AFTER_CHUNKS
+      ) {
+        if (first.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`the run ended before it could be killed: ${JSON.stringify(first.output())}`);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      first.kill('SIGKILL');
+      expect((await first.exited).signal).toBe('SIGKILL');
+      const chunksAtKill = await count(killedDb, 'SELECT COUNT(*) AS n FROM ferry_feature_run_chunks');
+      const writtenAtKill = await count(killedDb, 'SELECT SUM(written) AS n FROM ferry_feature_run_chunks');
+      expect(await count(killedDb, 'SELECT COUNT(*) AS n FROM ferry_feature_values')).toBe(writtenAtKill);
+
+      const second = await runFerry(wargs, envOf('wkilled'), dir.path);
+      expect(second.code, second.stderr).toBe(0);
+      const resumed = (JSON.parse(second.stdout) as Summary).views[0]!;
+      // One value per (project, event time): every good row has its own time here.
+      const values = ROWS - bad;
+      expect(resumed).toMatchObject({ rows: ROWS, bad, chunks: Math.ceil(values / CHUNK) });
+      expect(resumed.skippedChunks).toBeGreaterThanOrEqual(chunksAtKill);
+      expect(resumed.skippedChunks).toBeLessThan(resumed.chunks);
+
+      const clean = await runFerry(wargs, envOf('wclean'), dir.path);
+      expect(clean.code, clean.stderr).toBe(0);
+      expect((JSON.parse(clean.stdout) as Summary).views[0]).toMatchObject({ offlineWritten: values });
+      const table = (sql: SqliteClient, t: string) =>
+        sql.query(
+          `SELECT view, entity_key, event_time_ms, values_json FROM ${t} ORDER BY view, entity_key, event_time_ms`,
+        );
+      const killedRows = await table(killedDb, 'ferry_feature_values');
+      expect(killedRows).toHaveLength(values);
+      expect(killedRows).toEqual(await table(cleanDb, 'ferry_feature_values'));
+      const online = await table(killedDb, 'ferry_online_features');
+      expect(online).toHaveLength(3500);
+      expect(online).toEqual(await table(cleanDb, 'ferry_online_features'));
     } finally {
       await killedDb.close();
       await cleanDb.close();

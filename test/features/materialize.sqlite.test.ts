@@ -185,7 +185,7 @@ describe('materialize a row view from a CSV source', () => {
     expect(JSON.parse((await env.offline('project_text'))[0]!.values_json).words).toBe(1);
   });
 
-  it('refuses a view that differs from what is applied, unknown views, and names window views it cannot compute', async () => {
+  it('refuses a view that differs from what is applied and unknown views; materializes window views beside row views', async () => {
     writeProjectsCsv(dir.path, [row('1', day(1), 'a')]);
     const repo = projectsRepo() as { views: Array<Record<string, unknown>> };
     repo.views.push({
@@ -202,10 +202,17 @@ describe('materialize a row view from a CSV source', () => {
     });
     const loaded = await env.apply(repo);
     const all = await env.materialize();
-    expect(all.views.map((v) => v.view)).toEqual(['project_text']);
-    expect(all.skipped).toEqual([{ view: 'windows', reason: expect.stringMatching(/window view/) }]);
-    const named = await expectFerryError(env.materialize({ views: ['windows'] }), 'FERRY_FEATURES_INVALID');
-    expect(named.message).toMatch(/cannot materialize the view "windows": a window view/);
+    expect(all.views.map((v) => [v.view, v.offlineWritten])).toEqual([
+      ['project_text', 1],
+      ['windows', 1],
+    ]);
+    expect(all.skipped).toEqual([]);
+    const named = await env.materialize({ views: ['windows'] });
+    expect(named.views.map((v) => [v.view, v.skippedChunks])).toEqual([['windows', 1]]);
+    expect((await env.online.readMany('windows', ['1']))[0]).toMatchObject({
+      eventTimeMs: day(1),
+      values: { n: 1 },
+    });
     await expectFerryError(env.materialize({ views: ['nope'] }), 'FERRY_FEATURES_NOT_FOUND');
     // The file edited but not applied.
     const edited = {

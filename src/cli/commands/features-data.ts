@@ -38,13 +38,13 @@ export function registerFeaturesDataCommands(features: Command): void {
   features
     .command('materialize')
     .description(
-      "compute the row views' values from their batch sources into the offline and online stores (chunked, resumable, idempotent)",
+      "compute the views' values (rows, or windows through the window engine) from their batch sources into the offline and online stores (chunked, resumable, idempotent)",
     )
     .option(
       '--file <path>',
       'the definition file (default: FERRY_FEATURES_FILE, or features.json/.ts/.mjs in the project)',
     )
-    .option('--views <names>', 'comma-separated views (default: every row view with a batch source)')
+    .option('--views <names>', 'comma-separated views (default: every view with a batch source)')
     .option('--start <time>', 'only rows with an event time at or after this (ISO 8601 or ms); with --end')
     .option('--end <time>', 'only rows with an event time before this; with --start')
     .option(
@@ -54,7 +54,7 @@ export function registerFeaturesDataCommands(features: Command): void {
     )
     .option(
       '--chunk-size <n>',
-      `source rows per chunk, one transaction each (default ${DEFAULT_CHUNK_SIZE})`,
+      `source rows (window views: values) per chunk, one transaction each (default ${DEFAULT_CHUNK_SIZE})`,
       parseIntOption,
     )
     .option('--json', 'JSON output', false)
