@@ -46,7 +46,7 @@ function specOf(repo: FeatureRepoDef, source: StreamSourceDef): EventSpec {
 }
 
 /** Why an event is refused (the processor's dead-letter reasons use the same words). */
-export function eventProblem(event: unknown, spec: EventSpec): string | undefined {
+function eventProblem(event: unknown, spec: EventSpec): string | undefined {
   if (typeof event !== 'object' || event === null || Array.isArray(event))
     return 'the event is not a JSON object';
   const fields = event as Record<string, unknown>;
