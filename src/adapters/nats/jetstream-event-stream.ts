@@ -1,4 +1,4 @@
-import type { JetStreamClient, JetStreamManager, StreamInfo } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import type {
@@ -20,7 +20,6 @@ import {
   checkStreamName,
   consumerPartitions,
   eventTooLarge,
-  invalidStream,
   MAX_DELIVERIES_REASON,
   mergeStreamConfig,
   type ResolvedConsumerOptions,
@@ -31,6 +30,7 @@ import {
   streamNotFound,
 } from '../event-stream-rules.js';
 import { parseServerUrl, safeDecode, scrubSecret } from '../server-url.js';
+import { deadLetterStreamConfig, durableConfig, metaOf, streamConfig } from './jetstream-config.js';
 import {
   type JsConsumer,
   type JsConsumerHost,
@@ -44,10 +44,10 @@ import {
   ferryStreamOf,
   HEADER,
   isConsumerNotFound,
+  isMessageNotFound,
   isNoResponders,
   isStreamNotFound,
   jsName,
-  nanos,
   toStreamError,
 } from './jetstream-names.js';
 import { type NatsKit, openNatsConnection } from './nats-connection.js';
@@ -72,17 +72,10 @@ interface StreamMeta {
   readonly at: number;
 }
 
-/** Stream settings Ferry needs and JetStream has no field for, kept in the stream's description. */
-const META_PREFIX = 'ferry-stream ';
-/** Room for Ferry's headers on top of an event's payload, in the server's max_msg_size. */
-const HEADER_ALLOWANCE = 4096;
 /** A stream's settings are read again after this (another process may have changed the limits). */
 const META_TTL_MS = 5000;
 /** Publishes of one call in flight at once (one connection keeps their order). */
 const PUBLISH_WINDOW = 512;
-/** Deliveries past maxDeliveries the server still makes, so a failed move to the DLQ is retried. */
-const SPARE_DELIVERIES = 2;
-const MAX_INT32 = 2 ** 31 - 1;
 
 /**
  * The stream transport over NATS JetStream (names in jetstream-names.ts). Dedupe is JetStream's
@@ -143,28 +136,18 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
     const info = await this.lookup('ensureStream', () => jsm.streams.info(jsName.stream(name)));
     let effective = resolved;
     if (info === undefined) {
-      await this.api('ensureStream', () => jsm.streams.add(this.streamConfig(resolved)));
+      await this.api('ensureStream', () => jsm.streams.add(streamConfig(resolved)));
     } else {
       const existing = metaOf(name, info);
       effective = mergeStreamConfig(existing, given);
       if (!sameStreamConfig(existing, effective)) {
         await this.api('ensureStream', () =>
-          jsm.streams.update(jsName.stream(name), { ...info.config, ...this.streamConfig(effective) }),
+          jsm.streams.update(jsName.stream(name), { ...info.config, ...streamConfig(effective) }),
         );
       }
     }
     const dlq = await this.lookup('ensureStream', () => jsm.streams.info(jsName.dlq(name)));
-    const dlqConfig = {
-      name: jsName.dlq(name),
-      subjects: [jsName.dlqSubject(name)],
-      retention: 'limits' as const,
-      storage: 'file' as const,
-      discard: 'old' as const,
-      max_age: nanos(effective.maxAgeMs),
-      duplicate_window: nanos(effective.duplicateWindowMs),
-      num_replicas: 1,
-      description: `dead letters of Ferry stream ${name}`,
-    };
+    const dlqConfig = deadLetterStreamConfig(effective);
     if (dlq === undefined) await this.api('ensureStream', () => jsm.streams.add(dlqConfig));
     else if (
       dlq.config.max_age !== dlqConfig.max_age ||
@@ -264,7 +247,15 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
       for (let n = 0; n < Math.min(64, limit - out.length) && seq >= info.state.first_seq; n++)
         slice.push(seq--);
       const msgs = await this.api('deadLetters', () =>
-        Promise.all(slice.map((s) => jsm.streams.getMessage(dlq, { seq: s }).catch(() => null))),
+        Promise.all(
+          slice.map((s) =>
+            jsm.streams.getMessage(dlq, { seq: s }).catch((e: unknown) => {
+              // A sequence aged out (or deleted) between the stream info and the read.
+              if (isMessageNotFound(e)) return null;
+              throw e;
+            }),
+          ),
+        ),
       );
       for (const m of msgs) {
         if (m === null || out.length >= limit) continue;
@@ -426,21 +417,6 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
     this.connected = !kit.nc.isClosed();
   }
 
-  private streamConfig(c: ResolvedStreamConfig) {
-    return {
-      name: jsName.stream(c.name),
-      subjects: [jsName.subjects(c.name)],
-      retention: 'limits' as const,
-      storage: 'file' as const,
-      discard: 'old' as const,
-      max_age: nanos(c.maxAgeMs),
-      duplicate_window: nanos(c.duplicateWindowMs),
-      max_msg_size: Math.min(c.maxEventBytes + HEADER_ALLOWANCE, MAX_INT32),
-      num_replicas: 1,
-      description: META_PREFIX + JSON.stringify({ partitions: c.partitions, maxEventBytes: c.maxEventBytes }),
-    };
-  }
-
   private async ensureDurable(
     stream: string,
     opts: ResolvedConsumerOptions,
@@ -449,8 +425,7 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
     const jsm = this.manager();
     const jsStream = jsName.stream(stream);
     const durable = jsName.durable(opts.name, partition);
-    const ackWait = nanos(opts.ackWaitMs);
-    const maxDeliver = opts.maxDeliveries + SPARE_DELIVERIES;
+    const { ack_wait: ackWait, max_deliver: maxDeliver } = durableConfig(stream, opts, partition);
     const current = await this.api(
       'consumer',
       () =>
@@ -468,33 +443,15 @@ export class JetStreamEventStream implements EventStream, JsConsumerHost {
       }
       return;
     }
-    const start = opts.startAt;
     await this.api(
       'consumer',
       () =>
-        jsm.consumers
-          .add(jsStream, {
-            durable_name: durable,
-            filter_subject: jsName.subject(stream, partition),
-            ack_policy: 'explicit' as const,
-            ack_wait: ackWait,
-            max_deliver: maxDeliver,
-            replay_policy: 'instant' as const,
-            ...(start === undefined
-              ? { deliver_policy: 'all' as const }
-              : 'sequence' in start
-                ? { deliver_policy: 'by_start_sequence' as const, opt_start_seq: start.sequence }
-                : {
-                    deliver_policy: 'by_start_time' as const,
-                    opt_start_time: new Date(start.timeMs).toISOString(),
-                  }),
-          })
-          .catch(async (e: unknown) => {
-            // Another process created it first: fine when it is there now.
-            const there = await jsm.consumers.info(jsStream, durable).catch(() => undefined);
-            if (there === undefined) throw e;
-            return there;
-          }),
+        jsm.consumers.add(jsStream, durableConfig(stream, opts, partition)).catch(async (e: unknown) => {
+          // Another process created it first: fine when it is there now.
+          const there = await jsm.consumers.info(jsStream, durable).catch(() => undefined);
+          if (there === undefined) throw e;
+          return there;
+        }),
       stream,
     );
   }
@@ -604,33 +561,4 @@ function isJsDelivery(d: Delivery): d is JsDelivery {
     typeof (d as Partial<JsDelivery>).reply === 'string' &&
     typeof (d as Partial<JsDelivery>).consumer === 'object'
   );
-}
-
-/** A Ferry stream's settings from its JetStream stream; one not made by Ferry is refused. */
-function metaOf(stream: string, info: StreamInfo): ResolvedStreamConfig {
-  const description = info.config.description ?? '';
-  let parsed: { partitions?: unknown; maxEventBytes?: unknown } = {};
-  if (description.startsWith(META_PREFIX)) {
-    try {
-      parsed = JSON.parse(description.slice(META_PREFIX.length)) as typeof parsed;
-    } catch {
-      parsed = {};
-    }
-  }
-  const { partitions, maxEventBytes } = parsed;
-  if (typeof partitions !== 'number' || typeof maxEventBytes !== 'number') {
-    throw invalidStream(
-      `the JetStream stream ${jsName.stream(stream)} was not made by Ferry (no settings in its description)`,
-      {
-        stream,
-      },
-    );
-  }
-  return {
-    name: stream,
-    partitions,
-    maxEventBytes,
-    maxAgeMs: Math.round(info.config.max_age / 1_000_000),
-    duplicateWindowMs: Math.round((info.config.duplicate_window ?? 0) / 1_000_000),
-  };
 }

@@ -59,6 +59,7 @@ export const nanos = (ms: number): number => Math.round(ms * 1_000_000);
  */
 const STREAM_NOT_FOUND = 10059;
 const CONSUMER_NOT_FOUND = 10014;
+const MESSAGE_NOT_FOUND = 10037;
 const API_ERRORS = new Set(['JetStreamApiError', 'StreamNotFoundError', 'ConsumerNotFoundError']);
 
 function apiError(e: unknown): { code: number; status: number } | undefined {
@@ -69,6 +70,10 @@ function apiError(e: unknown): { code: number; status: number } | undefined {
 
 export function isStreamNotFound(e: unknown): boolean {
   return apiError(e)?.code === STREAM_NOT_FOUND;
+}
+
+export function isMessageNotFound(e: unknown): boolean {
+  return apiError(e)?.code === MESSAGE_NOT_FOUND;
 }
 
 export function isConsumerNotFound(e: unknown): boolean {
