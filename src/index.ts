@@ -15,6 +15,15 @@ export {
 // Settings and errors.
 export { type FerryConfig, loadConfig } from './core/config.js';
 export { ErrorCode, type ErrorCodeName, FerryError, isFerryError } from './core/errors.js';
+// Feature repositories: `export default defineFeatures({...})` in features.ts / features.mjs.
+export {
+  defineFeatures,
+  type EntityDef,
+  type FeatureRepoDef,
+  type FeatureServiceDef,
+  type FeatureViewDef,
+  type SourceDef,
+} from './features/feature-definitions.js';
 // The model contract and the built-in text classifier.
 export { decodeModel } from './model/codec.js';
 // Custom models (kind `custom`): a module's defineModel, the bundle the registry stores, the checks.

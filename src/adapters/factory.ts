@@ -166,7 +166,7 @@ export interface OpenOnlineStoreOptions {
   prefix?: string;
   /** Redis only: false lets init() succeed while the server is down. Default true. */
   failFastAtInit?: boolean;
-  /** Redis: a command's limit (default 1000 ms). */
+  /** How long a call may wait: Redis per command (default 1000 ms), PostgreSQL per call (2000 ms). */
   commandTimeoutMs?: number;
   /** PostgreSQL: wins over `?schema=` in the URL. */
   schema?: string;
@@ -202,7 +202,9 @@ export function openOnlineStore(url: string, opts: OpenOnlineStoreOptions = {}):
       // A feature read waits on the pool's connection at worst this long, not pg's 10 s default.
       connectTimeoutMs: opts.connectTimeoutMs ?? 2000,
     });
-    return new SqlOnlineStore({ sql, ownsClient: true });
+    // SQLite calls do not wait on a network; a PostgreSQL server that stops answering must not hang a read.
+    const callTimeoutMs = sql.dialect === 'postgres' ? (opts.commandTimeoutMs ?? 2000) : undefined;
+    return new SqlOnlineStore({ sql, ownsClient: true, callTimeoutMs });
   }
   const what =
     scheme === undefined

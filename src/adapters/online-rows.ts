@@ -36,7 +36,7 @@ export function checkView(view: unknown): string {
 }
 
 /** An entity key: any string the stores keep exactly (U+001F, the composite separator, included). */
-export function checkEntityKey(key: unknown, index: number): string {
+function checkEntityKey(key: unknown, index: number): string {
   if (typeof key !== 'string') {
     throw invalid(`entity key ${index} must be a string`, { field: 'entityKey', index });
   }
@@ -84,9 +84,20 @@ export function encodeRows(rows: readonly OnlineFeatureRow[]): EncodedOnlineRow[
   return out;
 }
 
-/** The stored JSON back as values. */
-export function decodeValues(json: string): Readonly<Record<string, FeatureValue>> {
-  return JSON.parse(json) as Record<string, FeatureValue>;
+/** The stored JSON back as values; DB_ERROR when what is stored is not JSON (written by something else). */
+export function decodeValues(
+  json: string,
+  view: string,
+  entityKey: string,
+): Readonly<Record<string, FeatureValue>> {
+  try {
+    return JSON.parse(json) as Record<string, FeatureValue>;
+  } catch (e) {
+    throw new FerryError(ErrorCode.DB_ERROR, `the stored online features of ${view} are not JSON`, {
+      details: { view, entityKey },
+      cause: e,
+    });
+  }
 }
 
 function isPlainObject(v: object): boolean {

@@ -11,7 +11,7 @@ export interface DefinitionProblem {
 }
 
 /** Names of entities, sources, views, features, services, pipelines. */
-export const NAME_RULE = /^[a-z][a-z0-9_]{0,63}$/;
+const NAME_RULE = /^[a-z][a-z0-9_]{0,63}$/;
 const MAX_FIELD_BYTES = 256;
 
 type Obj = Record<string, unknown>;

@@ -51,19 +51,18 @@ export function parseEventTime(value: unknown): number | undefined {
   return utc(year, month - 1, day, hour, minute, second, ms) - offsetMin * 60_000;
 }
 
-/** Date.UTC without its years 0–99 → 1900–1999 mapping. */
+/** Date.UTC without its years 0–99 → 1900–1999 mapping (a training set parses a timestamp per row: the common case stays one call). */
 function utc(year: number, month: number, day: number, h = 0, mi = 0, s = 0, ms = 0): number {
+  if (year >= 100) return Date.UTC(year, month, day, h, mi, s, ms);
   const d = new Date(0);
   d.setUTCFullYear(year, month, day);
   d.setUTCHours(h, mi, s, ms);
   return d.getTime();
 }
 
-function daysIn(year: number, month: number): number {
-  return new Date(utc(year, month, 0)).getUTCDate();
-}
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** For messages and outputs: ISO 8601 in UTC. */
-export function formatEventTime(ms: number): string {
-  return new Date(ms).toISOString();
+function daysIn(year: number, month: number): number {
+  if (month !== 2) return DAYS[month - 1]!;
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }

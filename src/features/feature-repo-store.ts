@@ -182,14 +182,14 @@ function changedSincePlan(): FerryError {
 }
 
 /** Forgets what materialize did for a view: its chunks, runs and watermark. */
-export async function deleteMaterializationState(tx: SqlExecutor, view: string): Promise<void> {
+async function deleteMaterializationState(tx: SqlExecutor, view: string): Promise<void> {
   await tx.execute('DELETE FROM ferry_feature_run_chunks WHERE view = $1', [view]);
   await tx.execute('DELETE FROM ferry_feature_runs WHERE view = $1', [view]);
   await tx.execute('DELETE FROM ferry_feature_watermarks WHERE view = $1', [view]);
 }
 
 /** Stored objects as a repository definition (a view's `map` function left out, see AppliedRepo). */
-export function appliedRepoOf(objects: readonly RepoObject[]): AppliedRepo {
+function appliedRepoOf(objects: readonly RepoObject[]): AppliedRepo {
   const of = (kind: ObjectKind) => objects.filter((o) => o.kind === kind).map((o) => o.definition);
   const views = of('view').map((d) => {
     const transform = d.transform as JsonObject;

@@ -24,7 +24,7 @@ export interface LoadedDefinitions {
 }
 
 /** The names looked for in the project directory when no file is given, in this order. */
-export const DEFAULT_DEFINITION_FILES = ['features.json', 'features.ts', 'features.mjs'] as const;
+const DEFAULT_DEFINITION_FILES = ['features.json', 'features.ts', 'features.mjs'] as const;
 
 const TSX_API = 'tsx/esm/api';
 
@@ -153,7 +153,7 @@ function invalidFile(file: string, what: string, cause?: unknown): FerryError {
 }
 
 /** `features.json:12:7: views[2].ttl: a TTL of 0 is not allowed` */
-export function formatProblem(file: string, p: DefinitionProblem): string {
+function formatProblem(file: string, p: DefinitionProblem): string {
   const where = p.line === undefined ? file : `${file}:${p.line}:${p.column}`;
   return `${where}: ${p.path === '' ? '' : `${p.path}: `}${p.message}`;
 }

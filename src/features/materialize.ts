@@ -147,10 +147,12 @@ function selectViews(
       skipped.push({ view: name, reason });
       continue;
     }
-    const source = batchSourceOf(loaded.repo, view)!;
+    // The view, its source and (a stream's) batch source, each as applied.
+    const sources = [...new Set([view.source, batchSourceOf(loaded.repo, view)!.name])];
+    const defs = sources.map((s) => loaded.repo.sources.find((d) => d.name === s)!);
     if (
       applied.hashes.get(`view:${name}`) !== objectOf('view', view).hash ||
-      applied.hashes.get(`source:${source.name}`) !== objectOf('source', source).hash
+      defs.some((d) => applied.hashes.get(`source:${d.name}`) !== objectOf('source', d).hash)
     ) {
       stale.push(name);
     }

@@ -18,7 +18,7 @@ import { joinKeysOf, keyPart } from './row-transform.js';
  * Entities come as columns, Feast-style: `{ project_id: ['1', '2'] }` asks for two entities.
  */
 export const MAX_ENTITIES_PER_REQUEST = 1000;
-export const MAX_FEATURES_PER_REQUEST = 500;
+const MAX_FEATURES_PER_REQUEST = 500;
 
 export type FeatureStatus = 'PRESENT' | 'NOT_FOUND' | 'EXPIRED';
 

@@ -21,10 +21,10 @@ export interface RepoObject {
 }
 
 /** The key of a function's source text in canonical JSON. */
-export const FUNCTION_KEY = '$function';
+const FUNCTION_KEY = '$function';
 
 /** Sorted keys, functions as their source, undefined members dropped: equal definitions, equal JSON. */
-export function canonical(value: unknown): JsonValue {
+function canonical(value: unknown): JsonValue {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
   if (typeof value === 'function') return { [FUNCTION_KEY]: value.toString() };

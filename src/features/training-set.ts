@@ -47,7 +47,7 @@ export interface ViewIndex {
   readonly data: OfflineValues;
 }
 
-export function indexView(view: FeatureViewDef, data: OfflineValues): ViewIndex {
+function indexView(view: FeatureViewDef, data: OfflineValues): ViewIndex {
   const groups = new Map<string, number>();
   for (let g = 0; g < data.keys.length; g++) groups.set(data.keys[g]!, g);
   return { view, ttlMs: durationMs(view.ttl), groups, data };
@@ -92,6 +92,10 @@ export function joinView(
 ): FeatureColumn[] {
   const n = rows.timestamps.length;
   const columns = refs.map((ref) => ({ ref, values: new Array<FeatureValue>(n).fill(null) }));
+  // Plain arrays in the loop: a million rows × features is all property reads and index writes.
+  const names = refs.map((r) => r.feature);
+  const outs = columns.map((c) => c.values);
+  const width = names.length;
   const keyColumns = joinKeys.map((k) => rows.keys[k]!);
   const single = keyColumns.length === 1 ? keyColumns[0]! : undefined;
   const { start, times, values } = index.data;
@@ -114,9 +118,9 @@ export function joinView(
     const at = pointInTime(times, start[g]!, start[g + 1]!, rows.timestamps[i]!, index.ttlMs);
     if (at < 0) continue;
     const row = values[at]!;
-    for (const c of columns) {
-      const v = row[c.ref.feature];
-      if (v !== undefined) c.values[i] = v;
+    for (let f = 0; f < width; f++) {
+      const v = row[names[f]!];
+      if (v !== undefined) outs[f]![i] = v;
     }
   }
   return columns;

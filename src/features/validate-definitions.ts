@@ -43,8 +43,8 @@ const ONE_FIELD: ReadonlySet<RowFunction> = new Set(['lower', 'length', 'token_c
 
 /** What each aggregation produces. */
 const AGGREGATION_TYPES: Record<AggregationFn, readonly FeatureType[]> = {
-  count: ['int64', 'float64'],
-  distinct_count: ['int64', 'float64'],
+  count: ['int64'],
+  distinct_count: ['int64'],
   sum: ['float64', 'int64'],
   mean: ['float64'],
   min: ['float64', 'int64'],
@@ -53,8 +53,8 @@ const AGGREGATION_TYPES: Record<AggregationFn, readonly FeatureType[]> = {
   top_k: ['string_list'],
   count_by: ['map'],
 };
-export const TOP_K_MAX = 100;
-export const DEFAULT_TOP_K = 3;
+/** The window engine's bound (features/windows/window-view.ts, MAX_K). */
+const TOP_K_MAX = 1000;
 
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;

@@ -14,6 +14,10 @@
  *
  * Errors are FerryErrors: `FERRY_FEATURES_UNAVAILABLE` (503) when the backend cannot be reached
  * (never a hang: every call is bounded by the adapter's command timeout), `FERRY_DB_*` otherwise.
+ * A call a store could not keep exactly is refused before any I/O with
+ * `FERRY_FEATURES_INVALID_REQUEST` (400), nothing written: a view name that is empty or holds ':',
+ * a key or view with NUL or an unpaired surrogate, an event time that is not an integer, values
+ * that are not a plain JSON object (NaN, Infinity, undefined, a Date, a class instance).
  */
 export type FeatureValue =
   | string
@@ -24,11 +28,11 @@ export type FeatureValue =
   | { readonly [k: string]: FeatureValue };
 
 export interface OnlineFeatureRow {
-  /** The feature view's name. */
+  /** The feature view's name; never contains ':' (Redis finds a view's rows by `of:<view>:`). */
   readonly view: string;
   /** The entity's join key value(s), joined by `entityKeyOf` when a view has several. */
   readonly entityKey: string;
-  /** Milliseconds since the epoch of the newest event the values were computed from. */
+  /** Milliseconds since the epoch of the newest event the values were computed from (an integer). */
   readonly eventTimeMs: number;
   /** Feature name → value, for every feature of the view. */
   readonly values: Readonly<Record<string, FeatureValue>>;

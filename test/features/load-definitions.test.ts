@@ -122,10 +122,10 @@ describe('loadDefinitions: features.json', () => {
       expect.stringMatching(/hop must not be longer/),
     ]);
     expect(byPath('views[3].transform.aggregations[0].fn')).toEqual([
-      expect.stringMatching(/count produces int64 or float64, but "n" is declared string/),
+      expect.stringMatching(/count produces int64, but "n" is declared string/),
     ]);
     expect(byPath('views[3].transform.aggregations[1].k')).toEqual([
-      expect.stringMatching(/0 is out of range: expected 1 to 100/),
+      expect.stringMatching(/0 is out of range: expected 1 to 1000/),
     ]);
     expect(byPath('views[3].transform.aggregations[2].name')).toEqual([
       `the aggregation's output "elsewhere" is not in the view's schema`,

@@ -277,6 +277,38 @@ describe('materialize other sources and transforms', () => {
     expect(await env.online.readMany('premium_users', ['u1'])).toEqual([undefined]);
   });
 
+  it("reads a stream source's batchSource, and skips a stream view without one", async () => {
+    writeProjectsCsv(dir.path, [row('1', day(1), 'from the backfill file')]);
+    writeProjectsCsv(dir.path, [], 'other.csv');
+    const repo = projectsRepo() as { sources: unknown[]; views: Array<Record<string, unknown>> };
+    repo.sources.push(
+      { name: 'other_file', kind: 'file', path: 'other.csv', timestampField: 'created_on' },
+      {
+        name: 'live',
+        kind: 'stream',
+        stream: 'projects',
+        timestampField: 'created_on',
+        batchSource: 'projects',
+      },
+      { name: 'live_only', kind: 'stream', stream: 'other', timestampField: 'created_on' },
+    );
+    repo.views[0]!.source = 'live';
+    repo.views.push({ ...repo.views[0]!, name: 'no_batch', source: 'live_only' });
+    await env.apply(repo);
+    const s = await env.materialize();
+    expect(s.views.map((v) => [v.view, v.rows, v.offlineWritten])).toEqual([['project_text', 1, 1]]);
+    expect(s.skipped).toEqual([
+      { view: 'no_batch', reason: 'its source "live_only" is a stream without a batchSource' },
+    ]);
+    // The stream source edited (another batch source) but not applied: refused.
+    // (other_file is applied as it is: only the stream source's pointer differs.)
+    (repo.sources[2] as { batchSource: string }).batchSource = 'other_file';
+    const { loadDefinitions } = await import('../../src/features/load-definitions.js');
+    writeFileSync(join(dir.path, 'edited.json'), JSON.stringify(repo));
+    const edited = await loadDefinitions(join(dir.path, 'edited.json'));
+    await expectFerryError(env.materialize({ views: ['project_text'] }, edited), 'FERRY_FEATURES_INVALID');
+  });
+
   it('checks values of every type', async () => {
     writeFileSync(
       join(dir.path, 'typed.jsonl'),

@@ -4,6 +4,7 @@ import { SqlOnlineStore } from '../../src/adapters/sql/sql-online-store.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { onlineFeatureStoreConformance } from '../conformance/online-feature-store.conformance.js';
 import { expectFerryError } from '../helpers/expect-ferry-error.js';
+import { freezableProxy } from '../helpers/freezable-proxy.js';
 import { dropSchemas, freshSchema, pgClient, pgUrl } from '../helpers/postgres.js';
 
 // One schema per test, so every test starts from an empty store; the server being down fails, not skips.
@@ -46,5 +47,30 @@ describe('SqlOnlineStore on PostgreSQL', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(error.message).not.toContain('hunter2');
     await store.close();
+  });
+
+  it('bounds a call to a server that stops answering, through the factory', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const proxy = await freezableProxy(pgUrl());
+    const url = new URL(pgUrl());
+    url.host = new URL(proxy.url).host;
+    const store = openOnlineStore(url.toString(), { schema, commandTimeoutMs: 300 });
+    try {
+      await store.init();
+      await store.writeMany([{ view: 'v', entityKey: 'e', eventTimeMs: 1, values: {} }]);
+      proxy.freeze();
+      for (const call of [
+        () => store.readMany('v', ['e']),
+        () => store.writeMany([{ view: 'v', entityKey: 'e', eventTimeMs: 2, values: {} }]),
+      ]) {
+        const started = Date.now();
+        await expectFerryError(call(), ErrorCode.FEATURES_UNAVAILABLE, 503);
+        expect(Date.now() - started).toBeLessThan(1500);
+      }
+    } finally {
+      await proxy.close(); // first: the pool waits for the connections of the abandoned statements
+      await store.close();
+    }
   });
 });

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openKeyValueStore } from '../../src/adapters/factory.js';
 import { RedisStore } from '../../src/adapters/redis/redis-store.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { keyValueStoreConformance } from '../conformance/key-value-store.conformance.js';
 import { expectFerryError, expectFerryErrorSync } from '../helpers/expect-ferry-error.js';
+import { freezableProxy } from '../helpers/freezable-proxy.js';
 import { ownRedis } from '../helpers/redis-server.js';
 
 /** The test server. No skipping: when it is down these tests fail. */
@@ -17,41 +17,6 @@ const freshPrefix = () => `${runPrefix}${++seq}:`;
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
-
-/**
- * A TCP proxy to the test server that can stop relaying bytes without closing anything: what a
- * hung server or a silent network partition looks like to the client.
- */
-async function freezableProxy(): Promise<{ url: string; freeze(): void; close(): Promise<void> }> {
-  const target = new URL(redisUrl);
-  let frozen = false;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port || 6379), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined); // the close handler below tears both sides down
-      s.on('close', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.on('data', (d) => frozen || upstream.write(d));
-    upstream.on('data', (d) => frozen || client.write(d));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    freeze: () => {
-      frozen = true;
-    },
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 afterAll(async () => {
   const sweeper = new RedisStore({ url: redisUrl, prefix: runPrefix });
@@ -211,7 +176,7 @@ describe('RedisStore', () => {
   });
 
   it('bounds a request to a server that stops answering by the command timeout', async () => {
-    const proxy = await freezableProxy();
+    const proxy = await freezableProxy(redisUrl);
     const store = new RedisStore({ url: proxy.url, prefix: freshPrefix(), commandTimeoutMs: 300 });
     try {
       await store.init();
@@ -228,7 +193,7 @@ describe('RedisStore', () => {
   });
 
   it('bounds init() against a server that accepts but never answers', async () => {
-    const proxy = await freezableProxy();
+    const proxy = await freezableProxy(redisUrl);
     proxy.freeze();
     const store = new RedisStore({ url: proxy.url, prefix: 'x:', commandTimeoutMs: 300 });
     try {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as library from '../../src/index.js';
@@ -32,6 +32,7 @@ const API = [
   'checkCustomModel',
   'createServer',
   'decodeModel',
+  'defineFeatures',
   'defineModel',
   'formatModelRef',
   'isFerryError',
@@ -124,7 +125,10 @@ describe('the built package (dist/)', () => {
         if (spec.startsWith('.') || spec.startsWith('node:') || builtins.has(spec)) continue;
         if (!(packageOf(spec) in pkg.dependencies)) bad.push(`${file.slice(DIST.length + 1)}: ${spec}`);
       }
-      if (/\btsx\b/.test(text)) bad.push(`${file.slice(DIST.length + 1)}: mentions tsx`);
+      // One exception: a features.ts definition file is loaded through tsx when the user has it
+      // installed (a variable specifier, imported on demand; without tsx the message says so).
+      const optionalTsx = file.endsWith(`${sep}features${sep}load-definitions.js`);
+      if (/\btsx\b/.test(text) && !optionalTsx) bad.push(`${file.slice(DIST.length + 1)}: mentions tsx`);
     }
     expect(bad).toEqual([]);
   });

@@ -56,6 +56,28 @@ describe('SqlOnlineStore on SQLite', () => {
     }
   });
 
+  it('reports stored values that are not JSON as DB_ERROR', async () => {
+    const sql = new SqliteClient({ path: ':memory:' });
+    await sql.init();
+    try {
+      const store = new SqlOnlineStore({ sql });
+      await store.init();
+      await sql.execute(
+        `INSERT INTO ferry_online_features (view, entity_key, event_time_ms, values_json, written_at_ms) VALUES ('v', 'e', 1, '{not json', 1)`,
+      );
+      await expectFerryError(store.readMany('v', ['e']), ErrorCode.DB_ERROR, 500);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it('refuses a call timeout that is not a positive number', () => {
+    const sql = new SqliteClient({ path: ':memory:' });
+    for (const callTimeoutMs of [0, -1, Number.NaN]) {
+      expectFerryErrorSync(() => new SqlOnlineStore({ sql, callTimeoutMs }), ErrorCode.CONFIG_INVALID);
+    }
+  });
+
   it('reports a database it cannot open as FEATURES_UNAVAILABLE', async () => {
     // A directory where the file should be: SQLite cannot open it.
     const store = openOnlineStore(`sqlite:${root}`);

@@ -214,14 +214,13 @@ export class RedisOnlineStore implements OnlineFeatureStore {
   ): StoredOnlineFeatureRow | undefined {
     const [t, w, v] = fields ?? [null, null, null];
     if (t === null || v === null) return undefined;
-    try {
-      return { view, entityKey, eventTimeMs: Number(t), writtenAtMs: Number(w), values: decodeValues(v) };
-    } catch (e) {
-      throw new FerryError(ErrorCode.DB_ERROR, `the online feature row of ${view} is not JSON`, {
-        details: { view, entityKey },
-        cause: e,
-      });
-    }
+    return {
+      view,
+      entityKey,
+      eventTimeMs: Number(t),
+      writtenAtMs: Number(w),
+      values: decodeValues(v, view, entityKey),
+    };
   }
 
   private async open(): Promise<void> {

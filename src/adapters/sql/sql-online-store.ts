@@ -18,6 +18,12 @@ export interface SqlOnlineStoreOptions {
   ownsClient?: boolean;
   /** The writer's clock (`writtenAtMs`); tests pass a manual one. */
   clock?: () => number;
+  /**
+   * How long a call may wait for the database before it fails with FEATURES_UNAVAILABLE (the
+   * statement itself is left to finish or fail: a write may still land). Unset: no limit, right for
+   * SQLite, whose calls never wait on a network; the factory sets 2000 ms for PostgreSQL.
+   */
+  callTimeoutMs?: number;
 }
 
 const TABLE = 'ferry_online_features';
@@ -70,6 +76,7 @@ export class SqlOnlineStore implements OnlineFeatureStore {
   private readonly sql: SqlClient;
   private readonly ownsClient: boolean;
   private readonly clock: () => number;
+  private readonly callTimeoutMs: number | undefined;
   private readonly upsertSql = new Map<number, string>();
   private readonly readSql = new Map<number, string>();
 
@@ -77,6 +84,13 @@ export class SqlOnlineStore implements OnlineFeatureStore {
     this.sql = opts.sql;
     this.ownsClient = opts.ownsClient ?? false;
     this.clock = opts.clock ?? Date.now;
+    const timeout = opts.callTimeoutMs;
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
+      throw new FerryError(ErrorCode.CONFIG_INVALID, 'callTimeoutMs must be a positive number', {
+        details: { callTimeoutMs: timeout },
+      });
+    }
+    this.callTimeoutMs = timeout;
   }
 
   async init(): Promise<void> {
@@ -141,7 +155,7 @@ export class SqlOnlineStore implements OnlineFeatureStore {
             entityKey: row.entity_key,
             eventTimeMs: Number(row.event_time_ms),
             writtenAtMs: Number(row.written_at_ms),
-            values: decodeValues(row.values_json),
+            values: decodeValues(row.values_json, view, row.entity_key),
           });
         }
       }
@@ -161,7 +175,7 @@ export class SqlOnlineStore implements OnlineFeatureStore {
   /** Runs a database call; "cannot reach the database" becomes the port's FEATURES_UNAVAILABLE. */
   private async run<T>(call: () => Promise<T>): Promise<T> {
     try {
-      return await call();
+      return await (this.callTimeoutMs === undefined ? call() : this.bounded(call(), this.callTimeoutMs));
     } catch (e) {
       if (e instanceof FerryError && e.code === ErrorCode.DB_UNAVAILABLE) {
         throw new FerryError(
@@ -172,6 +186,27 @@ export class SqlOnlineStore implements OnlineFeatureStore {
       }
       throw e;
     }
+  }
+
+  /** `work`, or FEATURES_UNAVAILABLE once `ms` have passed (a database that stopped answering). */
+  private bounded<T>(work: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new FerryError(
+              ErrorCode.FEATURES_UNAVAILABLE,
+              `the online feature store's database did not answer within ${ms} ms`,
+              { details: { timeoutMs: ms } },
+            ),
+          ),
+        ms,
+      );
+    });
+    // The loser of the race must not become an unhandled rejection.
+    work.catch(() => undefined);
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
   private upsertStatement(rowCount: number): string {

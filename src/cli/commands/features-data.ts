@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseEventTime } from '../../features/event-time.js';
-import { type MaterializeSummary, materialize } from '../../features/materialize.js';
+import { DEFAULT_CHUNK_SIZE, type MaterializeSummary, materialize } from '../../features/materialize.js';
 import { printJson, usageError } from '../output.js';
 import { terminalProgress } from '../progress-bar.js';
 import { loadRepoFile, withFeatures } from './features-context.js';
@@ -52,7 +52,11 @@ export function registerFeaturesDataCommands(features: Command): void {
       "only rows newer than each view's watermark (the newest event time materialized)",
       false,
     )
-    .option('--chunk-size <n>', 'source rows per chunk (one transaction each)', parseIntOption)
+    .option(
+      '--chunk-size <n>',
+      `source rows per chunk, one transaction each (default ${DEFAULT_CHUNK_SIZE})`,
+      parseIntOption,
+    )
     .option('--json', 'JSON output', false)
     .action(
       async (flags: {
