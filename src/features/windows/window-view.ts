@@ -1,7 +1,6 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { parseDuration } from '../duration.js';
 import type { AggregationFn, Duration, FeatureType, FeatureViewDef } from '../feature-definitions.js';
-import { DEFAULT_TOP_K, TOP_K_MAX } from '../validate-definitions.js';
 import type { CompiledAggregation } from './accumulators.js';
 
 /** A window definition with its durations in milliseconds. */
@@ -25,19 +24,22 @@ export interface WindowView {
   readonly aggregations: readonly CompiledAggregation[];
 }
 
-/** Which declared types each aggregation may produce (as `validate-definitions.ts` says). */
+/** Which declared types each aggregation may produce (`validate-definitions.ts` says the same). */
 const RESULT_TYPES: Readonly<Record<AggregationFn, readonly FeatureType[] | 'any'>> = {
-  count: ['int64', 'float64'],
+  count: ['int64'],
   sum: ['float64', 'int64'],
   mean: ['float64'],
   min: ['float64', 'int64'],
   max: ['float64', 'int64'],
   last: 'any',
-  distinct_count: ['int64', 'float64'],
+  distinct_count: ['int64'],
   top_k: ['string_list'],
   count_by: ['map'],
 };
 /** The functions whose field values have the feature's declared type (the others have their own rule). */
+/** top_k's largest k (the definition validator's bound too) and its default. */
+const TOP_K_MAX = 1000;
+const DEFAULT_TOP_K = 3;
 const TYPED_BY_FEATURE: ReadonlySet<AggregationFn> = new Set(['sum', 'min', 'max', 'last']);
 /** Hopping windows per event: more would make every event cost that many state updates. */
 const MAX_WINDOWS_PER_EVENT = 1000;
