@@ -119,7 +119,7 @@ export function prepareEvent(view: WindowView, fields: Readonly<Record<string, u
 }
 
 /** The [start, end) bounds of the tumbling or hopping windows holding `t`, oldest first. */
-export function fixedWindowsOf(view: WindowView, t: number): Array<{ start: number; end: number }> {
+function fixedWindowsOf(view: WindowView, t: number): Array<{ start: number; end: number }> {
   const w = view.window;
   if (w.type === 'tumbling') {
     const start = Math.floor(t / w.sizeMs) * w.sizeMs;
@@ -237,7 +237,7 @@ export function windowValues(view: WindowView, w: WindowState): Record<string, F
 }
 
 /** The values of a window with no events: count 0, sum 0, mean/min/max/last null, empty lists and maps. */
-export function emptyValues(view: WindowView): Record<string, FeatureValue> {
+function emptyValues(view: WindowView): Record<string, FeatureValue> {
   const out: Record<string, FeatureValue> = {};
   for (const agg of view.aggregations) out[agg.name] = accResult(agg, emptyAcc(agg));
   return out;
