@@ -40,8 +40,8 @@ const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 10);
 const NATS_URL = process.env.FERRY_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const REDIS_URL = process.env.FERRY_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const USERS = 10_000;
-const BATCH = 1000;
-const RATES = [1000, 10_000];
+const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
+const RATES = (process.env.BENCH_RATES ?? '1000,10000').split(',').map(Number);
 const TSX = resolve(import.meta.dirname, '../node_modules/.bin/tsx');
 const LOAD = resolve(import.meta.dirname, 'lib/stream-load.ts');
 
@@ -338,7 +338,7 @@ try {
     `${'transport'.padEnd(12)}${'offered/s'.padStart(10)}${'achieved/s'.padStart(12)}${'p50'.padStart(9)}${'p99'.padStart(9)}${'backlog at end'.padStart(16)}${'baseline p50'.padStart(14)}${'p99'.padStart(9)}${'achieved/s'.padStart(12)}`,
   );
   for (const t of ['sqlite', 'nats'] as const) {
-    for (const rate of RATES) {
+    for (const rate of process.env.BENCH_SKIP_FRESHNESS === '1' ? [] : RATES) {
       const base = await freshnessBaseline(t, rate);
       const pipe = await freshnessPipeline(t, rate);
       console.log(

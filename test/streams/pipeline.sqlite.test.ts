@@ -164,8 +164,8 @@ describe('stream pipeline on the embedded log', () => {
     expect(ids.length).toBeLessThan(events.length / 2);
     for (const e of ids)
       expect(Number(e.event_time_ms)).toBeGreaterThanOrEqual(newest.get(Number(e.part))! - 1_800_000);
-    // The row view keeps one row per user, whatever its age.
+    // Without a predictions sink a row view keeps no state: a redelivery re-emits its own values.
     const rows = await env.sql.query("SELECT entity_key FROM ferry_pipeline_state WHERE view = 'last_click'");
-    expect(rows).toHaveLength(3);
+    expect(rows).toHaveLength(0);
   });
 });

@@ -130,6 +130,11 @@ describe('predictions sink: the course app', () => {
       expect(stored!.probabilities).toEqual(expected[i]!.probabilities);
     }
     expect(await store.get(MODEL, 'p-empty')).toBeUndefined();
+    // A predictions sink needs each entity's current values: the row view keeps them.
+    const [kept] = await sql.query<{ n: unknown }>(
+      "SELECT COUNT(*) AS n FROM ferry_pipeline_state WHERE view = 'project_text'",
+    );
+    expect(Number(kept!.n)).toBe(events.length);
     // The features are online too.
     const [text] = await online.readMany('project_text', [`p${rows[0]!.id}`]);
     expect(text?.values).toEqual(inputs[0]);
