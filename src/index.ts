@@ -12,6 +12,8 @@ export {
   openServing,
   type ServingRuntime,
 } from './app/open-serving.js';
+// Stream processing: a pipeline of a feature repository run over a transport, and the producer.
+export { createProducer, openPipelineContext, type PipelineContext } from './app/open-streams.js';
 // Settings and errors.
 export { type FerryConfig, loadConfig } from './core/config.js';
 export { ErrorCode, type ErrorCodeName, FerryError, isFerryError } from './core/errors.js';
@@ -58,6 +60,14 @@ export {
 export { kindContextOf, loadModel, loadTextModel } from './registry/load-model.js';
 export { type RegisterArtifactOptions, registerArtifact } from './registry/register-artifact.js';
 export { loadServingConfig, type ServingConfig } from './serving/serving-config.js';
+export { type PipelinePlan, planPipeline } from './streams/pipeline-plan.js';
+export type { ProducerOptions, PublishResult, StreamProducer } from './streams/producer.js';
+export {
+  type PipelineDeps,
+  type PipelineHandle,
+  type RunPipelineOptions,
+  runPipeline,
+} from './streams/run-pipeline.js';
 // Training.
 export { type Dataset, parseLabeledDataset } from './train/dataset.js';
 export { loadLabeledDataset } from './train/load-dataset.js';

@@ -28,6 +28,13 @@ export interface PlannedView {
   readonly definitionHash: string;
   readonly row: CompiledRowView | undefined;
   readonly window: WindowView | undefined;
+  /**
+   * Whether the view's state is kept in SQL: always for window views; for a row view only when a
+   * predictions sink needs an entity's current values. Otherwise a redelivered event re-emits its
+   * own values, which the online store (newer event time wins) and the offline store (one row per
+   * event time) take exactly as they took the first time.
+   */
+  readonly keepsState: boolean;
 }
 
 /** A stream pipeline ready to run: its stream, the field names events need, its views and sinks. */
@@ -72,9 +79,10 @@ export function planPipeline(repo: FeatureRepoDef, name: string): PipelinePlan {
       pipeline: name,
     });
   }
-  const views = pipeline.views.map((viewName) => planView(repo, pipeline, source, viewName));
+  const predicts = pipeline.sinks.some((s) => s.kind === 'predictions');
+  const views = pipeline.views.map((viewName) => planView(repo, pipeline, source, viewName, predicts));
   if (views.length === 0) throw invalid(`pipeline "${name}" computes no view`, { pipeline: name });
-  if (pipeline.sinks.some((s) => s.kind === 'predictions')) {
+  if (predicts) {
     const keys = new Set(views.map((v) => v.joinKeys.join(',')));
     if (keys.size > 1) {
       throw invalid(
@@ -100,6 +108,7 @@ function planView(
   pipeline: PipelineDef,
   source: StreamSourceDef,
   viewName: string,
+  predicts: boolean,
 ): PlannedView {
   const def = repo.views.find((v) => v.name === viewName);
   if (def === undefined) {
@@ -135,6 +144,7 @@ function planView(
     definitionHash: definitionHash(def, joinKeys),
     row,
     window,
+    keepsState: window !== undefined || predicts,
   };
 }
 

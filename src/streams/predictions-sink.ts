@@ -29,10 +29,12 @@ export interface PredictionsDeps {
   readonly store: StoredPredictionStore;
   /** Where model kinds unpack and how long a call may take; default from the settings. */
   readonly kindContext?: KindContext;
+  /** How often the model reference is resolved again, to follow an alias. Default 60 s. */
+  readonly refreshMs?: number;
 }
 
 /** How often the model reference (e.g. `tagifai@production`) is resolved again, to follow an alias. */
-const REFRESH_MS = 60_000;
+const DEFAULT_REFRESH_MS = 60_000;
 
 type Loaded = { readonly model: Model; readonly name: string; readonly version: number };
 /** One model input and the feature that feeds it (`view:feature` or a feature of any view). */
@@ -210,7 +212,7 @@ export class PredictionsSink {
 
   private async refresh(first: boolean): Promise<void> {
     const now = this.clock();
-    if (!first && now - this.checkedAtMs < REFRESH_MS) return;
+    if (!first && now - this.checkedAtMs < (this.deps.refreshMs ?? DEFAULT_REFRESH_MS)) return;
     this.checkedAtMs = now;
     let version: number;
     try {
@@ -227,12 +229,26 @@ export class PredictionsSink {
       throw e;
     }
     if (this.loaded?.version === version) return;
-    const { version: v, model } = await loadModel(
-      this.deps.registry,
-      this.ref,
-      ...(this.deps.kindContext ? [this.deps.kindContext] : []),
-    );
-    const sources = resolveInputs(this.plan, this.ref, model, this.inputs);
+    let loaded: Awaited<ReturnType<typeof loadModel>>;
+    let sources: InputSource[];
+    try {
+      loaded = await loadModel(
+        this.deps.registry,
+        this.ref,
+        ...(this.deps.kindContext ? [this.deps.kindContext] : []),
+      );
+      sources = resolveInputs(this.plan, this.ref, loaded.model, this.inputs);
+    } catch (e) {
+      // A new version that cannot load (or lacks an input) does not stop the pipeline: the one
+      // loaded goes on predicting, and the move is tried again at the next refresh.
+      if (first || this.loaded === undefined) throw e;
+      this.log.warn(
+        { model: this.ref, version, err: isFerryError(e) ? e.toJSON() : String(e) },
+        'cannot load the new model version; keeping the loaded one',
+      );
+      return;
+    }
+    const { version: v, model } = loaded;
     const old = this.loaded;
     this.loaded = { model, name: v.name, version: v.version };
     this.sources = sources;

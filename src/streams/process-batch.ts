@@ -11,6 +11,7 @@ import type { BadEvent, GoodEvent, ParsedEvent } from './parse-event.js';
 import type { PipelinePlan, PlannedView } from './pipeline-plan.js';
 import type {
   EventRecord,
+  LoadedEntity,
   PartitionState,
   PipelineStateStore,
   ProcessedEvent,
@@ -110,9 +111,9 @@ class BatchWork {
     for (const [i, view] of this.plan.views.entries()) {
       const partOf = new Map<string, number>();
       for (const e of good) partOf.set(e.inputs[i]!.entityKey, e.delivery.partition);
-      const loaded = await store.entities(tx, this.plan.name, view.name, view.definitionHash, [
-        ...partOf.keys(),
-      ]);
+      const loaded = view.keepsState
+        ? await store.entities(tx, this.plan.name, view.name, view.definitionHash, [...partOf.keys()])
+        : new Map<string, LoadedEntity>();
       for (const [key, part] of partOf) {
         const found = loaded.get(key);
         const stale = found?.stale ?? [];
@@ -245,7 +246,16 @@ class BatchWork {
       });
       return;
     }
-    for (const [i] of this.plan.views.entries()) this.state[i]!.get(event.inputs[i]!.entityKey)!.emit = true;
+    for (const [i, view] of this.plan.views.entries()) {
+      const input = event.inputs[i]!;
+      const entity = this.state[i]!.get(input.entityKey)!;
+      entity.emit = true;
+      // A row view without state re-emits the event's own values (see PlannedView.keepsState).
+      if (entity.kind === 'row' && input.kind === 'row' && !view.keepsState) {
+        const row: RowViewState = { eventTimeMs: event.eventTimeMs, id: event.id, values: input.values };
+        if (newer(row, entity.row)) entity.row = row;
+      }
+    }
     this.settlements.push({ kind: 'ack', delivery: event.delivery });
   }
 
@@ -256,7 +266,7 @@ class BatchWork {
       for (const [entityKey, e] of views) {
         const base = { view: e.view.name, entityKey, part: e.part, definition: e.view.definitionHash };
         if (e.kind === 'row') {
-          if (e.changed) writes.push({ ...base, row: e.row });
+          if (e.changed && e.view.keepsState) writes.push({ ...base, row: e.row });
           continue;
         }
         for (const w of e.windows.changed)

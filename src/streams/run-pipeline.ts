@@ -10,7 +10,7 @@ import { parseEvent } from './parse-event.js';
 import type { PipelinePlan } from './pipeline-plan.js';
 import { PipelineStateStore } from './pipeline-state-store.js';
 import { type PredictionsDeps, PredictionsSink } from './predictions-sink.js';
-import { type CommittedBatch, commitBatch } from './process-batch.js';
+import { type CommittedBatch, commitBatch, type Settlement } from './process-batch.js';
 import { type OfflineWriter, PipelineSinks, type SinkRow } from './sinks.js';
 
 export interface PipelineLog {
@@ -181,16 +181,37 @@ class PipelineRunner {
     await this.done.catch(() => {});
   }
 
+  /**
+   * Fetch, process, settle — overlapped: the next batch is fetched while this one is processed,
+   * and this one's acknowledgements finish while the next is processed (at most one batch of acks
+   * in flight). Batches are still processed one at a time, in order, and nothing is acked before
+   * its batch's commit and sinks.
+   */
   private async loop(): Promise<void> {
+    const batchSize = this.opts.batchSize ?? 1000;
+    const waitMs = this.opts.fetchWaitMs ?? 500;
+    let next: Promise<Delivery[]> | undefined;
+    let settling: Promise<void> = Promise.resolve();
     try {
       while (!this.stopping) {
         try {
           const consumer = this.consumer ?? (await this.open());
-          const deliveries = await consumer.fetch(this.opts.batchSize ?? 1000, this.opts.fetchWaitMs ?? 500);
+          const deliveries = await (next ?? consumer.fetch(batchSize, waitMs));
+          next = undefined;
           this.backoff.reset();
-          if (deliveries.length > 0) await this.handle(deliveries);
+          if (deliveries.length > 0) {
+            if (!this.stopping) {
+              next = consumer.fetch(batchSize, waitMs);
+              // Its failure is seen when it is awaited; until then it must not count as unhandled.
+              next.catch(() => {});
+            }
+            const { settled } = await this.handle(deliveries);
+            await settling;
+            settling = settled;
+          }
           await this.housekeeping();
         } catch (e) {
+          next = undefined;
           if (e instanceof Stopped || this.stopping) break;
           await this.failed(e, 'the stream consumer failed');
           // A consumer that failed is opened again (the transport may have lost its connection).
@@ -199,6 +220,11 @@ class PipelineRunner {
         }
       }
     } finally {
+      await settling;
+      // A batch fetched ahead and not processed goes back to the transport at once (not after
+      // the ack wait): the next consumer of the pipeline gets it first.
+      const ahead = await next?.catch(() => [] as Delivery[]);
+      await Promise.allSettled((ahead ?? []).map((d) => d.nak()));
       await this.consumer?.close().catch(() => {});
       this.consumer = undefined;
       await this.heartbeat(true).catch(() => {});
@@ -236,7 +262,11 @@ class PipelineRunner {
     return this.consumer;
   }
 
-  private async handle(deliveries: Delivery[]): Promise<void> {
+  /**
+   * Commits the batch and writes its sinks; returns the settling of its deliveries (acks and dead
+   * letters), which the loop lets run while it processes the next batch.
+   */
+  private async handle(deliveries: Delivery[]): Promise<{ settled: Promise<void> }> {
     const now = this.clock();
     const maxBytes = this.opts.maxEventBytes ?? SETTINGS.FERRY_STREAM_MAX_EVENT_BYTES.default;
     const parsed = deliveries.map((d) => parseEvent(this.plan, d, maxBytes, now));
@@ -245,7 +275,23 @@ class PipelineRunner {
     await this.retrying(() => this.sinks.write(rows), 'a sink is unavailable');
     const doneAt = this.clock();
     this.opts.onSinkWritten?.(rows, doneAt);
+    for (const c of committed) {
+      this.metrics.processed += c.counts.processed;
+      this.metrics.late += c.counts.late;
+      this.metrics.deadLettered += c.counts.deadLettered;
+      this.metrics.duplicates += c.counts.duplicates;
+      for (const [part, ms] of c.maxEventMs) this.maxEventMs.set(part, ms);
+    }
+    this.metrics.batches += 1;
     const settlements = committed.flatMap((c) => c.settlements);
+    for (const s of settlements) {
+      if (s.kind === 'ack') this.metrics.latency.record(Math.max(0, doneAt - s.delivery.publishedAtMs));
+    }
+    // Wrapped: an awaited promise of a promise would wait for the acks too.
+    return { settled: this.settle(settlements) };
+  }
+
+  private async settle(settlements: readonly Settlement[]): Promise<void> {
     const results = await Promise.allSettled(
       settlements.map((s) =>
         s.kind === 'ack'
@@ -265,16 +311,6 @@ class PipelineRunner {
         'acknowledgements failed; those events will be delivered again',
       );
     }
-    for (const s of settlements)
-      if (s.kind === 'ack') this.metrics.latency.record(Math.max(0, doneAt - s.delivery.publishedAtMs));
-    for (const c of committed) {
-      this.metrics.processed += c.counts.processed;
-      this.metrics.late += c.counts.late;
-      this.metrics.deadLettered += c.counts.deadLettered;
-      this.metrics.duplicates += c.counts.duplicates;
-      for (const [part, ms] of c.maxEventMs) this.maxEventMs.set(part, ms);
-    }
-    this.metrics.batches += 1;
   }
 
   /**

@@ -119,7 +119,7 @@ export interface Click {
   page: string;
 }
 
-export const PAGES = ['home', 'Cart', 'checkout', 'search', '__proto__'];
+const PAGES = ['home', 'Cart', 'checkout', 'search', '__proto__'];
 
 /** `count` clicks over `users` users from `startMs`, one every `stepMs` on average, seeded. */
 export function clicks(

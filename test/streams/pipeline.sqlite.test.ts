@@ -3,7 +3,7 @@ import { createProducer } from '../../src/app/open-streams.js';
 import { planPipeline } from '../../src/streams/pipeline-plan.js';
 import { type PipelineHandle, runPipeline } from '../../src/streams/run-pipeline.js';
 import { makeTmpDir } from '../helpers/tmp-dir.js';
-import { type Click, clicks, clicksRepo, encode, openTestEnv, type TestEnv, waitFor } from './helpers.js';
+import { type Click, clicks, clicksRepo, openTestEnv, type TestEnv, waitFor } from './helpers.js';
 import { expectWindowsMatch } from './state-check.js';
 
 describe('stream pipeline on the embedded log', () => {
@@ -115,6 +115,57 @@ describe('stream pipeline on the embedded log', () => {
     const online = await env.online.readMany('clicks_1m', ['u1']);
     expect(online[0]).toMatchObject({ eventTimeMs: base + 125_000, values: { clicks: 2 } });
   });
-});
 
-void encode;
+  it('two instances (--instance 0/1 --of 2) share the partitions: every event once', async () => {
+    const repo = clicksRepo('shared', { allowedLateness: '1h' });
+    const events = clicks(2000, { users: 30, seed: 5 });
+    await createProducer(env.stream, { keyField: 'user_id' }).publish('shared', events);
+    const plan = planPipeline(repo, 'clicks');
+    const a = await runPipeline(plan, env.deps, { instance: 0, of: 2, batchSize: 100 });
+    const b = await runPipeline(plan, env.deps, { instance: 1, of: 2, batchSize: 100 });
+    try {
+      await waitFor(() => a.metrics().processed + b.metrics().processed >= events.length, 'every event');
+      expect(a.partitions()).toEqual([0, 2]);
+      expect(b.partitions()).toEqual([1, 3]);
+      expect(a.metrics().processed).toBeGreaterThan(0);
+      expect(b.metrics().processed).toBeGreaterThan(0);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+    expect(a.metrics().processed + b.metrics().processed).toBe(events.length);
+    await expectWindowsMatch(env.sql, 'clicks', repo, 'clicks_1m', events, 4);
+  });
+
+  it('sweeps windows past their retention and dedupe rows past maxAge', async () => {
+    const repo = clicksRepo('sweep', { windowTtl: '2m', maxAge: '30m', allowedLateness: 0 });
+    // Three hours of clicks, one every 10 s on average.
+    const events = clicks(1000, { users: 3, stepMs: 10_000, seed: 9 });
+    await createProducer(env.stream, { keyField: 'user_id' }).publish('sweep', events);
+    handle = await runPipeline(planPipeline(repo, 'clicks'), env.deps, { batchSize: 50, sweepMs: 0 });
+    await waitFor(() => total() >= events.length, 'every event');
+    await handle.stop();
+    const newest = new Map<number, number>();
+    for (const r of await env.sql.query<{ part: number; max_event_ms: number }>(
+      'SELECT part, max_event_ms FROM ferry_pipeline_partitions',
+    )) {
+      newest.set(Number(r.part), Number(r.max_event_ms));
+    }
+    const windows = await env.sql.query<{ part: number; window_end: number }>(
+      "SELECT part, window_end FROM ferry_pipeline_state WHERE view = 'clicks_1m'",
+    );
+    expect(windows.length).toBeGreaterThan(0);
+    // Retention 2 min: only windows ending within 2 min of their partition's newest event are left.
+    for (const w of windows)
+      expect(Number(w.window_end)).toBeGreaterThan(newest.get(Number(w.part))! - 120_000);
+    const ids = await env.sql.query<{ part: number; event_time_ms: number }>(
+      'SELECT part, event_time_ms FROM ferry_pipeline_events',
+    );
+    expect(ids.length).toBeLessThan(events.length / 2);
+    for (const e of ids)
+      expect(Number(e.event_time_ms)).toBeGreaterThanOrEqual(newest.get(Number(e.part))! - 1_800_000);
+    // Without a predictions sink a row view keeps no state: a redelivery re-emits its own values.
+    const rows = await env.sql.query("SELECT entity_key FROM ferry_pipeline_state WHERE view = 'last_click'");
+    expect(rows).toHaveLength(0);
+  });
+});

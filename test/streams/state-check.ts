@@ -13,7 +13,7 @@ import { type RefEvent, referenceValues, referenceWindows } from '../helpers/win
 import type { Click } from './helpers.js';
 
 /** The windows a pipeline keeps in SQL for a view: `${entity}|${start}` → events and values. */
-export async function storedWindows(
+async function storedWindows(
   sql: SqlClient,
   pipeline: string,
   repo: FeatureRepoDef,

@@ -30,6 +30,7 @@ const API = [
   'TextClassifier',
   'bundleCustomModel',
   'checkCustomModel',
+  'createProducer',
   'createServer',
   'decodeModel',
   'defineFeatures',
@@ -44,11 +45,14 @@ const API = [
   'loadTextModel',
   'openFerry',
   'openRegistry',
+  'openPipelineContext',
   'openServing',
   'parseLabeledDataset',
   'parseModelRef',
+  'planPipeline',
   'registerArtifact',
   'registerTrained',
+  'runPipeline',
   'trainTextClassifier',
 ];
 

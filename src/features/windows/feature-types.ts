@@ -2,10 +2,6 @@ export function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A short description of a value for a refusal's reason: its type, and a clipped rendering. */
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';

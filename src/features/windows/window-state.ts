@@ -237,7 +237,7 @@ export function windowValues(view: WindowView, w: WindowState): Record<string, F
 }
 
 /** The values of a window with no events: count 0, sum 0, mean/min/max/last null, empty lists and maps. */
-export function emptyValues(view: WindowView): Record<string, FeatureValue> {
+function emptyValues(view: WindowView): Record<string, FeatureValue> {
   const out: Record<string, FeatureValue> = {};
   for (const agg of view.aggregations) out[agg.name] = accResult(agg, emptyAcc(agg));
   return out;

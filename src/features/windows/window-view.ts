@@ -25,15 +25,15 @@ export interface WindowView {
   readonly aggregations: readonly CompiledAggregation[];
 }
 
-/** Which declared types each aggregation may produce (as `validate-definitions.ts` says). */
+/** Which declared types each aggregation may produce (`validate-definitions.ts` says the same). */
 const RESULT_TYPES: Readonly<Record<AggregationFn, readonly FeatureType[] | 'any'>> = {
-  count: ['int64', 'float64'],
+  count: ['int64'],
   sum: ['float64', 'int64'],
   mean: ['float64'],
   min: ['float64', 'int64'],
   max: ['float64', 'int64'],
   last: 'any',
-  distinct_count: ['int64', 'float64'],
+  distinct_count: ['int64'],
   top_k: ['string_list'],
   count_by: ['map'],
 };
