@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProducer } from '../../src/app/open-streams.js';
+import { parseEvent } from '../../src/streams/parse-event.js';
 import { planPipeline } from '../../src/streams/pipeline-plan.js';
+import { PipelineStateStore } from '../../src/streams/pipeline-state-store.js';
+import { commitBatch } from '../../src/streams/process-batch.js';
 import { type PipelineHandle, runPipeline } from '../../src/streams/run-pipeline.js';
 import { makeTmpDir } from '../helpers/tmp-dir.js';
 import { type Click, clicks, clicksRepo, openTestEnv, type TestEnv, waitFor } from './helpers.js';
@@ -167,5 +170,44 @@ describe('stream pipeline on the embedded log', () => {
     // Without a predictions sink a row view keeps no state: a redelivery re-emits its own values.
     const rows = await env.sql.query("SELECT entity_key FROM ferry_pipeline_state WHERE view = 'last_click'");
     expect(rows).toHaveLength(0);
+  });
+
+  it('a crash after the commit and before the sinks: the redelivery writes the committed state', async () => {
+    const repo = clicksRepo('gap', { allowedLateness: '1h' });
+    const plan = planPipeline(repo, 'clicks');
+    const events = clicks(300, { users: 7, seed: 13 });
+    await createProducer(env.stream, { keyField: 'user_id' }).publish('gap', events);
+    // What a process that dies right after its commit leaves: state committed, sinks not written,
+    // nothing acked.
+    const store = new PipelineStateStore(env.sql);
+    await store.init();
+    const consumer = await env.stream.consumer('gap', { name: 'clicks', ackWaitMs: 300 });
+    const deliveries = await consumer.fetch(1000, 1000);
+    expect(deliveries).toHaveLength(300);
+    await commitBatch(
+      store,
+      plan,
+      deliveries.map((d) => parseEvent(plan, d, 1 << 20, Date.now())),
+      Date.now(),
+    );
+    await consumer.close();
+    const users = [...new Set(events.map((e) => e.user_id))];
+    expect((await env.online.readMany('clicks_1m', users)).every((r) => r === undefined)).toBe(true);
+
+    handle = await runPipeline(plan, env.deps, { ackWaitMs: 300 });
+    await waitFor(() => handle!.metrics().duplicates >= 300, 'the redeliveries');
+    expect(handle.metrics()).toMatchObject({ processed: 0, duplicates: 300 });
+    // Nothing counted twice, and the sinks now hold the committed state.
+    await expectWindowsMatch(env.sql, 'clicks', repo, 'clicks_1m', events, 4);
+    const last = new Map(events.map((e) => [e.user_id, e]));
+    const rows = await env.online.readMany('clicks_1m', users);
+    rows.forEach((row, i) => {
+      const e = last.get(users[i]!)!;
+      const start = Math.floor(e.at / 60_000) * 60_000;
+      const n = events.filter((x) => x.user_id === users[i] && x.at >= start && x.at < start + 60_000).length;
+      expect(row).toMatchObject({ eventTimeMs: e.at, values: { clicks: n, last_page: e.page } });
+    });
+    const pages = await env.online.readMany('last_click', users);
+    expect(pages.map((r) => r?.values.page)).toEqual(users.map((u) => last.get(u)!.page));
   });
 });
