@@ -25,7 +25,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { seededRandom } from '../../src/core/random.js';
 import { readSetting } from '../../src/core/settings/read-settings.js';
 import { loadDefinitions } from '../../src/features/load-definitions.js';
-import { type EventSpec, eventSpecs, specFor, toStreamEvent } from '../../src/features/stream-events.js';
+import { type EventSpec, encodeStreamEvent, eventSpecs, specFor } from '../../src/features/stream-events.js';
 import type { EventStream } from '../../src/ports/event-stream.js';
 import type { StoredPredictionStore } from '../../src/ports/prediction-store.js';
 
@@ -165,7 +165,7 @@ export async function publishEvents(
   for (let i = 0; i < events.length; i += PUBLISH_BATCH) {
     const batch = events
       .slice(i, i + PUBLISH_BATCH)
-      .map((e, j) => toStreamEvent(e, spec, maxEventBytes, `event ${i + j}`));
+      .map((e, j) => encodeStreamEvent(e, i + j, spec, maxEventBytes));
     const acks = await transport.publish(spec.stream, batch);
     stored += acks.filter((a) => !a.duplicate).length;
   }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { openEventStream, openOnlineStore } from '../adapters/factory.js';
 import { SqlOnlineStore } from '../adapters/sql/sql-online-store.js';
 import { PredictionStore } from '../batch/prediction-store.js';
@@ -13,10 +12,11 @@ import { type ProducerOptions, StreamProducer } from '../streams/producer.js';
 import type { PipelineDeps, PipelineLog } from '../streams/run-pipeline.js';
 import { Closers } from './lifecycle.js';
 import { openFerry } from './open-ferry.js';
+import { defaultStreamUrl } from './serving-features.js';
 
 /** FERRY_STREAM_URL, or the embedded log `sqlite:$FERRY_HOME/streams.db`. */
 export function streamUrlOf(config: Pick<FerryConfig, 'home'>, env: NodeJS.ProcessEnv = process.env): string {
-  return readSetting(env, 'FERRY_STREAM_URL') ?? `sqlite:${join(config.home, 'streams.db')}`;
+  return readSetting(env, 'FERRY_STREAM_URL') ?? defaultStreamUrl(config);
 }
 
 /** The stream transport of a URL (`sqlite:<path>` or `nats://host:4222`); not initialised. */

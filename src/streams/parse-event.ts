@@ -4,7 +4,7 @@ import { keyPart } from '../features/row-transform.js';
 import { prepareEvent } from '../features/windows/window-state.js';
 import type { Delivery } from '../ports/event-stream.js';
 import { entityKeyOf, type FeatureValue } from '../ports/online-feature-store.js';
-import { EVENT_ID_FIELD, type PipelinePlan, type PlannedView } from './pipeline-plan.js';
+import type { PipelinePlan, PlannedView } from './pipeline-plan.js';
 
 /** What one view takes from an event: the entity, and its row values or its aggregations' values. */
 export type ViewInput =
@@ -64,7 +64,7 @@ export function parseEvent(
     );
   }
   const fields = value as Record<string, unknown>;
-  const id = eventId(field(fields, EVENT_ID_FIELD));
+  const id = eventId(field(fields, plan.idField), plan.idField);
   if (typeof id !== 'string') return bad(id.reason);
   const rawTime = field(fields, plan.timestampField);
   if (rawTime === undefined || rawTime === null || rawTime === '') {
@@ -106,11 +106,11 @@ function viewInput(view: PlannedView, fields: Record<string, unknown>): ViewInpu
 }
 
 /** The id: non-empty text or an integer, at most 256 bytes, storable. */
-function eventId(value: unknown): string | { reason: string } {
+function eventId(value: unknown, idField: string): string | { reason: string } {
   let id: string;
   if (typeof value === 'string') id = value;
   else if (typeof value === 'number' && Number.isSafeInteger(value)) id = String(value);
-  else if (value === undefined || value === null) return { reason: `no id ("${EVENT_ID_FIELD}")` };
+  else if (value === undefined || value === null) return { reason: `no id ("${idField}")` };
   else return { reason: `the id must be text or an integer, not ${typeof value}` };
   if (id === '') return { reason: 'the id is empty' };
   if (id.length > MAX_ID_BYTES || Buffer.byteLength(id) > MAX_ID_BYTES) {

@@ -10,6 +10,7 @@ import type {
   StreamSourceDef,
 } from '../features/feature-definitions.js';
 import { type CompiledRowView, compileRowView, joinKeysOf } from '../features/row-transform.js';
+import { DEFAULT_ID_FIELD } from '../features/stream-events.js';
 import { compileWindowView, type WindowView } from '../features/windows/window-view.js';
 
 /** One view of a pipeline, compiled: row by row, or by windows. */
@@ -43,14 +44,14 @@ export interface PipelinePlan {
   readonly source: string;
   readonly stream: string;
   readonly timestampField: string;
+  /** The field holding each event's id (the stream source's `idField`, default `id`). */
+  readonly idField: string;
   readonly views: readonly PlannedView[];
   readonly sinks: readonly SinkDef[];
   readonly maxFutureSkewMs: number;
   readonly maxAgeMs: number;
 }
 
-/** The field of an event holding its id (the dedupe key), as the producer API sets it. */
-export const EVENT_ID_FIELD = 'id';
 const DEFAULT_MAX_FUTURE_SKEW_MS = 3_600_000;
 const DEFAULT_MAX_AGE_MS = 30 * 86_400_000;
 
@@ -96,6 +97,7 @@ export function planPipeline(repo: FeatureRepoDef, name: string): PipelinePlan {
     source: source.name,
     stream: source.stream,
     timestampField: source.timestampField,
+    idField: source.idField ?? DEFAULT_ID_FIELD,
     views,
     sinks: pipeline.sinks,
     maxFutureSkewMs: durationOr(pipeline.maxFutureSkew, DEFAULT_MAX_FUTURE_SKEW_MS, `${name}.maxFutureSkew`),

@@ -1,12 +1,11 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { SETTINGS } from '../core/settings/catalogue.js';
-import { parseEventTime } from '../features/event-time.js';
-import { keyPart } from '../features/row-transform.js';
-import type { EventStream, EventToPublish } from '../ports/event-stream.js';
-import { entityKeyOf } from '../ports/online-feature-store.js';
-import { EVENT_ID_FIELD } from './pipeline-plan.js';
+import { DEFAULT_ID_FIELD, encodeStreamEvent } from '../features/stream-events.js';
+import type { EventStream } from '../ports/event-stream.js';
 
 export interface ProducerOptions {
+  /** The field of each event holding its unique id (dedupe). Default `id`. */
+  readonly idField?: string;
   /**
    * The field(s) of each event holding its entity's join key(s): the transport key, so that one
    * entity's events share a partition and stay in order. Required (per call or here).
@@ -29,7 +28,6 @@ export interface PublishResult {
 
 /** Events per publish call to the transport. */
 const CHUNK = 500;
-const encoder = new TextEncoder();
 
 /**
  * Publishes JSON events to a stream: each event is an object with an `id` (the dedupe key: a
@@ -59,12 +57,17 @@ export class StreamProducer {
     const maxBytes =
       opts.maxEventBytes ?? this.opts.maxEventBytes ?? SETTINGS.FERRY_STREAM_MAX_EVENT_BYTES.default;
     if (keyField === undefined || (Array.isArray(keyField) && keyField.length === 0)) {
-      throw invalid('publish needs keyField: the field of each event holding its entity key');
+      throw new FerryError(
+        ErrorCode.STREAM_EVENT_INVALID,
+        'publish needs keyField: the field of each event holding its entity key',
+      );
     }
-    const keys = typeof keyField === 'string' ? [keyField] : keyField;
-    const toPublish = events.map((event, index) =>
-      encodeEvent(event as Readonly<Record<string, unknown>>, index, keys, timeField, maxBytes),
-    );
+    const fields = {
+      idField: opts.idField ?? this.opts.idField ?? DEFAULT_ID_FIELD,
+      keyFields: typeof keyField === 'string' ? [keyField] : keyField,
+      timestampField: timeField,
+    };
+    const toPublish = events.map((event, index) => encodeStreamEvent(event, index, fields, maxBytes));
     if (!this.initialised) {
       await this.stream.init();
       this.initialised = true;
@@ -88,56 +91,4 @@ export class StreamProducer {
   close(): Promise<void> {
     return this.stream.close();
   }
-}
-
-function invalid(message: string, index?: number): FerryError {
-  return new FerryError(
-    ErrorCode.STREAM_EVENT_INVALID,
-    index === undefined ? message : `event ${index}: ${message}`,
-    { details: index === undefined ? {} : { index } },
-  );
-}
-
-function encodeEvent(
-  event: Readonly<Record<string, unknown>>,
-  index: number,
-  keyFields: readonly string[],
-  timeField: string | undefined,
-  maxBytes: number,
-): EventToPublish {
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
-    throw invalid('must be a JSON object', index);
-  }
-  const rawId = Object.hasOwn(event, EVENT_ID_FIELD) ? event[EVENT_ID_FIELD] : undefined;
-  let id: string;
-  if (typeof rawId === 'string' && rawId !== '') id = rawId;
-  else if (typeof rawId === 'number' && Number.isSafeInteger(rawId)) id = String(rawId);
-  else throw invalid(`needs an "${EVENT_ID_FIELD}" (non-empty text or an integer)`, index);
-  const parts: string[] = [];
-  for (const field of keyFields) {
-    const part = keyPart(Object.hasOwn(event, field) ? event[field] : undefined, field);
-    if (typeof part !== 'string') throw invalid(part.reason, index);
-    parts.push(part);
-  }
-  if (timeField !== undefined) {
-    const raw = Object.hasOwn(event, timeField) ? event[timeField] : undefined;
-    if (parseEventTime(raw) === undefined) {
-      throw invalid(`"${timeField}" is not an event time (ISO 8601 or milliseconds since the epoch)`, index);
-    }
-  }
-  let text: string;
-  try {
-    text = JSON.stringify(event);
-  } catch (e) {
-    throw invalid(`is not JSON-serialisable: ${(e as Error).message}`, index);
-  }
-  const data = encoder.encode(text);
-  if (data.byteLength > maxBytes) {
-    throw new FerryError(
-      ErrorCode.STREAM_EVENT_TOO_LARGE,
-      `event ${index} has ${data.byteLength} bytes, over the limit of ${maxBytes}`,
-      { details: { index, bytes: data.byteLength, limit: maxBytes } },
-    );
-  }
-  return { id, key: entityKeyOf(parts), data };
 }

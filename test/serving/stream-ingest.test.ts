@@ -118,17 +118,17 @@ describe('POST /v1/streams/{stream}/events', () => {
   it('refuses a request with any bad event, publishing none of it, and names the event', async () => {
     const bad: Array<[unknown, string]> = [
       [{ project_id: 'p9', created_on: '2026-12-01T10:00:00Z' }, 'no id'],
-      [{ id: '9', created_on: '2026-12-01T10:00:00Z' }, 'no key'],
+      [{ id: '9', created_on: '2026-12-01T10:00:00Z' }, 'no value for the join key'],
       [{ id: '9', project_id: 'p9' }, 'no event time'],
       [{ id: '9', project_id: 'p9', created_on: 'yesterday' }, 'event time'],
-      [{ id: { a: 1 }, project_id: 'p9', created_on: 1 }, 'string or an integer'],
+      [{ id: { a: 1 }, project_id: 'p9', created_on: 1 }, 'must be text or an integer'],
       [{ id: 'x'.repeat(300), project_id: 'p9', created_on: 1 }, 'longer than'],
     ];
     for (const [e, reason] of bad) {
       const r = await publish('project-created', { events: [event('10'), e] });
       expect(r.status, JSON.stringify(e)).toBe(400);
       expect(r.body.error.code, JSON.stringify(r.body)).toBe('FERRY_STREAM_EVENT_INVALID');
-      expect(r.body.error.message).toContain('events[1]');
+      expect(r.body.error.message).toContain('event 1');
       expect(r.body.error.message).toContain(reason);
     }
     // NUL anywhere in a body is refused by the JSON parser, before the route.

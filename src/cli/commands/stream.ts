@@ -12,7 +12,7 @@ import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { readSetting } from '../../core/settings/read-settings.js';
 import type { FeatureRepoDef } from '../../features/feature-definitions.js';
-import { joinKeysOf } from '../../features/row-transform.js';
+import { eventSpecs } from '../../features/stream-events.js';
 import type { EventStream } from '../../ports/event-stream.js';
 import { planPipeline } from '../../streams/pipeline-plan.js';
 import { PipelineStateStore } from '../../streams/pipeline-state-store.js';
@@ -35,26 +35,6 @@ async function withTransport<T>(fn: (stream: EventStream) => Promise<T>): Promis
   }
 }
 
-/** The join keys of the views reading `stream` in the repository: the events' key fields. */
-function keyFieldsOf(repo: FeatureRepoDef, stream: string): string[] | undefined {
-  const sources = new Set(
-    repo.sources.filter((s) => s.kind === 'stream' && s.stream === stream).map((s) => s.name),
-  );
-  const keys = new Set(
-    repo.views.filter((v) => sources.has(v.source)).map((v) => joinKeysOf(repo, v).join(',')),
-  );
-  if (keys.size !== 1) return undefined;
-  return [...keys][0]!.split(',');
-}
-
-/** The event-time field of the stream sources reading `stream`, when they agree on one. */
-function timeFieldOf(repo: FeatureRepoDef, stream: string): string | undefined {
-  const fields = new Set(
-    repo.sources.flatMap((s) => (s.kind === 'stream' && s.stream === stream ? [s.timestampField] : [])),
-  );
-  return fields.size === 1 ? [...fields][0] : undefined;
-}
-
 /**
  * The events' key field(s): `--key-field`, else the join keys of the views reading the stream in
  * the feature repository (which also gives the event-time field every event must have).
@@ -62,7 +42,7 @@ function timeFieldOf(repo: FeatureRepoDef, stream: string): string | undefined {
 async function resolveKeyFields(
   stream: string,
   flags: { keyField?: string; featuresFile?: string },
-): Promise<{ keyField: string[]; timeField?: string }> {
+): Promise<{ keyField: string[]; timeField?: string; idField?: string }> {
   if (flags.keyField !== undefined) {
     const keyField = flags.keyField
       .split(',')
@@ -79,14 +59,11 @@ async function resolveKeyFields(
       `give --key-field (the events' entity key field), or a feature repository whose views read "${stream}": ${(e as Error).message}`,
     );
   }
-  const keyField = keyFieldsOf(repo, stream);
-  if (keyField === undefined) {
-    throw usageError(
-      `the feature repository does not say one key field for stream "${stream}": give --key-field`,
-    );
+  const spec = eventSpecs(repo).get(stream);
+  if (spec === undefined) {
+    throw usageError(`no stream source of the feature repository reads "${stream}": give --key-field`);
   }
-  const timeField = timeFieldOf(repo, stream);
-  return timeField === undefined ? { keyField } : { keyField, timeField };
+  return { keyField: [...spec.keyFields], timeField: spec.timestampField, idField: spec.idField };
 }
 
 /** The events of `--data` (an object or a list of them) or of a JSON-lines file, in chunks. */
@@ -224,10 +201,11 @@ export function registerStreamCommand(program: Command): void {
         name: string,
         flags: { file?: string; data?: string; keyField?: string; featuresFile?: string; json: boolean },
       ) => {
-        const { keyField, timeField } = await resolveKeyFields(name, flags);
+        const { keyField, timeField, idField } = await resolveKeyFields(name, flags);
         await withTransport(async (transport) => {
           const producer = createProducer(transport, {
             keyField,
+            ...(idField === undefined ? {} : { idField }),
             ...(timeField === undefined ? {} : { timeField }),
             maxEventBytes: readSetting(process.env, 'FERRY_STREAM_MAX_EVENT_BYTES'),
           });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { eventSpecs, specFor, toStreamEvent } from '../../../features/stream-events.js';
+import { encodeStreamEvent, eventSpecs, specFor } from '../../../features/stream-events.js';
 import type { EventStream } from '../../../ports/event-stream.js';
 import type { FeatureAccess } from '../../feature-access.js';
 import { requireBearer } from '../bearer-auth.js';
@@ -77,9 +77,7 @@ export function registerStreamRoutes(app: FastifyInstance, ctx: ServerContext, d
     async (req, reply) => {
       const { repo } = await deps.access.applied();
       const spec = specFor(eventSpecs(repo), req.params.stream);
-      const events = req.body.events.map((e, i) =>
-        toStreamEvent(e, spec, deps.maxEventBytes, `events[${i}]`),
-      );
+      const events = req.body.events.map((e, i) => encodeStreamEvent(e, i, spec, deps.maxEventBytes));
       const transport = await deps.transport();
       await transport.ensureStream({ name: spec.stream });
       const acks = await transport.publish(spec.stream, events);
