@@ -1,5 +1,6 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { NETWORK_ERROR_CODES, parseServerUrl, safeDecode } from '../server-url.js';
+import { type ErrorCodeName, FerryError } from '../../core/errors.js';
+import { NETWORK_ERROR_CODES, parseServerUrl, safeDecode, scrubSecret } from '../server-url.js';
 
 /**
  * What the Redis adapters (the key-value store, the online feature store) share: the URL's target,
@@ -130,4 +131,32 @@ export async function quitClient(client: Redis): Promise<void> {
 /** SCAN MATCH is a glob: escape its metacharacters so a prefix is matched literally. */
 export function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** The codes a Redis-backed store answers with: when Redis cannot be reached, and otherwise. */
+export interface RedisErrorCodes {
+  readonly unavailable: ErrorCodeName;
+  readonly error: ErrorCodeName;
+}
+
+/**
+ * A Redis failure as the store's FerryError: message scrubbed of the password, host and port in
+ * details. `unreachable`: a failure to connect, always the unavailable code (init); otherwise a
+ * FerryError passes through and the error decides.
+ */
+export function redisError(
+  e: unknown,
+  target: RedisTarget,
+  codes: RedisErrorCodes,
+  unreachable = false,
+): FerryError {
+  if (!unreachable && e instanceof FerryError) return e;
+  const message = scrubSecret(e instanceof Error ? e.message : String(e), target.secret);
+  const details = { host: target.host, port: target.port };
+  return unreachable || isRedisUnavailable(e)
+    ? new FerryError(codes.unavailable, `cannot reach Redis at ${describeTarget(target)}: ${message}`, {
+        details,
+        cause: e,
+      })
+    : new FerryError(codes.error, `Redis error: ${message}`, { details, cause: e });
 }

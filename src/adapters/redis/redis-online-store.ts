@@ -7,18 +7,19 @@ import type {
   StoredOnlineFeatureRow,
 } from '../../ports/online-feature-store.js';
 import { checkRead, checkView, decodeValues, encodeRows } from '../online-rows.js';
-import { scrubSecret } from '../server-url.js';
 import {
   connectFailFast,
   describeTarget,
   escapeGlob,
-  isRedisUnavailable,
   loadRedisClass,
   parseRedisTarget,
   quitClient,
+  type RedisErrorCodes,
   type RedisTarget,
+  redisError,
 } from './redis-connection.js';
 
+const CODES: RedisErrorCodes = { unavailable: ErrorCode.FEATURES_UNAVAILABLE, error: ErrorCode.DB_ERROR };
 export interface RedisOnlineStoreOptions {
   /** `redis://[user:password@]host[:port][/db]` or `rediss://…` for TLS. */
   url: string;
@@ -270,25 +271,10 @@ export class RedisOnlineStore implements OnlineFeatureStore {
   }
 
   private commandError(e: unknown): FerryError {
-    if (e instanceof FerryError) return e;
-    if (isRedisUnavailable(e)) return this.unavailable(e);
-    const message = e instanceof Error ? e.message : String(e);
-    return new FerryError(ErrorCode.DB_ERROR, `Redis error: ${this.scrub(message)}`, {
-      details: { host: this.target.host, port: this.target.port },
-      cause: e,
-    });
+    return redisError(e, this.target, CODES);
   }
 
   private unavailable(e: unknown): FerryError {
-    const message = e instanceof Error ? e.message : String(e);
-    return new FerryError(
-      ErrorCode.FEATURES_UNAVAILABLE,
-      `cannot reach Redis at ${describeTarget(this.target)}: ${this.scrub(message)}`,
-      { details: { host: this.target.host, port: this.target.port }, cause: e },
-    );
-  }
-
-  private scrub(message: string): string {
-    return scrubSecret(message, this.target.secret);
+    return redisError(e, this.target, CODES, true);
   }
 }

@@ -1,18 +1,19 @@
 import type { Redis } from 'ioredis';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { KeyValueEntry, KeyValueSetOptions, KeyValueStore } from '../../ports/key-value-store.js';
-import { scrubSecret } from '../server-url.js';
 import {
   connectFailFast,
   describeTarget as describe,
   escapeGlob,
-  isRedisUnavailable,
   loadRedisClass,
   parseRedisTarget as parseRedisUrl,
   quitClient,
+  type RedisErrorCodes,
   type RedisTarget,
+  redisError,
 } from './redis-connection.js';
 
+const CODES: RedisErrorCodes = { unavailable: ErrorCode.KV_UNAVAILABLE, error: ErrorCode.KV_ERROR };
 export interface RedisStoreOptions {
   /** `redis://[user:password@]host[:port][/db]` or `rediss://…` for TLS. */
   url: string;
@@ -229,26 +230,11 @@ export class RedisStore implements KeyValueStore {
   }
 
   private commandError(e: unknown): FerryError {
-    if (e instanceof FerryError) return e;
-    if (isRedisUnavailable(e)) return this.unavailable(e);
-    const message = e instanceof Error ? e.message : String(e);
-    return new FerryError(ErrorCode.KV_ERROR, `Redis error: ${this.scrub(message)}`, {
-      details: { host: this.target.host, port: this.target.port },
-      cause: e,
-    });
+    return redisError(e, this.target, CODES);
   }
 
   private unavailable(e: unknown): FerryError {
-    const message = e instanceof Error ? e.message : String(e);
-    return new FerryError(
-      ErrorCode.KV_UNAVAILABLE,
-      `cannot reach Redis at ${describe(this.target)}: ${this.scrub(message)}`,
-      { details: { host: this.target.host, port: this.target.port }, cause: e },
-    );
-  }
-
-  private scrub(message: string): string {
-    return scrubSecret(message, this.target.secret);
+    return redisError(e, this.target, CODES, true);
   }
 }
 
