@@ -211,6 +211,15 @@ describe('predicting for an entity from the online store', () => {
       expect(r.status).toBe(404);
       expect(r.body.error.code).toBe('FERRY_FEATURES_NOT_FOUND');
     }
+    // Keys that are not exact: 1e308 is an "integer" to JSON, but no id is (never a lookup of "1e+308").
+    for (const body of [{ project_id: 1e308 }, { entity: { project_id: 1e308 } }, { project_id: '' }]) {
+      expect((await post('/predict', body)).status, JSON.stringify(body)).toBe(400);
+    }
+    const huge = await post('/v1/features/online', {
+      service: 'titles',
+      entities: { project_id: [1e308, 'x'.repeat(600)] },
+    });
+    expect(huge.status).toBe(400);
     const typo = await post('/predict', { titel: 'x' });
     expect(typo.status).toBe(400);
   });
@@ -225,8 +234,10 @@ describe('predicting for an entity from the online store', () => {
       ],
     });
     expect(r.body.outputs).toEqual(byText.body.outputs);
-    const bad = await post('/v2/models/tagifai/infer', { parameters: { entity: ['42'] } });
-    expect(bad.status).toBe(400);
+    for (const entity of [['42'], { project_id: 1e308 }, { project_id: '' }, {}]) {
+      const bad = await post('/v2/models/tagifai/infer', { parameters: { entity } });
+      expect(bad.status, JSON.stringify(entity)).toBe(400);
+    }
     const missing = await post('/v2/models/tagifai/infer', {
       parameters: { entity: { project_id: 'nope' } },
     });

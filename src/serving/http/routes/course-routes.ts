@@ -28,7 +28,10 @@ export function setPredictionHeaders(
 }
 
 const ENTITY_KEY_VALUE = {
-  anyOf: [{ type: 'string', minLength: 1, maxLength: 512 }, { type: 'integer' }],
+  anyOf: [
+    { type: 'string', minLength: 1, maxLength: 512 },
+    { type: 'integer', minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
+  ],
 } as const;
 
 const TEXT_FIELDS = new Set(['title', 'description', 'items', 'unit', 'entity']);

@@ -185,7 +185,7 @@ export function registerV2Routes(app: FastifyInstance, ctx: ServerContext): void
     const keys: Record<string, string> = {};
     for (const [k, v] of Object.entries(entity)) {
       if (
-        (typeof v !== 'string' && !Number.isInteger(v)) ||
+        (typeof v !== 'string' && !Number.isSafeInteger(v)) ||
         String(v).length === 0 ||
         String(v).length > 512
       ) {
