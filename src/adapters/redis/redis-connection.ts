@@ -46,7 +46,7 @@ const UNAVAILABLE_MESSAGE = new RegExp(
 );
 
 /** True when `e` means the server cannot be used now (down, unreachable, timed out, not ready). */
-export function isRedisUnavailable(e: unknown): boolean {
+function isRedisUnavailable(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   const name = e instanceof Error ? e.name : '';
   const message = e instanceof Error ? e.message : String(e);
