@@ -352,6 +352,70 @@ export const ERROR_CODES = {
     status: 503,
     description: 'the stream transport (NATS JetStream or the embedded log) is down or unreachable',
   },
+  FERRY_MONITOR_INVALID: {
+    status: 400,
+    description:
+      'a monitoring request or setting that is malformed: a window that is not a duration, `--since` after `--until`, an unknown statistic, a bad alert rule',
+  },
+  FERRY_MONITOR_NO_REFERENCE: {
+    status: 404,
+    description:
+      'a model version with no reference profile to compare with (`ferry monitor profile` makes one)',
+  },
+  FERRY_MONITOR_SOURCE: {
+    status: 400,
+    description:
+      'the prediction log cannot be read for monitoring (it is off, or a JSONL directory rather than the database)',
+  },
+  FERRY_MONITOR_DETECTOR_INPUT: {
+    status: 400,
+    description: 'a drift detector fed a value that is not a finite number (NaN, Infinity)',
+  },
+  FERRY_MONITOR_WEBHOOK: {
+    status: 502,
+    description: 'the alert webhook refused or did not answer after its retries (the alert is stored anyway)',
+  },
+  FERRY_FEEDBACK_INVALID: {
+    status: 400,
+    description:
+      'a feedback body that is malformed: neither or both of `request_id` and `entity_id`, an empty or oversized label, an item index out of range',
+  },
+  FERRY_FEEDBACK_UNKNOWN_LABEL: {
+    status: 422,
+    description: "a label that is not one of the model's classes (they are listed)",
+  },
+  FERRY_FEEDBACK_CONFLICT: {
+    status: 409,
+    description:
+      'a second, different label for a prediction that already has one (the same label again is accepted)',
+  },
+  FERRY_FEEDBACK_TOO_LARGE: {
+    status: 413,
+    description: 'more labels in one request than `FERRY_FEEDBACK_MAX_ITEMS`',
+  },
+  FERRY_FEEDBACK_RATE_LIMITED: {
+    status: 429,
+    description:
+      'more feedback requests per second than `FERRY_FEEDBACK_RATE_LIMIT` from one client (`Retry-After` says when)',
+  },
+  FERRY_RETRAIN_REFUSED: {
+    status: 422,
+    description:
+      'the retraining gate refused the candidate (its figures and the failing rule are in the details); nothing was promoted',
+  },
+  FERRY_RETRAIN_BUSY: {
+    status: 409,
+    description: 'a retraining of the same model is already running (one at a time across replicas)',
+  },
+  FERRY_RETRAIN_UNSUPPORTED: {
+    status: 400,
+    description: 'a model kind Ferry cannot retrain by itself (give `--trainer`, a command that trains it)',
+  },
+  FERRY_LEARNER_INVALID: {
+    status: 400,
+    description:
+      'an online learner setting or labeled event that is malformed (unknown class, empty text, bad rate)',
+  },
   FERRY_INTERNAL: {
     status: 500,
     description:

@@ -83,6 +83,14 @@ export interface ServingConfig {
   streamUrl: string | undefined;
   /** FERRY_STREAM_MAX_EVENT_BYTES. */
   maxEventBytes: number;
+  /** FERRY_FEEDBACK_TOKEN: posting labels (besides the admin token). */
+  feedbackToken: string | undefined;
+  /** FERRY_FEEDBACK_MAX_ITEMS: labels per request. */
+  feedbackMaxItems: number;
+  /** FERRY_FEEDBACK_RATE_LIMIT: feedback requests per second per client; 0: none. */
+  feedbackRateLimit: number;
+  /** FERRY_MONITOR_TOKEN: reading drift reports (besides the admin token). */
+  monitorToken: string | undefined;
   /** How often canary counters are written and canaries evaluated (FERRY_CANARY_EVALUATE_MS, default 1000). */
   canaryEvaluateMs: number;
   /** How often shadow counters are written (FERRY_SHADOW_FLUSH_MS, default 5000). */
@@ -188,6 +196,10 @@ export function loadServingConfig(
     onlineStore: read('FERRY_ONLINE_STORE'),
     streamUrl: read('FERRY_STREAM_URL'),
     maxEventBytes: read('FERRY_STREAM_MAX_EVENT_BYTES'),
+    feedbackToken: read('FERRY_FEEDBACK_TOKEN'),
+    feedbackMaxItems: read('FERRY_FEEDBACK_MAX_ITEMS'),
+    feedbackRateLimit: read('FERRY_FEEDBACK_RATE_LIMIT'),
+    monitorToken: read('FERRY_MONITOR_TOKEN'),
     canaryEvaluateMs: read('FERRY_CANARY_EVALUATE_MS'),
     shadowFlushMs: read('FERRY_SHADOW_FLUSH_MS'),
     serveVersions: toAllowlist(read('FERRY_SERVE_VERSIONS')),

@@ -16,6 +16,7 @@ type SettingGroup =
   | 'experiments'
   | 'batch'
   | 'features and streams'
+  | 'monitoring and learning'
   | 'logging';
 
 /**

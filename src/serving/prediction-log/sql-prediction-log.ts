@@ -1,6 +1,16 @@
 import { ErrorCode, isFerryError } from '../../core/errors.js';
 import { defineSchema, migrate } from '../../core/migrations.js';
-import type { PredictionLogRecord, PredictionLogSink } from '../../ports/prediction-log-sink.js';
+import type {
+  PredictionLogCursor,
+  PredictionLogPage,
+  PredictionLogQuery,
+  PredictionLogReader,
+} from '../../ports/prediction-log-reader.js';
+import type {
+  PredictionLogItem,
+  PredictionLogRecord,
+  PredictionLogSink,
+} from '../../ports/prediction-log-sink.js';
 import type { SqlClient, SqlValue } from '../../ports/sql.js';
 
 const COLUMNS = [
@@ -67,6 +77,13 @@ export const PREDICTION_LOG_MIGRATIONS = defineSchema('prediction-log', [
     description: 'ferry_prediction_requests: one row per request, items as JSON',
     statements: REQUESTS_TABLE,
   },
+  {
+    version: 3,
+    description: 'ferry_prediction_requests by request id: feedback labels join to their prediction',
+    statements: [
+      'CREATE INDEX IF NOT EXISTS ferry_prediction_requests_request_id ON ferry_prediction_requests (request_id)',
+    ],
+  },
 ]);
 
 export interface SqlPredictionLogOptions {
@@ -103,8 +120,68 @@ function rowOf(r: PredictionLogRecord): SqlValue[] {
   ];
 }
 
-/** The prediction log as a table in the registry's database (SQLite or PostgreSQL). */
-export class SqlPredictionLog implements PredictionLogSink {
+/** A page is capped so one read never holds an unbounded result in memory. */
+const MAX_PAGE = 10_000;
+/** Ids per lookup statement (well under SQLite's and PostgreSQL's parameter limits). */
+const IDS_PER_LOOKUP = 500;
+
+interface RequestRow {
+  request_id: unknown;
+  at: unknown;
+  model: unknown;
+  version: unknown;
+  unit: unknown;
+  experiment: unknown;
+  arm: unknown;
+  latency_ms: unknown;
+  item_count: unknown;
+  truncated: unknown;
+  items: unknown;
+  [key: string]: unknown;
+}
+
+function recordOf(row: RequestRow): PredictionLogRecord {
+  const record: PredictionLogRecord = {
+    requestId: String(row.request_id),
+    at: String(row.at),
+    model: String(row.model),
+    version: Number(row.version),
+    latencyMs: Number(row.latency_ms),
+    itemCount: Number(row.item_count),
+    items: JSON.parse(String(row.items)) as PredictionLogItem[],
+  };
+  if (row.unit != null) record.unit = String(row.unit);
+  if (row.experiment != null) record.experiment = String(row.experiment);
+  if (row.arm != null) record.arm = String(row.arm);
+  if (Number(row.truncated) === 1) record.truncated = true;
+  return record;
+}
+
+/** WHERE clause of a range query; `params` is appended to. */
+function rangeFilter(q: Omit<PredictionLogQuery, 'limit'>, params: SqlValue[]): string {
+  const where = ['model = $1'];
+  params.push(q.model);
+  const add = (clause: (n: string) => string, value: SqlValue) => {
+    params.push(value);
+    where.push(clause(`$${params.length}`));
+  };
+  if (q.version !== undefined) add((n) => `version = ${n}`, q.version);
+  if (q.since !== undefined) add((n) => `at >= ${n}`, q.since);
+  if (q.until !== undefined) add((n) => `at < ${n}`, q.until);
+  if (q.after) {
+    params.push(q.after.at, q.after.requestId);
+    const a = params.length - 1;
+    where.push(`(at > $${a} OR (at = $${a} AND request_id > $${a + 1}))`);
+  }
+  return where.join(' AND ');
+}
+
+/**
+ * The prediction log as a table in the registry's database (SQLite or PostgreSQL): written by the
+ * server, read back by monitoring and feedback. Times are ISO 8601 strings of one width (UTC, ms),
+ * so text order is time order on both engines.
+ */
+export class SqlPredictionLog implements PredictionLogSink, PredictionLogReader {
   constructor(
     private readonly sql: SqlClient,
     private readonly opts: SqlPredictionLogOptions = {},
@@ -152,6 +229,48 @@ export class SqlPredictionLog implements PredictionLogSink {
       `INSERT INTO ferry_prediction_requests (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`,
       params,
     );
+  }
+
+  async read(q: PredictionLogQuery): Promise<PredictionLogPage> {
+    const limit = Math.max(1, Math.min(MAX_PAGE, Math.floor(q.limit)));
+    const params: SqlValue[] = [];
+    const where = rangeFilter(q, params);
+    params.push(limit + 1);
+    const rows = await this.sql.query<RequestRow>(
+      `SELECT ${COLUMNS.join(', ')} FROM ferry_prediction_requests WHERE ${where}
+       ORDER BY at, request_id LIMIT $${params.length}`,
+      params,
+    );
+    const records = rows.slice(0, limit).map(recordOf);
+    const last = records.at(-1);
+    const next: PredictionLogCursor | null =
+      rows.length > limit && last ? { at: last.at, requestId: last.requestId } : null;
+    return { records, next };
+  }
+
+  async count(q: Omit<PredictionLogQuery, 'after' | 'limit'>): Promise<number> {
+    const params: SqlValue[] = [];
+    const where = rangeFilter(q, params);
+    const [row] = await this.sql.query<{ n: unknown }>(
+      `SELECT COUNT(*) AS n FROM ferry_prediction_requests WHERE ${where}`,
+      params,
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  async findByRequestIds(requestIds: readonly string[]): Promise<PredictionLogRecord[]> {
+    const unique = [...new Set(requestIds)];
+    const found: PredictionLogRecord[] = [];
+    for (let i = 0; i < unique.length; i += IDS_PER_LOOKUP) {
+      const ids = unique.slice(i, i + IDS_PER_LOOKUP);
+      const rows = await this.sql.query<RequestRow>(
+        `SELECT ${COLUMNS.join(', ')} FROM ferry_prediction_requests
+         WHERE request_id IN (${ids.map((_, k) => `$${k + 1}`).join(', ')})`,
+        ids,
+      );
+      found.push(...rows.map(recordOf));
+    }
+    return found;
   }
 
   async close(): Promise<void> {}
