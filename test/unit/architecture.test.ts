@@ -18,7 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   batch: ['core', 'ports', 'model', 'registry'],
   experiments: ['core', 'ports', 'model', 'registry'],
   serving: ['core', 'ports', 'model', 'registry', 'features', 'monitoring'],
-  monitoring: ['core', 'ports', 'model', 'registry'],
+  monitoring: ['core', 'ports', 'model', 'registry', 'train'],
   learning: ['core', 'ports', 'model', 'registry', 'train', 'monitoring'],
   features: ['core', 'ports', 'model'],
   streams: ['core', 'ports', 'model', 'registry', 'features'],
