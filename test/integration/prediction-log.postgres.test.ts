@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PredictionLogRecord } from '../../src/ports/prediction-log-sink.js';
 import { SqlPredictionLog } from '../../src/serving/prediction-log/sql-prediction-log.js';
+import { predictionLogReaderConformance } from '../conformance/prediction-log-reader.conformance.js';
 import {
   item,
   predictionLogSinkConformance,
@@ -18,6 +19,14 @@ predictionLogSinkConformance('PostgreSQL table', async () => {
   const sql = pgClient(schema);
   await sql.init();
   return { sink: new SqlPredictionLog(sql), readAll: () => readSqlLog(sql), dispose: () => sql.close() };
+});
+
+predictionLogReaderConformance('PostgreSQL table', async () => {
+  const schema = freshSchema();
+  schemas.push(schema);
+  const sql = pgClient(schema);
+  await sql.init();
+  return { log: new SqlPredictionLog(sql), dispose: () => sql.close() };
 });
 
 describe('SqlPredictionLog on PostgreSQL: one bad record', () => {

@@ -12,6 +12,7 @@ import {
 import { capRecord } from '../../src/serving/prediction-log/cap-record.js';
 import { PredictionLogger } from '../../src/serving/prediction-log/prediction-logger.js';
 import { SqlPredictionLog } from '../../src/serving/prediction-log/sql-prediction-log.js';
+import { predictionLogReaderConformance } from '../conformance/prediction-log-reader.conformance.js';
 import { predictionLogSinkConformance, record } from '../conformance/prediction-log-sink.conformance.js';
 import { readSqlLog } from '../helpers/prediction-log.js';
 import { makeTmpDir } from '../helpers/tmp-dir.js';
@@ -25,6 +26,19 @@ predictionLogSinkConformance('SQLite table', async () => {
   return {
     sink: new SqlPredictionLog(sql),
     readAll: () => readSqlLog(sql),
+    dispose: async () => {
+      await sql.close();
+      await dir.remove();
+    },
+  };
+});
+
+predictionLogReaderConformance('SQLite table', async () => {
+  const dir = await makeTmpDir();
+  const sql = new SqliteClient({ path: join(dir.path, 'log.db') });
+  await sql.init();
+  return {
+    log: new SqlPredictionLog(sql),
     dispose: async () => {
       await sql.close();
       await dir.remove();
