@@ -239,6 +239,9 @@ const started = performance.now();
 interface FalseAlarms {
   perThousand: number;
   windowShare: number;
+  /** Median values read before the first (false) alarm: what a "detection" after a change competes with. */
+  medianFirst: number;
+  quietStreams: number;
 }
 const falseAlarms = new Map<string, FalseAlarms>();
 for (const signal of SIGNALS) {
@@ -246,6 +249,7 @@ for (const signal of SIGNALS) {
   for (const method of METHODS) {
     let alarms = 0;
     let windowsHit = 0;
+    const firsts: number[] = [];
     for (let seed = 1; seed <= SEEDS; seed++) {
       const random = seededRandom(1000 + seed);
       const draw = from(scoredKnown);
@@ -253,10 +257,14 @@ for (const signal of SIGNALS) {
       const hits = alarmsOn(method, values, reference);
       alarms += hits.length;
       windowsHit += new Set(hits.map((i) => Math.floor(i / WINDOW))).size;
+      firsts.push(hits.length === 0 ? Number.POSITIVE_INFINITY : hits[0]! + 1);
     }
+    firsts.sort((a, b) => a - b);
     falseAlarms.set(`${method}/${signal}`, {
       perThousand: (alarms / (SEEDS * NO_DRIFT_LENGTH)) * 1000,
       windowShare: windowsHit / (SEEDS * (NO_DRIFT_LENGTH / WINDOW)),
+      medianFirst: quantile(firsts, 0.5),
+      quietStreams: firsts.filter((f) => f === Number.POSITIVE_INFINITY).length,
     });
   }
 }
@@ -298,10 +306,16 @@ for (const scenario of scenarios) {
 const simulationSeconds = (performance.now() - started) / 1000;
 
 // Throughput: updates per second on a fixed stream of confidences, against a bare summing loop.
-function throughput(update: (v: number) => unknown, values: readonly number[]): number {
-  const t = performance.now();
-  for (const v of values) update(v);
-  return values.length / ((performance.now() - t) / 1000);
+/** The best of three passes: the machine is shared, and the best pass is the least disturbed. */
+function throughput(make: () => (v: number) => unknown, values: readonly number[]): number {
+  let best = 0;
+  for (let pass = 0; pass < 3; pass++) {
+    const update = make();
+    const t = performance.now();
+    for (const v of values) update(v);
+    best = Math.max(best, values.length / ((performance.now() - t) / 1000));
+  }
+  return best;
 }
 const speedValues = (() => {
   const random = seededRandom(99);
@@ -309,13 +323,19 @@ const speedValues = (() => {
   return Array.from({ length: 200_000 }, () => draw(random).confidence);
 })();
 let sink = 0;
-const bare = throughput((v) => {
-  sink += v;
-}, speedValues);
-const speeds = DETECTOR_NAMES.map((name) => {
-  const detector = createDetector(name);
-  return { name, perSecond: throughput((v) => detector.update(v), speedValues) };
-});
+const bare = throughput(
+  () => (v) => {
+    sink += v;
+  },
+  speedValues,
+);
+const speeds = DETECTOR_NAMES.map((name) => ({
+  name,
+  perSecond: throughput(() => {
+    const detector = createDetector(name);
+    return (v) => detector.update(v);
+  }, speedValues),
+}));
 
 // Report.
 const mean = (list: readonly Scored[], signal: Signal) =>
@@ -340,13 +360,15 @@ for (const s of scenarios) {
 console.log(
   `\n## No drift: false alarms (${SEEDS} streams of ${NO_DRIFT_LENGTH} values; target ≤ 5 % of ${WINDOW}-value windows)\n`,
 );
-console.log('| method | signal | false alarms / 1000 values | windows with a false alarm | target met |');
-console.log('|---|---|---|---|---|');
+console.log(
+  '| method | signal | false alarms / 1000 values | windows with a false alarm | target met | median values to the first alarm | streams with none |',
+);
+console.log('|---|---|---|---|---|---|---|');
 for (const signal of SIGNALS) {
   for (const method of METHODS) {
     const fa = falseAlarms.get(`${method}/${signal}`)!;
     console.log(
-      `| ${method} | ${signal} | ${fa.perThousand.toFixed(2)} | ${pct(fa.windowShare)} | ${fa.windowShare <= 0.05 ? 'yes' : `no (${(fa.windowShare / 0.05).toFixed(1)}× the target)`} |`,
+      `| ${method} | ${signal} | ${fa.perThousand.toFixed(2)} | ${pct(fa.windowShare)} | ${fa.windowShare <= 0.05 ? 'yes' : `no (${(fa.windowShare / 0.05).toFixed(1)}× the target)`} | ${Number.isFinite(fa.medianFirst) ? fa.medianFirst : `> ${NO_DRIFT_LENGTH}`} | ${fa.quietStreams} / ${SEEDS} |`,
     );
   }
 }
@@ -367,7 +389,7 @@ for (const scenario of scenarios) {
     }
   }
 }
-console.log(`\n## Throughput (200 000 confidences, one process, this machine)\n`);
+console.log(`\n## Throughput (200 000 confidences, best of 3 passes, one process, this machine)\n`);
 console.log(`| method | updates / s |\n|---|---|\n| bare loop (baseline) | ${bare.toExponential(2)} |`);
 for (const s of speeds) console.log(`| ${s.name} | ${s.perSecond.toExponential(2)} |`);
 console.log(`\nsimulations: ${simulationSeconds.toFixed(1)} s${sink === 0 ? ' ' : ''}`);
