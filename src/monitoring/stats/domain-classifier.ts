@@ -74,11 +74,12 @@ export const textDomainDrift: TextDriftFn = (reference, current, opts = {}) => {
 /** Hashed word 1-2-grams → compact ids, TF-IDF (smooth idf, max_df 0.5), L2-normalised rows. */
 function vectorize(texts: readonly string[]) {
   const idOf = new Map<number, number>();
-  const termOf: string[] = [];
+  // where each id was first seen (text, n-gram index): its words are spelled out for top terms only
+  const firstSeen: [number, number][] = [];
   let df = new Int32Array(1024);
   const docIds: Int32Array[] = []; // per document, its n-gram ids sorted (repeats = term frequency)
   const hashes: number[] = [];
-  for (const text of texts) {
+  for (const [t, text] of texts.entries()) {
     const tokens = tokenize(text);
     hashes.length = 0;
     ngramHashes(tokens, NGRAMS, hashes);
@@ -86,12 +87,9 @@ function vectorize(texts: readonly string[]) {
     for (let i = 0; i < hashes.length; i++) {
       let id = idOf.get(hashes[i]!);
       if (id === undefined) {
-        id = termOf.length;
+        id = firstSeen.length;
         idOf.set(hashes[i]!, id);
-        // unigrams come first, then bigrams, in token order (ngramHashes' contract)
-        termOf.push(
-          i < tokens.length ? tokens[i]! : `${tokens[i - tokens.length]} ${tokens[i - tokens.length + 1]}`,
-        );
+        firstSeen.push([t, i]);
         if (id >= df.length) {
           const grown = new Int32Array(df.length * 2);
           grown.set(df);
@@ -106,8 +104,8 @@ function vectorize(texts: readonly string[]) {
   }
   const n = texts.length;
   // idf from all rows, labels unseen: the same features for the real fit and every relabeling
-  const idf = new Float64Array(termOf.length);
-  for (let id = 0; id < termOf.length; id++) {
+  const idf = new Float64Array(firstSeen.length);
+  for (let id = 0; id < firstSeen.length; id++) {
     const d = df[id]!;
     idf[id] = n > 1 && d > MAX_DF * n ? 0 : Math.log((1 + n) / (1 + d)) + 1;
   }
@@ -135,7 +133,13 @@ function vectorize(texts: readonly string[]) {
     for (let q = 0; q < unique; q++) values[q] = values[q]! * scale;
     return { ids, values };
   });
-  return { docs, featureCount: termOf.length, termOf };
+  const termOf = (id: number): string => {
+    const [t, i] = firstSeen[id]!;
+    const tokens = tokenize(texts[t]!);
+    // unigrams come first, then bigrams, in token order (ngramHashes' contract)
+    return i < tokens.length ? tokens[i]! : `${tokens[i - tokens.length]} ${tokens[i - tokens.length + 1]}`;
+  };
+  return { docs, featureCount: firstSeen.length, termOf };
 }
 
 /** Stratified halves: per label, a seeded shuffle, the first half trains. */
@@ -231,9 +235,9 @@ function permutationBound(
 }
 
 /** Terms with the largest positive weights (they mark current texts), most telling first. */
-function topTerms(weights: Float64Array, termOf: readonly string[]): string[] {
+function topTerms(weights: Float64Array, termOf: (id: number) => string): string[] {
   const ids: number[] = [];
-  for (let id = 0; id < termOf.length; id++) if (weights[id]! > 0) ids.push(id);
+  for (let id = 0; id < weights.length - 1; id++) if (weights[id]! > 0) ids.push(id);
   ids.sort((a, b) => weights[b]! - weights[a]! || a - b);
-  return ids.slice(0, TOP_TERMS).map((id) => termOf[id]!);
+  return ids.slice(0, TOP_TERMS).map(termOf);
 }
