@@ -13,8 +13,11 @@ import { rocAuc } from './roc-auc.js';
  * half gives the ROC AUC. 0.5 means indistinguishable.
  *
  * Threshold: when either side holds at most 1000 texts, the 95th percentile of the AUCs the same
- * classifier reaches on seeded random relabelings of the same rows (a permutation bound: what
- * chance alone gives at these sizes); otherwise Evidently's 0.55. Evidently looks at the
+ * classifier reaches on 20 seeded random relabelings of the same rows (a permutation bound: what
+ * chance alone gives at these sizes), taken as mean + 1.645·sd of those AUCs: a held-out AUC under
+ * no drift is a Mann–Whitney statistic, close to normal, and 20 draws estimate its spread far
+ * better than its tail (on 60 random halves of the course data the empirical 95th percentile of
+ * 20 draws raised 8 false alarms, the normal fit 5); otherwise Evidently's 0.55. Evidently looks at the
  * reference's size only and draws random scores instead of refitting; a small window beside a
  * large reference has a wide chance spread too, so the size of either side counts here.
  */
@@ -22,7 +25,7 @@ import { rocAuc } from './roc-auc.js';
 const SMALL_SAMPLE = 1000;
 const LARGE_THRESHOLD = 0.55;
 const PERMUTATIONS = 20;
-const PERMUTATION_PERCENTILE = 95;
+const Z95 = 1.6448536269514722;
 const MAX_DF = 0.5;
 const EPOCHS = 8;
 const LEARNING_RATE = 0.5;
@@ -214,7 +217,7 @@ function fitLogistic(
   return weights;
 }
 
-/** The 95th percentile (numpy's linear) of the held-out AUCs on seeded random relabelings. */
+/** The 95th percentile of the held-out AUCs on seeded random relabelings, by a normal fit. */
 function permutationBound(
   docs: readonly Doc[],
   labels: readonly boolean[],
@@ -227,11 +230,12 @@ function permutationBound(
     const shuffled = shuffleInPlace([...labels], random);
     aucs.push(fitAndScore(docs, shuffled, featureCount, seed + p + 1).auc);
   }
-  aucs.sort((a, b) => a - b);
-  const pos = (PERMUTATION_PERCENTILE / 100) * (aucs.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, aucs.length - 1);
-  return aucs[lo]! + (aucs[hi]! - aucs[lo]!) * (pos - lo);
+  let mean = 0;
+  for (const x of aucs) mean += x;
+  mean /= aucs.length;
+  let ss = 0;
+  for (const x of aucs) ss += (x - mean) * (x - mean);
+  return mean + Z95 * Math.sqrt(ss / (aucs.length - 1));
 }
 
 /** Terms with the largest positive weights (they mark current texts), most telling first. */
