@@ -6,7 +6,7 @@ import type { FeatureSummary } from './reference-profile.js';
  * - numeric, reference of at most 1000 values: two-sample Kolmogorov–Smirnov, drift when p < 0.05;
  *   more: Wasserstein distance normalised by the reference's standard deviation, drift when ≥ 0.1;
  * - categorical, at most 1000: chi-square (two categories: the proportions' z-test), p < 0.05;
- *   more: Jensen–Shannon distance (base 2), drift when ≥ 0.1;
+ *   more: Jensen–Shannon distance (natural log, as Evidently computes it), drift when ≥ 0.1;
  * - text: a domain classifier's ROC AUC (reference vs current), drift when above the threshold a
  *   random classifier rarely reaches (for small samples, a permutation bound; else 0.55);
  * - PSI is computed for every column beside its method, for those who alert on it (0.1 / 0.25).
@@ -39,6 +39,12 @@ export interface ColumnDrift {
   readonly currentCount: number;
   /** Population stability index over the reference's deciles (numeric) or categories. */
   readonly psi: number;
+  /**
+   * Set when either side has no values (a window with no traffic for this column): nothing was
+   * compared, `drifted` is false, `score` is the no-drift value (1 for p-values, 0 for distances)
+   * and `psi` 0. Show it as "no data", not as a score.
+   */
+  readonly noData?: true;
 }
 
 export interface TextDrift {
@@ -51,6 +57,8 @@ export interface TextDrift {
   readonly topTerms: readonly string[];
   readonly referenceCount: number;
   readonly currentCount: number;
+  /** Set when either side has no texts: nothing was compared, rocAuc is 0.5 and drifted false. */
+  readonly noData?: true;
 }
 
 /** The signature `monitoring/stats/column-drift.ts` implements. */
