@@ -1,3 +1,4 @@
+import { PredictionStore } from '../batch/prediction-store.js';
 import { readSetting } from '../core/settings/read-settings.js';
 import { FeedbackStore } from '../monitoring/feedback/feedback-store.js';
 import { QualityGauges } from '../monitoring/feedback/quality-gauges.js';
@@ -16,9 +17,29 @@ const GAUGE_MAX_LABELS = 10_000;
 const GAUGE_SETTLE_MS = 1000;
 
 /**
+ * The feedback store over the registry's database, joined to the SQL prediction log (read even when
+ * this process logs elsewhere: other replicas may write it) and to the stored predictions.
+ */
+export async function openFeedbackStore(
+  ferry: Pick<FerryContext, 'sql'>,
+  predictionStore?: StoredPredictionStore,
+): Promise<FeedbackStore> {
+  const log = new SqlPredictionLog(ferry.sql);
+  await log.init();
+  let stored = predictionStore;
+  if (stored === undefined) {
+    const opened = new PredictionStore({ sql: ferry.sql });
+    await opened.init();
+    stored = opened;
+  }
+  const store = new FeedbackStore({ sql: ferry.sql, log, stored });
+  await store.init();
+  return store;
+}
+
+/**
  * POST /v1/feedback and the quality gauges: labels in the registry's database (migration store
- * `feedback`), joined to the SQL prediction log (read even when this server logs elsewhere: other
- * replicas may write it) and to the stored predictions. The gauges cover the labels received in
+ * `feedback`, see openFeedbackStore). The gauges cover the labels received in
  * FERRY_MONITOR_WINDOW_MS (at most the last 10,000), recomputed every FERRY_MONITOR_INTERVAL_MS
  * and a second after labels arrive.
  */
@@ -34,10 +55,7 @@ export async function openFeedback(args: {
 }): Promise<FeedbackRoutesDeps> {
   const { ferry, sc, host, closers } = args;
   const env = args.env ?? process.env;
-  const log = new SqlPredictionLog(ferry.sql);
-  await log.init();
-  const store = new FeedbackStore({ sql: ferry.sql, log, stored: args.predictionStore });
-  await store.init();
+  const store = await openFeedbackStore(ferry, args.predictionStore);
   const gauges = new QualityGauges(args.metrics.registry, {
     source: store,
     models: sc.models,
