@@ -76,7 +76,7 @@ export async function openFeedback(args: {
     classesOf: (model) => (host.modelNames.includes(model) ? host.current(model)?.model.classes : undefined),
     onLabels: (model, outcome, n) => {
       gauges.labels.inc({ model, outcome }, n);
-      if (outcome === 'stored') gauges.labelsArrived();
+      if (outcome === 'stored' || outcome === 'unmatched') gauges.labelsArrived();
     },
   };
 }

@@ -145,7 +145,9 @@ export class FeedbackStore implements FeedbackSource {
     const receivedAt = this.now().toISOString();
     const inserted = await this.deps.sql.transaction(async (tx) => {
       const newKeys = new Set<string>();
-      for (const chunk of chunks(candidates, ROWS_PER_INSERT)) {
+      // In key order: two requests inserting overlapping labels wait on each other, never deadlock.
+      const ordered = [...candidates].sort((x, y) => compareKeys(keyOf(x.label), keyOf(y.label)));
+      for (const chunk of chunks(ordered, ROWS_PER_INSERT)) {
         for (const k of await insertChunk(
           tx,
           model,
@@ -382,6 +384,12 @@ async function readLabels(
     }
   }
   return out;
+}
+
+function compareKeys(a: LabelKey, b: LabelKey): number {
+  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  return a.item - b.item;
 }
 
 function conflictDetail(label: NewLabel, index: number, existing: string): Record<string, unknown> {
