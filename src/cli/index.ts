@@ -9,6 +9,7 @@ import { registerExperimentsCommand } from './commands/experiments.js';
 import { registerFeaturesCommand } from './commands/features.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
+import { registerRetrainCommand } from './commands/retrain.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerStreamCommand } from './commands/stream.js';
@@ -26,6 +27,7 @@ const program = new Command()
   .showHelpAfterError(false);
 registerStartCommand(program);
 registerTrainCommand(program);
+registerRetrainCommand(program);
 registerEvaluateCommand(program);
 registerPredictCommand(program);
 registerModelsCommand(program);
