@@ -201,7 +201,9 @@ export function registerRetrainCommand(program: Command): void {
     .description("a model's retraining runs, newest first, with their figures and decisions")
     .option('--model <name>', 'registered model name', DEFAULT_MODEL_NAME)
     .option('--json', 'machine-readable output on stdout', false)
-    .action(async (flags: { model: string; json: boolean }) => {
+    .action(async (_own: unknown, sub: Command) => {
+      // `--model` and `--json` are also the parent's options, which commander gives the parent.
+      const flags = sub.optsWithGlobals<{ model: string; json: boolean }>();
       const config = loadConfig(process.env);
       const ctx = await openFerry(config);
       try {
