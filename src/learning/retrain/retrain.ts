@@ -85,7 +85,7 @@ export type PolicyOutcome =
   | { policy: 'staging' | 'promote'; alias: string; version: number; note?: string }
   | { policy: 'canary'; experiment: string; version: number };
 
-export const DEFAULT_LEASE_MS = 15 * 60_000;
+const DEFAULT_LEASE_MS = 15 * 60_000;
 const PRODUCTION = 'production';
 
 /**
