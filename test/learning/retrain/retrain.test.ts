@@ -8,6 +8,8 @@ import { ErrorCode } from '../../../src/core/errors.js';
 import { ExperimentStore } from '../../../src/experiments/experiment-store.js';
 import { type RetrainDeps, type RetrainRequest, retrain } from '../../../src/learning/retrain/retrain.js';
 import { ABANDONED } from '../../../src/learning/retrain/retrain-store.js';
+import { kindContextOf } from '../../../src/registry/load-model.js';
+import { registerArtifact } from '../../../src/registry/register-artifact.js';
 import { SAMPLE_DATASET_PATH } from '../../../src/train/load-dataset.js';
 import { expectFerryError } from '../../helpers/expect-ferry-error.js';
 import { sampleDataset } from '../../helpers/serving.js';
@@ -259,6 +261,24 @@ describe('retrain (SQLite registry)', () => {
     ]);
     // Production is not moved by the policy: the canary decides.
     expect(await ctx.registry.aliases(MODEL)).toEqual({ production: 1 });
+  });
+
+  it('a production version of another kind: FERRY_RETRAIN_UNSUPPORTED, nothing registered, the run failed', async () => {
+    const onnx = readFileSync('test/fixtures/onnx/mlp.onnx');
+    const v = await registerArtifact(ctx.registry, MODEL, onnx, { kind: 'onnx' }, kindContextOf(config));
+    await ctx.registry.setAlias(MODEL, 'production', v.version);
+    const e = await expectFerryError(
+      retrain(deps, request({ policy: 'promote' })),
+      ErrorCode.RETRAIN_UNSUPPORTED,
+      400,
+    );
+    expect(e.message).toMatch(/tagifai\/1 is a onnx model/);
+    expect((await ctx.registry.list(MODEL)).map((x) => x.version)).toEqual([1]);
+    expect((await deps.store.history(MODEL))[0]).toMatchObject({
+      status: 'failed',
+      errorCode: 'FERRY_RETRAIN_UNSUPPORTED',
+      productionVersion: 1,
+    });
   });
 
   it('policy canary without production: staging, and the record says why', async () => {
