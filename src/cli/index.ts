@@ -7,6 +7,7 @@ import { registerDbCommand } from './commands/db.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerExperimentsCommand } from './commands/experiments.js';
 import { registerFeaturesCommand } from './commands/features.js';
+import { registerFeedbackCommand } from './commands/feedback.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerRetrainCommand } from './commands/retrain.js';
@@ -36,6 +37,7 @@ registerBatchCommand(program);
 registerExperimentsCommand(program);
 registerStreamCommand(program);
 registerFeaturesCommand(program);
+registerFeedbackCommand(program);
 registerDbCommand(program);
 registerConfigCommand(program);
 

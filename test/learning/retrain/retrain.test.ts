@@ -8,8 +8,10 @@ import { ErrorCode } from '../../../src/core/errors.js';
 import { ExperimentStore } from '../../../src/experiments/experiment-store.js';
 import { type RetrainDeps, type RetrainRequest, retrain } from '../../../src/learning/retrain/retrain.js';
 import { ABANDONED } from '../../../src/learning/retrain/retrain-store.js';
+import type { FeedbackStore } from '../../../src/monitoring/feedback/feedback-store.js';
 import { kindContextOf } from '../../../src/registry/load-model.js';
 import { registerArtifact } from '../../../src/registry/register-artifact.js';
+import { SqlPredictionLog } from '../../../src/serving/prediction-log/sql-prediction-log.js';
 import { SAMPLE_DATASET_PATH } from '../../../src/train/load-dataset.js';
 import { expectFerryError } from '../../helpers/expect-ferry-error.js';
 import { sampleDataset } from '../../helpers/serving.js';
@@ -288,5 +290,57 @@ describe('retrain (SQLite registry)', () => {
       alias: 'staging',
       note: expect.stringMatching(/no production/),
     });
+  });
+});
+
+describe('retrain through the SQL feedback store (POST /v1/feedback labels joined to the prediction log)', () => {
+  it('labels of logged predictions become training rows; unmatched labels are not', async () => {
+    const h = tmpDir('ferry-retrain-fb-');
+    const cfg = loadConfig({}, { home: h.path });
+    const c = await openFerry(cfg);
+    try {
+      const d = await openRetrain(c, cfg);
+      const log = new SqlPredictionLog(c.sql);
+      await log.init();
+      const items = [
+        {
+          title: 'Segment anything in satellite images',
+          description: 'Masks for every object in aerial photos.',
+        },
+        {
+          title: 'Drift detection for deployed models',
+          description: 'Alerts when live inputs move away from training data.',
+        },
+      ];
+      await log.write([
+        {
+          requestId: 'r1',
+          at: '2026-12-01T10:00:00.000Z',
+          model: MODEL,
+          version: 1,
+          latencyMs: 1,
+          items: items.map((i) => ({
+            ...i,
+            prediction: 'other',
+            probabilities: { other: 0.9 },
+            source: 'model' as const,
+          })),
+          itemCount: 2,
+        },
+      ]);
+      const store = d.feedback as FeedbackStore;
+      const recorded = await store.record(MODEL, [
+        { requestId: 'r1', item: 0, label: 'computer-vision' },
+        { requestId: 'r1', item: 1, label: 'mlops' },
+        { requestId: 'r-not-logged', item: 0, label: 'mlops' },
+      ]);
+      expect(recorded).toMatchObject({ stored: 3, unmatched: 1 });
+      const r = await retrain(d, request());
+      expect(r.feedback).toMatchObject({ read: 2, added: 2 });
+      expect(r.dataset.rows).toBe(162);
+    } finally {
+      await c.close();
+      h.remove();
+    }
   });
 });
