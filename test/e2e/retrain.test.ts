@@ -68,6 +68,8 @@ describe('ferry retrain (CLI, child processes)', () => {
   it("a refused candidate exits 3 with both models' figures; production is untouched", async () => {
     const r = await retrain('--policy', 'promote', '--min-f1', '0.99');
     expect(r.code).toBe(3);
+    expect(errorCode(r)).toBe('FERRY_RETRAIN_REFUSED');
+    expect(r.stderr).toMatch(/the gate refused tagifai\/2 \(rule min_f1\); nothing was promoted/);
     expect(r.stdout).toMatch(/^retrain tagifai: REFUSED \(min_f1\)/);
     expect(r.stdout).toMatch(/candidate tagifai\/2 +weighted F1 0\.\d{4}/);
     expect(r.stdout).toMatch(/production tagifai\/1 +weighted F1 0\.\d{4}/);

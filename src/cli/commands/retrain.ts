@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { openFerry } from '../../app/open-ferry.js';
 import { openRetrain } from '../../app/open-retrain.js';
 import { loadConfig } from '../../core/config.js';
-import { ErrorCode, isFerryError } from '../../core/errors.js';
+import { ErrorCode, FerryError, isFerryError } from '../../core/errors.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { readSetting } from '../../core/settings/read-settings.js';
 import type { GateSettings } from '../../learning/retrain/gate.js';
@@ -187,10 +187,21 @@ export function registerRetrainCommand(program: Command): void {
           reportError(e, flags.json);
           return;
         }
-        // A refusal is a result: everything is printed, then CI sees the exit code.
-        if (result.status === 'refused') process.exitCode = EXIT_NOT_PROMOTED;
         if (flags.json) printJson(result);
         else printResult(result);
+        // A refusal is a result: everything is printed, then stderr has the code and CI the exit code.
+        if (result.status === 'refused') {
+          const d = result.decision;
+          reportError(
+            new FerryError(
+              ErrorCode.RETRAIN_REFUSED,
+              `the gate refused ${result.model}/${result.candidate.version} (rule ${d.failedRule}); nothing was promoted`,
+              { details: { run: result.runId, failedRule: d.failedRule, figures: d.figures } },
+            ),
+            flags.json,
+          );
+          process.exitCode = EXIT_NOT_PROMOTED;
+        }
       } finally {
         await ctx.close();
       }
