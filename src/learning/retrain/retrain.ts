@@ -129,13 +129,17 @@ export async function retrain(deps: RetrainDeps, req: RetrainRequest): Promise<R
     return result;
   } catch (e) {
     const err = toFerryError(e);
-    await deps.store.finish(req.model, runId, {
-      status: 'failed',
-      candidateVersion,
-      productionVersion,
-      errorCode: err.code,
-      errorMessage: err.message,
-    });
+    // The run's own error is what the caller needs; a failure to record it (the database went away)
+    // leaves the run `running` with a lease that expires, which the next run marks abandoned.
+    await deps.store
+      .finish(req.model, runId, {
+        status: 'failed',
+        candidateVersion,
+        productionVersion,
+        errorCode: err.code,
+        errorMessage: err.message,
+      })
+      .catch(() => {});
     throw e;
   }
 }
