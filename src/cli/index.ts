@@ -10,6 +10,7 @@ import { registerFeaturesCommand } from './commands/features.js';
 import { registerFeedbackCommand } from './commands/feedback.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
+import { registerRetrainCommand } from './commands/retrain.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerStreamCommand } from './commands/stream.js';
@@ -27,6 +28,7 @@ const program = new Command()
   .showHelpAfterError(false);
 registerStartCommand(program);
 registerTrainCommand(program);
+registerRetrainCommand(program);
 registerEvaluateCommand(program);
 registerPredictCommand(program);
 registerModelsCommand(program);
