@@ -1,16 +1,18 @@
 /**
- * bench/learning/retrain: `retrain` end to end on the course data (dataset.csv plus holdout.csv's
- * rows handed in as labeled feedback), on a SQLite registry in a temporary directory: a first run
+ * bench/learning/retrain: `retrain` end to end on the course data: a seeded 80 % of dataset.csv is
+ * the dataset location and the other 20 % arrives as labeled feedback (holdout.csv is never used:
+ * it is scored once, at the end, never trained on), on a SQLite registry in a temporary directory: a first run
  * (no production) and a second (production refit on the train part, a canary-free staging policy).
  * Baseline in the same run: `trainTextClassifier` alone on the same combined rows and seed.
  * Run: npx tsx bench/learning/retrain.ts  (DATASET_DIR overrides ../shared/datasets/madewithml)
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openFerry } from '../../src/app/open-ferry.js';
 import { openRetrain } from '../../src/app/open-retrain.js';
 import { loadConfig } from '../../src/core/config.js';
+import { seededRandom, shuffleInPlace } from '../../src/core/random.js';
 import { retrain } from '../../src/learning/retrain/retrain.js';
 import { combineRows } from '../../src/learning/retrain/training-rows.js';
 import type { FeedbackSource, LabeledPrediction } from '../../src/monitoring/feedback-types.js';
@@ -18,9 +20,20 @@ import { parseLabeledDataset } from '../../src/train/dataset.js';
 import { trainTextClassifier } from '../../src/train/pipeline.js';
 
 const dir = resolve(process.env.DATASET_DIR ?? '../shared/datasets/madewithml');
-const datasetPath = resolve(dir, 'dataset.csv');
-const holdout = parseLabeledDataset(readFileSync(resolve(dir, 'holdout.csv')), 'holdout.csv');
-const labeled: LabeledPrediction[] = holdout.rows.map((r, i) => ({
+const all = parseLabeledDataset(readFileSync(resolve(dir, 'dataset.csv')), 'dataset.csv').rows;
+const shuffled = shuffleInPlace([...all], seededRandom(7));
+const cut = Math.round(shuffled.length * 0.8);
+const home = mkdtempSync(join(tmpdir(), 'ferry-bench-retrain-'));
+const datasetPath = join(home, 'dataset-80.csv');
+const quote = (v: string) => `"${v.replaceAll('"', '""')}"`;
+writeFileSync(
+  datasetPath,
+  [
+    'id,title,description,tag',
+    ...shuffled.slice(0, cut).map((r) => [r.id, r.title, r.description, r.tag].map(quote).join(',')),
+  ].join('\n') + '\n',
+);
+const labeled: LabeledPrediction[] = shuffled.slice(cut).map((r, i) => ({
   requestId: `bench-${i}`,
   item: 0,
   version: 1,
@@ -40,7 +53,6 @@ const feedback: FeedbackSource = {
   countSince: async () => labeled.length,
 };
 
-const home = mkdtempSync(join(tmpdir(), 'ferry-bench-retrain-'));
 const config = loadConfig({}, { home });
 const ctx = await openFerry(config);
 const gate = { minF1: 0.5, classMargin: 0.05, minEvalRows: 100 };
