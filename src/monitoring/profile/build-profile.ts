@@ -47,7 +47,9 @@ export async function buildProfile(opts: BuildProfileOptions): Promise<Reference
     for (let start = 0; start < batch.length; start += CHUNK) {
       const chunk = batch.slice(start, start + CHUNK);
       const outputs = await inferRows(model, chunk);
-      chunk.forEach((input, i) => acc.add(observe(loggedItem(model, input, outputs[i]!), { classifier })));
+      for (const [i, input] of chunk.entries()) {
+        acc.add(observe(loggedItem(model, input, outputs[i]!), { classifier }));
+      }
       rows += chunk.length;
     }
   }

@@ -85,11 +85,11 @@ function columns(name: string, tensor: LoggedTensor, out: Record<string, Feature
   const n = Math.min(tensor.data.length, MAX_COLUMNS_PER_TENSOR);
   for (let i = 0; i < n; i++) {
     const key = scalar ? name : `${name}[${i}]`;
-    out[key] = valueOf(tensor.datatype, tensor.data[i]);
+    out[key] = featureValueOf(tensor.datatype, tensor.data[i]);
   }
 }
 
-function valueOf(datatype: string, v: unknown): FeatureValue {
+function featureValueOf(datatype: string, v: unknown): FeatureValue {
   if (datatype === 'BYTES')
     return typeof v === 'string' ? v : v === null || v === undefined ? null : JSON.stringify(v);
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
