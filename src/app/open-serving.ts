@@ -22,6 +22,7 @@ import {
 } from './experiment-runners.js';
 import { Closers } from './lifecycle.js';
 import { openFerry } from './open-ferry.js';
+import { servingMonitoring } from './open-monitoring.js';
 import { openServingFeatures, servingStreams } from './serving-features.js';
 import { openServingStores, type ServingStores } from './serving-stores.js';
 
@@ -70,7 +71,13 @@ export async function openServing(
   const warn = (obj: object, msg: string) => app?.log.warn(obj, msg);
   try {
     const metrics = new ServingMetrics();
-    const { predictionStore, cache, logger } = await openServingStores({ ferry, sc, metrics, closers, warn });
+    const { predictionStore, cache, logger, logReader } = await openServingStores({
+      ferry,
+      sc,
+      metrics,
+      closers,
+      warn,
+    });
     const wrapModel = opts.wrapModel;
     const host = new ModelHost(
       {
@@ -216,6 +223,7 @@ export async function openServing(
         predictionsToken: sc.predictionsToken,
         features,
         streams: servingStreams({ config, sc, closers }),
+        monitoring: await servingMonitoring({ ferry, sc, logReader }),
         corsOrigins: sc.corsOrigins,
         accessLogSample: sc.accessLogSample,
       },
