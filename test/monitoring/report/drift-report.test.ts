@@ -42,8 +42,9 @@ function cookingTexts(n: number): TextInput[] {
 /** Every number in the report is finite (JSON would turn NaN into null silently). */
 function finiteEverywhere(value: unknown, path = 'report'): void {
   if (typeof value === 'number') expect(Number.isFinite(value), path).toBe(true);
-  else if (Array.isArray(value)) value.forEach((v, i) => finiteEverywhere(v, `${path}[${i}]`));
-  else if (value !== null && typeof value === 'object')
+  else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) finiteEverywhere(v, `${path}[${i}]`);
+  } else if (value !== null && typeof value === 'object')
     for (const [k, v] of Object.entries(value)) finiteEverywhere(v, `${path}.${k}`);
 }
 
