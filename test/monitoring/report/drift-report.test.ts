@@ -102,7 +102,7 @@ describe('drift reports over the SQL prediction log (SQLite)', () => {
         },
       ],
     }));
-    if (truth) records.forEach((r, i) => labels.set(r.requestId, truth[i]!));
+    if (truth) for (const [i, r] of records.entries()) labels.set(r.requestId, truth[i]!);
     await log.write(records);
   }
 
