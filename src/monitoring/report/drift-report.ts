@@ -127,7 +127,7 @@ function invalid(message: string): FerryError {
 }
 
 /** Refuses a method that does not fit the column type it was given for, before any work. */
-export function checkDriftSettings(settings: DriftSettings): void {
+function checkDriftSettings(settings: DriftSettings): void {
   const check = (opts: ColumnDriftOptions | undefined, allowed: ReadonlySet<DriftMethod>, what: string) => {
     if (opts?.method !== undefined && !allowed.has(opts.method))
       throw invalid(`${opts.method} is not a ${what} method; choose one of ${[...allowed].join(', ')}`);
