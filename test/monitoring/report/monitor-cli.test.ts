@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCode, runCli } from '../../helpers/cli.js';
@@ -90,5 +90,54 @@ describe('ferry monitor (CLI in child processes)', () => {
     expect(out.text.vocabulary).toBeGreaterThan(100);
     const missing = await runCli(['monitor', 'report', '--model', 'nobody/1'], env);
     expect(errorCode(missing)).toBe('FERRY_REGISTRY_NOT_FOUND');
+  }, 120_000);
+
+  it('models register --reference-data: a custom model registered with its profile', async () => {
+    const data = join(dir.path, 'linear.jsonl');
+    writeFileSync(
+      data,
+      Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: i + 1, x: [i, 1, 2, 3] })).join('\n'),
+    );
+    const r = await runCli(
+      [
+        'models',
+        'register',
+        '--name',
+        'linear',
+        '--kind',
+        'custom',
+        '--artifact',
+        'test/fixtures/custom-models/linear-logits.mjs',
+        '--reference-data',
+        data,
+        '--json',
+      ],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      name: 'linear',
+      version: 1,
+      profile: { rows: 50, rejected: 0 },
+    });
+    const report = await runCli(['monitor', 'report', '--model', 'linear/1', '--json'], env);
+    expect(report.code, report.stderr).toBe(0);
+    expect(JSON.parse(report.stdout)).toMatchObject({ status: 'no-data', model: 'linear', text: null });
+    const missing = await runCli(
+      [
+        'models',
+        'register',
+        '--name',
+        'linear',
+        '--kind',
+        'custom',
+        '--artifact',
+        'test/fixtures/custom-models/linear-logits.mjs',
+        '--reference-data',
+        join(dir.path, 'nope.jsonl'),
+      ],
+      env,
+    );
+    expect([missing.code, errorCode(missing)]).toEqual([2, 'FERRY_CLI_USAGE']);
   }, 120_000);
 });
