@@ -13,8 +13,11 @@ import { rocAuc } from './roc-auc.js';
  * half gives the ROC AUC. 0.5 means indistinguishable.
  *
  * Threshold: when either side holds at most 1000 texts, the 95th percentile of the AUCs the same
- * classifier reaches on seeded random relabelings of the same rows (a permutation bound: what
- * chance alone gives at these sizes); otherwise Evidently's 0.55. Evidently looks at the
+ * classifier reaches on 20 seeded random relabelings of the same rows (a permutation bound: what
+ * chance alone gives at these sizes), taken as mean + 1.645·sd of those AUCs: a held-out AUC under
+ * no drift is a Mann–Whitney statistic, close to normal, and 20 draws estimate its spread far
+ * better than its tail (on 60 random halves of the course data the empirical 95th percentile of
+ * 20 draws raised 8 false alarms, the normal fit 5); otherwise Evidently's 0.55. Evidently looks at the
  * reference's size only and draws random scores instead of refitting; a small window beside a
  * large reference has a wide chance spread too, so the size of either side counts here.
  */
@@ -22,7 +25,7 @@ import { rocAuc } from './roc-auc.js';
 const SMALL_SAMPLE = 1000;
 const LARGE_THRESHOLD = 0.55;
 const PERMUTATIONS = 20;
-const PERMUTATION_PERCENTILE = 95;
+const Z95 = 1.6448536269514722;
 const MAX_DF = 0.5;
 const EPOCHS = 8;
 const LEARNING_RATE = 0.5;
@@ -74,11 +77,12 @@ export const textDomainDrift: TextDriftFn = (reference, current, opts = {}) => {
 /** Hashed word 1-2-grams → compact ids, TF-IDF (smooth idf, max_df 0.5), L2-normalised rows. */
 function vectorize(texts: readonly string[]) {
   const idOf = new Map<number, number>();
-  const termOf: string[] = [];
+  // where each id was first seen (text, n-gram index): its words are spelled out for top terms only
+  const firstSeen: [number, number][] = [];
   let df = new Int32Array(1024);
   const docIds: Int32Array[] = []; // per document, its n-gram ids sorted (repeats = term frequency)
   const hashes: number[] = [];
-  for (const text of texts) {
+  for (const [t, text] of texts.entries()) {
     const tokens = tokenize(text);
     hashes.length = 0;
     ngramHashes(tokens, NGRAMS, hashes);
@@ -86,12 +90,9 @@ function vectorize(texts: readonly string[]) {
     for (let i = 0; i < hashes.length; i++) {
       let id = idOf.get(hashes[i]!);
       if (id === undefined) {
-        id = termOf.length;
+        id = firstSeen.length;
         idOf.set(hashes[i]!, id);
-        // unigrams come first, then bigrams, in token order (ngramHashes' contract)
-        termOf.push(
-          i < tokens.length ? tokens[i]! : `${tokens[i - tokens.length]} ${tokens[i - tokens.length + 1]}`,
-        );
+        firstSeen.push([t, i]);
         if (id >= df.length) {
           const grown = new Int32Array(df.length * 2);
           grown.set(df);
@@ -106,8 +107,8 @@ function vectorize(texts: readonly string[]) {
   }
   const n = texts.length;
   // idf from all rows, labels unseen: the same features for the real fit and every relabeling
-  const idf = new Float64Array(termOf.length);
-  for (let id = 0; id < termOf.length; id++) {
+  const idf = new Float64Array(firstSeen.length);
+  for (let id = 0; id < firstSeen.length; id++) {
     const d = df[id]!;
     idf[id] = n > 1 && d > MAX_DF * n ? 0 : Math.log((1 + n) / (1 + d)) + 1;
   }
@@ -135,7 +136,13 @@ function vectorize(texts: readonly string[]) {
     for (let q = 0; q < unique; q++) values[q] = values[q]! * scale;
     return { ids, values };
   });
-  return { docs, featureCount: termOf.length, termOf };
+  const termOf = (id: number): string => {
+    const [t, i] = firstSeen[id]!;
+    const tokens = tokenize(texts[t]!);
+    // unigrams come first, then bigrams, in token order (ngramHashes' contract)
+    return i < tokens.length ? tokens[i]! : `${tokens[i - tokens.length]} ${tokens[i - tokens.length + 1]}`;
+  };
+  return { docs, featureCount: firstSeen.length, termOf };
 }
 
 /** Stratified halves: per label, a seeded shuffle, the first half trains. */
@@ -210,7 +217,7 @@ function fitLogistic(
   return weights;
 }
 
-/** The 95th percentile (numpy's linear) of the held-out AUCs on seeded random relabelings. */
+/** The 95th percentile of the held-out AUCs on seeded random relabelings, by a normal fit. */
 function permutationBound(
   docs: readonly Doc[],
   labels: readonly boolean[],
@@ -223,17 +230,18 @@ function permutationBound(
     const shuffled = shuffleInPlace([...labels], random);
     aucs.push(fitAndScore(docs, shuffled, featureCount, seed + p + 1).auc);
   }
-  aucs.sort((a, b) => a - b);
-  const pos = (PERMUTATION_PERCENTILE / 100) * (aucs.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, aucs.length - 1);
-  return aucs[lo]! + (aucs[hi]! - aucs[lo]!) * (pos - lo);
+  let mean = 0;
+  for (const x of aucs) mean += x;
+  mean /= aucs.length;
+  let ss = 0;
+  for (const x of aucs) ss += (x - mean) * (x - mean);
+  return mean + Z95 * Math.sqrt(ss / (aucs.length - 1));
 }
 
 /** Terms with the largest positive weights (they mark current texts), most telling first. */
-function topTerms(weights: Float64Array, termOf: readonly string[]): string[] {
+function topTerms(weights: Float64Array, termOf: (id: number) => string): string[] {
   const ids: number[] = [];
-  for (let id = 0; id < termOf.length; id++) if (weights[id]! > 0) ids.push(id);
+  for (let id = 0; id < weights.length - 1; id++) if (weights[id]! > 0) ids.push(id);
   ids.sort((a, b) => weights[b]! - weights[a]! || a - b);
-  return ids.slice(0, TOP_TERMS).map((id) => termOf[id]!);
+  return ids.slice(0, TOP_TERMS).map(termOf);
 }
