@@ -9,6 +9,7 @@ import { registerExperimentsCommand } from './commands/experiments.js';
 import { registerFeaturesCommand } from './commands/features.js';
 import { registerFeedbackCommand } from './commands/feedback.js';
 import { registerModelsCommand } from './commands/models.js';
+import { registerMonitorCommand } from './commands/monitor.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerRetrainCommand } from './commands/retrain.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -38,6 +39,7 @@ registerExperimentsCommand(program);
 registerStreamCommand(program);
 registerFeaturesCommand(program);
 registerFeedbackCommand(program);
+registerMonitorCommand(program);
 registerDbCommand(program);
 registerConfigCommand(program);
 
