@@ -52,7 +52,7 @@ export async function openFeedback(args: {
   closers: Closers;
   warn: (obj: object, msg: string) => void;
   env?: NodeJS.ProcessEnv;
-}): Promise<FeedbackRoutesDeps> {
+}): Promise<FeedbackRoutesDeps & { store: FeedbackStore }> {
   const { ferry, sc, host, closers } = args;
   const env = args.env ?? process.env;
   const store = await openFeedbackStore(ferry, args.predictionStore);

@@ -25,6 +25,7 @@ import type { ServingConfig } from '../serving/serving-config.js';
 import type { LabeledProject } from '../train/dataset.js';
 import { loadLabeledDataset } from '../train/load-dataset.js';
 import type { TrainOutcome } from '../train/pipeline.js';
+import { openFeedbackStore } from './open-feedback.js';
 import type { FerryContext } from './open-ferry.js';
 
 /*
@@ -247,7 +248,14 @@ export async function openCliMonitoring(
   }
   const log = new SqlPredictionLog(ferry.sql);
   await log.init();
-  return openMonitoring({ registry: ferry.registry, profiles: new ReferenceProfileStore(ferry.sql), log });
+  // Labels in the same database give the report its quality section (accuracy, weighted F1 per version).
+  const feedback = await openFeedbackStore(ferry);
+  return openMonitoring({
+    registry: ferry.registry,
+    profiles: new ReferenceProfileStore(ferry.sql),
+    log,
+    feedback,
+  });
 }
 
 /**
@@ -258,6 +266,8 @@ export async function servingMonitoring(deps: {
   readonly ferry: FerryContext;
   readonly sc: Pick<ServingConfig, 'monitorToken' | 'predictionLog'>;
   readonly logReader: PredictionLogReader | undefined;
+  /** Labels: the reports then show quality per version. */
+  readonly feedback?: FeedbackSource;
   readonly env?: NodeJS.ProcessEnv;
 }): Promise<MonitoringRoutesDeps> {
   const defaultWindowMs = readSetting(deps.env ?? process.env, 'FERRY_MONITOR_WINDOW_MS');
@@ -269,6 +279,7 @@ export async function servingMonitoring(deps: {
           registry: deps.ferry.registry,
           profiles: new ReferenceProfileStore(deps.ferry.sql),
           log: reader,
+          ...(deps.feedback !== undefined ? { feedback: deps.feedback } : {}),
         });
   return {
     token: deps.sc.monitorToken,

@@ -226,7 +226,7 @@ export async function openServing(
         features,
         streams: servingStreams({ config, sc, closers }),
         feedback,
-        monitoring: await servingMonitoring({ ferry, sc, logReader }),
+        monitoring: await servingMonitoring({ ferry, sc, logReader, feedback: feedback.store }),
         corsOrigins: sc.corsOrigins,
         accessLogSample: sc.accessLogSample,
       },
