@@ -235,9 +235,10 @@ export class OnlineTextClassifier implements TextModel {
     for (let c = 0; c < K; c++) {
       const g = scores[c]!;
       if (g !== 0) {
-        const sum = this.biasSums[c]! + g * g;
+        // Rounded to Float32 as the table is, so that a checkpoint restores the exact state.
+        const sum = Math.fround(this.biasSums[c]! + g * g);
         this.biasSums[c] = sum;
-        this.bias[c] = this.bias[c]! - (rate * g) / Math.sqrt(sum);
+        this.bias[c] = Math.fround(this.bias[c]! - (rate * g) / Math.sqrt(sum));
       }
     }
     this.updateCount++;
