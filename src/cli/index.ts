@@ -7,6 +7,7 @@ import { registerDbCommand } from './commands/db.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerExperimentsCommand } from './commands/experiments.js';
 import { registerFeaturesCommand } from './commands/features.js';
+import { registerLearnCommand } from './commands/learn.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -34,6 +35,7 @@ registerBatchCommand(program);
 registerExperimentsCommand(program);
 registerStreamCommand(program);
 registerFeaturesCommand(program);
+registerLearnCommand(program);
 registerDbCommand(program);
 registerConfigCommand(program);
 

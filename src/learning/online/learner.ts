@@ -423,9 +423,24 @@ export class OnlineLearner {
     return statusOf(this.s.model, this.s.stream, this.meta, this.model.classes, this.window);
   }
 
-  /** Runs until `signal` aborts, then checkpoints (graceful stop). */
-  async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) await this.step();
+  /**
+   * Runs until `signal` aborts, then checkpoints (graceful stop). A transport that is down
+   * (FERRY_STREAM_UNAVAILABLE) is retried with a doubling delay up to 5 s; other errors end the run
+   * (what was learned since the last checkpoint is redelivered to the next run).
+   */
+  async run(signal: AbortSignal, onRetry?: (error: unknown, delayMs: number) => void): Promise<void> {
+    let delayMs = 0;
+    while (!signal.aborted) {
+      try {
+        await this.step();
+        delayMs = 0;
+      } catch (e) {
+        if (!(e instanceof FerryError && e.code === ErrorCode.STREAM_UNAVAILABLE)) throw e;
+        delayMs = Math.min(5000, Math.max(100, delayMs * 2));
+        onRetry?.(e, delayMs);
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
     await this.close();
   }
 
