@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JetStreamEventStream } from '../../src/adapters/nats/jetstream-event-stream.js';
 import { CheckpointStore } from '../../src/learning/online/checkpoint-store.js';
+import { deleteJetStreams } from '../helpers/nats-server.js';
 import { drive, type Harness, harness } from '../learning/online/harness.js';
 import { toyExamples } from '../learning/online/toy.js';
-import { deleteJetStreams } from '../helpers/nats-server.js';
 
 const NATS = process.env.FERRY_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const MODEL = 'toy';

@@ -32,7 +32,7 @@ function invalid(why: string): FerryError {
 }
 
 /** Why `value` is not a labeled event (FERRY_LEARNER_INVALID), or the event. */
-export function checkLabeledEvent(value: unknown): LabeledEvent {
+function checkLabeledEvent(value: unknown): LabeledEvent {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('not a JSON object');
   const field = (name: string): unknown =>
     Object.hasOwn(value, name) ? (value as Record<string, unknown>)[name] : undefined;
@@ -70,7 +70,7 @@ export function parseLabeledEvent(data: Uint8Array): LabeledEvent {
 }
 
 /** The event a producer publishes for one label: checked first, keyed by model. */
-export function labeledEventToPublish(id: string, event: LabeledEvent): EventToPublish {
+function labeledEventToPublish(id: string, event: LabeledEvent): EventToPublish {
   const checked = checkLabeledEvent(event);
   return { id, key: checked.model, data: new TextEncoder().encode(JSON.stringify(checked)) };
 }

@@ -473,7 +473,7 @@ function freshMeta(): LearnerMeta {
 }
 
 /** One durable consumer per model on the stream: `online-<model>`, cut to the name rule. */
-export function consumerName(model: string): string {
+function consumerName(model: string): string {
   return `online-${model.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 64);
 }
 

@@ -28,7 +28,13 @@ describe('a running server and the online learner', () => {
         'feedback',
         toyExamples(0, 60).map((e, i) => ({
           id: `l-${i}`,
-          event: { model: MODEL, title: e.title, description: e.description, label: e.label, at: '2026-12-01T00:00:00Z' },
+          event: {
+            model: MODEL,
+            title: e.title,
+            description: e.description,
+            label: e.label,
+            at: '2026-12-01T00:00:00Z',
+          },
         })),
       );
       const outcomes: Array<{ status: number; version: string | null; prediction?: string }> = [];
@@ -49,14 +55,22 @@ describe('a running server and the online learner', () => {
         }
       })();
       const learner = new OnlineLearner(
-        { model: MODEL, window: 20, snapshotEvery: 40, checkpointEvery: 10, fetchMax: 10, params: { bits: 14 } },
+        {
+          model: MODEL,
+          window: 20,
+          snapshotEvery: 40,
+          checkpointEvery: 10,
+          fetchMax: 10,
+          params: { bits: 14 },
+        },
         { stream, sql: ferry.sql, registry: ferry.registry, kindContext: KIND_CONTEXT },
       );
       await learner.init();
       await drive(learner, async () => (await ferry.registry.aliases(MODEL)).production === 3);
       await learner.close();
       const end = Date.now() + 10_000;
-      while (outcomes.at(-1)?.version !== '3' && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      while (outcomes.at(-1)?.version !== '3' && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 50));
       stop = true;
       await load;
       expect(outcomes.filter((o) => o.status !== 200)).toEqual([]);

@@ -16,7 +16,7 @@ export interface ToyExample extends TextInput {
   readonly label: string;
 }
 
-export function toyExample(
+function toyExample(
   i: number,
   topics: readonly Topic[] = ['cats', 'cars'],
   labels: Partial<Record<Topic, string>> = {},

@@ -57,7 +57,7 @@ const MAX_BITS = 24;
 const MIN_BITS = 4;
 const MAX_NGRAM = 16;
 /** Each class costs 2 × 4 × 2^bits bytes (weights and AdaGrad sums): bounded. */
-export const MAX_ONLINE_CLASSES = 1000;
+const MAX_ONLINE_CLASSES = 1000;
 const MAX_LABEL_LENGTH = 256;
 
 export interface LearnOutcome {
