@@ -191,6 +191,7 @@ function svg(ps: typeof points, driftAt: number, total: number): string {
     .map((v) => `<text x="${x(v)}" y="${H - m.b + 18}" text-anchor="middle">${v}</text>`)
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
+<title>Progressive weighted F1 of the online and the static model over a stream with drift</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Progressive weighted F1 (last ${WINDOW} labels): online vs static; "${NEW_TOPIC}" appears at label ${driftAt}</text>
 ${yTicks}${xTicks}
