@@ -15,8 +15,14 @@
  *      every bench's output); the summary is printed.
  * Run: npx tsx bench/learning/online.ts   (DATASET_DIR for the course data; BENCH_SECONDS=3 per rate)
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { FsBlobStore } from '../../src/adapters/fs/fs-blob-store.js';
+import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
+import { SqliteEventLog } from '../../src/adapters/sqlite/sqlite-event-log.js';
+import { publishLabeledEvents } from '../../src/learning/online/labeled-event.js';
+import { OnlineLearner } from '../../src/learning/online/learner.js';
 import { figures } from '../../src/learning/online/progressive-window.js';
 import { HashedFeaturizer } from '../../src/model/kinds/online-text/hashed-features.js';
 import {
@@ -26,6 +32,7 @@ import {
 import type { TextInput } from '../../src/model/model.js';
 import { projectText, tokenize } from '../../src/model/text/clean.js';
 import { DEFAULT_PARAMS, TextClassifier } from '../../src/model/text-classifier.js';
+import { ModelRegistry } from '../../src/registry/model-registry.js';
 import { type LabeledProject, parseLabeledDataset } from '../../src/train/dataset.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -102,6 +109,56 @@ console.log(`  learnOne, word 1-2 grams only:                               ${fm
 console.log(`  baseline: featurisation alone (same n-grams):                ${fmtRate(featurise)}`);
 console.log(`  baseline: built-in classifier predict (one row per call):    ${fmtRate(predict)}`);
 console.log(`  (the built-in classifier's batch fit on the ${n} texts took ${fitSeconds.toFixed(1)} s wall)`);
+
+// (1b) The whole learner: labels through the embedded log, checkpoints (state + ids) in SQLite.
+const E2E_LABELS = 20_000;
+const tmp = mkdtempSync(join(tmpdir(), 'ferry-bench-online-'));
+try {
+  const log = new SqliteEventLog({ path: join(tmp, 'streams.db') });
+  await log.init();
+  for (let from = 0; from < E2E_LABELS; from += 2000) {
+    await publishLabeledEvents(
+      log,
+      'feedback',
+      Array.from({ length: 2000 }, (_, k) => {
+        const r = rows[(from + k) % n]!;
+        return {
+          id: `label-${from + k}`,
+          event: {
+            model: 'bench',
+            title: r.title,
+            description: r.description,
+            label: r.tag,
+            at: '2026-12-01T00:00:00Z',
+          },
+        };
+      }),
+    );
+  }
+  const sql = new SqliteClient({ path: join(tmp, 'ferry.db') });
+  await sql.init();
+  const registry = new ModelRegistry({ sql, blobs: new FsBlobStore(join(tmp, 'artifacts')) });
+  await registry.init();
+  const learnerProcess = new OnlineLearner(
+    { model: 'bench', snapshotEvery: 10_000, fetchMax: 1000 },
+    { stream: log, sql, registry, kindContext: { cacheDir: tmp, callTimeoutMs: 5000 } },
+  );
+  await learnerProcess.init();
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  while (learnerProcess.status().learned < E2E_LABELS) await learnerProcess.step();
+  await learnerProcess.close();
+  const used = process.cpuUsage(cpu0);
+  const cpuS = (used.user + used.system) / 1e6;
+  const wallS = (performance.now() - wall0) / 1000;
+  console.log(
+    `  the learner end to end (embedded log → learn → checkpoint every 1000 + 2 snapshots, SQLite): ${Math.round(E2E_LABELS / cpuS).toLocaleString('en')} labels/s per CPU second (${Math.round(E2E_LABELS / wallS).toLocaleString('en')}/s wall), ${E2E_LABELS} labels`,
+  );
+  await sql.close();
+  await log.close();
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
 
 // (2) The drift simulation.
 const all = [...train, ...holdout].sort((a, b) => Number(a.id) - Number(b.id));

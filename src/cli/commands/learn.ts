@@ -54,7 +54,7 @@ export function registerLearnCommand(program: Command): void {
       parseFraction,
       0.01,
     )
-    .option('--checkpoint-every <labels>', 'commit (then ack) every this many labels', parseIntOption, 200)
+    .option('--checkpoint-every <labels>', 'commit (then ack) every this many labels', parseIntOption, 1000)
     .option(
       '--ack-wait <ms>',
       'redeliver a label not acked within this (after a crash: how soon)',

@@ -31,7 +31,7 @@ export interface LearnerSettings {
   readonly snapshotEvery?: number;
   /** ... or this long after the last one when labels were learned since (0: off). Default 0. */
   readonly snapshotEveryMs?: number;
-  /** A checkpoint (and acks) every this many labels... Default 200. */
+  /** A checkpoint (and acks) every this many labels (each writes the whole state, ~1.4 MB for the course data)... Default 1000. */
   readonly checkpointEvery?: number;
   /** ... or this long after the last one. Default 2000 ms; must stay well under the ack wait. */
   readonly checkpointEveryMs?: number;
@@ -89,9 +89,9 @@ const DEFAULTS = {
   margin: 0.01,
   snapshotEvery: 1000,
   snapshotEveryMs: 0,
-  checkpointEvery: 200,
+  checkpointEvery: 1000,
   checkpointEveryMs: 2000,
-  fetchMax: 200,
+  fetchMax: 500,
   fetchWaitMs: 500,
   ackWaitMs: 30_000,
 };
