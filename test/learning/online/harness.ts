@@ -10,6 +10,7 @@ import {
 } from '../../../src/learning/online/learner.js';
 import { verifyArtifact } from '../../../src/model/kinds/index.js';
 import type { EventStream } from '../../../src/ports/event-stream.js';
+import type { SqlClient } from '../../../src/ports/sql.js';
 import { ModelRegistry } from '../../../src/registry/model-registry.js';
 import { makeTmpDir } from '../../helpers/tmp-dir.js';
 import type { ToyExample } from './toy.js';
@@ -18,7 +19,7 @@ export const KIND_CONTEXT = { cacheDir: '/nonexistent', callTimeoutMs: 5000 };
 
 /** A real registry (SQLite + files) and a stream transport (the embedded log unless given). */
 export interface Harness {
-  readonly sql: SqliteClient;
+  readonly sql: SqlClient;
   readonly registry: ModelRegistry;
   /** A new transport over the same log: a restarted process's. */
   openStream(): EventStream;
@@ -27,9 +28,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(openStream?: () => EventStream): Promise<Harness> {
+/** `sqlClient`: the Ferry database (default SQLite in the temporary directory); closed by close(). */
+export async function harness(openStream?: () => EventStream, sqlClient?: SqlClient): Promise<Harness> {
   const dir = await makeTmpDir('ferry-online-');
-  const sql = new SqliteClient({ path: join(dir.path, 'ferry.db') });
+  const sql = sqlClient ?? new SqliteClient({ path: join(dir.path, 'ferry.db') });
   await sql.init();
   const registry = new ModelRegistry({
     sql,
