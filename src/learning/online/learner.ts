@@ -209,6 +209,8 @@ export class OnlineLearner {
     if (consumer === undefined) throw new FerryError(ErrorCode.INTERNAL, 'OnlineLearner.init() first');
     const deliveries = await consumer.fetch(this.s.fetchMax, this.s.fetchWaitMs);
     const mine: Array<{ d: Delivery; event: LabeledEvent }> = [];
+    // Nothing to learn in these (other models' labels, labels already committed): acked at once.
+    const ackNow: Delivery[] = [];
     for (const d of deliveries) {
       let event: LabeledEvent;
       try {
@@ -220,7 +222,7 @@ export class OnlineLearner {
       }
       if (event.model !== this.s.model) {
         this.meta.otherModels++;
-        await d.ack();
+        ackNow.push(d);
         continue;
       }
       mine.push({ d, event });
@@ -232,7 +234,7 @@ export class OnlineLearner {
     for (const { d, event } of mine) {
       if (committed.has(d.id)) {
         this.meta.duplicates++;
-        await d.ack();
+        ackNow.push(d);
         continue;
       }
       if (this.pendingIds.has(d.id)) {
@@ -242,6 +244,7 @@ export class OnlineLearner {
       }
       this.learn(d, event);
     }
+    await Promise.all(ackNow.map((d) => d.ack()));
     if (
       this.pending.length >= this.s.checkpointEvery ||
       this.now() - this.lastCheckpointMs >= this.s.checkpointEveryMs
@@ -284,7 +287,8 @@ export class OnlineLearner {
     this.pendingIds.clear();
     this.toAck = [];
     this.lastCheckpointMs = this.now();
-    for (const d of acks) await d.ack();
+    // In one turn: the embedded log writes them in one transaction, JetStream pipelines them.
+    await Promise.all(acks.map((d) => d.ack()));
     this.deps.onCheckpoint?.(events.map((e) => e.id));
     // Production may have been moved by someone else (a rollback, a retrain): compare with what serves.
     await this.refreshCompared();
