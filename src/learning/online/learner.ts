@@ -7,9 +7,15 @@ import {
   type OnlineTextParams,
 } from '../../model/kinds/online-text/online-text-classifier.js';
 import { isTextModel, type TextModel } from '../../model/model.js';
-import type { Delivery, EventStream, StreamConsumer } from '../../ports/event-stream.js';
+import {
+  type Delivery,
+  type EventStream,
+  STREAM_NAME,
+  type StreamConsumer,
+} from '../../ports/event-stream.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { loadModel } from '../../registry/load-model.js';
+import { isValidModelName } from '../../registry/model-ref.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
 import { registerArtifact } from '../../registry/register-artifact.js';
 import { CheckpointStore, type LearnedEvent } from './checkpoint-store.js';
@@ -113,9 +119,20 @@ export function learnerSettings(s: LearnerSettings): Required<Omit<LearnerSettin
   const snapshotEveryMs = s.snapshotEveryMs ?? DEFAULTS.snapshotEveryMs;
   if (!Number.isInteger(snapshotEveryMs) || snapshotEveryMs < 0)
     throw new FerryError(ErrorCode.LEARNER_INVALID, 'snapshotEveryMs must be an integer >= 0');
+  if (!isValidModelName(s.model))
+    throw new FerryError(
+      ErrorCode.LEARNER_INVALID,
+      `${JSON.stringify(s.model.slice(0, 200))} is not a model name`,
+    );
+  const stream = s.stream ?? DEFAULTS.stream;
+  if (!STREAM_NAME.test(stream))
+    throw new FerryError(
+      ErrorCode.LEARNER_INVALID,
+      `stream must match ${STREAM_NAME}, got ${JSON.stringify(stream.slice(0, 200))}`,
+    );
   return {
     model: s.model,
-    stream: s.stream ?? DEFAULTS.stream,
+    stream,
     window,
     minLabels: positiveInt('minLabels', s.minLabels ?? window, window),
     margin,
@@ -242,7 +259,14 @@ export class OnlineLearner {
         this.toAck.push(d);
         continue;
       }
-      this.learn(d, event);
+      try {
+        this.learn(d, event);
+      } catch (e) {
+        // A label the model cannot take (a class beyond its bound): to the dead letters, not a crash loop.
+        if (!(e instanceof FerryError && e.code === ErrorCode.LEARNER_INVALID)) throw e;
+        this.meta.invalid++;
+        await this.deps.stream.deadLetter(this.s.stream, d, e.message);
+      }
     }
     await Promise.all(ackNow.map((d) => d.ack()));
     if (
