@@ -1,11 +1,7 @@
 import { openEventStream } from '../adapters/factory.js';
 import type { FerryConfig } from '../core/config.js';
-import {
-  type LearnerLog,
-  type LearnerSettings,
-  OnlineLearner,
-  readLearnerStatus,
-} from '../learning/online/learner.js';
+import { type LearnerLog, OnlineLearner, readLearnerStatus } from '../learning/online/learner.js';
+import type { LearnerSettings } from '../learning/online/learner-settings.js';
 import { kindContextOf } from '../registry/load-model.js';
 import { Closers } from './lifecycle.js';
 import { openFerry } from './open-ferry.js';

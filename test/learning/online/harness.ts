@@ -3,11 +3,8 @@ import { FsBlobStore } from '../../../src/adapters/fs/fs-blob-store.js';
 import { SqliteClient } from '../../../src/adapters/sqlite/sqlite-client.js';
 import { SqliteEventLog } from '../../../src/adapters/sqlite/sqlite-event-log.js';
 import { publishLabeledEvents } from '../../../src/learning/online/labeled-event.js';
-import {
-  type LearnerDeps,
-  type LearnerSettings,
-  OnlineLearner,
-} from '../../../src/learning/online/learner.js';
+import { type LearnerDeps, OnlineLearner } from '../../../src/learning/online/learner.js';
+import type { LearnerSettings } from '../../../src/learning/online/learner-settings.js';
 import { verifyArtifact } from '../../../src/model/kinds/index.js';
 import type { EventStream } from '../../../src/ports/event-stream.js';
 import type { SqlClient } from '../../../src/ports/sql.js';

@@ -5,7 +5,7 @@ import {
   parseLabeledEvent,
   publishLabeledEvents,
 } from '../../../src/learning/online/labeled-event.js';
-import { learnerSettings } from '../../../src/learning/online/learner.js';
+import { learnerSettings } from '../../../src/learning/online/learner-settings.js';
 import { expectFerryError, expectFerryErrorSync } from '../../helpers/expect-ferry-error.js';
 
 const GOOD: LabeledEvent = {
