@@ -8,6 +8,7 @@ import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerExperimentsCommand } from './commands/experiments.js';
 import { registerFeaturesCommand } from './commands/features.js';
 import { registerFeedbackCommand } from './commands/feedback.js';
+import { registerLearnCommand } from './commands/learn.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerMonitorCommand } from './commands/monitor.js';
 import { registerPredictCommand } from './commands/predict.js';
@@ -40,6 +41,7 @@ registerStreamCommand(program);
 registerFeaturesCommand(program);
 registerFeedbackCommand(program);
 registerMonitorCommand(program);
+registerLearnCommand(program);
 registerDbCommand(program);
 registerConfigCommand(program);
 

@@ -1,5 +1,6 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { isJsonObject, ownField } from './artifact-fields.js';
+import { ONLINE_TEXT_KIND, OnlineTextClassifier } from './kinds/online-text/online-text-classifier.js';
 import type { TextModel } from './model.js';
 import { TEXT_CLASSIFIER_KIND, TextClassifier } from './text-classifier.js';
 
@@ -10,6 +11,7 @@ import { TEXT_CLASSIFIER_KIND, TextClassifier } from './text-classifier.js';
  */
 const DECODERS = new Map<string, (doc: Record<string, unknown>) => TextModel>([
   [TEXT_CLASSIFIER_KIND, (doc) => TextClassifier.fromArtifactJson(doc)],
+  [ONLINE_TEXT_KIND, (doc) => OnlineTextClassifier.fromArtifactJson(doc)],
 ]);
 const MAX_KIND_LENGTH = 200;
 

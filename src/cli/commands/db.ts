@@ -8,6 +8,7 @@ import { EXPERIMENT_STATS_MIGRATIONS } from '../../experiments/experiment-stats-
 import { EXPERIMENT_MIGRATIONS } from '../../experiments/experiment-store.js';
 import { OFFLINE_STORE_MIGRATIONS } from '../../features/offline-store.js';
 import { FEATURE_REPO_MIGRATIONS } from '../../features/repo-schema.js';
+import { ONLINE_LEARNING_MIGRATIONS } from '../../learning/online/checkpoint-store.js';
 import { RETRAIN_MIGRATIONS } from '../../learning/retrain/retrain-store.js';
 import { FEEDBACK_MIGRATIONS } from '../../monitoring/feedback/feedback-store.js';
 import { REFERENCE_PROFILE_MIGRATIONS } from '../../monitoring/profile/profile-store.js';
@@ -31,6 +32,7 @@ export const ALL_STORE_SCHEMAS: readonly StoreSchema[] = [
   FEEDBACK_MIGRATIONS,
   RETRAIN_MIGRATIONS,
   REFERENCE_PROFILE_MIGRATIONS,
+  ONLINE_LEARNING_MIGRATIONS,
 ];
 
 async function withDatabase<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T> {

@@ -2,6 +2,7 @@ import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { Model } from '../model.js';
 import { customKind } from './custom/custom-kind.js';
 import type { KindContext, ModelKind, OpenContext } from './model-kind.js';
+import { onlineTextKind } from './online-text/online-text-kind.js';
 import { onnxKind } from './onnx/onnx-kind.js';
 import { remoteV2Kind } from './remote-v2/remote-v2-kind.js';
 import { textClassifierKind } from './text-classifier-kind.js';
@@ -10,7 +11,7 @@ import { textClassifierKind } from './text-classifier-kind.js';
  * Every model kind Ferry can open. A Map, not an object, so that a kind such as "constructor" or
  * "__proto__" cannot reach a function of Object.prototype.
  */
-const KINDS: readonly ModelKind[] = [textClassifierKind, onnxKind, customKind, remoteV2Kind];
+const KINDS: readonly ModelKind[] = [textClassifierKind, onnxKind, customKind, remoteV2Kind, onlineTextKind];
 
 const BY_NAME = new Map<string, ModelKind>();
 for (const k of KINDS) {
