@@ -41,7 +41,9 @@ export function reportLikeOf(report: DriftReport): DriftReportLike | undefined {
  * Reports over the prediction log against each version's reference profile (`monitoring/report/`).
  * A version without a profile is FERRY_MONITOR_NO_REFERENCE: the loop then runs its detectors only.
  */
-export function reportSource(deps: DriftReportDeps & { readonly profiles: ReferenceProfileStore }): ComputeReport {
+export function reportSource(
+  deps: DriftReportDeps & { readonly profiles: ReferenceProfileStore },
+): ComputeReport {
   const { profiles, ...reportDeps } = deps;
   return async (model, window) => {
     const reference = await profiles.get(model.name, model.version);
