@@ -20,7 +20,13 @@ export interface FeedbackLabel {
 
 /** A label joined to the prediction it judges. */
 export interface LabeledPrediction {
+  /** The logged request's id; '' for a label given by entity id (see `entityId`). */
   readonly requestId: string;
+  /**
+   * Set for a label given by entity id, joined to the stored (batch) prediction: `logged` then has
+   * the stored outputs and no inputs (the store keeps only their fingerprint).
+   */
+  readonly entityId?: string;
   readonly item: number;
   readonly version: number;
   /** ISO 8601 time of the prediction. */
@@ -43,7 +49,13 @@ export interface FeedbackSource {
   /** Labels received in [since, until) joined to their predictions. */
   labeled(
     model: string,
-    range: { readonly since?: string; readonly until?: string; readonly version?: number },
+    range: {
+      readonly since?: string;
+      readonly until?: string;
+      readonly version?: number;
+      /** Only the most recently received N labels of the range (before the join). */
+      readonly last?: number;
+    },
   ): Promise<LabeledWindow>;
   /** Labels received at or after `since` (ISO 8601), matched or not. */
   countSince(model: string, since: string): Promise<number>;

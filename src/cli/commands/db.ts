@@ -8,6 +8,7 @@ import { EXPERIMENT_STATS_MIGRATIONS } from '../../experiments/experiment-stats-
 import { EXPERIMENT_MIGRATIONS } from '../../experiments/experiment-store.js';
 import { OFFLINE_STORE_MIGRATIONS } from '../../features/offline-store.js';
 import { FEATURE_REPO_MIGRATIONS } from '../../features/repo-schema.js';
+import { FEEDBACK_MIGRATIONS } from '../../monitoring/feedback/feedback-store.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { REGISTRY_MIGRATIONS } from '../../registry/schema.js';
 import { PREDICTION_LOG_MIGRATIONS } from '../../serving/prediction-log/sql-prediction-log.js';
@@ -25,6 +26,7 @@ export const ALL_STORE_SCHEMAS: readonly StoreSchema[] = [
   FEATURE_REPO_MIGRATIONS,
   OFFLINE_STORE_MIGRATIONS,
   PIPELINE_STATE_MIGRATIONS,
+  FEEDBACK_MIGRATIONS,
 ];
 
 async function withDatabase<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T> {
