@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCode, FerryError } from '../../core/errors.js';
-import type { DetectorName } from '../detector-types.js';
+import { DETECTOR_NAMES } from '../detectors/index.js';
 
 /**
  * Alert rules: a condition on one value the monitor loop produces each tick, held for a duration
@@ -23,7 +23,6 @@ export interface AlertRule {
 
 const OPS: readonly AlertOp[] = ['>', '>=', '<', '<='];
 const SEVERITIES: readonly AlertSeverity[] = ['info', 'warning', 'critical'];
-export const DETECTOR_NAMES: readonly DetectorName[] = ['adwin', 'page-hinkley', 'kswin'];
 /** What a detector watches: the confidence of each prediction, or 0/1 errors once labels arrive. */
 export type DetectorStream = 'confidence' | 'error';
 export const DETECTOR_STREAMS: readonly DetectorStream[] = ['confidence', 'error'];

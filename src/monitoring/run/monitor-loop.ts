@@ -3,9 +3,10 @@ import type { PredictionLogCursor, PredictionLogReader } from '../../ports/predi
 import { weightedMetrics } from '../../train/metrics.js';
 import type { AlertDelivery, AlertStore } from '../alerts/alert-store.js';
 import { type Alert, evaluateRules } from '../alerts/evaluate.js';
-import { type AlertRule, DETECTOR_NAMES, type DetectorStream } from '../alerts/rules.js';
+import type { AlertRule, DetectorStream } from '../alerts/rules.js';
 import type { WebhookOutcome } from '../alerts/webhook.js';
 import type { DetectorName, DetectorState, DriftDetector } from '../detector-types.js';
+import { DETECTOR_NAMES } from '../detectors/index.js';
 import type { FeedbackSource } from '../feedback-types.js';
 import { confidenceOf } from './confidence.js';
 import type { MonitorMetrics } from './monitor-metrics.js';
