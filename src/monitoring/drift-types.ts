@@ -39,6 +39,12 @@ export interface ColumnDrift {
   readonly currentCount: number;
   /** Population stability index over the reference's deciles (numeric) or categories. */
   readonly psi: number;
+  /**
+   * Set when either side has no values (a window with no traffic for this column): nothing was
+   * compared, `drifted` is false, `score` is the no-drift value (1 for p-values, 0 for distances)
+   * and `psi` 0. Show it as "no data", not as a score.
+   */
+  readonly noData?: true;
 }
 
 export interface TextDrift {
