@@ -8,7 +8,8 @@ export function reportLikeOf(report: DriftReport): DriftReportLike | undefined {
   if (report.status === 'no-data') return undefined;
   const features: Array<DriftReportLike['features'][number]> = [];
   for (const f of [...report.features, ...report.outputs]) {
-    if (f.drift === null) continue;
+    // A column with no values on one side has no score worth a gauge (its placeholder is not a reading).
+    if (f.drift === null || f.drift.noData) continue;
     features.push({
       feature: f.name,
       method: f.drift.method,
