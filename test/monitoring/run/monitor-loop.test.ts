@@ -50,7 +50,7 @@ describe('the monitor loop end to end on SQLite', () => {
         const [t] = await s.loop.tick();
         expect(t!.error).toBeUndefined();
         expect(t!.fed.confidence).toBe(60);
-        for (const a of t!.fired) (firedAt[a.rule] ??= []).push(a.firedAt);
+        for (const a of t!.fired) firedAt[a.rule] = [...(firedAt[a.rule] ?? []), a.firedAt];
         signals.adwin += t!.values['detector:adwin:confidence']!;
         signals.ph += t!.values['detector:page-hinkley:confidence']!;
       }
