@@ -310,7 +310,10 @@ export class MonitorLoop {
     };
   }
 
-  /** The report, or undefined when it cannot be made (no reference profile yet): the detectors still run. */
+  /**
+   * The report, or undefined when it cannot be made: no reference profile yet (a warning), or the
+   * report failed (logged and counted). Either way the detectors still run.
+   */
   private async report(target: MonitoredVersion, now: number): Promise<DriftReportLike | undefined> {
     try {
       return await this.deps.computeReport(target, {
@@ -318,11 +321,17 @@ export class MonitorLoop {
         until: new Date(now).toISOString(),
       });
     } catch (e) {
-      if (!isFerryError(e, ErrorCode.MONITOR_NO_REFERENCE)) throw e;
-      this.deps.logger.warn(
-        { model: target.name, version: target.version, code: e.code },
-        `${target.name} version ${target.version} has no reference profile: no drift report, the detectors still run`,
-      );
+      const err = toFerryError(e);
+      const where = { model: target.name, version: target.version, code: err.code };
+      if (err.code === ErrorCode.MONITOR_NO_REFERENCE) {
+        this.deps.logger.warn(
+          where,
+          `${target.name} version ${target.version} has no reference profile: no drift report, the detectors still run`,
+        );
+      } else {
+        this.deps.metrics.reportFailures.inc({ model: target.name });
+        this.deps.logger.error({ ...where, err }, `drift report of ${target.name} failed: ${err.message}`);
+      }
       return undefined;
     }
   }

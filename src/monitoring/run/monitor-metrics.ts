@@ -14,6 +14,7 @@ export class MonitorMetrics {
   readonly lastRun: Gauge;
   readonly alerts: Counter<'rule' | 'severity'>;
   readonly tickFailures: Counter<'model'>;
+  readonly reportFailures: Counter<'model'>;
   readonly webhookFailures: Counter;
   readonly tickSeconds: Histogram;
   /** The label sets set per model, so a model's gauges can be removed when its window is empty. */
@@ -65,6 +66,12 @@ export class MonitorMetrics {
     this.tickFailures = new Counter({
       name: 'ferry_monitor_tick_failures_total',
       help: 'Monitoring ticks that failed for a model (logged; the loop goes on)',
+      labelNames: ['model'] as const,
+      registers,
+    });
+    this.reportFailures = new Counter({
+      name: 'ferry_monitor_report_failures_total',
+      help: 'Drift reports that failed (logged; the detectors still ran)',
       labelNames: ['model'] as const,
       registers,
     });
