@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { PredictionStore } from '../batch/prediction-store.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
@@ -145,4 +147,47 @@ export async function openMonitor(deps: {
   for (const listener of deps.onAlert ?? []) loop.onAlert(listener);
   const running = loop;
   return { loop: running, alerts, close: () => running.stop() };
+}
+
+/**
+ * `ferry monitor run --metrics-port N`: a small HTTP server answering `GET /metrics` with `registry`
+ * (404 elsewhere). Resolves once listening; the returned function closes it.
+ */
+export async function serveMonitorMetrics(
+  registry: Registry,
+  port: number,
+  host: string,
+): Promise<{ address: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+      return;
+    }
+    registry
+      .metrics()
+      .then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text))
+      .catch(() => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics failed\n'));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new FerryError(
+              ErrorCode.SERVING_PORT_IN_USE,
+              `${host}:${port} is in use: choose another --metrics-port`,
+            )
+          : e,
+      ),
+    );
+    server.listen(port, host, resolve);
+  });
+  const a = server.address() as AddressInfo;
+  return {
+    address: `http://${a.address}:${a.port}/metrics`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -22,6 +22,7 @@ import {
 } from './experiment-runners.js';
 import { Closers } from './lifecycle.js';
 import { openFerry } from './open-ferry.js';
+import { type MonitorRunSettings, openMonitor } from './open-monitor-run.js';
 import { openServingFeatures, servingStreams } from './serving-features.js';
 import { openServingStores, type ServingStores } from './serving-stores.js';
 
@@ -49,6 +50,11 @@ export interface OpenServingOptions {
    * shadow tests). Called once per version load, warm-up included.
    */
   wrapModel?: (name: string, version: number, model: Model) => Model;
+  /**
+   * `serve --monitor`: the monitor loop runs in this process with the server's lifecycle (started
+   * after the models, stopped before the database closes), its gauges on the server's /metrics.
+   */
+  monitor?: MonitorRunSettings;
 }
 
 /**
@@ -233,6 +239,16 @@ export async function openServing(
     await experiments.router.start();
     experiments.canary.start();
     experiments.shadow.start();
+    if (opts.monitor !== undefined) {
+      const monitor = await openMonitor({
+        ferry,
+        settings: opts.monitor,
+        registry: metrics.registry,
+        logger: log,
+      });
+      closers.add('monitor', () => monitor.close());
+      monitor.loop.start();
+    }
     return {
       app: server,
       host,

@@ -8,6 +8,7 @@ import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerExperimentsCommand } from './commands/experiments.js';
 import { registerFeaturesCommand } from './commands/features.js';
 import { registerModelsCommand } from './commands/models.js';
+import { addMonitorRunCommands, monitorCommandOf } from './commands/monitor-run.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStartCommand } from './commands/start.js';
@@ -34,6 +35,7 @@ registerBatchCommand(program);
 registerExperimentsCommand(program);
 registerStreamCommand(program);
 registerFeaturesCommand(program);
+addMonitorRunCommands(monitorCommandOf(program));
 registerDbCommand(program);
 registerConfigCommand(program);
 

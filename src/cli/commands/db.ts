@@ -8,6 +8,7 @@ import { EXPERIMENT_STATS_MIGRATIONS } from '../../experiments/experiment-stats-
 import { EXPERIMENT_MIGRATIONS } from '../../experiments/experiment-store.js';
 import { OFFLINE_STORE_MIGRATIONS } from '../../features/offline-store.js';
 import { FEATURE_REPO_MIGRATIONS } from '../../features/repo-schema.js';
+import { MONITOR_ALERTS_MIGRATIONS } from '../../monitoring/alerts/alert-store.js';
 import { FEEDBACK_MIGRATIONS } from '../../monitoring/feedback/feedback-store.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { REGISTRY_MIGRATIONS } from '../../registry/schema.js';
