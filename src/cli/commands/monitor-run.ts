@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { openFerry } from '../../app/open-ferry.js';
 import { monitorRunSettings, openMonitor, serveMonitorMetrics } from '../../app/open-monitor-run.js';
 import { loadConfig } from '../../core/config.js';
+import { createLogger, loadLogSettings } from '../../core/logger.js';
 import { AlertStore } from '../../monitoring/alerts/alert-store.js';
 import { printJson } from '../output.js';
 import { processLogger } from '../process-logger.js';
@@ -68,7 +69,13 @@ export function addMonitorRunCommands(monitor: Command): void {
         ...(flags.intervalMs !== undefined ? { intervalMs: flags.intervalMs } : {}),
         ...(flags.window !== undefined ? { window: flags.window } : {}),
       });
-      const logger = processLogger();
+      // --once prints its JSON on stdout: its log lines go to stderr so the output stays parseable.
+      const logger = flags.once
+        ? createLogger(loadLogSettings(process.env), {
+            destination: process.stderr,
+            isTty: process.stderr.isTTY === true,
+          }).logger
+        : processLogger();
       const ferry = await openFerry(loadConfig());
       const registry = new Registry();
       let metricsServer: { address: string; close(): Promise<void> } | undefined;
