@@ -70,7 +70,7 @@ export interface Evaluation {
   readonly resolved: readonly Resolution[];
 }
 
-export function holds(op: AlertOp, value: number, threshold: number): boolean {
+function holds(op: AlertOp, value: number, threshold: number): boolean {
   switch (op) {
     case '>':
       return value > threshold;

@@ -25,7 +25,7 @@ const OPS: readonly AlertOp[] = ['>', '>=', '<', '<='];
 const SEVERITIES: readonly AlertSeverity[] = ['info', 'warning', 'critical'];
 /** What a detector watches: the confidence of each prediction, or 0/1 errors once labels arrive. */
 export type DetectorStream = 'confidence' | 'error';
-export const DETECTOR_STREAMS: readonly DetectorStream[] = ['confidence', 'error'];
+const DETECTOR_STREAMS: readonly DetectorStream[] = ['confidence', 'error'];
 
 /** Values of the loop with no parameter. */
 const PLAIN_METRICS = new Set([
@@ -176,7 +176,7 @@ export function parseRules(text: string, file: string): AlertRule[] {
 }
 
 /** The defaults, each replaced by a rule of the same name in `custom`, then `custom`'s others. */
-export function withDefaults(custom: readonly AlertRule[]): AlertRule[] {
+function withDefaults(custom: readonly AlertRule[]): AlertRule[] {
   const names = new Set(custom.map((r) => r.name));
   return [...DEFAULT_RULES.filter((r) => !names.has(r.name)), ...custom];
 }

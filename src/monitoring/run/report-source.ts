@@ -4,7 +4,7 @@ import { buildDriftReport, type DriftReport, type DriftReportDeps } from '../rep
 import type { ComputeReport, DriftReportLike } from './monitor-loop.js';
 
 /** The loop's view of a drift report: inputs, outputs and the text's domain classifier as features. */
-export function reportLikeOf(report: DriftReport): DriftReportLike | undefined {
+function reportLikeOf(report: DriftReport): DriftReportLike | undefined {
   if (report.status === 'no-data') return undefined;
   const features: Array<DriftReportLike['features'][number]> = [];
   for (const f of [...report.features, ...report.outputs]) {

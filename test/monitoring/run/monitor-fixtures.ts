@@ -29,7 +29,7 @@ export const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 export const MIN = 60_000;
 
 /** A tensor classifier's logged row: two inputs and its two class probabilities. */
-export function item(x0: number, x1: number, p: number): PredictionLogItem {
+function item(x0: number, x1: number, p: number): PredictionLogItem {
   return {
     inputs: { x: { datatype: 'FP32', shape: [1, 2], data: [x0, x1] } },
     outputs: {
@@ -67,7 +67,7 @@ export function records(opts: {
 }
 
 /** The reference profile of version 1, summarised from usual rows through the report's own extractor. */
-export function referenceProfile(version = 1): ReferenceProfile {
+function referenceProfile(version = 1): ReferenceProfile {
   const acc = new ObservationAccumulator({ seed: 42 });
   for (const r of records({ n: 600, start: T0 - 86_400_000, stepMs: 1000, drifted: false, seed: 7 }))
     for (const it of r.items) acc.add(observe(it, { classifier: false }));
@@ -90,7 +90,7 @@ export interface LogLine {
   msg: string;
 }
 
-export function memoryLog(lines: LogLine[]): MonitorLog {
+function memoryLog(lines: LogLine[]): MonitorLog {
   return {
     info: (obj, msg) => lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
     warn: (obj, msg) => lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
