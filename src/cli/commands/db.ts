@@ -28,6 +28,7 @@ export const ALL_STORE_SCHEMAS: readonly StoreSchema[] = [
   OFFLINE_STORE_MIGRATIONS,
   PIPELINE_STATE_MIGRATIONS,
   FEEDBACK_MIGRATIONS,
+  MONITOR_ALERTS_MIGRATIONS,
 ];
 
 async function withDatabase<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T> {
