@@ -277,4 +277,25 @@ describe('the monitor loop end to end on SQLite', () => {
     const [again] = await s.loop.tick();
     expect(again!.fed.error).toBe(0); // the same labels are not fed twice
   });
+
+  it('a webhook that is down: the alert is stored and logged anyway, the failure logged with its code and counted', async () => {
+    const receiver = await alertReceiver();
+    const url = receiver.url;
+    await receiver.close(); // nothing listens there any more
+    const s = await buildLoop(sql, { rules: [{ ...SHARE_RULE, forMs: 0 }], webhookUrl: url });
+    await s.log.write(records({ n: 120, start: T0 - 2 * MIN, stepMs: 1000, drifted: true, seed: 12 }));
+    s.clock.now = T0;
+    const [t] = await s.loop.tick();
+    expect(t!.fired.map((a) => a.rule)).toEqual(['dataset-drift']);
+    expect((await s.store.list(MODEL))[0]?.delivery).toBe('pending'); // stored before any delivery
+    await s.loop.stop();
+    const [stored] = await s.store.list(MODEL);
+    expect(stored).toMatchObject({ rule: 'dataset-drift', delivery: 'failed' });
+    expect(await s.registry.metrics()).toContain('ferry_monitor_webhook_failures_total 1');
+    const failure = s.lines.find((l) => l.obj.code === 'FERRY_MONITOR_WEBHOOK');
+    expect(failure?.level).toBe('warn');
+    expect(failure?.msg).toContain('ECONNREFUSED');
+    expect(failure?.msg).not.toContain(url);
+    expect(s.lines.some((l) => l.msg.startsWith('ALERT warning'))).toBe(true);
+  });
 });
