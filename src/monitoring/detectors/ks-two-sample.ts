@@ -17,22 +17,24 @@ export interface KsResult {
 /** Sizes above this would make the exact lattice walk slow; KSWIN's stat_size is bounded by it. */
 export const KS_EXACT_MAX_SIZE = 1000;
 
-const pValueCache = new Map<string, number>();
+/** Keyed by (n1, n2, h) packed in one number: n1, n2 ≤ 1000 and h ≤ n1·n2 keep it below 2^53. */
+const pValueCache = new Map<number, number>();
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
-function ascending(a: number, b: number): number {
-  return a - b;
-}
-
-export function ksTwoSample(a: readonly number[], b: readonly number[]): KsResult {
+/** Sizes are at most KS_EXACT_MAX_SIZE each (the caller's bound); the inputs are not modified. */
+export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): KsResult {
   const n1 = a.length;
   const n2 = b.length;
+  if (n1 > KS_EXACT_MAX_SIZE || n2 > KS_EXACT_MAX_SIZE) {
+    throw new RangeError(`exact KS test takes at most ${KS_EXACT_MAX_SIZE} values a side`);
+  }
   if (n1 === 0 || n2 === 0) return { statistic: 0, pValue: 1 };
-  const x = [...a].sort(ascending);
-  const y = [...b].sort(ascending);
+  // Typed arrays sort numerically, and fast.
+  const x = Float64Array.from(a).sort();
+  const y = Float64Array.from(b).sort();
   // Walk the merged values; at each distinct value both ECDFs have counted every value ≤ it.
   let i = 0;
   let j = 0;
@@ -54,7 +56,7 @@ export function ksTwoSample(a: readonly number[], b: readonly number[]): KsResul
 /** P(D ≥ h / lcm) for samples of n1 and n2 values with no ties. */
 function exactPValue(n1: number, n2: number, g: number, h: number): number {
   if (h === 0) return 1;
-  const key = `${n1},${n2},${h}`;
+  const key = (n1 * 1001 + n2) * 1_000_001 + h;
   const known = pValueCache.get(key);
   if (known !== undefined) return known;
   const p = Math.min(1, Math.max(0, outsideProbability(n1, n2, h * g)));

@@ -39,6 +39,9 @@ export class Kswin implements DriftDetector {
   readonly name = 'kswin' as const;
   private readonly params: KswinParams;
   private run: KswinRun;
+  /** Scratch for the two samples of each test (not state: refilled on every test). */
+  private readonly older: Float64Array;
+  private readonly newest: Float64Array;
 
   constructor(params?: Readonly<Record<string, unknown>>, run?: KswinRun) {
     this.params = readParams('kswin', params, KSWIN_PARAMS);
@@ -46,6 +49,8 @@ export class Kswin implements DriftDetector {
       throw invalidDetector('parameter statSize of detector kswin must be below windowSize');
     }
     this.run = run ?? this.freshRun();
+    this.older = new Float64Array(this.params.statSize);
+    this.newest = new Float64Array(this.params.statSize);
   }
 
   get seen(): number {
@@ -65,8 +70,13 @@ export class Kswin implements DriftDetector {
     run.window.push(value);
     if (run.window.length > windowSize) run.window.shift();
     if (run.window.length < windowSize) return false;
-    const older = run.random.sampleRange(windowSize - statSize, statSize).map((i) => run.window[i]!);
-    const newest = run.window.slice(windowSize - statSize);
+    const drawn = run.random.sampleRange(windowSize - statSize, statSize);
+    const older = this.older;
+    const newest = this.newest;
+    for (let k = 0; k < statSize; k++) {
+      older[k] = run.window[drawn[k]!]!;
+      newest[k] = run.window[windowSize - statSize + k]!;
+    }
     const { statistic, pValue } = ksTwoSample(older, newest);
     run.pValue = pValue;
     const drift = pValue <= alpha && statistic > 0.1;

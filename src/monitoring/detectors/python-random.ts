@@ -118,7 +118,8 @@ export class PythonRandom {
     if (k > 5) setSize += 4 ** Math.ceil(Math.log(k * 3) / Math.log(4));
     const result = new Array<number>(k);
     if (n <= setSize) {
-      const pool = Array.from({ length: n }, (_, i) => i);
+      const pool = new Int32Array(n);
+      for (let i = 0; i < n; i++) pool[i] = i;
       for (let i = 0; i < k; i++) {
         const j = this.below(n - i);
         result[i] = pool[j]!;

@@ -13,6 +13,8 @@ interface RiverCases {
   random: Record<string, { words: number[]; sample70of30: number[]; sample1000of30: number[] }>;
   ks: { a: number[]; b: number[]; statistic: number; pValue: number }[];
   streams: Record<string, number[]>;
+  adwin: Record<string, number[]>;
+  adwin_clock_1: Record<string, number[]>;
   page_hinkley: Record<string, number[]>;
   page_hinkley_up: Record<string, number[]>;
   kswin: Record<string, number[]>;
@@ -59,8 +61,10 @@ describe('River-comparable cases', () => {
     }
   });
 
-  it('detects where the Python implementation of River Page-Hinkley and KSWIN detects, on every stream', () => {
+  it('detects where the Python implementation of River ADWIN, Page-Hinkley and KSWIN detects, on every stream', () => {
     for (const [name, stream] of Object.entries(cases.streams)) {
+      expect(detections('adwin', stream), name).toEqual(cases.adwin[name]);
+      expect(detections('adwin', stream, { clock: 1 }), name).toEqual(cases.adwin_clock_1[name]);
       expect(detections('page-hinkley', stream), name).toEqual(cases.page_hinkley[name]);
       expect(detections('page-hinkley', stream, { mode: 'up' }), name).toEqual(cases.page_hinkley_up[name]);
       expect(detections('kswin', stream), name).toEqual(cases.kswin[name]);
