@@ -57,6 +57,8 @@ export interface TextDrift {
   readonly topTerms: readonly string[];
   readonly referenceCount: number;
   readonly currentCount: number;
+  /** Set when either side has no texts: nothing was compared, rocAuc is 0.5 and drifted false. */
+  readonly noData?: true;
 }
 
 /** The signature `monitoring/stats/column-drift.ts` implements. */

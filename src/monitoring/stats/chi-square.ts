@@ -32,13 +32,13 @@ export function totalOf(counts: CategoryCounts): number {
  * total, over the union of categories; p from chi-square with (categories − 1) degrees of freedom
  * (scipy.stats.chisquare). A category the reference never saw has expected 0: the statistic is
  * infinite and p = 0, as in Evidently (a new category is drift). One category alone: p = 1.
- * Both totals must be positive.
+ * An empty side: p = 1 (nothing to compare; columnDrift reports it as no data).
  */
 export function chiSquareTest(reference: CategoryCounts, current: CategoryCounts): TestResult {
   const keys = categoriesOf(reference, current);
   const refTotal = totalOf(reference);
   const curTotal = totalOf(current);
-  if (keys.length < 2) return { statistic: 0, pValue: 1 };
+  if (keys.length < 2 || refTotal === 0 || curTotal === 0) return { statistic: 0, pValue: 1 };
   let statistic = 0;
   for (const key of keys) {
     const observed = current[key] ?? 0;
@@ -52,14 +52,14 @@ export function chiSquareTest(reference: CategoryCounts, current: CategoryCounts
 /**
  * Evidently's z_stat_test for two categories: the share of the first category in each sample,
  * the pooled two-proportion z statistic, two-sided normal p-value. Both samples holding only the
- * same single category: p = 1, as Evidently.
+ * same single category: p = 1, as Evidently. An empty side: p = 1 (nothing to compare).
  */
 export function proportionsZTest(reference: CategoryCounts, current: CategoryCounts): TestResult {
   const keys = categoriesOf(reference, current);
   const n1 = totalOf(reference);
   const n2 = totalOf(current);
   const first = keys[0];
-  if (keys.length < 2 || first === undefined) return { statistic: 0, pValue: 1 };
+  if (keys.length < 2 || first === undefined || n1 === 0 || n2 === 0) return { statistic: 0, pValue: 1 };
   const p1 = (reference[first] ?? 0) / n1;
   const p2 = (current[first] ?? 0) / n2;
   const pooled = (p1 * n1 + p2 * n2) / (n1 + n2);

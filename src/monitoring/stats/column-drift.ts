@@ -96,7 +96,7 @@ function numericDrift(
   let method = opts.method;
   if (method === undefined) {
     const distinct =
-      ref.length > 0 && cur.length > 0 ? categoriesOf(...asCategories()).length : FEW_VALUES + 1;
+      ref.length > 0 && cur.length > 0 ? distinctUpTo(ref, cur, FEW_VALUES + 1) : FEW_VALUES + 1;
     if (distinct <= FEW_VALUES) method = categoricalMethod(reference.count, distinct);
     else method = reference.count > SMALL_REFERENCE ? 'wasserstein' : 'ks';
   }
@@ -170,6 +170,19 @@ function checkCounts(counts: CategoryCounts): void {
 
 function hasValues(counts: CategoryCounts): boolean {
   return Object.values(counts).some((v) => v > 0);
+}
+
+/** Distinct values of two ascending samples together, counted up to `limit` (then it stops). */
+function distinctUpTo(a: readonly number[], b: readonly number[], limit: number): number {
+  const seen = new Set<number>();
+  for (const sample of [a, b]) {
+    for (let i = 0; i < sample.length; i++) {
+      if (i > 0 && sample[i] === sample[i - 1]) continue;
+      seen.add(sample[i]!);
+      if (seen.size >= limit) return seen.size;
+    }
+  }
+  return seen.size;
 }
 
 /** A numeric sample's values as categories (for the tests Evidently applies to few-valued columns). */

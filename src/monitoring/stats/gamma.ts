@@ -9,7 +9,7 @@ const LANCZOS = [
   12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
-export function logGamma(x: number): number {
+function logGamma(x: number): number {
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
   const z = x - 1;
   let s = LANCZOS[0]!;
@@ -23,7 +23,7 @@ const MAX_ITER = 10000;
 const TINY = 1e-300;
 
 /** Q(a, x) for a > 0, x ≥ 0. */
-export function gammaQ(a: number, x: number): number {
+function gammaQ(a: number, x: number): number {
   if (x <= 0) return 1;
   if (!Number.isFinite(x)) return 0;
   if (x < a + 1) return 1 - seriesP(a, x);

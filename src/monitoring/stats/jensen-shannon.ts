@@ -12,6 +12,7 @@ export function jensenShannonDistance(reference: CategoryCounts, current: Catego
   const keys = categoriesOf(reference, current);
   const refTotal = totalOf(reference);
   const curTotal = totalOf(current);
+  if (refTotal === 0 || curTotal === 0) return 0; // nothing to compare, and no NaN
   let divergence = 0;
   for (const key of keys) {
     const p = (reference[key] ?? 0) / refTotal;

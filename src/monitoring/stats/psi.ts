@@ -24,11 +24,12 @@ function floorZeros(shares: number[]): void {
   for (let i = 0; i < shares.length; i++) if (shares[i] === 0) shares[i] = fill;
 }
 
-/** PSI over the union of categories. Both totals must be positive. */
+/** PSI over the union of categories; 0 when a side is empty (nothing to compare, no NaN). */
 export function categoricalPsi(reference: CategoryCounts, current: CategoryCounts): number {
   const keys = categoriesOf(reference, current);
   const refTotal = totalOf(reference);
   const curTotal = totalOf(current);
+  if (refTotal === 0 || curTotal === 0) return 0;
   return psiOfShares(
     keys.map((k) => (reference[k] ?? 0) / refTotal),
     keys.map((k) => (current[k] ?? 0) / curTotal),
@@ -57,9 +58,11 @@ function upperBound(sorted: readonly number[], edge: number): number {
 
 /**
  * PSI over the reference's deciles: bins (−∞, q10], (q10, q20], …, (q90, ∞), equal edges merged
- * (a reference with few distinct values has fewer bins). Both samples ascending and non-empty.
+ * (a reference with few distinct values has fewer bins). Both samples ascending; 0 when either
+ * is empty (nothing to compare, no NaN).
  */
 export function numericPsi(reference: readonly number[], current: readonly number[]): number {
+  if (reference.length === 0 || current.length === 0) return 0;
   const edges: number[] = [];
   for (let i = 1; i < 10; i++) {
     const e = quantile(reference, i / 10);

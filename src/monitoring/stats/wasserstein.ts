@@ -26,7 +26,7 @@ export function wasserstein(a: readonly number[], b: readonly number[]): number 
 }
 
 /** Population standard deviation (ddof 0), two-pass for accuracy. */
-export function populationStd(values: readonly number[]): number {
+function populationStd(values: readonly number[]): number {
   if (values.length === 0) return 0;
   let mean = 0;
   for (const v of values) mean += v;

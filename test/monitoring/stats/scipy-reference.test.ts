@@ -4,7 +4,7 @@ import { chiSquareTest, proportionsZTest } from '../../../src/monitoring/stats/c
 import { chiSquareSf } from '../../../src/monitoring/stats/gamma.js';
 import { jensenShannonDistance } from '../../../src/monitoring/stats/jensen-shannon.js';
 import { kolmogorovSf, ks2samp } from '../../../src/monitoring/stats/ks.js';
-import { numericPsi } from '../../../src/monitoring/stats/psi.js';
+import { categoricalPsi, numericPsi } from '../../../src/monitoring/stats/psi.js';
 import { rocAuc } from '../../../src/monitoring/stats/roc-auc.js';
 import { normedWasserstein, wasserstein } from '../../../src/monitoring/stats/wasserstein.js';
 
@@ -96,5 +96,25 @@ describe('statistics against scipy', () => {
 
   it('PSI over the reference deciles', () => {
     for (const c of ref.psi) close(numericPsi(c.reference, c.current), c.psi);
+  });
+});
+
+describe('statistics on empty inputs', () => {
+  it('give the no-drift value, never NaN, or refuse (KS and Wasserstein need two samples)', () => {
+    const values = [
+      chiSquareTest({}, { a: 3 }).pValue,
+      chiSquareTest({ a: 3, b: 1 }, { a: 0 }).pValue,
+      proportionsZTest({ a: 1, b: 2 }, {}).pValue,
+      jensenShannonDistance({ a: 2 }, {}),
+      jensenShannonDistance({}, {}),
+      categoricalPsi({}, { a: 1 }),
+      numericPsi([], [1, 2]),
+      numericPsi([1], []),
+      rocAuc([], []),
+      rocAuc([0.3, 0.4], [true, true]),
+    ];
+    for (const v of values) expect(Number.isNaN(v)).toBe(false);
+    expect(() => ks2samp([], [1])).toThrow(RangeError);
+    expect(() => wasserstein([1], [])).toThrow(RangeError);
   });
 });
