@@ -21,6 +21,7 @@ import {
   type ServingExperiments,
 } from './experiment-runners.js';
 import { Closers } from './lifecycle.js';
+import { openFeedback } from './open-feedback.js';
 import { openFerry } from './open-ferry.js';
 import { type MonitorRunSettings, openMonitor } from './open-monitor-run.js';
 import { openServingFeatures, servingStreams } from './serving-features.js';
@@ -197,6 +198,7 @@ export async function openServing(
     });
     observeWhileActive(experiments, service);
     const features = await openServingFeatures({ ferry, sc, closers });
+    const feedback = await openFeedback({ ferry, sc, metrics, host, predictionStore, closers, warn });
     app = await buildServer(
       {
         service,
@@ -222,6 +224,7 @@ export async function openServing(
         predictionsToken: sc.predictionsToken,
         features,
         streams: servingStreams({ config, sc, closers }),
+        feedback,
         corsOrigins: sc.corsOrigins,
         accessLogSample: sc.accessLogSample,
       },

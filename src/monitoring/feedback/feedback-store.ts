@@ -56,7 +56,9 @@ const ROWS_PER_INSERT = 500;
 /** Ids per IN list of a lookup. */
 const IDS_PER_LOOKUP = 500;
 /** Request ids handed to the log reader at once: bounds the records held while joining. */
-const IDS_PER_JOIN = 5000;
+const IDS_PER_JOIN = 2000;
+/** Request-id lookups of one join in flight at once. */
+const JOINS_IN_FLIGHT = 4;
 /** Stored-prediction reads in flight at once (the port reads one entity at a time). */
 const ENTITY_READS_IN_FLIGHT = 8;
 /** Conflicts listed in a 409's details (the count is complete). */
@@ -143,7 +145,9 @@ export class FeedbackStore implements FeedbackSource {
     const receivedAt = this.now().toISOString();
     const inserted = await this.deps.sql.transaction(async (tx) => {
       const newKeys = new Set<string>();
-      for (const chunk of chunks(candidates, ROWS_PER_INSERT)) {
+      // In key order: two requests inserting overlapping labels wait on each other, never deadlock.
+      const ordered = [...candidates].sort((x, y) => compareKeys(keyOf(x.label), keyOf(y.label)));
+      for (const chunk of chunks(ordered, ROWS_PER_INSERT)) {
         for (const k of await insertChunk(
           tx,
           model,
@@ -225,26 +229,39 @@ export class FeedbackStore implements FeedbackSource {
       if (range.version === undefined || p.version === range.version) matched.push(p);
     };
     const byRequest = labels.filter((l) => l.kind === 'request');
-    for (const part of chunks(byRequest, IDS_PER_JOIN)) {
-      const records = new Map<string, PredictionLogRecord>();
-      for (const r of await this.deps.log.findByRequestIds(part.map((l) => l.id)))
-        if (r.model === model) records.set(r.requestId, r);
-      for (const l of part) {
-        const record = records.get(l.id);
-        const item = record?.items[l.item];
-        if (record === undefined || item === undefined) {
-          unmatched++;
-          continue;
-        }
-        keep({
-          requestId: l.id,
-          item: l.item,
-          version: record.version,
-          at: record.at,
-          label: l.label,
-          predicted: topLabel(item),
-          logged: item,
+    // A few lookups in flight: PostgreSQL's pool answers them in parallel (SQLite in turn).
+    const parts = chunks(byRequest, IDS_PER_JOIN);
+    const joined: Array<Array<LabeledPrediction | undefined>> = new Array(parts.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < parts.length) {
+        const index = next++;
+        const part = parts[index]!;
+        const records = new Map<string, PredictionLogRecord>();
+        for (const r of await this.deps.log.findByRequestIds(part.map((l) => l.id)))
+          if (r.model === model) records.set(r.requestId, r);
+        joined[index] = part.map((l) => {
+          const record = records.get(l.id);
+          const item = record?.items[l.item];
+          if (record === undefined || item === undefined) return undefined;
+          return {
+            requestId: l.id,
+            item: l.item,
+            version: record.version,
+            at: record.at,
+            label: l.label,
+            predicted: topLabel(item),
+            logged: item,
+          };
         });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(JOINS_IN_FLIGHT, parts.length) }, worker));
+    // In the order the labels were received, whatever order the lookups finished in.
+    for (const part of joined) {
+      for (const p of part) {
+        if (p === undefined) unmatched++;
+        else keep(p);
       }
     }
     const byEntity = labels.filter((l) => l.kind === 'entity');
@@ -367,6 +384,12 @@ async function readLabels(
     }
   }
   return out;
+}
+
+function compareKeys(a: LabelKey, b: LabelKey): number {
+  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  return a.item - b.item;
 }
 
 function conflictDetail(label: NewLabel, index: number, existing: string): Record<string, unknown> {

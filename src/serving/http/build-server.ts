@@ -15,6 +15,7 @@ import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerCourseRoutes } from './routes/course-routes.js';
 import { registerExperimentRoutes } from './routes/experiment-routes.js';
 import { registerFeatureRoutes } from './routes/feature-routes.js';
+import { registerFeedbackRoutes } from './routes/feedback-routes.js';
 import { registerStoredPredictionRoutes } from './routes/stored-prediction-routes.js';
 import { registerStreamRoutes } from './routes/stream-routes.js';
 import { registerV2Routes } from './routes/v2-routes.js';
@@ -168,6 +169,7 @@ export async function buildServer(
   if (ctx.features) registerFeatureRoutes(app, ctx, ctx.features);
   if (ctx.features && ctx.streams)
     registerStreamRoutes(app, ctx, { ...ctx.streams, access: ctx.features.access });
+  if (ctx.feedback) await registerFeedbackRoutes(app, ctx, ctx.feedback);
 
   app.get(
     '/metrics',

@@ -6,9 +6,9 @@ import type { SqlClient } from '../../../src/ports/sql.js';
 import { SqlPredictionLog } from '../../../src/serving/prediction-log/sql-prediction-log.js';
 import { expectFerryError } from '../../helpers/expect-ferry-error.js';
 
-export const MODEL = 'tagifai';
+const MODEL = 'tagifai';
 
-export function textItem(prediction: string, n = 0): TextLogItem {
+function textItem(prediction: string, n = 0): TextLogItem {
   return {
     title: `title ${n}`,
     description: `description ${n}`,
