@@ -24,6 +24,7 @@ import { Closers } from './lifecycle.js';
 import { openFeedback } from './open-feedback.js';
 import { openFerry } from './open-ferry.js';
 import { type MonitorRunSettings, openMonitor } from './open-monitor-run.js';
+import { servingMonitoring } from './open-monitoring.js';
 import { openServingFeatures, servingStreams } from './serving-features.js';
 import { openServingStores, type ServingStores } from './serving-stores.js';
 
@@ -77,7 +78,13 @@ export async function openServing(
   const warn = (obj: object, msg: string) => app?.log.warn(obj, msg);
   try {
     const metrics = new ServingMetrics();
-    const { predictionStore, cache, logger } = await openServingStores({ ferry, sc, metrics, closers, warn });
+    const { predictionStore, cache, logger, logReader } = await openServingStores({
+      ferry,
+      sc,
+      metrics,
+      closers,
+      warn,
+    });
     const wrapModel = opts.wrapModel;
     const host = new ModelHost(
       {
@@ -225,6 +232,7 @@ export async function openServing(
         features,
         streams: servingStreams({ config, sc, closers }),
         feedback,
+        monitoring: await servingMonitoring({ ferry, sc, logReader }),
         corsOrigins: sc.corsOrigins,
         accessLogSample: sc.accessLogSample,
       },

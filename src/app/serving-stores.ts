@@ -3,6 +3,7 @@ import { JsonlPredictionLog } from '../adapters/fs/jsonl-prediction-log.js';
 import { PredictionStore } from '../batch/prediction-store.js';
 import type { NamedTensors } from '../model/tensor.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
+import type { PredictionLogReader } from '../ports/prediction-log-reader.js';
 import type { PredictionLogSink } from '../ports/prediction-log-sink.js';
 import type { ServingMetrics } from '../serving/metrics.js';
 import { PredictionCache, TENSOR_CODEC } from '../serving/prediction-cache.js';
@@ -18,6 +19,8 @@ export interface ServingStores {
   predictionStore: PredictionStore;
   cache: PredictionCache<NamedTensors, NamedTensors> | undefined;
   logger: PredictionLogger | undefined;
+  /** The log read back (monitoring), when it is the SQL table; a JSONL log is write-only. */
+  logReader: PredictionLogReader | undefined;
 }
 
 /**
@@ -60,13 +63,16 @@ export async function openServingStores(deps: {
     : undefined;
 
   let sink: PredictionLogSink | undefined;
+  let logReader: PredictionLogReader | undefined;
   if (sc.predictionLog === 'sql') {
-    sink = new SqlPredictionLog(ferry.sql, {
+    const sqlLog = new SqlPredictionLog(ferry.sql, {
       onRejected: (record, err) => {
         metrics.logRejected.inc();
         deps.warn({ err, requestId: record.requestId }, 'prediction log record refused by the database');
       },
     });
+    sink = sqlLog;
+    logReader = sqlLog;
   } else if (sc.predictionLog.startsWith('jsonl:'))
     sink = new JsonlPredictionLog(sc.predictionLog.slice('jsonl:'.length));
   let logger: PredictionLogger | undefined;
@@ -89,5 +95,5 @@ export async function openServingStores(deps: {
       await s.close();
     });
   }
-  return { predictionStore, cache, logger };
+  return { predictionStore, cache, logger, logReader };
 }

@@ -10,6 +10,7 @@ import { OFFLINE_STORE_MIGRATIONS } from '../../features/offline-store.js';
 import { FEATURE_REPO_MIGRATIONS } from '../../features/repo-schema.js';
 import { MONITOR_ALERTS_MIGRATIONS } from '../../monitoring/alerts/alert-store.js';
 import { FEEDBACK_MIGRATIONS } from '../../monitoring/feedback/feedback-store.js';
+import { REFERENCE_PROFILE_MIGRATIONS } from '../../monitoring/profile/profile-store.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { REGISTRY_MIGRATIONS } from '../../registry/schema.js';
 import { PREDICTION_LOG_MIGRATIONS } from '../../serving/prediction-log/sql-prediction-log.js';
@@ -29,6 +30,7 @@ export const ALL_STORE_SCHEMAS: readonly StoreSchema[] = [
   PIPELINE_STATE_MIGRATIONS,
   FEEDBACK_MIGRATIONS,
   MONITOR_ALERTS_MIGRATIONS,
+  REFERENCE_PROFILE_MIGRATIONS,
 ];
 
 async function withDatabase<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T> {

@@ -1,6 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { openFerry } from '../../app/open-ferry.js';
+import { openProfileStore, profileFromFile } from '../../app/open-monitoring.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { bundleCustomModel } from '../../model/kinds/custom/bundle.js';
@@ -21,6 +23,7 @@ interface RegisterFlags {
   remoteVersion?: string;
   tag?: string[];
   alias?: string;
+  referenceData?: string;
   json: boolean;
 }
 
@@ -60,6 +63,14 @@ async function readInput(path: string, flag: string): Promise<Buffer> {
   }
 }
 
+async function readableFile(path: string, flag: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw usageError(`${flag}: no readable file at ${path}`);
+  }
+}
+
 async function signatureOf(path: string | undefined): Promise<unknown> {
   if (path === undefined) return undefined;
   const text = (await readInput(path, '--signature')).toString('utf8');
@@ -94,11 +105,17 @@ export function registerModelsRegisterCommand(models: Command): void {
     .option('--remote-version <version>', 'remote-v2: the version on that server (default: its own default)')
     .option('--tag <key=value>', 'a tag (repeatable)', collect)
     .option('--alias <alias>', 'point this alias at the new version once registered')
+    .option(
+      '--reference-data <path>',
+      "make the version's reference profile for drift reports from this file (as `ferry monitor profile --data`)",
+    )
     .option('--json', 'JSON output', false)
     .action(async (flags: RegisterFlags) => {
       const kind = modelKind(flags.kind).aliases?.[0] ?? modelKind(flags.kind).kind;
       const artifact = await artifactOf(kind, flags);
       const signature = await signatureOf(flags.signature);
+      // A missing file fails before anything is registered; its rows are checked once the model opens.
+      if (flags.referenceData !== undefined) await readableFile(flags.referenceData, '--reference-data');
       const config = loadConfig();
       const ferry = await openFerry(config);
       try {
@@ -117,8 +134,19 @@ export function registerModelsRegisterCommand(models: Command): void {
             'ferry models register --alias',
           );
         }
+        let profile: { rows: number; rejected: number } | undefined;
+        if (flags.referenceData !== undefined) {
+          const made = await profileFromFile(
+            { registry: ferry.registry, profiles: await openProfileStore(ferry), config },
+            `${version.name}/${version.version}`,
+            flags.referenceData,
+          );
+          profile = { rows: made.profile.rows, rejected: made.rejected };
+        }
         const shown = await ferry.registry.resolve(`${version.name}/${version.version}`);
-        if (flags.json) return printJson(shown);
+        if (flags.json) return printJson(profile === undefined ? shown : { ...shown, profile });
+        if (profile !== undefined)
+          process.stdout.write(`reference profile from ${profile.rows} rows (${profile.rejected} refused)\n`);
         process.stdout.write(
           `registered ${shown.name}/${shown.version} (${kind}, ${shown.artifactSize} bytes, sha256 ${shown.artifactSha256.slice(0, 12)})` +
             `${shown.aliases.length ? ` [${shown.aliases.join(', ')}]` : ''}\n`,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { openFerry } from '../../app/open-ferry.js';
+import { openProfileStore, profileTrainedVersion } from '../../app/open-monitoring.js';
 import { loadConfig } from '../../core/config.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { DEFAULT_MIN_TRAIN_ROWS } from '../../registry/promotion.js';
@@ -110,12 +111,26 @@ export function registerTrainCommand(program: Command): void {
           minTrainRows: flags.minTrainRows,
           ...(evalSet ? { evalSet } : {}),
         });
+        // The drift report's reference; the version is registered whatever happens here, so a
+        // failure is a warning that names the command that makes the profile later.
+        let profile: { rows: number; features: string[] } | { error: string };
+        try {
+          const made = await profileTrainedVersion(await openProfileStore(ctx), version, outcome, data.rows);
+          profile = { rows: made.rows, features: Object.keys(made.features) };
+        } catch (e) {
+          const why = e instanceof Error ? e.message : String(e);
+          profile = { error: why };
+          process.stderr.write(
+            `ferry: warning: no reference profile for ${version.name}/${version.version} (${why}); make one with \`ferry monitor profile\`\n`,
+          );
+        }
         // "Not promoted" is a result, not an error: everything is printed, then CI sees the code.
         if (flags.failIfNotPromoted && promotion && !promotion.promote) process.exitCode = EXIT_NOT_PROMOTED;
         const result = {
           model: `${version.name}/${version.version}`,
           version,
           promotion,
+          profile,
           metrics: outcome.metrics,
           tuning: outcome.tuning,
           validation: outcome.validation,

@@ -12,7 +12,7 @@ import { isClassifier, observe } from './observe.js';
 const MAX_VOCABULARY = 50_000;
 /** Rows run through the model per call. */
 const CHUNK = 256;
-export const DEFAULT_PROFILE_SEED = 42;
+const DEFAULT_PROFILE_SEED = 42;
 
 export interface BuildProfileOptions {
   readonly model: Model;

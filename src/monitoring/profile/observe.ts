@@ -34,12 +34,12 @@ export interface ObserveOptions {
  * Columns read per tensor: a tensor input of 784 pixels would otherwise make 784 features, each
  * with its own sample of thousands of values in the profile. The first ones are kept.
  */
-export const MAX_COLUMNS_PER_TENSOR = 64;
+const MAX_COLUMNS_PER_TENSOR = 64;
 
-export const TEXT_LENGTH = 'text_length';
-export const TOKEN_COUNT = 'token_count';
+const TEXT_LENGTH = 'text_length';
+const TOKEN_COUNT = 'token_count';
 export const PREDICTED_LABEL = 'predicted_label';
-export const CONFIDENCE = 'confidence';
+const CONFIDENCE = 'confidence';
 
 /** A classifier: it names its classes or answers a `label` output. */
 export function isClassifier(model: Pick<Model, 'classes' | 'signature'>): boolean {

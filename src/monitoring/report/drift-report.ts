@@ -13,13 +13,14 @@ import type { FeedbackSource } from '../feedback-types.js';
 import { ObservationAccumulator, typesOf } from '../profile/accumulate.js';
 import { observe, PREDICTED_LABEL } from '../profile/observe.js';
 import type { FeatureSummary, ReferenceProfile } from '../reference-profile.js';
+import { type DatasetDrift, datasetDrift } from '../stats/dataset-drift.js';
 import { type Histogram, histogramOf } from './histograms.js';
 import type { ReportWindow } from './window.js';
 
 /** Records per page read from the log: bounded memory, few round trips. */
 const PAGE_SIZE = 2000;
 /** Evidently's default: the dataset drifts when at least half of its columns do. */
-export const DEFAULT_DRIFT_SHARE = 0.5;
+const DEFAULT_DRIFT_SHARE = 0.5;
 const DEFAULT_SEED = 42;
 
 const NUMERIC_METHODS: ReadonlySet<DriftMethod> = new Set(['ks', 'wasserstein', 'psi']);
@@ -112,14 +113,8 @@ export interface DriftReport {
     readonly oovRate: { readonly reference: number; readonly current: number | null };
     readonly vocabularySize: number;
   } | null;
-  /** Dataset-level drift over the inputs (text included). */
-  readonly dataset: {
-    readonly columns: number;
-    readonly driftedColumns: number;
-    readonly share: number;
-    readonly threshold: number;
-    readonly drifted: boolean;
-  };
+  /** Dataset-level drift over the inputs (the text included as one column). */
+  readonly dataset: DatasetDrift;
   readonly quality: {
     readonly labeled: number;
     readonly unmatched: number;
@@ -132,7 +127,7 @@ function invalid(message: string): FerryError {
 }
 
 /** Refuses a method that does not fit the column type it was given for, before any work. */
-export function checkDriftSettings(settings: DriftSettings): void {
+function checkDriftSettings(settings: DriftSettings): void {
   const check = (opts: ColumnDriftOptions | undefined, allowed: ReadonlySet<DriftMethod>, what: string) => {
     if (opts?.method !== undefined && !allowed.has(opts.method))
       throw invalid(`${opts.method} is not a ${what} method; choose one of ${[...allowed].join(', ')}`);
@@ -257,13 +252,21 @@ export async function buildDriftReport(
     };
   }
 
-  const judged = [
-    ...features.filter((f) => f.drift !== null).map((f) => f.drift!.drifted),
-    ...(text?.drift ? [text.drift.drifted] : []),
-  ];
-  const driftedColumns = judged.filter(Boolean).length;
-  const driftShare = settings.driftShare ?? DEFAULT_DRIFT_SHARE;
-  const share = judged.length === 0 ? 0 : driftedColumns / judged.length;
+  // The text counts as one input column, judged by its domain classifier.
+  const judged: ColumnDrift[] = features.flatMap((f) => (f.drift === null ? [] : [f.drift]));
+  if (text?.drift) {
+    const d = text.drift;
+    judged.push({
+      method: d.method,
+      score: d.rocAuc,
+      threshold: d.threshold,
+      drifted: d.drifted,
+      referenceCount: d.referenceCount,
+      currentCount: d.currentCount,
+      psi: 0,
+    });
+  }
+  const dataset = datasetDrift(judged, { driftShare: settings.driftShare ?? DEFAULT_DRIFT_SHARE });
 
   return {
     schema: 1,
@@ -278,19 +281,13 @@ export async function buildDriftReport(
       numeric: settings.numeric ?? {},
       categorical: settings.categorical ?? {},
       textThreshold: text?.drift?.threshold ?? settings.textThreshold ?? null,
-      driftShare,
+      driftShare: dataset.threshold,
       seed,
     },
     features,
     outputs,
     text,
-    dataset: {
-      columns: judged.length,
-      driftedColumns,
-      share,
-      threshold: driftShare,
-      drifted: judged.length > 0 && share >= driftShare,
-    },
+    dataset,
     quality: deps.feedback ? await qualityOf(deps.feedback, reference.model, window) : null,
   };
 }

@@ -22,7 +22,7 @@ function invalid(message: string): FerryError {
 }
 
 /** `90s`, `15m`, `1h`, `7d`, `2w`, `500ms`: a positive whole number and a unit, nothing else. */
-export function parseDuration(text: string, what = '--window'): number {
+function parseDuration(text: string, what = '--window'): number {
   const match = /^([1-9][0-9]{0,12})(ms|s|m|h|d|w)$/.exec(text.trim());
   if (!match) {
     throw invalid(

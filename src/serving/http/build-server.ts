@@ -16,6 +16,7 @@ import { registerCourseRoutes } from './routes/course-routes.js';
 import { registerExperimentRoutes } from './routes/experiment-routes.js';
 import { registerFeatureRoutes } from './routes/feature-routes.js';
 import { registerFeedbackRoutes } from './routes/feedback-routes.js';
+import { registerMonitoringRoutes } from './routes/monitoring-routes.js';
 import { registerStoredPredictionRoutes } from './routes/stored-prediction-routes.js';
 import { registerStreamRoutes } from './routes/stream-routes.js';
 import { registerV2Routes } from './routes/v2-routes.js';
@@ -167,6 +168,7 @@ export async function buildServer(
   if (ctx.storedPredictions) registerStoredPredictionRoutes(app, ctx, ctx.storedPredictions);
   if (ctx.experiments) registerExperimentRoutes(app, ctx, ctx.experiments);
   if (ctx.features) registerFeatureRoutes(app, ctx, ctx.features);
+  if (ctx.monitoring) registerMonitoringRoutes(app, ctx, ctx.monitoring);
   if (ctx.features && ctx.streams)
     registerStreamRoutes(app, ctx, { ...ctx.streams, access: ctx.features.access });
   if (ctx.feedback) await registerFeedbackRoutes(app, ctx, ctx.feedback);

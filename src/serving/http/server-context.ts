@@ -7,6 +7,7 @@ import type { ServingLimits } from '../serving-config.js';
 import type { StoredPredictionService } from '../stored-prediction-service.js';
 import type { VersionAccess } from '../version-access.js';
 import type { FeedbackRoutesDeps } from './routes/feedback-routes.js';
+import type { MonitoringRoutesDeps } from './routes/monitoring-routes.js';
 import type { StreamRoutesDeps } from './routes/stream-routes.js';
 
 // The limits are settings (serving-config.ts, defaults in the settings module); re-exported for tests.
@@ -62,6 +63,8 @@ export interface ServerContext {
   streams?: Omit<StreamRoutesDeps, 'access'>;
   /** Delayed labels; when set, POST /v1/feedback is served (FERRY_FEEDBACK_TOKEN or the admin token). */
   feedback?: FeedbackRoutesDeps;
+  /** Drift reports; when set, GET /v1/monitoring/{model} is served (see monitoring-routes.ts). */
+  monitoring?: MonitoringRoutesDeps;
   /** Origins allowed cross-origin (FERRY_CORS_ORIGINS; `*` for any); empty or absent: CORS off. */
   corsOrigins?: readonly string[];
   /** Share of requests with an access-log line (FERRY_ACCESS_LOG_SAMPLE, `--access-log`: 1); absent: 0, off. */
