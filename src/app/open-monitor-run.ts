@@ -9,13 +9,13 @@ import type { Alert } from '../monitoring/alerts/evaluate.js';
 import { loadRules, parseDurationMs } from '../monitoring/alerts/rules.js';
 import { WebhookNotifier } from '../monitoring/alerts/webhook.js';
 import { createDetector, restoreDetector } from '../monitoring/detectors/index.js';
-import type { TextDriftFn } from '../monitoring/drift-types.js';
 import { FeedbackStore } from '../monitoring/feedback/feedback-store.js';
 import { ReferenceProfileStore } from '../monitoring/profile/profile-store.js';
 import { type AlertListener, type MonitorLog, MonitorLoop } from '../monitoring/run/monitor-loop.js';
 import { MonitorMetrics } from '../monitoring/run/monitor-metrics.js';
 import { reportSource } from '../monitoring/run/report-source.js';
 import { columnDrift } from '../monitoring/stats/column-drift.js';
+import { textDomainDrift } from '../monitoring/stats/domain-classifier.js';
 import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.js';
 import type { FerryContext } from './open-ferry.js';
 
@@ -70,17 +70,6 @@ export function monitorRunSettings(env: NodeJS.ProcessEnv, flags: MonitorRunFlag
   };
 }
 
-/**
- * Text drift needs the domain classifier (`monitoring/stats/domain-classifier.ts`), not in this build
- * yet: a text model's report fails with this error and its detectors still run.
- */
-const textDomainDriftUnavailable: TextDriftFn = () => {
-  throw new FerryError(
-    ErrorCode.MONITOR_INVALID,
-    'text drift (the domain classifier) is not available in this build',
-  );
-};
-
 export interface MonitorRuntime {
   readonly loop: MonitorLoop;
   readonly alerts: AlertStore;
@@ -130,7 +119,7 @@ export async function openMonitor(deps: {
       log,
       feedback,
       columnDrift,
-      textDomainDrift: textDomainDriftUnavailable,
+      textDomainDrift,
     }),
     log,
     feedback,
