@@ -65,7 +65,7 @@ export async function openFeedback(args: {
     onError: (err) => args.warn({ err }, 'model quality gauges could not be computed'),
   });
   gauges.start();
-  closers.add('quality gauges', async () => gauges.stop());
+  closers.add('quality gauges', () => gauges.stop());
   return {
     store,
     token: sc.feedbackToken,

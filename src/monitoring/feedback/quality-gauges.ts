@@ -82,6 +82,7 @@ export class QualityGauges {
 
   /** Recomputes every model's figures (one refresh at a time: a call during one waits for it). */
   refresh(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.running ??= this.compute().finally(() => {
       this.running = undefined;
     });
@@ -121,11 +122,13 @@ export class QualityGauges {
     }
   }
 
-  stop(): void {
+  /** Stops the cadence and waits for a refresh in flight (the database it reads closes next). */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.soon);
     this.timer = undefined;
     this.soon = undefined;
+    await this.running;
   }
 }
