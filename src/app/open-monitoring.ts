@@ -212,7 +212,8 @@ async function trainingVocabulary(config: FerryConfig, version: ModelVersion): P
   const { source, sha256 } = version.dataset;
   if (typeof source !== 'string' || typeof sha256 !== 'string') return undefined;
   try {
-    const data = await loadLabeledDataset(source, { cacheDir: config.cacheDir });
+    // Bounded: a profile falls back to the file's vocabulary rather than wait on a slow download.
+    const data = await loadLabeledDataset(source, { cacheDir: config.cacheDir, timeoutMs: 15_000 });
     return data.sha256 === sha256 ? vocabularyOf(data.rows) : undefined;
   } catch {
     return undefined;

@@ -144,6 +144,7 @@ export function registerTrainCommand(program: Command): void {
             `  params: features=${outcome.params.charNgrams[1] > 0 ? 'word+char' : 'word'} C=${outcome.params.C} other-threshold=${outcome.params.otherThreshold}`,
             `  cv_f1=${fmt(m.cv_f1)} val_f1=${fmt(m.val_f1)} val_precision=${fmt(m.val_precision)} val_recall=${fmt(m.val_recall)} behavioral ${m.behavioral_passed}/${(m.behavioral_passed ?? 0) + (m.behavioral_failed ?? 0)} passed`,
             promotion ? `  ${promotion.promote ? 'promoted' : 'not promoted'}: ${promotion.reason}` : '',
+            'rows' in profile ? `  reference profile for drift reports: ${profile.rows} validation rows` : '',
           ]
             .filter(Boolean)
             .join('\n') + '\n',

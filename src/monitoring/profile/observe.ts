@@ -61,7 +61,7 @@ export function observe(item: PredictionLogItem, opts: ObserveOptions): Observat
         confidence = p;
     }
     return {
-      features: { [TEXT_LENGTH]: [...value].length, [TOKEN_COUNT]: tokens.length },
+      features: { [TEXT_LENGTH]: codePoints(value), [TOKEN_COUNT]: tokens.length },
       outputs: { [PREDICTED_LABEL]: item.prediction, [CONFIDENCE]: confidence },
       text: { value, tokens },
     };
@@ -76,6 +76,21 @@ export function observe(item: PredictionLogItem, opts: ObserveOptions): Observat
     for (const [name, tensor] of Object.entries(item.outputs)) columns(name, tensor, outputs);
   }
   return { features, outputs };
+}
+
+/** Characters as people count them (code points), without building an array per text. */
+function codePoints(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one character.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
 }
 
 /** `name` for a scalar, `name[i]` per flat position otherwise; BYTES as categories, the rest as numbers. */

@@ -254,7 +254,7 @@ export async function buildDriftReport(
 
   // The text counts as one input column, judged by its domain classifier.
   const judged: ColumnDrift[] = features.flatMap((f) => (f.drift === null ? [] : [f.drift]));
-  if (text?.drift) {
+  if (text?.drift && text.drift.noData !== true) {
     const d = text.drift;
     judged.push({
       method: d.method,

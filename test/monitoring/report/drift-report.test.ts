@@ -243,4 +243,16 @@ describe('drift reports over the SQL prediction log (SQLite)', () => {
       if (f.type === 'numeric') expect(f.drift?.threshold).toBe(0.5);
     }
   });
+
+  it('a window of several pages is read whole (4500 requests, pages of 2000)', async () => {
+    const rows = sampleDataset().rows;
+    const texts = Array.from({ length: 4500 }, (_, i) => rows[i % rows.length]!);
+    await logTexts('many', texts, 7);
+    const report = await monitoring.report(`${MODEL}/1`, windowOf(7));
+    expect(report.counts).toEqual({ requests: 4500, items: 4500, analysed: 4500, truncatedRequests: 0 });
+    const length = report.features.find((f) => f.name === 'text_length')!;
+    expect(length.current.count).toBe(4500);
+    // The statistic compared every value of the window, not the first page.
+    expect(length.drift?.currentCount).toBe(4500);
+  });
 });
