@@ -23,6 +23,7 @@ import {
 import { Closers } from './lifecycle.js';
 import { openFeedback } from './open-feedback.js';
 import { openFerry } from './open-ferry.js';
+import { type MonitorRunSettings, openMonitor } from './open-monitor-run.js';
 import { servingMonitoring } from './open-monitoring.js';
 import { openServingFeatures, servingStreams } from './serving-features.js';
 import { openServingStores, type ServingStores } from './serving-stores.js';
@@ -51,6 +52,11 @@ export interface OpenServingOptions {
    * shadow tests). Called once per version load, warm-up included.
    */
   wrapModel?: (name: string, version: number, model: Model) => Model;
+  /**
+   * `serve --monitor`: the monitor loop runs in this process with the server's lifecycle (started
+   * after the models, stopped before the database closes), its gauges on the server's /metrics.
+   */
+  monitor?: MonitorRunSettings;
 }
 
 /**
@@ -244,6 +250,16 @@ export async function openServing(
     await experiments.router.start();
     experiments.canary.start();
     experiments.shadow.start();
+    if (opts.monitor !== undefined) {
+      const monitor = await openMonitor({
+        ferry,
+        settings: opts.monitor,
+        registry: metrics.registry,
+        logger: log,
+      });
+      closers.add('monitor', () => monitor.close());
+      monitor.loop.start();
+    }
     return {
       app: server,
       host,

@@ -11,6 +11,7 @@ import { registerFeedbackCommand } from './commands/feedback.js';
 import { registerLearnCommand } from './commands/learn.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerMonitorCommand } from './commands/monitor.js';
+import { addMonitorRunCommands, monitorCommandOf } from './commands/monitor-run.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerRetrainCommand } from './commands/retrain.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -42,6 +43,7 @@ registerFeaturesCommand(program);
 registerFeedbackCommand(program);
 registerMonitorCommand(program);
 registerLearnCommand(program);
+addMonitorRunCommands(monitorCommandOf(program));
 registerDbCommand(program);
 registerConfigCommand(program);
 

@@ -10,6 +10,7 @@ import { OFFLINE_STORE_MIGRATIONS } from '../../features/offline-store.js';
 import { FEATURE_REPO_MIGRATIONS } from '../../features/repo-schema.js';
 import { ONLINE_LEARNING_MIGRATIONS } from '../../learning/online/checkpoint-store.js';
 import { RETRAIN_MIGRATIONS } from '../../learning/retrain/retrain-store.js';
+import { MONITOR_ALERTS_MIGRATIONS } from '../../monitoring/alerts/alert-store.js';
 import { FEEDBACK_MIGRATIONS } from '../../monitoring/feedback/feedback-store.js';
 import { REFERENCE_PROFILE_MIGRATIONS } from '../../monitoring/profile/profile-store.js';
 import type { SqlClient } from '../../ports/sql.js';
@@ -33,6 +34,7 @@ export const ALL_STORE_SCHEMAS: readonly StoreSchema[] = [
   RETRAIN_MIGRATIONS,
   REFERENCE_PROFILE_MIGRATIONS,
   ONLINE_LEARNING_MIGRATIONS,
+  MONITOR_ALERTS_MIGRATIONS,
 ];
 
 async function withDatabase<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T> {

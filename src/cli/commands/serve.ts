@@ -1,12 +1,13 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { clusterMetricsFromPrimary, joinClusterMetrics } from '../../app/backends.js';
+import { type MonitorRunSettings, monitorRunSettings } from '../../app/open-monitor-run.js';
 import { openServing } from '../../app/open-serving.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { loadServingConfig, type ServingConfig } from '../../serving/serving-config.js';
-import { reportError } from '../output.js';
+import { reportError, usageError } from '../output.js';
 import { validateOutputPath } from '../output-path.js';
 import { processLogger } from '../process-logger.js';
 import { runPrimary, type WorkerStartFailure } from './serve-cluster.js';
@@ -23,6 +24,9 @@ interface ServeFlags {
   models?: string;
   aliases?: string;
   accessLog?: boolean;
+  monitor?: boolean;
+  monitorModel: string[];
+  monitorRules?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -43,23 +47,52 @@ export function registerServeCommand(program: Command): void {
     .option('--max-queue-delay-ms <ms>', 'adaptive batching: wait for a batch to fill (default 0)')
     .option('--max-queue-size <n>', 'items queued before 503 + Retry-After (default 4096)')
     .option('--access-log', 'log every request (default: $FERRY_ACCESS_LOG_SAMPLE of them, 0)')
+    .option('--monitor', 'run the monitor loop in the server (drift, detectors, alerts; gauges on /metrics)')
+    .option(
+      '--monitor-model <ref>',
+      'with --monitor: a model to monitor, repeatable (default: each served model at the default alias)',
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
+    .option('--monitor-rules <file>', 'with --monitor: alert rules (JSON) besides the defaults')
     .action(async (flags: ServeFlags) => {
-      const { accessLog, ...rest } = flags;
+      const { accessLog, monitor, monitorModel, monitorRules, ...rest } = flags;
       const sc = loadServingConfig(process.env, { ...rest, accessLog: accessLog ? 'true' : undefined });
+      const monitorSettings = monitor ? serveMonitorSettings(sc, monitorModel, monitorRules) : undefined;
       if (sc.predictionLog.startsWith('jsonl:')) {
         await validateOutputPath(sc.predictionLog.slice('jsonl:'.length), {
           flag: '--prediction-log jsonl:',
         });
       }
       if (sc.workers > 1 && cluster.isPrimary) return runPrimary(sc);
-      await serveOrExit(sc);
+      await serveOrExit(sc, monitorSettings);
     });
 }
 
+/**
+ * The monitor of `serve --monitor`. One process only: each worker of `--workers N` would run its own
+ * loop and fire every alert N times (`ferry monitor run` beside the cluster does it once).
+ */
+function serveMonitorSettings(
+  sc: ServingConfig,
+  models: readonly string[],
+  rules: string | undefined,
+): MonitorRunSettings {
+  if (sc.workers > 1)
+    throw usageError(
+      '--monitor runs in a single process: with --workers, run `ferry monitor run` beside the server',
+    );
+  const defaults = sc.models.map((name) => `${name}@${sc.aliases[0] ?? 'production'}`);
+  return monitorRunSettings(process.env, {
+    models: models.length > 0 ? models : defaults,
+    ...(rules !== undefined ? { rules } : {}),
+  });
+}
+
 /** runServer, and a failed start ends the process (see exitAfterStartFailure): never a server that hangs. */
-export async function serveOrExit(sc: ServingConfig): Promise<void> {
+export async function serveOrExit(sc: ServingConfig, monitor?: MonitorRunSettings): Promise<void> {
   try {
-    await runServer(sc);
+    await runServer(sc, monitor);
   } catch (e) {
     exitAfterStartFailure(e);
   }
@@ -69,11 +102,14 @@ export async function serveOrExit(sc: ServingConfig): Promise<void> {
  * One process serving; exits 0 after a graceful drain on SIGTERM or SIGINT. A start that fails
  * (models, database, the port) closes what was opened and rejects with a FerryError.
  */
-async function runServer(sc: ServingConfig): Promise<void> {
+async function runServer(sc: ServingConfig, monitor?: MonitorRunSettings): Promise<void> {
   // A worker answers the primary's metrics requests from the start, so that one still starting
   // does not stall every scrape; its registry joins once it exists.
   const clusterMetrics = cluster.isWorker ? joinClusterMetrics() : undefined;
-  const runtime = await openServing(loadConfig(), sc, { logger: processLogger() });
+  const runtime = await openServing(loadConfig(), sc, {
+    logger: processLogger(),
+    ...(monitor !== undefined ? { monitor } : {}),
+  });
   if (clusterMetrics) {
     clusterMetrics.setRegistry(runtime.metrics.registry);
     runtime.metrics.setScraper(clusterMetricsFromPrimary);
