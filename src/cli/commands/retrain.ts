@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openFerry } from '../../app/open-ferry.js';
+import { type FerryContext, openFerry } from '../../app/open-ferry.js';
 import { openRetrain } from '../../app/open-retrain.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError, isFerryError } from '../../core/errors.js';
@@ -13,7 +13,8 @@ import {
   retrain,
 } from '../../learning/retrain/retrain.js';
 import type { RetrainRun } from '../../learning/retrain/retrain-store.js';
-import { RetrainWatcher } from '../../learning/retrain/triggers.js';
+import { RetrainWatcher, type RetrainWatcherOptions } from '../../learning/retrain/triggers.js';
+import { AlertStore } from '../../monitoring/alerts/alert-store.js';
 import type { EvaluationReport } from '../../train/evaluate.js';
 import { GRIDS } from '../../train/tune.js';
 import { EXIT_NOT_PROMOTED, fmt, printJson, reportError, usageError } from '../output.js';
@@ -35,6 +36,8 @@ interface RetrainFlags {
   watch: boolean;
   schedule?: string;
   afterLabels?: string;
+  /** true: any rule; a string: comma-separated rule names. */
+  onAlert?: boolean | string;
   json: boolean;
 }
 
@@ -145,6 +148,10 @@ export function registerRetrainCommand(program: Command): void {
       '--after-labels <n>',
       'with --watch: retrain after this many new labels ($FERRY_RETRAIN_AFTER_LABELS)',
     )
+    .option(
+      '--on-alert [rules]',
+      'with --watch: retrain when the monitor (`ferry monitor run`, `serve --monitor`) stores an alert of the model; optionally only these comma-separated rules',
+    )
     .option('--json', 'machine-readable output on stdout', false)
     .action(async (flags: RetrainFlags) => {
       const policy = readSetting(process.env, 'FERRY_RETRAIN_POLICY', {
@@ -156,8 +163,11 @@ export function registerRetrainCommand(program: Command): void {
         throw usageError(
           `unknown --tune-grid "${flags.tuneGrid}"; choose one of ${Object.keys(GRIDS).join(', ')}`,
         );
-      if (!flags.watch && (flags.schedule !== undefined || flags.afterLabels !== undefined))
-        throw usageError('--schedule and --after-labels need --watch');
+      if (
+        !flags.watch &&
+        (flags.schedule !== undefined || flags.afterLabels !== undefined || flags.onAlert !== undefined)
+      )
+        throw usageError('--schedule, --after-labels and --on-alert need --watch');
       const config = loadConfig(process.env, {
         ...(flags.datasetLoc ? { datasetLoc: flags.datasetLoc } : {}),
         ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
@@ -176,8 +186,16 @@ export function registerRetrainCommand(program: Command): void {
             seed: config.seed,
             ...(flags.tuneGrid ? { tuneGrid: flags.tuneGrid } : {}),
           });
-        if (flags.watch)
-          return await watch(flags, deps.feedback, once, () => deps.store.lastStartedAt(flags.model));
+        if (flags.watch) {
+          const alertSince = flags.onAlert === undefined ? undefined : await alertsOf(ctx, flags);
+          return await watch(
+            flags,
+            deps.feedback,
+            once,
+            () => deps.store.lastStartedAt(flags.model),
+            alertSince,
+          );
+        }
         let result: RetrainResult;
         try {
           result = await once('manual');
@@ -228,11 +246,33 @@ export function registerRetrainCommand(program: Command): void {
     });
 }
 
+type AlertSince = NonNullable<RetrainWatcherOptions['alertSince']>;
+
+/** `--on-alert [rules]`: the newest stored alert of the model (of those rules) since a time. */
+async function alertsOf(ctx: FerryContext, flags: RetrainFlags): Promise<AlertSince> {
+  const store = new AlertStore(ctx.sql);
+  await store.init();
+  const rules =
+    typeof flags.onAlert === 'string'
+      ? new Set(
+          flags.onAlert
+            .split(',')
+            .map((r) => r.trim())
+            .filter(Boolean),
+        )
+      : undefined;
+  return async (since) => {
+    const alerts = await store.list(flags.model, { since, limit: 1000 });
+    return alerts.find((a) => a.firedAt > since && (rules === undefined || rules.has(a.rule)));
+  };
+}
+
 async function watch(
   flags: RetrainFlags,
   feedback: Parameters<typeof openRetrain>[2],
   once: (trigger: RetrainTrigger, cause?: string) => Promise<RetrainResult>,
   lastRunAt: () => Promise<string | null>,
+  alertSince: AlertSince | undefined,
 ): Promise<void> {
   const log = processLogger();
   const schedule = readSetting(process.env, 'FERRY_RETRAIN_SCHEDULE', {
@@ -243,14 +283,17 @@ async function watch(
     raw: flags.afterLabels,
     label: '--after-labels',
   });
-  if (!schedule && afterLabels === 0)
-    throw usageError('--watch needs a trigger: --schedule (FERRY_RETRAIN_SCHEDULE) or --after-labels');
+  if (!schedule && afterLabels === 0 && !alertSince)
+    throw usageError(
+      '--watch needs a trigger: --schedule (FERRY_RETRAIN_SCHEDULE), --after-labels or --on-alert',
+    );
   const watcher = new RetrainWatcher({
     model: flags.model,
     schedule,
     afterLabels,
     feedback: feedback ?? null,
     lastRunAt,
+    ...(alertSince ? { alertSince, labelCheckMs: 10_000 } : {}),
     log,
     run: async (trigger, cause) => {
       const r = await once(trigger, cause);
@@ -267,7 +310,10 @@ async function watch(
     },
   });
   watcher.start();
-  log.info({ model: flags.model, schedule, afterLabels, next: watcher.nextScheduled() }, 'retrain: watching');
+  log.info(
+    { model: flags.model, schedule, afterLabels, onAlert: flags.onAlert, next: watcher.nextScheduled() },
+    'retrain: watching',
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);

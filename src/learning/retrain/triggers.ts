@@ -21,6 +21,12 @@ export interface RetrainWatcherOptions {
   lastRunAt: () => Promise<string | null>;
   /** How often the label count is checked (default 60 s). */
   labelCheckMs?: number;
+  /**
+   * The newest alert of the model fired at or after `since` (from the monitor's alert store, so the
+   * monitor may run in another process or on another machine), or undefined. When given, it is
+   * polled every `labelCheckMs` and a new alert triggers a run.
+   */
+  alertSince?: (since: string) => Promise<{ readonly rule: string; readonly firedAt: string } | undefined>;
   log: TriggerLog;
   now?: () => Date;
 }
@@ -68,9 +74,27 @@ export class RetrainWatcher {
         );
       }
     }
-    if (this.opts.afterLabels > 0) {
-      this.labelTimer = setInterval(() => void this.checkLabels(), this.opts.labelCheckMs ?? 60_000);
+    if (this.opts.afterLabels > 0 || this.opts.alertSince) {
+      this.labelTimer = setInterval(() => void this.poll(), this.opts.labelCheckMs ?? 60_000);
       this.labelTimer.unref();
+    }
+  }
+
+  private async poll(): Promise<void> {
+    if (this.opts.afterLabels > 0) await this.checkLabels();
+    if (this.opts.alertSince) await this.checkAlerts();
+  }
+
+  /** A stored alert fired since the last run (or the start) triggers one run, as onDriftAlert does. */
+  async checkAlerts(): Promise<void> {
+    const alertSince = this.opts.alertSince;
+    if (this.stopped || !alertSince || this.running) return;
+    try {
+      const since = (await this.opts.lastRunAt()) ?? this.startedAt;
+      const alert = await alertSince(since);
+      if (alert) this.trigger('drift', `alert ${alert.rule} fired at ${alert.firedAt}`);
+    } catch (e) {
+      this.opts.log.warn({ err: e, model: this.opts.model }, 'retrain: reading alerts failed');
     }
   }
 

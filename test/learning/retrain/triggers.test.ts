@@ -1,7 +1,12 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SqliteClient } from '../../../src/adapters/sqlite/sqlite-client.js';
 import { ErrorCode, FerryError } from '../../../src/core/errors.js';
 import type { RetrainTrigger } from '../../../src/learning/retrain/retrain.js';
 import { RetrainWatcher } from '../../../src/learning/retrain/triggers.js';
+import { AlertStore } from '../../../src/monitoring/alerts/alert-store.js';
+import type { Alert } from '../../../src/monitoring/alerts/evaluate.js';
+import { makeTmpDir } from '../../helpers/tmp-dir.js';
 import { labeledText, MemoryFeedbackSource } from './memory-feedback.js';
 
 interface Logged {
@@ -147,5 +152,66 @@ describe('RetrainWatcher', () => {
     expect(
       () => new RetrainWatcher({ ...base, afterLabels: 5, run: async () => {}, log: recorder().log }),
     ).toThrow(/needs a feedback source/);
+  });
+});
+
+describe('RetrainWatcher: alerts stored by a monitor in another process', () => {
+  it('an alert fired after the last run triggers one run; older alerts and other rules do not', async () => {
+    const dir = await makeTmpDir();
+    const sql = new SqliteClient({ path: join(dir.path, 'alerts.db') });
+    await sql.init();
+    try {
+      const store = new AlertStore(sql);
+      await store.init();
+      const alert = (rule: string, firedAt: string): Alert => ({
+        rule,
+        model: 'tagifai',
+        version: 1,
+        severity: 'warning',
+        metric: 'dataset_drift_share',
+        op: '>=',
+        threshold: 0.5,
+        value: 0.8,
+        forMs: 0,
+        pendingSince: firedAt,
+        firedAt,
+        message: 'drift',
+        evidence: { values: { dataset_drift_share: 0.8 } },
+      });
+      let lastRun: string | null = '2026-01-01T00:10:00.000Z';
+      await store.insert(alert('dataset-drift', '2026-01-01T00:05:00.000Z'), 'none'); // before the last run
+      await store.insert(alert('accuracy-floor', '2026-01-01T00:20:00.000Z'), 'none'); // a rule not asked for
+      const r = slowRun(1);
+      const { log } = recorder();
+      const w = new RetrainWatcher({
+        ...base,
+        lastRunAt: async () => lastRun,
+        alertSince: async (since) =>
+          (await store.list('tagifai', { since })).find(
+            (a) => a.firedAt > since && a.rule === 'dataset-drift',
+          ),
+        run: async (trigger, cause) => {
+          await r.run(trigger, cause);
+          lastRun = '2026-01-01T00:40:00.000Z';
+        },
+        log,
+      });
+      w.start();
+      await w.checkAlerts();
+      await w.idle();
+      expect(r.runs).toEqual([]);
+      await store.insert(alert('dataset-drift', '2026-01-01T00:30:00.000Z'), 'none');
+      await w.checkAlerts();
+      await w.idle();
+      await w.checkAlerts(); // the same alert again: the run after it already happened
+      await w.idle();
+      await w.stop();
+      expect(r.runs.map((x) => [x.trigger, x.cause])).toEqual([
+        ['drift', 'alert dataset-drift fired at 2026-01-01T00:30:00.000Z'],
+      ]);
+    } finally {
+      await sql.close();
+      await dir.remove();
+    }
   });
 });
