@@ -5,20 +5,9 @@ import type { PredictionLogItem } from '../ports/prediction-log-sink.js';
  * came (migration store `feedback`) and joined to the logged prediction when read, so a label that
  * arrives before its prediction's log row is flushed still matches later. Labels whose request id
  * the log does not know are kept and counted apart (`unmatched`), never dropped.
+ *
+ * A label joined to the prediction it judges:
  */
-export interface FeedbackLabel {
-  readonly model: string;
-  /** Exactly one of requestId and entityId (a stored batch prediction's id). */
-  readonly requestId?: string;
-  readonly entityId?: string;
-  /** The item of a multi-item request (0 for one-item requests). */
-  readonly item: number;
-  readonly label: string;
-  /** ISO 8601 time the label was received. */
-  readonly receivedAt: string;
-}
-
-/** A label joined to the prediction it judges. */
 export interface LabeledPrediction {
   /** The logged request's id; '' for a label given by entity id (see `entityId`). */
   readonly requestId: string;
