@@ -1,14 +1,18 @@
 import { openEventStream } from '../adapters/factory.js';
 import type { FerryConfig } from '../core/config.js';
+import { FeedbackBridge } from '../learning/online/feedback-bridge.js';
 import { type LearnerLog, OnlineLearner, readLearnerStatus } from '../learning/online/learner.js';
-import type { LearnerSettings } from '../learning/online/learner-settings.js';
+import { DEFAULT_LEARNER_STREAM, type LearnerSettings } from '../learning/online/learner-settings.js';
 import { kindContextOf } from '../registry/load-model.js';
 import { Closers } from './lifecycle.js';
+import { openFeedbackStore } from './open-feedback.js';
 import { openFerry } from './open-ferry.js';
 import { streamUrlOf } from './open-streams.js';
 
 export interface LearnerContext {
   readonly learner: OnlineLearner;
+  /** With `fromFeedback`: the feedback table published to the learner's stream (poll it). */
+  readonly bridge?: FeedbackBridge;
   close(): Promise<void>;
 }
 
@@ -22,6 +26,7 @@ export async function openLearner(
   settings: LearnerSettings,
   log: LearnerLog,
   env: NodeJS.ProcessEnv = process.env,
+  opts: { readonly fromFeedback?: boolean } = {},
 ): Promise<LearnerContext> {
   const closers = new Closers();
   try {
@@ -37,7 +42,15 @@ export async function openLearner(
       log,
     });
     await learner.init();
-    return { learner, close: () => closers.close() };
+    const bridge = opts.fromFeedback
+      ? new FeedbackBridge({
+          model: settings.model,
+          streamName: settings.stream ?? DEFAULT_LEARNER_STREAM,
+          feedback: await openFeedbackStore(ferry),
+          stream,
+        })
+      : undefined;
+    return { learner, ...(bridge ? { bridge } : {}), close: () => closers.close() };
   } catch (e) {
     await closers.close().catch(() => {});
     throw e;

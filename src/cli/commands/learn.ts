@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { learnerStatus, openLearner } from '../../app/open-learner.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
+import type { FeedbackBridge } from '../../learning/online/feedback-bridge.js';
 import { fmt, printJson, usageError } from '../output.js';
 import { processLogger } from '../process-logger.js';
 import { parseIntOption } from './options.js';
@@ -24,6 +25,33 @@ interface LearnFlags {
   margin: number;
   checkpointEvery: number;
   ackWait: number;
+  fromFeedback: boolean;
+}
+
+/** Polls the feedback table into the learner's stream every BRIDGE_POLL_MS until `signal` aborts. */
+const BRIDGE_POLL_MS = 5000;
+
+async function bridgeFeedback(
+  bridge: FeedbackBridge,
+  signal: AbortSignal,
+  log: ReturnType<typeof processLogger>,
+): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const round = await bridge.poll();
+      if (round.published > 0 || round.skipped > 0)
+        log.info(round, 'feedback labels published to the learner stream');
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'publishing feedback labels failed; retrying');
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, BRIDGE_POLL_MS);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 }
 
 export function registerLearnCommand(program: Command): void {
@@ -61,6 +89,11 @@ export function registerLearnCommand(program: Command): void {
       parseIntOption,
       30_000,
     )
+    .option(
+      '--from-feedback',
+      'also publish the labels stored by POST /v1/feedback and `ferry feedback import` to the stream (joined to the logged text), every 5 s',
+      false,
+    )
     .action(async (flags: Partial<LearnFlags> & Omit<LearnFlags, 'model'>) => {
       if (flags.model === undefined) throw usageError("required option '--model <name>' not specified");
       const log = processLogger();
@@ -78,6 +111,8 @@ export function registerLearnCommand(program: Command): void {
           ackWaitMs: flags.ackWait,
         },
         (message, fields) => log.info(fields, message),
+        process.env,
+        { fromFeedback: flags.fromFeedback === true },
       );
       const controller = new AbortController();
       const stop = (signal: string) => {
@@ -87,6 +122,7 @@ export function registerLearnCommand(program: Command): void {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
       log.info(ctx.learner.status(), 'online learner started');
+      const bridging = ctx.bridge ? bridgeFeedback(ctx.bridge, controller.signal, log) : undefined;
       try {
         await ctx.learner.run(controller.signal, (e, delayMs) =>
           log.warn(
@@ -96,6 +132,8 @@ export function registerLearnCommand(program: Command): void {
         );
         log.info(ctx.learner.status(), 'online learner stopped');
       } finally {
+        controller.abort();
+        await bridging;
         await ctx.close();
       }
     });

@@ -29,8 +29,11 @@ export interface LearnerSettings {
   readonly params?: Partial<OnlineTextParams>;
 }
 
+/** The stream of labeled events a learner reads when none is named. */
+export const DEFAULT_LEARNER_STREAM = 'feedback';
+
 const DEFAULTS = {
-  stream: 'feedback',
+  stream: DEFAULT_LEARNER_STREAM,
   window: 500,
   margin: 0.01,
   snapshotEvery: 1000,
