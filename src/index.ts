@@ -42,9 +42,18 @@ export {
   type DefinedCustomModel,
   defineModel,
 } from './model/kinds/custom/define-model.js';
+export { OnlineTextClassifier } from './model/kinds/online-text/online-text-classifier.js';
 export type { Model, Prediction, TextInput } from './model/model.js';
 export type { Datatype, NamedTensors, Signature, Tensor, TensorSpec } from './model/tensor.js';
 export { TextClassifier } from './model/text-classifier.js';
+// Monitoring: drift statistics with Evidently's defaults, streaming detectors, profiles.
+export type { DetectorName, DetectorState, DriftDetector } from './monitoring/detector-types.js';
+export { createDetector, restoreDetector } from './monitoring/detectors/index.js';
+export type { ColumnDrift, ColumnDriftOptions, DriftMethod, TextDrift } from './monitoring/drift-types.js';
+export type { FeatureSummary, ReferenceProfile } from './monitoring/reference-profile.js';
+export { columnDrift } from './monitoring/stats/column-drift.js';
+export { datasetDrift } from './monitoring/stats/dataset-drift.js';
+export { textDomainDrift } from './monitoring/stats/domain-classifier.js';
 // The registry: versions, aliases, verified loading.
 export {
   type AliasEvent,
