@@ -33,7 +33,7 @@ export interface BridgeRound {
 }
 
 /** The event id of a label: the same label always gets the same id, so the learner learns it once. */
-export function feedbackEventId(p: LabeledPrediction): string {
+function feedbackEventId(p: LabeledPrediction): string {
   return p.entityId !== undefined ? `fb:e:${p.entityId}:${p.item}` : `fb:r:${p.requestId}:${p.item}`;
 }
 
