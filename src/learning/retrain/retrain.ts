@@ -16,7 +16,7 @@ import type { ModelVersion } from '../../registry/types.js';
 import { runBehavioralTests } from '../../train/behavioral.js';
 import type { Dataset, LabeledProject } from '../../train/dataset.js';
 import { type EvaluationReport, evaluateModel } from '../../train/evaluate.js';
-import { trainTextClassifier } from '../../train/pipeline.js';
+import { type TrainOutcome, trainTextClassifier } from '../../train/pipeline.js';
 import { GRIDS } from '../../train/tune.js';
 import { decideGate, type GateDecision, type GateSettings, type ModelEvaluation } from './gate.js';
 import type { RetrainStore } from './retrain-store.js';
@@ -34,6 +34,15 @@ export interface RetrainDeps {
   feedback: FeedbackSource | null;
   /** Needed by the `canary` policy only. */
   experiments: ExperimentApi | null;
+  /**
+   * Called once the candidate is registered, with what its reference profile is made of (the
+   * wiring stores the profile; a failure there is the hook's to report, never the run's).
+   */
+  onRegistered?: (
+    version: ModelVersion,
+    outcome: TrainOutcome,
+    trainRows: readonly LabeledProject[],
+  ) => Promise<void>;
   now?: () => Date;
 }
 
@@ -243,6 +252,7 @@ async function runPhases(
     gitCommit: null,
   });
   note(version.version, null);
+  await deps.onRegistered?.(version, outcome, dataset.rows);
 
   const result: RetrainResult = {
     runId,

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FerryContext, openFerry } from '../../../src/app/open-ferry.js';
+import { openProfileStore } from '../../../src/app/open-monitoring.js';
 import { openRetrain } from '../../../src/app/open-retrain.js';
 import { type FerryConfig, loadConfig } from '../../../src/core/config.js';
 import { ErrorCode } from '../../../src/core/errors.js';
@@ -77,6 +78,12 @@ describe('retrain (SQLite registry)', () => {
       trigger: 'manual',
     });
     expect((run!.decision as { figures: { evalRows: number } }).figures.evalRows).toBe(32);
+    // The candidate has its reference profile, as `ferry train`'s versions do: its evaluation rows.
+    const profile = await (await openProfileStore(ctx)).get(MODEL, 1);
+    expect(profile?.rows).toBe(32);
+    expect(Object.keys(profile?.features ?? {})).toEqual(
+      expect.arrayContaining(['text_length', 'token_count']),
+    );
   });
 
   it('policy promote with no production sets production with the gate figures as the reason', async () => {
