@@ -12,9 +12,10 @@
  *
  * Means: the normal approximation with flat priors, P(μ_t > μ_c) = Φ(Δ / √(s_c²/n_c + s_t²/n_t)).
  */
+
+import { logBeta } from '../../core/special-functions.js';
 import { betaPdf, betaSf, normalCdf } from './distributions.js';
 import { integrate } from './quadrature.js';
-import { logBeta } from './special-functions.js';
 import { type ProportionArm, validateProportionArm } from './two-proportion-test.js';
 import { invalidStatsInput, requirePositive } from './validate.js';
 import { type MeanSummary, validateMeanSummary } from './welch-test.js';

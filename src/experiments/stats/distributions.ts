@@ -2,7 +2,7 @@
  * The distribution functions the tests need: normal, Student t, chi-square and beta. Upper tails
  * (`…Sf`) are computed directly rather than as 1 − CDF so small p-values keep their digits.
  */
-import { erfc, logBeta, logGamma, regularizedBeta, regularizedGammaQ } from './special-functions.js';
+import { erfc, logBeta, logGamma, regularizedBeta, regularizedGammaQ } from '../../core/special-functions.js';
 
 const SQRT2 = Math.SQRT2;
 

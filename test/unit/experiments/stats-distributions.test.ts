@@ -16,7 +16,7 @@ import {
   logGamma,
   regularizedBeta,
   regularizedGammaQ,
-} from '../../../src/experiments/stats/special-functions.js';
+} from '../../../src/core/special-functions.js';
 import reference from './fixtures/reference.json' with { type: 'json' };
 
 /** Relative agreement for tiny tail values, absolute for the rest. */
