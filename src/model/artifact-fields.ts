@@ -44,3 +44,16 @@ export function boundedString(value: unknown, field: string, maxLength: number):
   }
   return value;
 }
+
+/** The longest n-gram an artifact may ask for (hashing cost grows with it). */
+export const MAX_NGRAM = 16;
+
+/** An n-gram range of a text model's parameters: [0, 0] (off) or 1 <= min <= max <= MAX_NGRAM. */
+export function decodeNgramRange(value: unknown, field: string): [number, number] {
+  if (!Array.isArray(value) || value.length !== 2) throw invalidArtifact(`${field} must be [min, max]`);
+  const min = boundedInteger(value[0], `${field}[0]`, 0, MAX_NGRAM);
+  const max = boundedInteger(value[1], `${field}[1]`, 0, MAX_NGRAM);
+  if (!((min === 0 && max === 0) || (min >= 1 && min <= max)))
+    throw invalidArtifact(`${field} must be [0, 0] or 1 <= min <= max <= ${MAX_NGRAM}`);
+  return [min, max];
+}

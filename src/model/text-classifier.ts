@@ -3,6 +3,7 @@ import {
   boundedInteger,
   boundedNumber,
   boundedString,
+  decodeNgramRange,
   invalidArtifact,
   isJsonObject,
   ownField,
@@ -269,8 +270,7 @@ export class TextClassifier implements TextModel {
   }
 }
 
-/** Bounds of a decoded text classifier: n-grams beyond these would make every request loop for nothing. */
-const MAX_NGRAM = 16;
+/** Bounds of a decoded text classifier (n-grams: MAX_NGRAM in artifact-fields.ts). */
 const MAX_CLASSES = 10_000;
 const MAX_LABEL_LENGTH = 256;
 
@@ -280,16 +280,6 @@ function decodeClasses(value: unknown): string[] {
   const classes = value.map((c, i) => boundedString(c, `classes[${i}]`, MAX_LABEL_LENGTH));
   if (new Set(classes).size !== classes.length) throw invalidArtifact('classes repeat a label');
   return classes;
-}
-
-/** [0, 0] (off) or 1 <= min <= max <= MAX_NGRAM. */
-function decodeNgramRange(value: unknown, field: string): [number, number] {
-  if (!Array.isArray(value) || value.length !== 2) throw invalidArtifact(`${field} must be [min, max]`);
-  const min = boundedInteger(value[0], `${field}[0]`, 0, MAX_NGRAM);
-  const max = boundedInteger(value[1], `${field}[1]`, 0, MAX_NGRAM);
-  if (!((min === 0 && max === 0) || (min >= 1 && min <= max)))
-    throw invalidArtifact(`${field} must be [0, 0] or 1 <= min <= max <= ${MAX_NGRAM}`);
-  return [min, max];
 }
 
 /** Every parameter, from own fields only; an absent one takes its default, a present one is checked. */

@@ -3,6 +3,7 @@ import {
   boundedInteger,
   boundedNumber,
   boundedString,
+  decodeNgramRange,
   invalidArtifact,
   isJsonObject,
   ownField,
@@ -55,7 +56,6 @@ export const DEFAULT_ONLINE_PARAMS: OnlineTextParams = {
 
 const MAX_BITS = 24;
 const MIN_BITS = 4;
-const MAX_NGRAM = 16;
 /** Each class costs 2 × 4 × 2^bits bytes (weights and AdaGrad sums): bounded. */
 const MAX_ONLINE_CLASSES = 1000;
 const MAX_LABEL_LENGTH = 256;
@@ -373,29 +373,20 @@ export class OnlineTextClassifier implements TextModel {
   }
 }
 
-function ngramRange(value: unknown, field: string): [number, number] {
-  if (!Array.isArray(value) || value.length !== 2) throw invalidArtifact(`${field} must be [min, max]`);
-  const min = boundedInteger(value[0], `${field}[0]`, 0, MAX_NGRAM);
-  const max = boundedInteger(value[1], `${field}[1]`, 0, MAX_NGRAM);
-  if (!((min === 0 && max === 0) || (min >= 1 && min <= max)))
-    throw invalidArtifact(`${field} must be [0, 0] or 1 <= min <= max <= ${MAX_NGRAM}`);
-  return [min, max];
-}
-
 function decodeParams(value: unknown): OnlineTextParams {
   if (!isJsonObject(value)) throw invalidArtifact('params must be an object');
   return checkParams({
     bits: ownField(value, 'bits') as number,
-    wordNgrams: ngramRange(ownField(value, 'wordNgrams'), 'params.wordNgrams'),
-    charNgrams: ngramRange(ownField(value, 'charNgrams'), 'params.charNgrams'),
+    wordNgrams: decodeNgramRange(ownField(value, 'wordNgrams'), 'params.wordNgrams'),
+    charNgrams: decodeNgramRange(ownField(value, 'charNgrams'), 'params.charNgrams'),
     learningRate: ownField(value, 'learningRate') as number,
     l2: ownField(value, 'l2') as number,
   });
 }
 
 function checkParams(p: OnlineTextParams): OnlineTextParams {
-  const wordNgrams = ngramRange(p.wordNgrams, 'params.wordNgrams');
-  const charNgrams = ngramRange(p.charNgrams, 'params.charNgrams');
+  const wordNgrams = decodeNgramRange(p.wordNgrams, 'params.wordNgrams');
+  const charNgrams = decodeNgramRange(p.charNgrams, 'params.charNgrams');
   if (wordNgrams[1] === 0 && charNgrams[1] === 0) throw invalidArtifact('params turn every n-gram off');
   return {
     bits: boundedInteger(p.bits, 'params.bits', MIN_BITS, MAX_BITS),
