@@ -46,7 +46,7 @@ export function boundedString(value: unknown, field: string, maxLength: number):
 }
 
 /** The longest n-gram an artifact may ask for (hashing cost grows with it). */
-export const MAX_NGRAM = 16;
+const MAX_NGRAM = 16;
 
 /** An n-gram range of a text model's parameters: [0, 0] (off) or 1 <= min <= max <= MAX_NGRAM. */
 export function decodeNgramRange(value: unknown, field: string): [number, number] {
