@@ -18,6 +18,7 @@ import { tmpDir } from '../helpers/tmp-dir.js';
 const README = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
 const PREDICTIONS_TOKEN = 'readme-predictions-token';
 const EVENTS_TOKEN = 'readme-events-token';
+const FEEDBACK_TOKEN = 'readme-feedback-token';
 const run = promisify(execFile);
 
 interface Example {
@@ -62,7 +63,12 @@ const dir = tmpDir('ferry-readme-');
 beforeAll(async () => {
   server = await startTestServer({
     adminToken: ADMIN_TOKEN,
-    config: { experimentPollMs: 0, predictionsToken: PREDICTIONS_TOKEN, eventsToken: EVENTS_TOKEN },
+    config: {
+      experimentPollMs: 0,
+      predictionsToken: PREDICTIONS_TOKEN,
+      eventsToken: EVENTS_TOKEN,
+      feedbackToken: FEEDBACK_TOKEN,
+    },
   });
 });
 afterAll(async () => {
@@ -90,6 +96,7 @@ describe('README examples, run as written', () => {
           FERRY_ADMIN_TOKEN: ADMIN_TOKEN,
           FERRY_PREDICTIONS_TOKEN: PREDICTIONS_TOKEN,
           FERRY_EVENTS_TOKEN: EVENTS_TOKEN,
+          FERRY_FEEDBACK_TOKEN: FEEDBACK_TOKEN,
         },
       }).catch((e: { code?: number; stderr?: string }) => {
         throw new Error(`${where}: curl exited ${e.code}: ${e.stderr}`);

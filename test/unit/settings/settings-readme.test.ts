@@ -14,7 +14,7 @@ const readme = readFileSync(README, 'utf8');
 function documented(): Map<string, string> {
   const section = readme.slice(readme.indexOf(BEGIN), readme.indexOf(END));
   const rows = new Map<string, string>();
-  for (const m of section.matchAll(/^\| [^|]+ \| `([A-Z_]+)` \| ((?:[^|\\]|\\.)+) \|/gm)) {
+  for (const m of section.matchAll(/^\| [^|]+ \| `([A-Z0-9_]+)` \| ((?:[^|\\]|\\.)+) \|/gm)) {
     rows.set(m[1]!, m[2]!.trim());
   }
   return rows;
