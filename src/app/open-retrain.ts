@@ -7,8 +7,8 @@ import { RetrainStore } from '../learning/retrain/retrain-store.js';
 import type { FeedbackSource } from '../monitoring/feedback-types.js';
 import { loadLabeledDataset } from '../train/load-dataset.js';
 import { openFeedbackStore } from './open-feedback.js';
-import { openProfileStore, profileTrainedVersion } from './open-monitoring.js';
 import type { FerryContext } from './open-ferry.js';
+import { openProfileStore, profileTrainedVersion } from './open-monitoring.js';
 
 /**
  * Retraining's dependencies over the registry's database: the runs and leases store, the labeled

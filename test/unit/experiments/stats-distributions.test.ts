@@ -1,5 +1,6 @@
 /** Special functions and distributions against scipy (fixtures/reference.json), far below 1e-4. */
 import { describe, expect, it } from 'vitest';
+import { logGamma, regularizedBeta, regularizedGammaQ } from '../../../src/core/special-functions.js';
 import {
   betaCdf,
   betaPdf,
@@ -12,11 +13,6 @@ import {
   studentTQuantile,
   studentTSf,
 } from '../../../src/experiments/stats/distributions.js';
-import {
-  logGamma,
-  regularizedBeta,
-  regularizedGammaQ,
-} from '../../../src/core/special-functions.js';
 import reference from './fixtures/reference.json' with { type: 'json' };
 
 /** Relative agreement for tiny tail values, absolute for the rest. */
