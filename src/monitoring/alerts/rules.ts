@@ -71,10 +71,21 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     forMs: 5 * 60_000,
     severity: 'warning',
   },
-  // A detector signals on one tick (the value is the tick's count of signals): no hold.
+  // A detector signals on one tick (the value is the tick's count of signals): no hold. Which
+  // detectors alert by default follows bench/learning/detectors.ts: ADWIN on the confidence and
+  // Page-Hinkley on the errors raised no alarm on 50 no-drift streams (KSWIN, with River's
+  // defaults, alarmed in 80 % of 1000-value windows of confidences); KSWIN still runs and counts.
   {
-    name: 'detector-drift',
-    metric: 'detector_drifts',
+    name: 'adwin-confidence',
+    metric: 'detector:adwin:confidence',
+    op: '>=',
+    threshold: 1,
+    forMs: 0,
+    severity: 'warning',
+  },
+  {
+    name: 'page-hinkley-error',
+    metric: 'detector:page-hinkley:error',
     op: '>=',
     threshold: 1,
     forMs: 0,

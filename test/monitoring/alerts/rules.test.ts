@@ -100,7 +100,13 @@ describe('alert rules', () => {
       JSON.stringify([rule({ name: 'dataset-drift', threshold: 0.3 }), rule({ name: 'mine' })]),
     );
     const rules = await loadRules(file);
-    expect(rules.map((r) => r.name)).toEqual(['detector-drift', 'accuracy-floor', 'dataset-drift', 'mine']);
+    expect(rules.map((r) => r.name)).toEqual([
+      'adwin-confidence',
+      'page-hinkley-error',
+      'accuracy-floor',
+      'dataset-drift',
+      'mine',
+    ]);
     expect(rules.find((r) => r.name === 'dataset-drift')?.threshold).toBe(0.3);
     expect(await loadRules(undefined)).toEqual(DEFAULT_RULES);
     const e = await expectFerryError(loadRules(join(dir, 'nope.json')), 'FERRY_MONITOR_INVALID');

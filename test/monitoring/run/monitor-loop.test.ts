@@ -13,7 +13,7 @@ const SHARE_RULE: AlertRule = {
   forMs: 3 * MIN,
   severity: 'warning',
 };
-const DETECTOR_RULE = DEFAULT_RULES.find((r) => r.name === 'detector-drift')!;
+const DETECTOR_RULE = DEFAULT_RULES.find((r) => r.name === 'adwin-confidence')!;
 
 describe('the monitor loop end to end on SQLite', () => {
   let sql: SqliteClient;
@@ -60,7 +60,7 @@ describe('the monitor loop end to end on SQLite', () => {
       // The confidence fell from ~0.9 to ~0.57: the detectors signalled, an alert at once.
       expect(signals.adwin).toBeGreaterThanOrEqual(1);
       expect(signals.ph).toBeGreaterThanOrEqual(1);
-      expect(firedAt['detector-drift']?.length).toBeGreaterThanOrEqual(1);
+      expect(firedAt['adwin-confidence']?.length).toBeGreaterThanOrEqual(1);
 
       await s.loop.stop(); // waits for the webhook deliveries in flight
       const delivered = receiver.alerts.filter((a) => a.rule === 'dataset-drift');
