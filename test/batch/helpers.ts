@@ -11,8 +11,8 @@ import { PredictionStore } from '../../src/batch/prediction-store.js';
 import { type FerryConfig, loadConfig } from '../../src/core/config.js';
 import { SAMPLE_DATASET_PATH } from '../../src/train/load-dataset.js';
 import { registerTrained } from '../../src/train/register-trained.js';
+import { FERRY_NODE_ARGS } from '../helpers/cli.js';
 import { MODEL, trainSmall, V1_SPEC } from '../helpers/serving.js';
-import { SOURCE_NODE_ARGS } from '../helpers/source-node-args.js';
 import { makeTmpDir } from '../helpers/tmp-dir.js';
 
 export { MODEL };
@@ -123,7 +123,7 @@ export function spawnCli(
   output: () => { stdout: string; stderr: string };
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 } {
-  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, resolve(ROOT, 'src/cli/index.ts'), ...args], {
+  const child = spawn(process.execPath, [...FERRY_NODE_ARGS, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
