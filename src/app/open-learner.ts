@@ -1,12 +1,19 @@
 import { openEventStream } from '../adapters/factory.js';
 import type { FerryConfig } from '../core/config.js';
 import { FeedbackBridge } from '../learning/online/feedback-bridge.js';
-import { type LearnerLog, OnlineLearner, readLearnerStatus } from '../learning/online/learner.js';
+import {
+  type LearnerDeps,
+  type LearnerLog,
+  OnlineLearner,
+  readLearnerStatus,
+} from '../learning/online/learner.js';
 import { DEFAULT_LEARNER_STREAM, type LearnerSettings } from '../learning/online/learner-settings.js';
+import { profileFromLoggedItems, vocabularyOf } from '../monitoring/profile/build-profile.js';
 import { kindContextOf } from '../registry/load-model.js';
 import { Closers } from './lifecycle.js';
 import { openFeedbackStore } from './open-feedback.js';
-import { openFerry } from './open-ferry.js';
+import { type FerryContext, openFerry } from './open-ferry.js';
+import { openProfileStore } from './open-monitoring.js';
 import { streamUrlOf } from './open-streams.js';
 
 export interface LearnerContext {
@@ -40,6 +47,7 @@ export async function openLearner(
       registry: ferry.registry,
       kindContext: kindContextOf(config),
       log,
+      onSnapshot: profileSnapshots(ferry, settings.model),
     });
     await learner.init();
     const bridge = opts.fromFeedback
@@ -55,6 +63,28 @@ export async function openLearner(
     await closers.close().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * Each snapshot's reference profile, from the learner's own recent answers: monitoring then compares
+ * the traffic a snapshot serves with what the learner saw and answered when it was taken.
+ */
+export function profileSnapshots(
+  ferry: Pick<FerryContext, 'sql'>,
+  model: string,
+): NonNullable<LearnerDeps['onSnapshot']> {
+  return async (version, recent) => {
+    const profiles = await openProfileStore(ferry);
+    await profiles.put(
+      profileFromLoggedItems(recent.items, {
+        name: model,
+        version,
+        labels: recent.labels,
+        vocabulary: vocabularyOf(recent.items),
+        source: `the online learner's last ${recent.items.length} answers, each given before it learned the label`,
+      }),
+    );
+  };
 }
 
 /** `ferry learn status`: the stored learner's figures, decisions and the model's aliases. */

@@ -2,11 +2,13 @@ import { ErrorCode, FerryError } from '../../core/errors.js';
 import { decodeModel } from '../../model/codec.js';
 import type { KindContext } from '../../model/kinds/index.js';
 import {
+  type LearnOutcome,
   ONLINE_TEXT_KIND,
   OnlineTextClassifier,
 } from '../../model/kinds/online-text/online-text-classifier.js';
-import { isTextModel, type TextModel } from '../../model/model.js';
+import { isTextModel, type TextInput, type TextModel } from '../../model/model.js';
 import type { Delivery, EventStream, StreamConsumer } from '../../ports/event-stream.js';
+import type { TextLogItem } from '../../ports/prediction-log-sink.js';
 import type { SqlClient } from '../../ports/sql.js';
 import { loadModel } from '../../registry/load-model.js';
 import type { ModelRegistry } from '../../registry/model-registry.js';
@@ -28,6 +30,18 @@ export interface LearnerDeps {
   readonly now?: () => number;
   /** Called after each checkpoint commits with the event ids it made durable (tests count them). */
   readonly onCheckpoint?: (ids: readonly string[]) => void;
+  /**
+   * Called once a snapshot is registered, before its alias moves, with the learner's last answers
+   * (given before each example was learned, as the log keeps served ones) and their true labels:
+   * what the snapshot's reference profile is made of. A failure is logged, never the learner's.
+   */
+  readonly onSnapshot?: (version: number, recent: RecentAnswers) => Promise<void>;
+}
+
+/** The learner's last progressive answers (at most its window; since the process started). */
+export interface RecentAnswers {
+  readonly items: readonly TextLogItem[];
+  readonly labels: readonly string[];
 }
 
 /** Counters and guardrail state, stored with each checkpoint. */
@@ -77,6 +91,8 @@ export class OnlineLearner {
   private model: OnlineTextClassifier;
   private window: ProgressiveWindow;
   private meta: LearnerMeta;
+  /** The last answers and labels, for the snapshots' profiles (in memory: a restart starts empty). */
+  private readonly recent: Array<{ item: TextLogItem; label: string }> = [];
   private consumer: StreamConsumer | undefined;
   /** Learned, not yet committed: their ids (dedupe within the batch) and deliveries to ack. */
   private pending: LearnedEvent[] = [];
@@ -120,6 +136,21 @@ export class OnlineLearner {
       ackWaitMs: this.s.ackWaitMs,
     });
     await this.refreshCompared();
+  }
+
+  private rememberAnswer(input: TextInput, label: string, outcome: LearnOutcome): void {
+    const { predicted, confidence } = outcome;
+    this.recent.push({
+      item: {
+        title: input.title,
+        description: input.description,
+        prediction: predicted ?? '',
+        probabilities: predicted !== undefined && confidence !== undefined ? { [predicted]: confidence } : {},
+        source: 'model',
+      },
+      label,
+    });
+    if (this.recent.length > this.s.window) this.recent.shift();
   }
 
   get learnedModel(): OnlineTextClassifier {
@@ -192,6 +223,7 @@ export class OnlineLearner {
     }
     const outcome = this.model.learnOne(input, event.label);
     this.window.push({ label: event.label, learner: outcome.predicted ?? null, versions });
+    this.rememberAnswer(input, event.label, outcome);
     this.meta.learned++;
     this.pending.push({ id: d.id, sequence: d.sequence });
     this.pendingIds.add(d.id);
@@ -250,6 +282,18 @@ export class OnlineLearner {
       this.deps.kindContext,
     );
     const version = registered.version;
+    if (this.deps.onSnapshot && this.recent.length > 0) {
+      const recent = {
+        items: this.recent.map((r) => r.item),
+        labels: this.recent.map((r) => r.label),
+      };
+      await this.deps.onSnapshot(version, recent).catch((e: unknown) =>
+        this.log('no reference profile for the snapshot', {
+          version,
+          error: e instanceof Error ? e.message : String(e),
+        }),
+      );
+    }
     this.meta.lastSnapshotLabels = this.meta.learned;
     this.meta.lastSnapshotAtMs = this.now();
     this.meta.lastSnapshotVersion = version;

@@ -53,6 +53,15 @@ export async function buildProfile(opts: BuildProfileOptions): Promise<Reference
       rows += chunk.length;
     }
   }
+  return profileOf(acc, rows, opts);
+}
+
+/** The profile's fields around what the accumulator summarised. */
+function profileOf(
+  acc: ObservationAccumulator,
+  rows: number,
+  opts: Omit<BuildProfileOptions, 'model' | 'rows'>,
+): ReferenceProfile {
   const result = acc.result();
   return {
     schema: 1,
@@ -74,6 +83,24 @@ export async function buildProfile(opts: BuildProfileOptions): Promise<Reference
         }
       : {}),
   };
+}
+
+/**
+ * A classifier's reference profile from answers it already gave, shaped as the log keeps them: the
+ * online learner's progressive answers (each given before the example was learned, as live traffic
+ * is answered), where running the model again on learned rows would overstate its confidence.
+ */
+export function profileFromLoggedItems(
+  items: readonly PredictionLogItem[],
+  opts: Omit<BuildProfileOptions, 'model' | 'rows'>,
+): ReferenceProfile {
+  const vocabulary = opts.vocabulary === undefined ? undefined : new Set(opts.vocabulary);
+  const acc = new ObservationAccumulator({
+    seed: opts.seed ?? DEFAULT_PROFILE_SEED,
+    ...(vocabulary !== undefined ? { vocabulary } : {}),
+  });
+  for (const item of items) acc.add(observe(item, { classifier: true }));
+  return profileOf(acc, items.length, opts);
 }
 
 /** What serving would have logged for this input and answer (prediction-service.ts does the same). */

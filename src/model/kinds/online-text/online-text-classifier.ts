@@ -63,6 +63,8 @@ const MAX_LABEL_LENGTH = 256;
 export interface LearnOutcome {
   /** What the model predicted before it learned the example (undefined while it knows no class). */
   readonly predicted: string | undefined;
+  /** The probability of `predicted` before the update (what serving would have answered). */
+  readonly confidence: number | undefined;
   /** True when the label was a new class. */
   readonly newClass: boolean;
 }
@@ -207,6 +209,7 @@ export class OnlineTextClassifier implements TextModel {
     const known = this.classIndex.get(label);
     const beforeBest = this.score(x);
     const predicted = beforeBest < 0 ? undefined : this.classList[beforeBest];
+    const confidence = beforeBest < 0 ? undefined : this.scores[beforeBest];
     let y = known;
     if (y === undefined) {
       y = this.addClass(label);
@@ -242,7 +245,7 @@ export class OnlineTextClassifier implements TextModel {
       }
     }
     this.updateCount++;
-    return { predicted, newClass: known === undefined };
+    return { predicted, confidence, newClass: known === undefined };
   }
 
   /** The top label, or undefined while no class is known. */
