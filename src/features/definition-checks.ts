@@ -1,5 +1,5 @@
+import { parseDuration } from '../core/duration.js';
 import { storableTextProblem } from '../core/text-guard.js';
-import { parseDuration } from './duration.js';
 import { childPath } from './json-positions.js';
 
 /** One thing wrong with a definition: the field path, what is wrong, and (JSON files) where. */

@@ -8,9 +8,10 @@
  * Durations are written as `'90s'`, `'15m'`, `'1h'`, `'7d'` or a number of milliseconds.
  * Names: `[a-z][a-z0-9_]{0,63}`. `ferry features apply` validates all of it (file, line, field).
  */
+import type { Duration } from '../core/duration.js';
 import type { FeatureValue } from '../ports/online-feature-store.js';
 
-export type Duration = string | number;
+export type { Duration };
 
 /** The value types a feature may have; `map` is string → number (e.g. views per tag). */
 export const FEATURE_TYPES = [

@@ -1,6 +1,6 @@
+import { durationMs } from '../core/duration.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { entityKeyOf, type FeatureValue, type OnlineFeatureStore } from '../ports/online-feature-store.js';
-import { durationMs } from './duration.js';
 import { byView, refName, resolveFeatures } from './feature-refs.js';
 import type { AppliedRepo } from './feature-repo-store.js';
 import { joinKeysOf, keyPart } from './row-transform.js';

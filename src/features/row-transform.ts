@@ -1,7 +1,7 @@
+import { durationMs } from '../core/duration.js';
 import { storableTextProblem } from '../core/text-guard.js';
 import { cleanText, tokenize } from '../model/text/clean.js';
 import { ENTITY_KEY_SEPARATOR, entityKeyOf, type FeatureValue } from '../ports/online-feature-store.js';
-import { durationMs } from './duration.js';
 import { parseEventTime } from './event-time.js';
 import type {
   FeatureRepoDef,

@@ -1,7 +1,7 @@
+import { durationMs } from '../core/duration.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { entityKeyOf, type FeatureValue } from '../ports/online-feature-store.js';
 import type { SqlExecutor } from '../ports/sql.js';
-import { durationMs } from './duration.js';
 import type { FeatureRepoDef, FeatureViewDef } from './feature-definitions.js';
 import { byView, type FeatureRef } from './feature-refs.js';
 import { type OfflineValues, readOfflineView } from './offline-store.js';

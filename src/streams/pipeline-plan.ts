@@ -1,6 +1,6 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
-import { parseDuration } from '../features/duration.js';
+import { parseDuration } from '../core/duration.js';
 import type {
   Duration,
   FeatureRepoDef,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { openFeedbackStore } from '../../app/open-feedback.js';
 import { openFerry } from '../../app/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
-import { parseDuration } from '../../features/duration.js';
+import { parseDuration } from '../../core/duration.js';
 import { checkClasses } from '../../monitoring/feedback/feedback-input.js';
 import { parseLabelFile } from '../../monitoring/feedback/label-file.js';
 import { type QualityReport, rollingQuality } from '../../monitoring/feedback/quality.js';

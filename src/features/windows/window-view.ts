@@ -1,5 +1,5 @@
+import { parseDuration } from '../../core/duration.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
-import { parseDuration } from '../duration.js';
 import type { AggregationFn, Duration, FeatureType, FeatureViewDef } from '../feature-definitions.js';
 import { DEFAULT_TOP_K, TOP_K_MAX } from '../validate-definitions.js';
 import type { CompiledAggregation } from './accumulators.js';

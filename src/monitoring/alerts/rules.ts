@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseDuration } from '../../core/duration.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { DETECTOR_NAMES } from '../detectors/index.js';
 
@@ -102,27 +103,13 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
   },
 ];
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /**
- * A duration: `<integer><unit>` parts, largest first (`90s`, `5m`, `1h30m`, `250ms`), or a whole
- * number of milliseconds. Undefined when it is neither.
+ * A duration (`core/duration.ts`: `90s`, `5m`, `1h30m`, `250ms`, or a whole number of
+ * milliseconds), not negative. Undefined when it is not one.
  */
 export function parseDurationMs(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return parseDurationMs(Number(text));
-  let total = 0;
-  let last = Number.POSITIVE_INFINITY;
-  for (const m of text.matchAll(/(\d+)(ms|s|m|h|d)|(.)/gy)) {
-    if (m[3] !== undefined) return undefined;
-    const unit = UNIT_MS[m[2]!]!;
-    if (unit >= last) return undefined;
-    last = unit;
-    total += Number(m[1]) * unit;
-  }
-  return Number.isSafeInteger(total) ? total : undefined;
+  const r = parseDuration(value);
+  return r.ok && r.ms >= 0 ? r.ms : undefined;
 }
 
 function invalid(file: string, field: string, problem: string): FerryError {

@@ -1,3 +1,4 @@
+import { parseDuration } from '../../core/duration.js';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 
 /** A window of the prediction log: [since, until), ISO 8601 UTC with milliseconds (the log's format). */
@@ -6,14 +7,6 @@ export interface ReportWindow {
   readonly until: string;
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 7 * 86_400_000,
-};
 /** The longest window: a year and a day (FERRY_MONITOR_WINDOW_MS's bound). */
 const MAX_WINDOW_MS = 366 * 86_400_000;
 
@@ -21,17 +14,16 @@ function invalid(message: string): FerryError {
   return new FerryError(ErrorCode.MONITOR_INVALID, message);
 }
 
-/** `90s`, `15m`, `1h`, `7d`, `2w`, `500ms`: a positive whole number and a unit, nothing else. */
-function parseDuration(text: string, what = '--window'): number {
-  const match = /^([1-9][0-9]{0,12})(ms|s|m|h|d|w)$/.exec(text.trim());
-  if (!match) {
+/** A positive duration (`core/duration.ts`: `90s`, `1h30m`, `7d`, or milliseconds), at most MAX_WINDOW_MS. */
+function windowMsOf(text: string, what: string): number {
+  const r = parseDuration(text);
+  if (!r.ok || r.ms <= 0) {
     throw invalid(
-      `${what} "${text.slice(0, 50)}" is not a duration: a whole number and ms, s, m, h, d or w (e.g. 1h, 30m, 7d)`,
+      `${what} "${text.slice(0, 50)}" is not a positive duration (e.g. 1h, 30m, 1h30m, 7d, or milliseconds)`,
     );
   }
-  const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
-  if (ms > MAX_WINDOW_MS) throw invalid(`${what} ${text} is longer than 366 days`);
-  return ms;
+  if (r.ms > MAX_WINDOW_MS) throw invalid(`${what} ${text.slice(0, 50)} is longer than 366 days`);
+  return r.ms;
 }
 
 /** Strict ISO 8601 with a date and time and a zone (Z or ±hh:mm): the form the log's times compare with. */
@@ -56,13 +48,16 @@ export function resolveWindow(opts: {
   readonly until?: string | undefined;
   readonly defaultWindowMs: number;
   readonly now: Date;
+  /** How the caller names the three in messages: the CLI's flags (default) or a query's parameters. */
+  readonly names?: 'flags' | 'query';
 }): ReportWindow {
+  const name = (key: 'window' | 'since' | 'until') => (opts.names === 'query' ? key : `--${key}`);
   if (opts.window !== undefined && opts.since !== undefined && opts.until !== undefined) {
-    throw invalid('give --window or --since and --until, not all three');
+    throw invalid(`give ${name('window')} or ${name('since')} and ${name('until')}, not all three`);
   }
-  const until = opts.until !== undefined ? parseInstant(opts.until, '--until') : undefined;
-  const since = opts.since !== undefined ? parseInstant(opts.since, '--since') : undefined;
-  const windowMs = opts.window !== undefined ? parseDuration(opts.window) : opts.defaultWindowMs;
+  const until = opts.until !== undefined ? parseInstant(opts.until, name('until')) : undefined;
+  const since = opts.since !== undefined ? parseInstant(opts.since, name('since')) : undefined;
+  const windowMs = opts.window !== undefined ? windowMsOf(opts.window, name('window')) : opts.defaultWindowMs;
   const end =
     until ??
     (since !== undefined && opts.window !== undefined ? new Date(since.getTime() + windowMs) : opts.now);

@@ -71,6 +71,41 @@ describe('GET /v1/monitoring/{model} (inject)', () => {
     }
   });
 
+  it('nasty inputs: huge numbers, far-past and far-future times, NUL, a huge name, an unknown model: stable codes, named as the query names them', async () => {
+    const cases: Array<[string, number, string, RegExp?]> = [
+      [`${MODEL}?window=1e308`, 400, 'FERRY_MONITOR_INVALID', /^window "1e308"/],
+      [`${MODEL}?window=${'9'.repeat(400)}`, 400, 'FERRY_HTTP_INVALID_REQUEST'],
+      [`${MODEL}?window=400d`, 400, 'FERRY_MONITOR_INVALID', /longer than 366 days/],
+      [`${MODEL}?since=9999-12-31T00:00:00Z`, 400, 'FERRY_MONITOR_INVALID', /the window is empty/],
+      [`${MODEL}?since=%2B275760-09-13T00:00:00Z`, 400, 'FERRY_MONITOR_INVALID', /^since /],
+      [`${MODEL}?version=9999999999`, 400, 'FERRY_REGISTRY_INVALID_REF'],
+      [`${MODEL}?version=1&alias=staging`, 400, 'FERRY_MONITOR_INVALID'],
+      [`${MODEL}?alias=%00`, 400, 'FERRY_HTTP_INVALID_REQUEST'],
+      ['bad%00name', 400, 'FERRY_REGISTRY_INVALID_REF'],
+      ['m'.repeat(5000), 400, 'FERRY_HTTP_INVALID_REQUEST'],
+      ['other-model', 404, 'FERRY_REGISTRY_NOT_FOUND'],
+    ];
+    for (const [path, status, code, message] of cases) {
+      const res = await s.app.inject({
+        method: 'GET',
+        url: `/v1/monitoring/${path}`,
+        headers: auth(MONITOR_TOKEN),
+      });
+      expect(res.statusCode, path.slice(0, 60)).toBe(status);
+      expect(res.json().error.code, path.slice(0, 60)).toBe(code);
+      if (message) expect(res.json().error.message, path.slice(0, 60)).toMatch(message);
+      expect(res.body).not.toMatch(STACK_TRACE);
+    }
+    // A window in year 0 is a window with no data, not an error.
+    const past = await s.app.inject({
+      method: 'GET',
+      url: `/v1/monitoring/${MODEL}?until=0000-01-01T00:00:00Z`,
+      headers: auth(MONITOR_TOKEN),
+    });
+    expect(past.statusCode).toBe(200);
+    expect(past.json().status).toBe('no-data');
+  });
+
   it('no prediction in the window: status no-data, not an error', async () => {
     const res = await s.app.inject({
       method: 'GET',

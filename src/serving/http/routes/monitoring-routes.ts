@@ -112,6 +112,7 @@ export function registerMonitoringRoutes(
         until: q.until,
         defaultWindowMs: deps.defaultWindowMs,
         now: new Date(t),
+        names: 'query',
       });
       const report = deps.report(ref, window);
       cache.delete(key);

@@ -1,7 +1,8 @@
-import type { Duration } from './feature-definitions.js';
+/** A duration as configuration gives it: milliseconds, or text such as "1h30m". */
+export type Duration = string | number;
 
 /**
- * Durations of feature definitions: a number of milliseconds, or text made of one or more
+ * Durations of feature definitions, drift windows and alert rules: a number of milliseconds, or text made of one or more
  * `<integer><unit>` parts, largest unit first (`90s`, `15m`, `1h30m`, `7d`, `2w`, `250ms`).
  * Units: `ms`, `s`, `m`, `h`, `d` (24 h) and `w` (7 d). Fractions and signs are not accepted in
  * text: `1.5h` is spelled `1h30m`, so every duration is an exact integer of milliseconds.
