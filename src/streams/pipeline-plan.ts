@@ -1,6 +1,6 @@
+import { parseDuration } from '../core/duration.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { sha256Hex } from '../core/hash.js';
-import { parseDuration } from '../core/duration.js';
 import type {
   Duration,
   FeatureRepoDef,

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { ErrorCode, FerryError } from '../../core/errors.js';
 import { formatDuration, parseDuration } from '../../core/duration.js';
+import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { FeatureViewDef } from '../../features/feature-definitions.js';
 import { formatPlan, isDestructive, isEmptyPlan } from '../../features/plan.js';
 import { type JsonObject, repoObjects } from '../../features/repo-objects.js';
