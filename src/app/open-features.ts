@@ -1,5 +1,4 @@
-import { openOnlineStore, openSqlClient } from '../adapters/factory.js';
-import { SqlOnlineStore } from '../adapters/sql/sql-online-store.js';
+import { openSqlClient } from '../adapters/factory.js';
 import type { FerryConfig } from '../core/config.js';
 import { readSetting } from '../core/settings/read-settings.js';
 import { FeatureRepoStore } from '../features/feature-repo-store.js';
@@ -7,6 +6,7 @@ import type { OpenSource } from '../features/source-rows.js';
 import type { OnlineFeatureStore } from '../ports/online-feature-store.js';
 import type { SqlClient } from '../ports/sql.js';
 import { featureSourceOpener } from './feature-sources.js';
+import { lazyOnlineStore } from './lazy-online-store.js';
 
 /**
  * The feature store's backends from the settings: the repository and the offline store in the
@@ -36,33 +36,15 @@ export async function openFeatures(
     await sql.close().catch(() => {});
     throw e;
   }
-  let online: Promise<OnlineFeatureStore> | undefined;
-  const openOnline = async (): Promise<OnlineFeatureStore> => {
-    const store = onlineUrl === undefined ? new SqlOnlineStore({ sql }) : openOnlineStore(onlineUrl);
-    try {
-      await store.init();
-    } catch (e) {
-      await store.close().catch(() => {});
-      throw e;
-    }
-    return store;
-  };
+  const online = lazyOnlineStore(sql, onlineUrl);
   return {
     sql,
     repoStore,
-    online: () => {
-      online ??= openOnline().catch((e: unknown) => {
-        online = undefined;
-        throw e;
-      });
-      return online;
-    },
+    online: online.get,
     openSource: featureSourceOpener(sql, config.db),
     close: async () => {
-      const opened = online;
-      online = undefined;
       try {
-        if (opened !== undefined) await (await opened.catch(() => undefined))?.close();
+        await online.close();
       } finally {
         await sql.close();
       }

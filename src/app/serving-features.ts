@@ -1,14 +1,13 @@
 import { join } from 'node:path';
-import { openEventStream, openOnlineStore } from '../adapters/factory.js';
-import { SqlOnlineStore } from '../adapters/sql/sql-online-store.js';
+import { openEventStream } from '../adapters/factory.js';
 import type { FerryConfig } from '../core/config.js';
 import { FeatureRepoStore } from '../features/feature-repo-store.js';
 import { joinKeysOf } from '../features/row-transform.js';
 import type { EventStream } from '../ports/event-stream.js';
-import type { OnlineFeatureStore } from '../ports/online-feature-store.js';
 import { FeatureAccess } from '../serving/feature-access.js';
 import type { ServerContext } from '../serving/http/server-context.js';
 import type { ServingConfig } from '../serving/serving-config.js';
+import { lazyOnlineStore } from './lazy-online-store.js';
 import type { Closers } from './lifecycle.js';
 import type { FerryContext } from './open-ferry.js';
 
@@ -26,34 +25,12 @@ export async function openServingFeatures(args: {
   const { ferry, sc, closers } = args;
   const repoStore = new FeatureRepoStore({ sql: ferry.sql });
   await repoStore.init();
-  let online: Promise<OnlineFeatureStore> | undefined;
-  const open = async () => {
-    const store =
-      sc.onlineStore === undefined ? new SqlOnlineStore({ sql: ferry.sql }) : openOnlineStore(sc.onlineStore);
-    try {
-      await store.init();
-    } catch (e) {
-      await store.close().catch(() => {});
-      throw e;
-    }
-    return store;
-  };
-  closers.add('online feature store', async () => {
-    const opened = online;
-    online = undefined;
-    // The SQL store shares the registry's client, which the database closer closes.
-    if (opened !== undefined && sc.onlineStore !== undefined)
-      await (await opened.catch(() => undefined))?.close();
-  });
+  const online = lazyOnlineStore(ferry.sql, sc.onlineStore);
+  // A table store shares the registry's client, which the database closer closes.
+  closers.add('online feature store', () => online.close());
   const access = new FeatureAccess({
     repoStore,
-    online: () => {
-      online ??= open().catch((e: unknown) => {
-        online = undefined;
-        throw e;
-      });
-      return online;
-    },
+    online: online.get,
   });
   const { repo } = await repoStore.appliedRepo();
   const model = sc.models[0];
