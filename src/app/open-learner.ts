@@ -73,9 +73,13 @@ export function profileSnapshots(
   ferry: Pick<FerryContext, 'sql'>,
   model: string,
 ): NonNullable<LearnerDeps['onSnapshot']> {
+  let profiles: ReturnType<typeof openProfileStore> | undefined; // migrated once, on the first snapshot
   return async (version, recent) => {
-    const profiles = await openProfileStore(ferry);
-    await profiles.put(
+    profiles ??= openProfileStore(ferry).catch((e: unknown) => {
+      profiles = undefined; // tried again at the next snapshot
+      throw e;
+    });
+    await (await profiles).put(
       profileFromLoggedItems(recent.items, {
         name: model,
         version,

@@ -25,6 +25,7 @@ export async function openRetrain(
   warn: (message: string) => void = (message) => process.stderr.write(`ferry: warning: ${message}\n`),
 ): Promise<RetrainDeps> {
   const feedback = feedbackSource === undefined ? await openFeedbackStore(ferry) : feedbackSource;
+  const profiles = await openProfileStore(ferry);
   const store = new RetrainStore({ sql: ferry.sql });
   await store.init();
   const experimentStore = new ExperimentStore({ sql: ferry.sql });
@@ -38,7 +39,7 @@ export async function openRetrain(
     experiments: new ExperimentService({ store: experimentStore, registry: ferry.registry, stats }),
     onRegistered: async (version, outcome, trainRows) => {
       try {
-        await profileTrainedVersion(await openProfileStore(ferry), version, outcome, trainRows);
+        await profileTrainedVersion(profiles, version, outcome, trainRows);
       } catch (e) {
         warn(
           `no reference profile for ${version.name}/${version.version} (${e instanceof Error ? e.message : String(e)}); make one with \`ferry monitor profile\``,
