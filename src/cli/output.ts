@@ -25,6 +25,14 @@ export async function writeJsonFile(path: string, value: unknown, flag = '--resu
   return full;
 }
 
+/** Codes that mean the command line is wrong: exit 2. */
+const USAGE_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.CLI_USAGE,
+  ErrorCode.CLI_OUTPUT_PATH,
+  ErrorCode.OPTIMIZE_INVALID,
+  ErrorCode.OPTIMIZE_UNSUPPORTED,
+]);
+
 /** Prints an error as one clear line (or JSON with --json) and returns the exit code; never a stack. */
 export function reportError(e: unknown, json: boolean): number {
   const err = toFerryError(e);
@@ -33,7 +41,7 @@ export function reportError(e: unknown, json: boolean): number {
   if (err.code === ErrorCode.INTERNAL && debugEnabled())
     process.stderr.write(`${String((err.cause as Error)?.stack)}\n`);
   // Exit 2: the command line is wrong (a bad flag value, an output path that cannot be written).
-  return err.code === ErrorCode.CLI_USAGE || err.code === ErrorCode.CLI_OUTPUT_PATH ? 2 : 1;
+  return USAGE_CODES.has(err.code) ? 2 : 1;
 }
 
 /**

@@ -416,6 +416,16 @@ export const ERROR_CODES = {
     description:
       'an online learner setting or labeled event that is malformed (unknown class, empty text, bad rate)',
   },
+  FERRY_OPTIMIZE_INVALID: {
+    status: 400,
+    description:
+      'an optimization or export option out of range or malformed (sparsity outside (0, 1), unknown dtype, a student spec that does not parse, a temperature <= 0); nothing was registered',
+  },
+  FERRY_OPTIMIZE_UNSUPPORTED: {
+    status: 400,
+    description:
+      'a model kind (or method) that `ferry optimize` or `ferry models export` cannot handle; the message names the kinds that can',
+  },
   FERRY_INTERNAL: {
     status: 500,
     description:

@@ -99,6 +99,11 @@ export function softmaxProbabilities(
     const v = values[p]!;
     for (let c = 0; c < classes; c++) out[c]! += v * weights[base + c]!;
   }
+  softmaxInPlace(out, classes);
+}
+
+/** Turns the first `classes` logits of `out` into probabilities (max-shifted for stability). */
+export function softmaxInPlace(out: Float64Array, classes: number): void {
   let max = out[0]!;
   for (let c = 1; c < classes; c++) max = Math.max(max, out[c]!);
   let sum = 0;

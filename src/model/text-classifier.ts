@@ -8,10 +8,11 @@ import {
   isJsonObject,
   ownField,
 } from './artifact-fields.js';
+import { DenseHead, headProbabilities, type LinearHead } from './linear-head.js';
 import type { Prediction, TextInput, TextModel } from './model.js';
 import { TEXT_SIGNATURE } from './model.js';
-import { fitSoftmaxRegression, softmaxProbabilities } from './softmax-regression.js';
-import { type CsrMatrix, csrFromRows } from './sparse.js';
+import { fitSoftmaxRegression } from './softmax-regression.js';
+import { type CsrMatrix, csrFromRows, type SparseVector } from './sparse.js';
 import type { NamedTensors, Signature } from './tensor.js';
 import { decodeFloat32, decodeInt32, encodeTensor } from './tensor-codec.js';
 import { projectText, tokenize } from './text/clean.js';
@@ -111,9 +112,8 @@ export class TextClassifier implements TextModel {
   constructor(
     readonly params: TextClassifierParams,
     readonly classes: readonly string[],
-    private readonly tfidf: TfidfState,
-    private readonly weights: Float32Array,
-    private readonly bias: Float32Array,
+    readonly tfidf: TfidfState,
+    readonly head: LinearHead,
   ) {
     this.transformer = new TfidfTransformer(tfidf);
     this.scratch = new Float64Array(classes.length);
@@ -154,16 +154,23 @@ export class TextClassifier implements TextModel {
       params,
       f.classes,
       f.tfidf,
-      Float32Array.from(fit.theta.subarray(0, biasAt)),
-      Float32Array.from(fit.theta.subarray(biasAt)),
+      new DenseHead(
+        Float32Array.from(fit.theta.subarray(0, biasAt)),
+        Float32Array.from(fit.theta.subarray(biasAt)),
+      ),
     );
     return { model, theta: fit.theta, iterations: fit.iterations };
   }
 
+  /** The item's tf-idf features (indices into the vocabulary, values): what the head sees. */
+  features(input: TextInput): SparseVector {
+    return this.transformer.transform(tokenize(projectText(input.title, input.description)));
+  }
+
   /** Probabilities in `classes` order, written into a fresh array. */
   probabilities(input: TextInput): Float64Array {
-    const v = this.transformer.transform(tokenize(projectText(input.title, input.description)));
-    softmaxProbabilities(this.weights, this.bias, this.classes.length, v.indices, v.values, this.scratch);
+    const v = this.features(input);
+    headProbabilities(this.head, v.indices, v.values, this.scratch);
     return Float64Array.from(this.scratch);
   }
 
@@ -203,8 +210,7 @@ export class TextClassifier implements TextModel {
       { ...this.params, otherThreshold: threshold },
       this.classes,
       this.tfidf,
-      this.weights,
-      this.bias,
+      this.head,
     );
   }
 
@@ -231,8 +237,8 @@ export class TextClassifier implements TextModel {
       tensors: {
         hashes: encodeTensor(this.tfidf.hashes),
         idf: encodeTensor(this.tfidf.idf),
-        weights: encodeTensor(this.weights),
-        bias: encodeTensor(this.bias),
+        weights: encodeTensor(this.head.denseWeights()),
+        bias: encodeTensor(this.head.bias),
       },
     };
     return new TextEncoder().encode(JSON.stringify(body));
@@ -266,7 +272,7 @@ export class TextClassifier implements TextModel {
       wordFeatures,
       idf,
     };
-    return new TextClassifier(params, classes, tfidf, weights, bias);
+    return new TextClassifier(params, classes, tfidf, new DenseHead(weights, bias));
   }
 }
 

@@ -21,6 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   monitoring: ['core', 'ports', 'model', 'registry', 'train'],
   learning: ['core', 'ports', 'model', 'registry', 'train', 'monitoring'],
   features: ['core', 'ports', 'model'],
+  optimize: ['core', 'ports', 'model', 'registry', 'train'],
   streams: ['core', 'ports', 'model', 'registry', 'features'],
   adapters: ['core', 'ports'],
   app: [
@@ -36,6 +37,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'streams',
     'monitoring',
     'learning',
+    'optimize',
     'adapters',
   ],
   cli: [
@@ -51,6 +53,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'streams',
     'monitoring',
     'learning',
+    'optimize',
     'app',
   ],
   // The library entry (package.json "main") re-exports the public API, the wiring's openers included.
@@ -67,6 +70,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'streams',
     'monitoring',
     'learning',
+    'optimize',
     'adapters',
     'app',
   ],
