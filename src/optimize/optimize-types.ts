@@ -1,3 +1,5 @@
+import type { Model } from '../model/model.js';
+import type { Signature } from '../model/tensor.js';
 import type { LabeledProject } from '../train/dataset.js';
 
 /*
@@ -126,3 +128,44 @@ export interface KindOptimizer {
   prune?(artifact: Uint8Array, opts: PruneOptions, ctx: OptimizeContext): Promise<OptimizedArtifact>;
   quantize?(artifact: Uint8Array, opts: QuantizeOptions, ctx: OptimizeContext): Promise<OptimizedArtifact>;
 }
+
+/**
+ * Distillation: any model whose signature is the text contract (title, description in; label,
+ * probabilities out) teaches; the student is a built-in text kind.
+ */
+export type Distill = (
+  teacher: Model,
+  training: TrainingRows,
+  opts: DistillOptions,
+  ctx: OptimizeContext,
+) => Promise<OptimizedArtifact>;
+
+/** The methods Ferry has, assembled in one place (app/) and handed to the orchestration. */
+export interface Optimizers {
+  readonly kinds: readonly KindOptimizer[];
+  readonly distill: Distill;
+}
+
+/** The rows every model of a report is scored on. */
+export interface EvalSet {
+  source: string;
+  rows: readonly LabeledProject[];
+  /** True when the parent was trained on these rows. */
+  seenInTraining: boolean;
+}
+
+/** A model to measure: its artifact as stored, opened by its kind. */
+export interface MeasureCandidate {
+  label: string;
+  ref: string | null;
+  kind: string;
+  artifact: Uint8Array;
+  signature: Signature | null;
+}
+
+/** Measures the parent and its variants on the same rows, the same way (report/measure.ts). */
+export type MeasureReport = (
+  parent: MeasureCandidate,
+  variants: readonly MeasureCandidate[],
+  evalSet: EvalSet,
+) => Promise<OptimizeReport>;
