@@ -90,10 +90,16 @@ export interface VariantMeasurement {
   latencyP99Ms: number;
   /** Throughput with batches of 256 rows. */
   predictionsPerSecond: number;
-  weightedF1: number;
-  perClassF1: Record<string, number>;
-  /** Against the parent; null on the parent's own row. */
-  agreement: { top1: number; meanAbsProbabilityDiff: number } | null;
+  /** Null when not measured: the model does not have the text contract (no label to score). */
+  weightedF1: number | null;
+  perClassF1: Record<string, number> | null;
+  /**
+   * Against the parent; null on the parent's own row and when either model lacks the text contract.
+   * meanAbsProbabilityDiff is null when either has no `probabilities` over named classes.
+   */
+  agreement: { top1: number; meanAbsProbabilityDiff: number | null } | null;
+  /** Why some figures are missing or how they were taken differently (e.g. on generated inputs). */
+  note?: string;
 }
 
 export interface OptimizeReport {

@@ -1,0 +1,258 @@
+import { createHash } from 'node:crypto';
+import { ErrorCode, FerryError } from '../../core/errors.js';
+import { generateInputs } from '../../model/generate-inputs.js';
+import { type OpenContext, openModel } from '../../model/kinds/index.js';
+import type { Model, TextInput } from '../../model/model.js';
+import { isBatchable, type NamedTensors } from '../../model/tensor.js';
+import type { LabeledProject } from '../../train/dataset.js';
+import type { EvalSet, MeasureCandidate, MeasureReport, VariantMeasurement } from '../optimize-types.js';
+import { heldBytes, median, nowMs, percentile, settleGc } from './measure-stats.js';
+import { agreementWith, scoreF1 } from './score.js';
+import { hasTextContract, readTextOutputs, type TextPredictions, textInputs } from './text-contract.js';
+
+export interface MeasureOptions {
+  /** Where kinds may unpack files (KindContext.cacheDir). */
+  cacheDir: string;
+  /** Longest one call into a model may take (KindContext.callTimeoutMs). */
+  callTimeoutMs: number;
+  /** Opens timed for the load time (median); default 5. */
+  loadRuns?: number;
+  /** Of those opens, how many are also measured for memory (median); default 3. */
+  memoryRuns?: number;
+  /** Calls of one row timed for the latency percentiles; default 2000. */
+  latencyCalls?: number;
+  /** Untimed calls first, so that lazy work (JIT, caches) is not counted; default 50. */
+  warmupCalls?: number;
+  /** Rows per call for the throughput and the scoring; default 256. */
+  batchSize?: number;
+  /** Rows pushed through for the throughput; default 4096. */
+  throughputRows?: number;
+  /** Wall time after which the latency and throughput loops stop early, per model; default 10 s each. */
+  timeBudgetMs?: number;
+  /** Seed of the generated inputs for a model without the text contract; default 0. */
+  seed?: number;
+  onProgress?: (step: string, done: number, total: number) => void;
+}
+
+type Settings = Required<Omit<MeasureOptions, 'onProgress'>> & Pick<MeasureOptions, 'onProgress'>;
+
+const DEFAULTS = {
+  loadRuns: 5,
+  memoryRuns: 3,
+  latencyCalls: 2000,
+  warmupCalls: 50,
+  batchSize: 256,
+  throughputRows: 4096,
+  timeBudgetMs: 10_000,
+  seed: 0,
+} as const;
+
+function settingsOf(opts: MeasureOptions): Settings {
+  const s = { ...DEFAULTS, ...opts };
+  for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+    const v = s[key];
+    const ok = Number.isSafeInteger(v) && (v > 0 || (v === 0 && (key === 'warmupCalls' || key === 'seed')));
+    if (!ok)
+      throw new FerryError(ErrorCode.OPTIMIZE_INVALID, `measure option ${key} must be a positive integer`);
+  }
+  if (s.memoryRuns > s.loadRuns) s.memoryRuns = s.loadRuns;
+  return s;
+}
+
+/** A candidate's figures, and its predictions on the evaluation rows for the agreement (null without the text contract). */
+interface Measured {
+  row: VariantMeasurement;
+  predictions: TextPredictions | null;
+  classes: readonly string[];
+}
+
+/**
+ * The report's measurements: every candidate, the parent first, opened and run the same way on the
+ * same rows. Figures are taken, not estimated; a figure that cannot be taken for a model (F1 and
+ * agreement without the text contract) is null, never a guess.
+ *
+ * - load: median wall time of `openModel` over `loadRuns` opens of the stored bytes;
+ * - memory: median growth of `heapUsed + arrayBuffers` (process.memoryUsage) across one open, read
+ *   after forced full GCs before and after (the model still held), so it is what the opened model
+ *   retains in JavaScript. Memory a native library allocates outside ArrayBuffers (an ONNX session)
+ *   and a remote server's memory are not included; noise below zero is reported as 0;
+ * - latency: one row per `infer` call after `warmupCalls` untimed calls, p50 and p99 (nearest rank);
+ * - throughput: rows per second of `infer` time with `batchSize` rows per call (1 when the
+ *   signature is not batchable);
+ * - F1: train/metrics.ts on the evaluation rows; agreement: against the parent's answers.
+ *
+ * A model without the text contract is timed on inputs generated from its signature (said in `note`).
+ */
+export function createMeasureReport(opts: MeasureOptions): MeasureReport {
+  const s = settingsOf(opts);
+  return async (parent, variants, evalSet) => {
+    if (evalSet.rows.length === 0) {
+      throw new FerryError(ErrorCode.OPTIMIZE_INVALID, `the evaluation set ${evalSet.source} has no rows`);
+    }
+    const all = [parent, ...variants];
+    const measured: Measured[] = [];
+    for (const [i, candidate] of all.entries()) {
+      s.onProgress?.(`measuring ${candidate.label}`, i, all.length);
+      measured.push(await measureOne(candidate, evalSet, s));
+    }
+    s.onProgress?.('measured', all.length, all.length);
+    const [base, ...rest] = measured;
+    const agreement = (m: Measured): VariantMeasurement['agreement'] =>
+      base!.predictions !== null && m.predictions !== null
+        ? agreementWith(base!.predictions, base!.classes, m.predictions)
+        : null;
+    return {
+      evalSet: { source: evalSet.source, rows: evalSet.rows.length, seenInTraining: evalSet.seenInTraining },
+      parent: base!.row,
+      variants: rest.map((m) => ({ ...m.row, agreement: agreement(m) })),
+    };
+  };
+}
+
+async function measureOne(c: MeasureCandidate, evalSet: EvalSet, s: Settings): Promise<Measured> {
+  const ctx: OpenContext = {
+    cacheDir: s.cacheDir,
+    callTimeoutMs: s.callTimeoutMs,
+    signature: c.signature ?? undefined,
+    sha256: createHash('sha256').update(c.artifact).digest('hex'),
+  };
+  const { loadMs, memoryBytes } = await measureLoad(c, ctx, s);
+  const model = await openModel(c.kind, c.artifact, ctx);
+  try {
+    const text = hasTextContract(model);
+    const inputs = inputsMaker(model, text, evalSet.rows, s.seed);
+    const latency = await measureLatency(model, inputs, s);
+    const predictionsPerSecond = await measureThroughput(model, inputs, s);
+    const predictions = text ? await predictAll(model, evalSet.rows, s) : null;
+    const f1 = predictions
+      ? scoreF1(
+          evalSet.rows.map((r) => r.tag),
+          predictions,
+          model.classes,
+        )
+      : null;
+    const row: VariantMeasurement = {
+      label: c.label,
+      ref: c.ref,
+      kind: c.kind,
+      artifactBytes: c.artifact.byteLength,
+      memoryBytes,
+      loadMs,
+      latencyP50Ms: latency.p50,
+      latencyP99Ms: latency.p99,
+      predictionsPerSecond,
+      weightedF1: f1?.weightedF1 ?? null,
+      perClassF1: f1?.perClassF1 ?? null,
+      agreement: null,
+      ...(text
+        ? {}
+        : {
+            note: 'no text contract (title, description -> label/probabilities): timed on inputs generated from the signature; F1 and agreement not measured',
+          }),
+    };
+    return { row, predictions, classes: model.classes };
+  } finally {
+    await model.close?.();
+  }
+}
+
+async function measureLoad(
+  c: MeasureCandidate,
+  ctx: OpenContext,
+  s: Settings,
+): Promise<{ loadMs: number; memoryBytes: number }> {
+  const times: number[] = [];
+  const growth: number[] = [];
+  // Outside the loop and cleared after each open: an async function keeps a loop's `const` alive in
+  // its saved registers until the next assignment, so the previous model would still be held when
+  // the next reading starts (and be freed inside it, cancelling the growth).
+  let model: Model | undefined;
+  for (let i = 0; i < s.loadRuns; i++) {
+    const withMemory = i < s.memoryRuns;
+    if (withMemory) await settleGc();
+    const before = heldBytes();
+    const t0 = nowMs();
+    model = await openModel(c.kind, c.artifact, ctx);
+    times.push(nowMs() - t0);
+    if (withMemory) {
+      await settleGc();
+      growth.push(heldBytes() - before);
+    }
+    await model.close?.();
+    model = undefined;
+  }
+  return { loadMs: median(times), memoryBytes: Math.max(0, median(growth)) };
+}
+
+/** Inputs of `n` rows starting at row `offset` of the evaluation rows (cycled), or generated ones. */
+type InputsMaker = (n: number, offset: number) => NamedTensors;
+
+function inputsMaker(
+  model: Model,
+  text: boolean,
+  rows: readonly LabeledProject[],
+  seed: number,
+): InputsMaker {
+  if (!text) return (n, offset) => generateInputs(model.signature, seed + offset, n);
+  return (n, offset) => {
+    const picked: TextInput[] = [];
+    for (let i = 0; i < n; i++) picked.push(rows[(offset + i) % rows.length]!);
+    return textInputs(model.signature, picked);
+  };
+}
+
+async function measureLatency(
+  model: Model,
+  inputs: InputsMaker,
+  s: Settings,
+): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < s.warmupCalls; i++) await model.infer(inputs(1, i));
+  const times: number[] = [];
+  const start = nowMs();
+  for (let i = 0; i < s.latencyCalls && (i === 0 || nowMs() - start < s.timeBudgetMs); i++) {
+    // Built before the clock starts: the figure is the model's, not the report's tensor building.
+    const request = inputs(1, i);
+    const t0 = nowMs();
+    await model.infer(request);
+    times.push(nowMs() - t0);
+  }
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+function rowsPerCall(model: Model, s: Settings): number {
+  return isBatchable(model.signature) ? s.batchSize : 1;
+}
+
+async function measureThroughput(model: Model, inputs: InputsMaker, s: Settings): Promise<number> {
+  const batch = rowsPerCall(model, s);
+  let rows = 0;
+  let inferMs = 0;
+  const start = nowMs();
+  while (rows < s.throughputRows && (rows === 0 || nowMs() - start < s.timeBudgetMs)) {
+    const request = inputs(batch, rows);
+    const t0 = nowMs();
+    await model.infer(request);
+    inferMs += nowMs() - t0;
+    rows += batch;
+  }
+  return rows / (Math.max(inferMs, 1e-6) / 1000);
+}
+
+async function predictAll(
+  model: Model,
+  rows: readonly LabeledProject[],
+  s: Settings,
+): Promise<TextPredictions> {
+  const batch = rowsPerCall(model, s);
+  const labels: string[] = [];
+  const probabilities: Record<string, number>[] = [];
+  let withProbabilities = true;
+  for (let i = 0; i < rows.length; i += batch) {
+    const chunk = rows.slice(i, i + batch);
+    const out = readTextOutputs(model, await model.infer(textInputs(model.signature, chunk)), chunk.length);
+    labels.push(...out.labels);
+    if (out.probabilities === null) withProbabilities = false;
+    else probabilities.push(...out.probabilities);
+  }
+  return { labels, probabilities: withProbabilities ? probabilities : null };
+}
