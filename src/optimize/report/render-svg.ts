@@ -84,11 +84,11 @@ function panel(
   );
   for (const t of xs) {
     parts.push(`<line x1="${c(px(t))}" y1="${bottom}" x2="${c(px(t))}" y2="${bottom + 5}" stroke="#444"/>`);
-    parts.push(text(px(t), bottom + 18, tickLabel(t), 'text-anchor="middle" font-size="11"'));
+    parts.push(text(px(t), bottom + 18, tickLabel(t, xs), 'text-anchor="middle" font-size="11"'));
   }
   for (const t of ys) {
     parts.push(`<line x1="${left}" y1="${c(py(t))}" x2="${right}" y2="${c(py(t))}" stroke="#e3e3e3"/>`);
-    parts.push(text(left - 8, py(t) + 4, tickLabel(t), 'text-anchor="end" font-size="11"'));
+    parts.push(text(left - 8, py(t) + 4, tickLabel(t, ys), 'text-anchor="end" font-size="11"'));
   }
   parts.push(text((left + right) / 2, bottom + 40, spec.xTitle, 'text-anchor="middle" font-size="12"'));
   const yMid = (top + bottom) / 2;
@@ -125,8 +125,10 @@ function panel(
   return `<g>${parts.join('')}</g>`;
 }
 
-function tickLabel(v: number): string {
-  return String(Number(v.toPrecision(6)));
+/** A tick's value with as many decimals as the step between ticks needs (0.80, 0.82, ...). */
+function tickLabel(v: number, ticks: readonly number[]): string {
+  const step = ticks.length > 1 ? Math.abs(ticks[1]! - ticks[0]!) : 1;
+  return v.toFixed(Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9))));
 }
 
 /** A self-contained SVG of the report: F1 against size (KB) and against p50 latency (ms). */

@@ -1,3 +1,4 @@
+import { kindLabel } from '../../model/kinds/index.js';
 import type { OptimizeReport, VariantMeasurement } from '../optimize-types.js';
 
 /*
@@ -17,6 +18,11 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(2)} MB`;
+}
+
+/** Sizes in KB always, so that the column compares at a glance (a variant may be 100x smaller). */
+function kilobytes(bytes: number): string {
+  return `${(bytes / 1024).toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })} KB`;
 }
 
 function f1(x: number | null): string {
@@ -66,8 +72,8 @@ function modelRow(m: VariantMeasurement, parent: VariantMeasurement, isParent: b
       : m.agreement.meanAbsProbabilityDiff.toFixed(4);
   return [
     m.ref === null ? m.label : `${m.label} (${m.ref})`,
-    m.kind,
-    formatBytes(m.artifactBytes),
+    kindLabel(m.kind),
+    kilobytes(m.artifactBytes),
     `${(m.artifactBytes / parent.artifactBytes).toFixed(2)}x`,
     formatBytes(m.memoryBytes),
     sig(m.loadMs),
