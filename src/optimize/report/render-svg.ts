@@ -1,5 +1,5 @@
 import type { OptimizeReport, VariantMeasurement } from '../optimize-types.js';
-import { niceTicks } from './svg-axis.js';
+import { niceTicks, placeLabels } from './svg-layout.js';
 
 /*
  * The report as a picture: two scatter panels, weighted F1 against artifact size and against p50
@@ -100,23 +100,38 @@ function panel(
       `text-anchor="middle" font-size="12" transform="rotate(-90 ${offsetX + 18} ${c(yMid)})"`,
     ),
   );
-  // Variants first, so the parent's point and label are drawn on top.
-  for (const p of [...points].sort((a, b) => Number(a.isParent) - Number(b.isParent))) {
-    const [cx, cy] = [px(p.x), py(p.y)];
+  // Variants first, so the parent's point is drawn on top; its label is placed first, so it gets
+  // the spot nearest its point.
+  const drawn = [...points].sort((a, b) => Number(a.isParent) - Number(b.isParent));
+  for (const p of drawn) {
     const colour = p.isParent ? PARENT_COLOUR : VARIANT_COLOUR;
     parts.push(
-      `<circle cx="${c(cx)}" cy="${c(cy)}" r="${p.isParent ? 7 : 5}" fill="${colour}" stroke="#222" stroke-width="${p.isParent ? 1.5 : 0.5}"/>`,
-    );
-    const anchorEnd = cx > right - 120;
-    parts.push(
-      text(
-        anchorEnd ? cx - 10 : cx + 10,
-        cy - 6,
-        p.model.label,
-        `font-size="11"${anchorEnd ? ' text-anchor="end"' : ''}${p.isParent ? ' font-weight="bold"' : ''}`,
-      ),
+      `<circle cx="${c(px(p.x))}" cy="${c(py(p.y))}" r="${p.isParent ? 7 : 5}" fill="${colour}" stroke="#222" stroke-width="${p.isParent ? 1.5 : 0.5}"/>`,
     );
   }
+  const byImportance = [...drawn].reverse();
+  const places = placeLabels(
+    byImportance.map((p) => ({ x: px(p.x), y: py(p.y), text: p.model.label })),
+    { left, right, top, bottom },
+  );
+  byImportance.forEach((p, i) => {
+    const place = places[i]!;
+    const [cx, cy] = [px(p.x), py(p.y)];
+    // A label moved away from its point is tied to it by a thin line.
+    if (Math.abs(place.y - 4 - cy) > 12) {
+      parts.push(
+        `<line x1="${c(cx)}" y1="${c(cy)}" x2="${c(place.x)}" y2="${c(place.y - 4)}" stroke="#999" stroke-width="0.6"/>`,
+      );
+    }
+    parts.push(
+      text(
+        place.x,
+        place.y,
+        p.model.label,
+        `font-size="11"${place.anchorEnd ? ' text-anchor="end"' : ''}${p.isParent ? ' font-weight="bold"' : ''}`,
+      ),
+    );
+  });
   if (skipped.length > 0) {
     parts.push(
       text(left, HEIGHT - 12, `not plotted (F1 not measured): ${skipped.join(', ')}`, 'font-size="10"'),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderReportPng } from '../../../../src/optimize/report/render-png.js';
 import { escapeXml, renderReportSvg } from '../../../../src/optimize/report/render-svg.js';
-import { niceTicks } from '../../../../src/optimize/report/svg-axis.js';
+import { niceTicks, placeLabels } from '../../../../src/optimize/report/svg-layout.js';
 import { expectFerryError } from '../../../helpers/expect-ferry-error.js';
 import { ODD_LABEL, REPORT } from './report-fixture.js';
 
@@ -75,6 +75,23 @@ describe('renderReportSvg', () => {
     expect(niceTicks(0.81, 0.87)).toEqual([0.8, 0.82, 0.84, 0.86, 0.88]);
     expect(svg).toContain('>3000</text>');
     expect(svg).toContain('>0.84</text>');
+  });
+
+  it('places the labels of points on one spot without overlap', () => {
+    const bounds = { left: 0, right: 400, top: 0, bottom: 300 };
+    const places = placeLabels(
+      ['parent', 'same model', 'C 1'].map((text) => ({ x: 200, y: 150, text })),
+      bounds,
+    );
+    const boxes = places.map((p, i) => {
+      const w = ['parent', 'same model', 'C 1'][i]!.length * 6.6;
+      return { x0: p.anchorEnd ? p.x - w : p.x, x1: p.anchorEnd ? p.x : p.x + w, y0: p.y - 11, y1: p.y + 3 };
+    });
+    for (const [i, a] of boxes.entries())
+      for (const b of boxes.slice(i + 1))
+        expect(a.x1 <= b.x0 || a.x0 >= b.x1 || a.y1 <= b.y0 || a.y0 >= b.y1).toBe(true);
+    // The first label (the parent's) gets the first place: right of the point, just above it.
+    expect(places[0]).toEqual({ x: 210, y: 144, anchorEnd: false });
   });
 });
 
