@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 
 /** The optional package that rasterises the SVG (a native module: loaded only when a PNG is asked for). */
-export const PNG_RENDERER_PACKAGE = '@resvg/resvg-js';
+const PNG_RENDERER_PACKAGE = '@resvg/resvg-js';
 
 type ResvgModule = typeof import('@resvg/resvg-js');
 
