@@ -1,3 +1,4 @@
+import { ErrorCode, FerryError } from '../../core/errors.js';
 import type { Model, TextInput } from '../../model/model.js';
 import { elementCount, type NamedTensors, type Signature, type TensorSpec } from '../../model/tensor.js';
 
@@ -20,16 +21,16 @@ function isNumeric(spec: TensorSpec): boolean {
   return spec.datatype !== 'BYTES' && spec.datatype !== 'BOOL';
 }
 
-/** Whether the report can feed the model texts and read a label from what it answers. */
+/**
+ * Whether the report can feed the model texts and read a label from what it answers: text inputs
+ * that take one row (every dimension variable or 1), a label or named probabilities out.
+ */
 export function hasTextContract(model: Model): boolean {
   const { inputs, outputs } = model.signature;
   const title = inputs.find((t) => t.name === 'title');
-  if (
-    title?.datatype !== 'BYTES' ||
-    !inputs.every((t) => TEXT_INPUTS.has(t.name) && t.datatype === 'BYTES')
-  ) {
-    return false;
-  }
+  const fits = (t: TensorSpec) =>
+    TEXT_INPUTS.has(t.name) && t.datatype === 'BYTES' && t.shape.every((d) => d === -1 || d === 1);
+  if (title?.datatype !== 'BYTES' || !inputs.every(fits)) return false;
   const label = outputs.find((t) => t.name === 'label');
   const probabilities = outputs.find((t) => t.name === 'probabilities');
   return (
@@ -83,7 +84,12 @@ export function readTextOutputs(model: Model, outputs: NamedTensors, n: number):
   let labels: string[];
   if (labelData !== undefined && labelData.length === n) labels = labelData.map((v) => String(v));
   else if (probabilities !== null) labels = probabilities.map((row) => argmax(classes, row));
-  else throw new RangeError(`the model answered neither ${n} labels nor ${n} rows of probabilities`);
+  else {
+    throw new FerryError(
+      ErrorCode.MODEL_PREDICT_FAILED,
+      `the model answered neither ${n} labels nor ${n} rows of probabilities over its ${classes.length} classes`,
+    );
+  }
   return { labels, probabilities };
 }
 
