@@ -84,3 +84,25 @@ export function buildMlp(o: MlpOptions): Uint8Array {
   });
   return P.ModelProto.encode(model).finish();
 }
+
+/** x [1, channels, 12, 12] -> Conv (weight [filters, channels, 3, 3], bias) -> y: a Conv weight to quantize. */
+export function buildConv(channels: number, filters: number, seed = 2): Uint8Array {
+  const random = seededRandom(seed);
+  const w = Float32Array.from({ length: filters * channels * 9 }, () => random() * 2 - 1);
+  const graph = P.GraphProto.create({
+    name: 'conv',
+    node: [P.NodeProto.create({ opType: 'Conv', input: ['x', 'w', 'b'], output: ['y'] })],
+    initializer: [
+      floats('w', [filters, channels, 3, 3], w),
+      floats(
+        'b',
+        [filters],
+        Float32Array.from({ length: filters }, () => random()),
+      ),
+    ],
+    input: [valueInfo('x', [1, channels, 12, 12])],
+    output: [valueInfo('y', [1, filters, 10, 10])],
+  });
+  const model = P.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph });
+  return P.ModelProto.encode(model).finish();
+}
