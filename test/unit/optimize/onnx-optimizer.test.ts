@@ -68,10 +68,14 @@ async function expectSameSignature(optimized: Uint8Array, original: Uint8Array):
   expect(after.signature).toEqual(before.signature);
   const openCtx: OpenContext = { ...kindCtx, sha256: '', signature: after.signature };
   const model = await onnxKind.open(optimized, openCtx);
-  await model.close();
+  await model.close?.();
 }
 
 const decode = (bytes: Uint8Array) => P.ModelProto.decode(bytes);
+/** The decoded graph with protobufjs' class types (arrays always present), for terse assertions. */
+const graphOf = (model: onnx.onnx.ModelProto) => model.graph as onnx.onnx.GraphProto;
+const nodesOf = (bytes: Uint8Array) => graphOf(decode(bytes)).node as onnx.onnx.NodeProto[];
+const initializersOf = (model: onnx.onnx.ModelProto) => graphOf(model).initializer as onnx.onnx.TensorProto[];
 
 describe('the onnx optimizer', () => {
   it('is registered under the onnx kind', () => {
@@ -83,14 +87,13 @@ describe('the onnx optimizer', () => {
     expect(result.kind).toBe('onnx');
     expect(result.details).toMatchObject({ dtype: 'int8', quantized: 3, perAxis: 3, perTensor: 0 });
     expect(result.artifact.length).toBeLessThan(BIG.length * 0.3);
-    const graph = decode(result.artifact).graph!;
-    const dq = graph.node.filter((n) => n.opType === 'DequantizeLinear');
+    const dq = nodesOf(result.artifact).filter((n) => n.opType === 'DequantizeLinear');
     expect(dq.map((n) => [n.output[0], Number(n.attribute[0]!.i)])).toEqual([
       ['w1', 0], // Gemm with transB: [hidden, inputs], channels first
       ['w2', 1], // MatMul B [K, N]
       ['w3', 1], // Gemm without transB
     ]);
-    expect(graph.initializer.find((t) => t.name === 'w1_quantized')?.dataType).toBe(
+    expect(initializersOf(decode(result.artifact)).find((t) => t.name === 'w1_quantized')?.dataType).toBe(
       P.TensorProto.DataType.INT8,
     );
     await expectSameSignature(result.artifact, BIG);
@@ -112,9 +115,7 @@ describe('the onnx optimizer', () => {
     const old = buildMlp({ inputs: 64, hidden: 256, outputs: 10, opset: 12 });
     const result = await onnxOptimizer.quantize!(old, { dtype: 'int8' }, ctx);
     expect(result.details).toMatchObject({ perAxis: 0, perTensor: 3 });
-    expect(
-      decode(result.artifact).graph!.node.filter((n) => n.attribute.some((a) => a.name === 'axis')),
-    ).toEqual([]);
+    expect(nodesOf(result.artifact).filter((n) => n.attribute.some((a) => a.name === 'axis'))).toEqual([]);
     const x = { x: randomInput([8, 64], 5) };
     expect(relativeError(await run(result.artifact, x), await run(old, x))).toBeLessThan(0.02);
     const error = await expectFerryError(
@@ -142,7 +143,7 @@ describe('the onnx optimizer', () => {
     const result = await onnxOptimizer.quantize!(BIG, { dtype: 'float16' }, ctx);
     expect(result.details).toMatchObject({ dtype: 'float16', converted: 3, tooSmall: 2 });
     expect(result.artifact.length).toBeLessThan(BIG.length * 0.52);
-    const casts = decode(result.artifact).graph!.node.filter((n) => n.opType === 'Cast');
+    const casts = nodesOf(result.artifact).filter((n) => n.opType === 'Cast');
     expect(casts.map((n) => n.output[0])).toEqual(['w1', 'w2', 'w3']);
     await expectSameSignature(result.artifact, BIG);
     const x = { x: randomInput([16, 64], 6) };
@@ -164,7 +165,7 @@ describe('the onnx optimizer', () => {
 /** The reference: the original graph with the smallest round(share × n) weights zeroed, dense. */
 function zeroedReference(bytes: Uint8Array, names: readonly string[], sparsity: number): Uint8Array {
   const model = decode(bytes);
-  const tensors = model.graph!.initializer.filter((t) => names.includes(t.name));
+  const tensors = initializersOf(model).filter((t) => names.includes(t.name));
   const values = tensors.map((t) => new Float32Array(new Uint8Array(t.rawData).buffer));
   const all = values.flatMap((v) => Array.from(v, Math.abs)).sort((a, b) => a - b);
   const threshold = all[Math.round(sparsity * all.length) - 1]!;
@@ -181,7 +182,10 @@ describe('magnitude pruning of an ONNX graph', () => {
     expect(result.details).toMatchObject({ weights: 3, storedSparse: 2 });
     expect(result.details.achievedSparsity).toBeCloseTo(0.9, 4);
     expect(result.artifact.length).toBeLessThan(BIG.length * 0.35);
-    expect(decode(result.artifact).graph!.sparseInitializer.map((s) => s.values!.name)).toEqual(['w2', 'w3']);
+    expect(graphOf(decode(result.artifact)).sparseInitializer.map((s) => s.values?.name)).toEqual([
+      'w2',
+      'w3',
+    ]);
     await expectSameSignature(result.artifact, BIG);
     const reference = zeroedReference(BIG, ['w1', 'w2', 'w3'], 0.9);
     const x = { x: randomInput([16, 64], 7) };
@@ -242,7 +246,7 @@ describe('untrusted ONNX bytes', () => {
 
   it('refuses external data and leaves overridable initializers alone', async () => {
     const external = decode(BIG);
-    const w2 = external.graph!.initializer.find((t) => t.name === 'w2')!;
+    const w2 = initializersOf(external).find((t) => t.name === 'w2')!;
     w2.rawData = new Uint8Array(0);
     w2.dataLocation = P.TensorProto.DataLocation.EXTERNAL;
     w2.externalData = [P.StringStringEntryProto.create({ key: 'location', value: 'weights.bin' })];
@@ -253,12 +257,12 @@ describe('untrusted ONNX bytes', () => {
     expect(error.message).toMatch(/external data/);
 
     const overridable = decode(BIG);
-    overridable.graph!.input.push(
-      P.ValueInfoProto.create({ name: 'w2', type: overridable.graph!.input[0]!.type }),
+    graphOf(overridable).input.push(
+      P.ValueInfoProto.create({ name: 'w2', type: graphOf(overridable).input[0]!.type }),
     );
     const result = await quantize(P.ModelProto.encode(overridable).finish());
     expect(result.details).toMatchObject({ quantized: 2 });
-    expect(decode(result.artifact).graph!.initializer.find((t) => t.name === 'w2')?.dataType).toBe(
+    expect(initializersOf(decode(result.artifact)).find((t) => t.name === 'w2')?.dataType).toBe(
       P.TensorProto.DataType.FLOAT,
     );
   });
