@@ -16,11 +16,11 @@ export const DataType = onnx.onnx.TensorProto.DataType;
 const EXTERNAL = onnx.onnx.TensorProto.DataLocation.EXTERNAL;
 
 /** Above this the artifact is refused: decoding copies it several times in memory. */
-export const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
+const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 /** An initializer larger than this is not a weight we handle (and protobuf caps a model at 2 GiB). */
 const MAX_ELEMENTS = 256 * 1024 * 1024;
 
-export function loadFailed(message: string, cause?: unknown): FerryError {
+function loadFailed(message: string, cause?: unknown): FerryError {
   return new FerryError(ErrorCode.MODEL_LOAD_FAILED, message, cause === undefined ? {} : { cause });
 }
 

@@ -17,7 +17,7 @@ import type { Weight } from './weights.js';
 const SPARSE_IR_VERSION = 6;
 
 /** How many of `values` (all weights, concatenated) are set to zero: exactly round(share × count). */
-export function zeroSmallest(tensors: readonly Float32Array[], sparsity: number): number {
+function zeroSmallest(tensors: readonly Float32Array[], sparsity: number): number {
   const total = tensors.reduce((a, t) => a + t.length, 0);
   const target = Math.round(sparsity * total);
   if (target === 0) return 0;

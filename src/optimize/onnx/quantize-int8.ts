@@ -22,7 +22,7 @@ export const MIN_QUANTIZED_ELEMENTS = 1024;
  * src/model/heads/int8-weights.ts (scale = max |w| / 127, q = round(w / scale) in [-127, 127]),
  * here for any axis of a row-major tensor.
  */
-export function quantizeAxis(
+function quantizeAxis(
   values: Float32Array,
   dims: readonly number[],
   axis: number | null,
