@@ -54,7 +54,9 @@ export interface Int8Result {
 /**
  * Replaces each weight by INT8 values, a scale and a zero point 0, and a DequantizeLinear node that
  * produces the weight's original name, so every node reading it is unchanged. Per-axis scales need
- * DequantizeLinear's `axis` (opset 13); opset 10-12 get one scale per tensor.
+ * DequantizeLinear's `axis` (opset 13); opset 10-12 get one scale per tensor. onnxruntime does not
+ * constant-fold DequantizeLinear (unless `session.disable_quant_qdq` is set), so the weights are
+ * dequantized on every call: smaller, not faster (docs/optimization.md, "ONNX models").
  */
 export function quantizeInt8(
   graph: GraphProto,

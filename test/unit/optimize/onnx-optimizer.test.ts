@@ -161,6 +161,28 @@ describe('the onnx optimizer', () => {
     expect(relativeError(await run(result.artifact, x), await run(BIG, x))).toBeLessThan(1e-3);
   });
 
+  it('leaves alone a tensor beyond float16 range, and a weight also read by another operator', async () => {
+    const model = decode(BIG);
+    const w2 = initializersOf(model).find((t) => t.name === 'w2')!;
+    const values = new Float32Array(new Uint8Array(w2.rawData).buffer);
+    values[0] = 1e6;
+    w2.rawData = new Uint8Array(values.buffer);
+    const f16 = await onnxOptimizer.quantize!(P.ModelProto.encode(model).finish(), { dtype: 'float16' }, ctx);
+    expect(f16.details).toMatchObject({ converted: 2, outOfRange: 1 });
+
+    const shared = decode(BIG);
+    (graphOf(shared).node as onnx.onnx.NodeProto[]).push(
+      P.NodeProto.create({ opType: 'Identity', input: ['w1'], output: ['w1_copy'] }),
+    );
+    const int8 = await onnxOptimizer.quantize!(P.ModelProto.encode(shared).finish(), { dtype: 'int8' }, ctx);
+    expect(int8.details).toMatchObject({ quantized: 2 });
+    expect(
+      nodesOf(int8.artifact)
+        .filter((n) => n.opType === 'DequantizeLinear')
+        .map((n) => n.output[0]),
+    ).toEqual(['w2', 'w3']);
+  });
+
   it('float16 bits: exact values, rounding to nearest even, subnormals, overflow', () => {
     expect(toFloat16Bits(1)).toBe(0x3c00);
     expect(toFloat16Bits(-2)).toBe(0xc000);
