@@ -46,6 +46,11 @@ export const distill: Distill = async (teacher, training, opts, ctx) => {
     i < training.rows.length ? classes.indexOf(training.rows[i]!.tag) : -1,
   );
   const labeled = y.filter((v) => v >= 0).length;
+  if (labeled === 0 && opts.alpha === 1)
+    throw new FerryError(
+      ErrorCode.OPTIMIZE_INVALID,
+      'alpha 1 learns from true labels only, and no row has a label the teacher knows: nothing to learn',
+    );
   const probs = await teacherProbabilities(teacher, texts, (done, total) =>
     ctx.onProgress?.('teacher', done, total),
   );

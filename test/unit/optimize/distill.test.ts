@@ -104,6 +104,17 @@ describe('distill', () => {
     await expect(run).rejects.toMatchObject({ code: 'FERRY_OPTIMIZE_INVALID' });
   });
 
+  it('refuses alpha 1 when no row has a label (nothing to learn)', async () => {
+    const unlabeled = [{ title: 'a', description: 'b' }];
+    const run = distill(
+      teacher,
+      { source: 'none', rows: [] },
+      { student: parseStudentSpec('word'), temperature: 2, alpha: 1, unlabeled },
+      ctx,
+    );
+    await expect(run).rejects.toMatchObject({ code: 'FERRY_OPTIMIZE_INVALID' });
+  });
+
   it('refuses a teacher without the text contract', async () => {
     const notText: Model = {
       kind: 'onnx',
