@@ -2,9 +2,9 @@ import { ErrorCode, FerryError } from '../core/errors.js';
 import type { StudentSpec } from './optimize-types.js';
 
 /** Bounds: longer n-grams cost hashing time for little signal; the buckets bound the student's memory. */
-export const MAX_STUDENT_NGRAM = 5;
-export const MIN_BUCKET_BITS = 10;
-export const MAX_BUCKET_BITS = 22;
+const MAX_STUDENT_NGRAM = 5;
+const MIN_BUCKET_BITS = 10;
+const MAX_BUCKET_BITS = 22;
 const DEFAULT_WORD_NGRAMS: [number, number] = [1, 2];
 const DEFAULT_CHAR_NGRAMS: [number, number] = [3, 5];
 
