@@ -126,6 +126,32 @@ export class OnlineTextClassifier implements TextModel {
     return model;
   }
 
+  /**
+   * A model from weights fitted elsewhere (distillation fits them in one batch): `weights` holds
+   * [buckets.length × classes] values for the bucket indices `buckets` (increasing); every other
+   * bucket is zero. AdaGrad's sums start at zero, as for a served artifact.
+   */
+  static fromWeights(
+    params: Partial<OnlineTextParams>,
+    classes: readonly string[],
+    fitted: { buckets: Int32Array; weights: Float32Array; bias: Float32Array; updates: number },
+  ): OnlineTextClassifier {
+    const model = OnlineTextClassifier.create(params, classes);
+    const K = classes.length;
+    const size = 1 << model.params.bits;
+    if (fitted.weights.length !== fitted.buckets.length * K || fitted.bias.length !== K)
+      throw new RangeError('weights must be buckets × classes and bias one per class');
+    fitted.buckets.forEach((b, r) => {
+      if (b < 0 || b >= size) throw new RangeError(`bucket ${b} is outside [0, 2^${model.params.bits})`);
+      for (let c = 0; c < K; c++) model.table[b * 2 * K + 2 * c] = fitted.weights[r * K + c]!;
+    });
+    fitted.bias.forEach((v, c) => {
+      model.bias[c] = v;
+    });
+    model.updateCount = fitted.updates;
+    return model;
+  }
+
   get classes(): readonly string[] {
     return this.classList;
   }
