@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { quantizeWeightsInt8 } from '../../../src/model/heads/int8-weights.js';
-import { DenseHead, headProbabilities } from '../../../src/model/linear-head.js';
+import { DenseHead } from '../../../src/model/linear-head.js';
 import type { TextInput } from '../../../src/model/model.js';
 import { DEFAULT_PARAMS, TextClassifier } from '../../../src/model/text-classifier.js';
 import { onnxFeatureFeeds } from '../../../src/optimize/onnx-export/feature-feeds.js';
