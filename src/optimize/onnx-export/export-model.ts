@@ -48,7 +48,7 @@ function unsupported(what: string): FerryError {
  * The built-in text classifier behind a registered version, checked by kind before anything is
  * decoded (an onnx or custom version is refused without loading its runtime).
  */
-export function exportableModel(version: ModelVersion, bytes: Uint8Array): TextClassifier {
+function exportableModel(version: ModelVersion, bytes: Uint8Array): TextClassifier {
   const ref = `${version.name}/${version.version} (${kindLabel(version.kind)})`;
   if (modelKind(version.kind) !== textClassifierKind) throw unsupported(ref);
   const model = decodeModel(bytes);

@@ -7,8 +7,8 @@ import onnxProto from 'onnx-proto';
  * reads both.
  */
 const { onnx } = onnxProto;
-export const ONNX_IR_VERSION = 8;
-export const ONNX_OPSET = 17;
+const ONNX_IR_VERSION = 8;
+const ONNX_OPSET = 17;
 
 export const DataType = onnx.TensorProto.DataType;
 type DataTypeCode = onnxProto.onnx.TensorProto.DataType;

@@ -12,10 +12,10 @@ import {
 } from './onnx-builder.js';
 
 /** Names of the exported graph's inputs and outputs: the contract `onnxFeatureFeeds` fills. */
-export const ONNX_FEATURE_INDICES = 'feature_indices';
-export const ONNX_FEATURE_VALUES = 'feature_values';
-export const ONNX_PROBABILITIES = 'probabilities';
-export const ONNX_LABEL = 'label';
+const ONNX_FEATURE_INDICES = 'feature_indices';
+const ONNX_FEATURE_VALUES = 'feature_values';
+const ONNX_PROBABILITIES = 'probabilities';
+const ONNX_LABEL = 'label';
 
 export type OnnxExportDtype = 'float32' | 'int8';
 
