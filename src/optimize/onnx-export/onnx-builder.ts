@@ -3,7 +3,7 @@ import onnxProto from 'onnx-proto';
 /*
  * The few pieces of the ONNX protobuf the export writes (onnx-proto: protobufjs static code of
  * onnx.proto v1.10). IR version 8 and opset 17: every operator used here has had its present
- * form since opset 13 (axes as an input of Unsqueeze and ReduceSum), and onnxruntime-node 1.30
+ * form since opset 13 (axes as an input of Unsqueeze and Squeeze), and onnxruntime-node 1.30
  * reads both.
  */
 const { onnx } = onnxProto;
