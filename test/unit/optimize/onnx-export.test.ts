@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { quantizeWeightsInt8 } from '../../../src/model/heads/int8-weights.js';
+import { onnxKind } from '../../../src/model/kinds/onnx/onnx-kind.js';
 import { DenseHead } from '../../../src/model/linear-head.js';
 import type { TextInput } from '../../../src/model/model.js';
 import { DEFAULT_PARAMS, TextClassifier } from '../../../src/model/text-classifier.js';
@@ -116,6 +117,31 @@ describe('ONNX export of the text classifier (features -> probabilities)', () =>
       ]);
     } finally {
       await session.release();
+    }
+  });
+
+  it("is served by the onnx kind: signature from the graph, tensors in, the model's labels out", async () => {
+    const served = await onnxKind.open(exportTextClassifierOnnx(model, { dtype: 'float32' }), {
+      cacheDir: '/nonexistent',
+      callTimeoutMs: 10_000,
+      sha256: '',
+    });
+    try {
+      const few = rows.slice(0, 5);
+      const f = onnxFeatureFeeds(model, few);
+      const shape = [f.rows, f.width];
+      const out = await served.infer({
+        feature_indices: { datatype: 'INT64', shape, data: Array.from(f.indices, Number) },
+        feature_values: { datatype: 'FP32', shape, data: Array.from(f.values) },
+      });
+      expect(out.label).toEqual({
+        datatype: 'BYTES',
+        shape: [5],
+        data: model.predictBatch(few).map((p) => p.prediction),
+      });
+      expect(out.probabilities!.shape).toEqual([5, K]);
+    } finally {
+      await served.close?.();
     }
   });
 });
