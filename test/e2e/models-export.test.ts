@@ -129,6 +129,20 @@ describe('ferry models export', () => {
       expect(r.stderr).toMatch(message);
       expect(existsSync(out)).toBe(false);
     }
+    const aliasAlone = await cli('models', 'export', '--model', 'tagifai/1', '--output', out, '--alias', 'x');
+    expect([aliasAlone.code, errorCode(aliasAlone)]).toEqual([2, 'FERRY_CLI_USAGE']);
+    const badName = await cli(
+      'models',
+      'export',
+      '--model',
+      'tagifai/1',
+      '--output',
+      out,
+      '--register',
+      'a\u0001b',
+    );
+    expect(errorCode(badName)).toBe('FERRY_REGISTRY_INVALID_NAME');
+    expect(existsSync(out)).toBe(false);
     expect(await names()).toEqual(before);
   });
 });

@@ -6,6 +6,7 @@ import { openFerry } from '../../app/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
 import { exportLineage, exportVersion, parseExportOptions } from '../../optimize/onnx-export/export-model.js';
 import { kindContextOf } from '../../registry/load-model.js';
+import { assertModelName } from '../../registry/model-ref.js';
 import { registerArtifact } from '../../registry/register-artifact.js';
 import { printJson, usageError } from '../output.js';
 import { outputWriteError, validateOutputPath } from '../output-path.js';
@@ -50,6 +51,7 @@ export function registerModelsExportCommand(models: Command): void {
       const opts = parseExportOptions(flags.format, flags.dtype);
       if (flags.alias !== undefined && flags.register === undefined)
         throw usageError('--alias needs --register <name>');
+      if (flags.register !== undefined) assertModelName(flags.register);
       const config = loadConfig();
       const output = await validateOutputPath(flags.output, {
         flag: '--output',
