@@ -10,6 +10,8 @@ export interface RegisterArtifactOptions {
   /** Overrides the signature the kind reads from the artifact (checked against it where the kind can). */
   signature?: unknown;
   tags?: Record<string, string>;
+  /** Stored in the version's params beside what the kind found (e.g. `lineage` of an export). */
+  params?: Record<string, unknown>;
   metrics?: Record<string, unknown>;
   dataset?: Record<string, unknown>;
   gitCommit?: string | null;
@@ -35,7 +37,7 @@ export async function registerArtifact(
   const inspected = await kind.inspect(artifact, ctx, override);
   return registry.register(name, artifact, {
     kind: kind.kind,
-    params: { ...(inspected.details ?? {}) },
+    params: { ...(inspected.details ?? {}), ...(opts.params ?? {}) },
     metrics: opts.metrics ?? {},
     dataset: opts.dataset ?? {},
     ...(opts.tags ? { tags: opts.tags } : {}),

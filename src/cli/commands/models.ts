@@ -5,6 +5,7 @@ import { kindLabel } from '../../model/kinds/index.js';
 import type { ModelVersion } from '../../registry/types.js';
 import { fmt, printJson, usageError } from '../output.js';
 import { registerModelsCheckCommand } from './models-check.js';
+import { registerModelsExportCommand } from './models-export.js';
 import { registerModelsRegisterCommand } from './models-register.js';
 
 async function withRegistry<T>(
@@ -87,4 +88,5 @@ export function registerModelsCommand(program: Command): void {
 
   registerModelsCheckCommand(models);
   registerModelsRegisterCommand(models);
+  registerModelsExportCommand(models);
 }
