@@ -113,7 +113,7 @@ function textKey(row: { title: string; description: string }): string {
 }
 
 /** Rows that are not evaluation rows: neither the same id nor the same title and description. */
-export function withoutEvalRows<T extends { id: string | null; title: string; description: string }>(
+function withoutEvalRows<T extends { id: string | null; title: string; description: string }>(
   rows: readonly T[],
   evalRows: readonly LabeledProject[],
 ): T[] {

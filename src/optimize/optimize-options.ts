@@ -12,8 +12,8 @@ import type {
  * CLI and library callers of runOptimize refuse the same things with FERRY_OPTIMIZE_INVALID.
  */
 
-export const PRUNE_METHODS = ['magnitude', 'structured'] as const;
-export const QUANTIZE_DTYPES = ['int8', 'float16'] as const;
+const PRUNE_METHODS = ['magnitude', 'structured'] as const;
+const QUANTIZE_DTYPES = ['int8', 'float16'] as const;
 export const DEFAULT_TEMPERATURE = 2;
 export const DEFAULT_ALPHA = 0.5;
 export const DEFAULT_STUDENT = 'word:1-2';
