@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/core/errors.js';
@@ -6,6 +6,7 @@ import { TEXT_CLASSIFIER_KIND, TextClassifier } from '../../src/model/text-class
 import type { DistillOptions, Optimizers, TrainingRows } from '../../src/optimize/optimize-types.js';
 import { type OptimizeDeps, type OptimizeRequest, runOptimize } from '../../src/optimize/run-optimize.js';
 import type { ModelRegistry } from '../../src/registry/model-registry.js';
+import { registerArtifact } from '../../src/registry/register-artifact.js';
 import type { LabeledProject } from '../../src/train/dataset.js';
 import { readDatasetLocation } from '../../src/train/dataset-location.js';
 import { expectFerryError } from '../helpers/expect-ferry-error.js';
@@ -254,6 +255,28 @@ describe('runOptimize', () => {
       expect((e as { code?: string }).code ?? (e as Error).name).toBe(code);
     }
     expect(await versionCount()).toBe(before);
+  });
+
+  it('refuses an ONNX parent as a teacher, and asks it for --eval-loc (no dataset record)', async () => {
+    const bytes = new Uint8Array(await readFile('test/fixtures/onnx/mlp.onnx'));
+    await registerArtifact(registry, 'mlp', bytes, { kind: 'onnx' }, ctx());
+    const teacher = await expectFerryError(
+      runOptimize(depsWith(newSeen()), {
+        model: 'mlp/1',
+        method: 'distill',
+        options: { student: { type: 'word', ngrams: [1, 1] }, temperature: 2, alpha: 0.5 },
+        seed: 1,
+      }),
+      ErrorCode.OPTIMIZE_UNSUPPORTED,
+    );
+    expect(teacher.message).toContain('text contract');
+    const onnxQuantize = { kind: 'onnx', quantize: roundingOptimizer(newSeen()).quantize! };
+    const noSplit = await expectFerryError(
+      runOptimize(depsWith(newSeen(), { kinds: [onnxQuantize] }), { ...quantize, model: 'mlp/1' }),
+      ErrorCode.OPTIMIZE_INVALID,
+    );
+    expect(noSplit.message).toContain('--eval-loc');
+    expect((await registry.list('mlp')).length).toBe(1);
   });
 
   it('requires --eval-loc when no dataset record gives a split, and refuses a changed training file', async () => {
