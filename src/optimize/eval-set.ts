@@ -1,4 +1,4 @@
-import { ErrorCode, FerryError } from '../core/errors.js';
+import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
 import type { ModelVersion } from '../registry/types.js';
 import { parseCsvTable } from '../train/csv-table.js';
 import { type Dataset, type LabeledProject, parseLabeledDataset } from '../train/dataset.js';
@@ -82,7 +82,15 @@ export async function chooseEvalSet(
       { model: ref(parent) },
     );
   }
-  const fetched = await read(record.source);
+  const fetched = await read(record.source).catch((e: unknown) => {
+    if (!isFerryError(e, ErrorCode.DATA_NOT_FOUND)) throw e;
+    // A relative path is read from where `ferry train` ran: say where the name came from.
+    throw new FerryError(
+      e.code,
+      `${e.message} (named by the dataset record of ${ref(parent)}; run from where it was trained, or pass --eval-loc)`,
+      { details: e.details, cause: e },
+    );
+  });
   const data = parseLabeledDataset(fetched.bytes, fetched.source);
   if (data.sha256 !== record.sha256) {
     throw invalidOption(

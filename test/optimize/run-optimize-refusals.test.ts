@@ -144,6 +144,19 @@ describe('runOptimize refusals', () => {
       ErrorCode.OPTIMIZE_INVALID,
     );
     expect(moved.message).toContain('changed since');
+    await t.registry.register('gone', bytes, {
+      kind: version.kind,
+      params: {},
+      metrics: {},
+      dataset: { ...version.dataset, source: join(t.dir, 'nowhere.csv') },
+      signature: version.signature,
+    });
+    const gone = await expectFerryError(
+      runOptimize(t.depsWith(newSeen()), { ...quantize, model: 'gone/1' }),
+      ErrorCode.DATA_NOT_FOUND,
+    );
+    expect(gone.message).toContain('named by the dataset record of gone/1');
+    expect((await t.registry.list('gone')).length).toBe(1);
     expect((await t.registry.list('bare')).length).toBe(1);
     expect((await t.registry.list('moved')).length).toBe(1);
     // With --eval-loc (rows it was not trained on) the same parent can be optimized.
