@@ -70,7 +70,7 @@ function countEmptyFeatures(weights: Float32Array, K: number): number {
 }
 
 /** The vocabulary without features whose weights are all zero (block order and sorting kept). */
-export function dropEmptyFeatures(
+function dropEmptyFeatures(
   tfidf: TfidfState,
   weights: Float32Array,
   K: number,
