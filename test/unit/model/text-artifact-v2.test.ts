@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { FerryError } from '../../../src/core/errors.js';
+import { seededRandom } from '../../../src/core/random.js';
 import { artifactDocumentBytes, decodeModel, MAX_INFLATED_ARTIFACT_BYTES } from '../../../src/model/codec.js';
 import { Float16Head } from '../../../src/model/heads/float16-head.js';
 import { Int8Head } from '../../../src/model/heads/int8-head.js';
@@ -244,5 +246,40 @@ describe('untrusted format 2 artifacts', () => {
     ],
   ])('refuses a sparse head with %s', (_name, fn) => {
     invalid(mutated(sparse, fn));
+  });
+});
+
+describe('fuzzed format 2 documents', () => {
+  it.each([
+    ['int8', int8],
+    ['sparse-f32', sparse],
+  ] as const)(
+    '%s: a changed character loads or is refused with a FerryError, never anything else',
+    (_s, model) => {
+      const text = JSON.stringify(docOf(model));
+      const random = seededRandom(13);
+      const alphabet = '0123456789abcdefABCDEF+/=-.e"{}[],:nul ';
+      for (let round = 0; round < 150; round++) {
+        const at = Math.floor(random() * text.length);
+        const ch = alphabet[Math.floor(random() * alphabet.length)]!;
+        const bytes = gzipSync(text.slice(0, at) + ch + text.slice(at + 1));
+        try {
+          decodeModel(bytes);
+        } catch (e) {
+          expect(e).toBeInstanceOf(FerryError);
+          expect(['FERRY_MODEL_INVALID_ARTIFACT', 'FERRY_MODEL_UNKNOWN_KIND']).toContain(
+            (e as FerryError).code,
+          );
+        }
+      }
+    },
+  );
+});
+
+describe('withHead', () => {
+  it('refuses a head whose shape does not agree with the vocabulary', () => {
+    const wrong = Int8Head.quantize(pruneMagnitude(parent, 0.5, { dropEmptyFeatures: true }).model.head);
+    expect(wrong.features).toBeLessThan(parent.featureCount);
+    expect(() => parent.withHead(wrong)).toThrow(RangeError);
   });
 });
