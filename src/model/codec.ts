@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import { isJsonObject, ownField } from './artifact-fields.js';
 import { ONLINE_TEXT_KIND, OnlineTextClassifier } from './kinds/online-text/online-text-classifier.js';
@@ -15,10 +16,36 @@ const DECODERS = new Map<string, (doc: Record<string, unknown>) => TextModel>([
 ]);
 const MAX_KIND_LENGTH = 200;
 
+/**
+ * The most bytes a gzipped artifact may inflate to (a zip bomb stops here, before its output is
+ * allocated further): room for the largest tensors artifacts accept, far above any real model.
+ */
+export const MAX_INFLATED_ARTIFACT_BYTES = 256 * 2 ** 20;
+
+/** Compact artifacts (text classifier format 2) are a gzipped document; JSON never starts with 0x1f. */
+function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** The document's bytes: `bytes`, or inflated within `maxBytes` (corrupt or larger: MODEL_INVALID_ARTIFACT). */
+export function artifactDocumentBytes(bytes: Uint8Array, maxBytes = MAX_INFLATED_ARTIFACT_BYTES): Uint8Array {
+  if (!isGzip(bytes)) return bytes;
+  try {
+    return gunzipSync(bytes, { maxOutputLength: maxBytes });
+  } catch (cause) {
+    throw new FerryError(
+      ErrorCode.MODEL_INVALID_ARTIFACT,
+      `model artifact is gzip that does not inflate within ${maxBytes} bytes`,
+      { cause },
+    );
+  }
+}
+
 export function decodeModel(bytes: Uint8Array): TextModel {
   let doc: unknown;
+  const documentBytes = artifactDocumentBytes(bytes);
   try {
-    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(documentBytes));
   } catch (cause) {
     throw new FerryError(ErrorCode.MODEL_INVALID_ARTIFACT, 'model artifact is not valid UTF-8 JSON', {
       cause,

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import {
   boundedInteger,
@@ -16,11 +17,14 @@ import { type CsrMatrix, csrFromRows, type SparseVector } from './sparse.js';
 import type { NamedTensors, Signature } from './tensor.js';
 import { decodeFloat32, decodeInt32, encodeTensor } from './tensor-codec.js';
 import { projectText, tokenize } from './text/clean.js';
+import { decodeV2Body, encodeV2Body } from './text-artifact-v2.js';
 import { textInputsOf, textOutputs } from './text-tensors.js';
 import { fitTfidf, type TfidfState, TfidfTransformer } from './tfidf.js';
 
 export const TEXT_CLASSIFIER_KIND = 'ferry.text-classifier.tfidf-logreg';
+/** Version 1: a dense float32 head. Version 2 (text-artifact-v2.ts, gzipped): the optimized heads. */
 const FORMAT_VERSION = 1;
+const COMPACT_FORMAT_VERSION = 2;
 
 export interface TextClassifierParams {
   wordNgrams: [number, number];
@@ -214,11 +218,19 @@ export class TextClassifier implements TextModel {
     );
   }
 
+  /** The same vocabulary and parameters over another head (optimized weights), or another vocabulary. */
+  withHead(head: LinearHead, tfidf: TfidfState = this.tfidf): TextClassifier {
+    if (head.features !== tfidf.hashes.length || head.classes !== this.classes.length)
+      throw new RangeError('head shape does not agree with the vocabulary and classes');
+    return new TextClassifier(this.params, this.classes, tfidf, head);
+  }
+
+  /** A dense head writes format version 1 (unchanged bytes); another storage writes version 2, gzipped. */
   toArtifact(): Uint8Array {
     const p = this.params;
-    const body = {
+    const header = {
       format: 'ferry-model',
-      formatVersion: FORMAT_VERSION,
+      formatVersion: this.head.storage === 'dense-f32' ? FORMAT_VERSION : COMPACT_FORMAT_VERSION,
       kind: this.kind,
       signature: this.signature,
       classes: this.classes,
@@ -233,6 +245,13 @@ export class TextClassifier implements TextModel {
         otherThreshold: p.otherThreshold,
         otherLabel: p.otherLabel,
       },
+    };
+    if (this.head.storage !== 'dense-f32') {
+      const json = JSON.stringify({ ...header, ...encodeV2Body(this.tfidf, this.head) });
+      return new Uint8Array(gzipSync(json, { level: 9 }));
+    }
+    const body = {
+      ...header,
       wordFeatures: this.tfidf.wordFeatures,
       tensors: {
         hashes: encodeTensor(this.tfidf.hashes),
@@ -246,10 +265,14 @@ export class TextClassifier implements TextModel {
 
   static fromArtifactJson(doc: Record<string, unknown>): TextClassifier {
     const formatVersion = ownField(doc, 'formatVersion');
-    if (formatVersion !== FORMAT_VERSION)
-      throw invalidArtifact(`format version ${String(formatVersion)} is not ${FORMAT_VERSION}`);
+    if (formatVersion !== FORMAT_VERSION && formatVersion !== COMPACT_FORMAT_VERSION)
+      throw invalidArtifact(`format version ${String(formatVersion)} is not 1 or 2`);
     const classes = decodeClasses(ownField(doc, 'classes'));
     const params = decodeParams(ownField(doc, 'params'));
+    if (formatVersion === COMPACT_FORMAT_VERSION) {
+      const { tfidf, head } = decodeV2Body(doc, tfidfOptions(params), classes.length);
+      return new TextClassifier(params, classes, tfidf, head);
+    }
     const tensors = ownField(doc, 'tensors');
     const hashes = decodeInt32(ownField(tensors, 'hashes'), 'hashes');
     const idf = decodeFloat32(ownField(tensors, 'idf'), 'idf');
@@ -260,20 +283,14 @@ export class TextClassifier implements TextModel {
     if (idf.length !== hashes.length || weights.length !== hashes.length * K || bias.length !== K) {
       throw invalidArtifact('text-classifier tensor shapes do not agree with each other');
     }
-    const tfidf: TfidfState = {
-      options: {
-        wordNgrams: params.wordNgrams,
-        charNgrams: params.charNgrams,
-        minDf: params.minDf,
-        sublinearTf: params.sublinearTf,
-        normalizeBlocks: params.normalizeBlocks,
-      },
-      hashes,
-      wordFeatures,
-      idf,
-    };
+    const tfidf: TfidfState = { options: tfidfOptions(params), hashes, wordFeatures, idf };
     return new TextClassifier(params, classes, tfidf, new DenseHead(weights, bias));
   }
+}
+
+function tfidfOptions(p: TextClassifierParams): TfidfState['options'] {
+  const { wordNgrams, charNgrams, minDf, sublinearTf, normalizeBlocks } = p;
+  return { wordNgrams, charNgrams, minDf, sublinearTf, normalizeBlocks };
 }
 
 /** Bounds of a decoded text classifier (n-grams: MAX_NGRAM in artifact-fields.ts). */
