@@ -20,7 +20,7 @@ export async function openOptimize(
   config: FerryConfig,
   opts: { gitCommit?: string | null; onProgress?: OptimizeDeps['onProgress']; kit?: OptimizeKit } = {},
 ): Promise<OptimizeApp> {
-  const kit = opts.kit ?? optimizeKit();
+  const kit = opts.kit ?? optimizeKit(config);
   const ferry = await openFerry(config);
   return {
     deps: {

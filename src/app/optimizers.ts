@@ -1,5 +1,13 @@
-import { ErrorCode, FerryError } from '../core/errors.js';
+import type { FerryConfig } from '../core/config.js';
+import { distill } from '../optimize/distill.js';
+import { onnxOptimizer } from '../optimize/onnx/onnx-optimizer.js';
 import type { MeasureReport, OptimizeReport, Optimizers } from '../optimize/optimize-types.js';
+import { createMeasureReport } from '../optimize/report/measure.js';
+import { renderReportPng } from '../optimize/report/render-png.js';
+import { renderReportSvg } from '../optimize/report/render-svg.js';
+import { renderReportTable } from '../optimize/report/render-table.js';
+import { textClassifierOptimizer } from '../optimize/text-classifier-optimizer.js';
+import { kindContextOf } from '../registry/load-model.js';
 
 /** How a report is shown: a table for the terminal, an SVG or PNG chart for --plot-fp. */
 export interface ReportRenderers {
@@ -15,39 +23,21 @@ export interface OptimizeKit {
   renderers: ReportRenderers;
 }
 
-function notYet(what: string): FerryError {
-  return new FerryError(ErrorCode.OPTIMIZE_UNSUPPORTED, `${what} is not available in this build of Ferry`);
-}
-
 /**
- * The one place the methods are assembled. Empty for now (no kind has prune or quantize, distill
- * is refused): the kinds' optimizers, distill, the measurement and the renderers are plugged in here.
+ * The one place the methods are assembled: which kinds can be pruned and quantized (the built-in
+ * text classifier; ONNX graphs), distillation (any teacher with the text contract), the
+ * measurement and the renderers. A kind missing here is answered FERRY_OPTIMIZE_UNSUPPORTED with
+ * this list.
  */
-export function optimizeKit(): OptimizeKit {
+export function optimizeKit(config: FerryConfig): OptimizeKit {
+  const kindContext = kindContextOf(config);
   return {
-    optimizers: {
-      kinds: [],
-      distill: async () => {
-        throw notYet('distillation');
-      },
-    },
-    measure: async () => {
-      throw notYet('measuring an optimization report');
-    },
+    optimizers: { kinds: [textClassifierOptimizer, onnxOptimizer], distill },
+    measure: createMeasureReport({ cacheDir: kindContext.cacheDir, callTimeoutMs: kindContext.callTimeoutMs }),
     renderers: {
-      table: (report) =>
-        [report.parent, ...report.variants]
-          .map(
-            (m) =>
-              `${m.label.padEnd(28)} ${String(m.ref ?? '-').padEnd(16)} weighted_f1=${m.weightedF1.toFixed(4)}`,
-          )
-          .join('\n'),
-      svg: () => {
-        throw notYet('an SVG report');
-      },
-      png: async () => {
-        throw notYet('a PNG report');
-      },
+      table: renderReportTable,
+      svg: renderReportSvg,
+      png: (report) => renderReportPng(renderReportSvg(report)),
     },
   };
 }

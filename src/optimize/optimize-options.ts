@@ -6,6 +6,7 @@ import type {
   QuantizeOptions,
   StudentSpec,
 } from './optimize-types.js';
+import { formatStudentSpec, parseStudentSpec } from './student-spec.js';
 
 /*
  * The options of `ferry optimize`, parsed from the text a user typed and checked once, here, so the
@@ -109,48 +110,6 @@ export function checkDistill<T extends Omit<DistillOptions, 'unlabeled'>>(opts: 
   return opts;
 }
 
-const MAX_NGRAM = 8;
-const MAX_BUCKETS = 2 ** 24;
-
-/** `a-b` with 1 <= a <= b <= 8. */
-function ngramsOf(spec: string, text: string): [number, number] {
-  const m = /^(\d+)-(\d+)$/.exec(text);
-  const lo = m ? Number(m[1]) : Number.NaN;
-  const hi = m ? Number(m[2]) : Number.NaN;
-  if (!(lo >= 1 && hi >= lo && hi <= MAX_NGRAM))
-    throw invalidOption(
-      `--student ${spec}: n-grams must be a-b with 1 <= a <= b <= ${MAX_NGRAM}, got "${text}"`,
-    );
-  return [lo, hi];
-}
-
-/** `2^18` or `262144`: a power of two up to 2^24 (the hashing trick's table size). */
-function bucketsOf(spec: string, text: string): number {
-  const power = /^2\^(\d+)$/.exec(text);
-  const n = power ? 2 ** Number(power[1]) : /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!(Number.isInteger(n) && n >= 2 && n <= MAX_BUCKETS && (n & (n - 1)) === 0))
-    throw invalidOption(`--student ${spec}: buckets must be a power of two from 2 to 2^24, got "${text}"`);
-  return n;
-}
-
-/** `word`, `word:1-2`, `hashed:2^18`, `hashed:2^18:1-2`, `char:3-4` (see StudentSpec). */
-export function parseStudentSpec(spec: string): StudentSpec {
-  const [type, ...rest] = spec.trim().split(':');
-  if (type === 'word' && rest.length <= 1)
-    return { type, ngrams: rest[0] === undefined ? [1, 1] : ngramsOf(spec, rest[0]) };
-  if (type === 'hashed' && rest.length >= 1 && rest.length <= 2)
-    return {
-      type,
-      buckets: bucketsOf(spec, rest[0]!),
-      ngrams: rest[1] === undefined ? [1, 1] : ngramsOf(spec, rest[1]),
-    };
-  if (type === 'char' && rest.length === 1) return { type, ngrams: ngramsOf(spec, rest[0]!) };
-  throw invalidOption(
-    `--student ${JSON.stringify(spec)} does not parse; use word, word:1-2, hashed:2^18, hashed:2^18:1-2 or char:3-4`,
-    { student: spec },
-  );
-}
-
 /** The report's row label of a variant: `prune magnitude 0.9`, `quantize int8`, `distill word:1-2`. */
 export function variantLabel(method: OptimizeMethod, options: Record<string, unknown>): string {
   if (method === 'quantize') return `quantize ${String(options.dtype)}`;
@@ -158,7 +117,5 @@ export function variantLabel(method: OptimizeMethod, options: Record<string, unk
     const amount = options.method === 'magnitude' ? options.sparsity : options.keepFeatures;
     return `prune ${String(options.method)} ${String(amount)}${options.fineTune ? ' fine-tuned' : ''}`;
   }
-  const s = options.student as StudentSpec;
-  const ngrams = `${s.ngrams[0]}-${s.ngrams[1]}`;
-  return `distill ${s.type === 'hashed' ? `hashed:${s.buckets}:${ngrams}` : `${s.type}:${ngrams}`}`;
+  return `distill ${formatStudentSpec(options.student as StudentSpec)}`;
 }

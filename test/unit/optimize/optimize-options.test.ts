@@ -4,9 +4,9 @@ import {
   parseDistillOptions,
   parsePruneOptions,
   parseQuantizeOptions,
-  parseStudentSpec,
   variantLabel,
 } from '../../../src/optimize/optimize-options.js';
+import { parseStudentSpec } from '../../../src/optimize/student-spec.js';
 import { expectFerryErrorSync } from '../../helpers/expect-ferry-error.js';
 
 describe('ferry optimize options', () => {
@@ -28,7 +28,7 @@ describe('ferry optimize options', () => {
       temperature: 2,
       alpha: 0.5,
     });
-    expect(parseStudentSpec('hashed:2^18')).toEqual({ type: 'hashed', buckets: 262144, ngrams: [1, 1] });
+    expect(parseStudentSpec('hashed:2^18')).toEqual({ type: 'hashed', buckets: 262144, ngrams: [1, 2] });
     expect(parseStudentSpec('hashed:262144:1-2')).toEqual({
       type: 'hashed',
       buckets: 262144,
@@ -39,7 +39,7 @@ describe('ferry optimize options', () => {
       'prune magnitude 0.9 fine-tuned',
     );
     expect(variantLabel('distill', { student: parseStudentSpec('hashed:2^10') })).toBe(
-      'distill hashed:1024:1-1',
+      'distill hashed:2^10:1-2',
     );
   });
 
@@ -61,7 +61,7 @@ describe('ferry optimize options', () => {
     () => parseDistillOptions({ alpha: 'NaN' }),
     () => parseStudentSpec('hashed:1000'),
     () => parseStudentSpec('hashed:2^30'),
-    () => parseStudentSpec('char'),
+    () => parseStudentSpec('char:0-2'),
     () => parseStudentSpec('word:2-1'),
     () => parseStudentSpec('bert'),
   ])('refuses a bad value with FERRY_OPTIMIZE_INVALID (%#)', (parse) => {
