@@ -33,7 +33,10 @@ export function optimizeKit(config: FerryConfig): OptimizeKit {
   const kindContext = kindContextOf(config);
   return {
     optimizers: { kinds: [textClassifierOptimizer, onnxOptimizer], distill },
-    measure: createMeasureReport({ cacheDir: kindContext.cacheDir, callTimeoutMs: kindContext.callTimeoutMs }),
+    measure: createMeasureReport({
+      cacheDir: kindContext.cacheDir,
+      callTimeoutMs: kindContext.callTimeoutMs,
+    }),
     renderers: {
       table: renderReportTable,
       svg: renderReportSvg,

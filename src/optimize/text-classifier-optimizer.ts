@@ -37,7 +37,10 @@ function prune(parent: TextClassifier, opts: PruneOptions, ctx: OptimizeContext)
     // The zeros stay zero (a gradient mask), so the tuned head is as sparse as the pruned one.
     const tuned = fineTune(pruned.model, trainingFor(ctx), { keepZeros: true });
     ctx.onProgress?.('fine-tuning', 1, 1);
-    return { model: tuned.withHead(compactHead(tuned.head)), details: { ...pruned.details, fineTuned: true } };
+    return {
+      model: tuned.withHead(compactHead(tuned.head)),
+      details: { ...pruned.details, fineTuned: true },
+    };
   }
   const pruned = pruneStructured(parent, opts.keepFeatures);
   if (!opts.fineTune) return pruned;

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DATASET_PATH } from '../../src/train/load-dataset.js';
@@ -49,13 +49,88 @@ describe('ferry optimize', () => {
     expect(await versions()).toBe(1);
   }, 300_000);
 
-  it('answers a kind without the method with FERRY_OPTIMIZE_UNSUPPORTED (exit 2) and registers nothing', async () => {
+  it('quantizes to int8: a new version with its lineage, the alias moved, the report as JSON, a file and a PNG chart', async () => {
     const reportFp = join(home.path, 'report.json');
-    const r = await cli('optimize', 'quantize', '--model', 'tagifai@production', '--report-fp', reportFp);
+    const plotFp = join(home.path, 'report.png');
+    const r = await cli(
+      'optimize',
+      'quantize',
+      '--model',
+      'tagifai@production',
+      '--dtype',
+      'int8',
+      '--alias',
+      'staging',
+      '--report-fp',
+      reportFp,
+      '--plot-fp',
+      plotFp,
+      '--json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.model).toBe('tagifai/2');
+    expect(out.parent).toBe('tagifai/1');
+    expect(out.version.aliases).toEqual(['staging']);
+    expect(out.version.params.lineage).toMatchObject({
+      parent: { name: 'tagifai', version: 1 },
+      method: 'quantize',
+      options: { dtype: 'int8' },
+    });
+    const report = JSON.parse(readFileSync(reportFp, 'utf8'));
+    expect(report.parent.ref).toBe('tagifai/1');
+    expect(report.variants[0].ref).toBe('tagifai/2');
+    // Measured, not assumed: the int8 artifact is smaller, and its figures are numbers.
+    expect(report.variants[0].artifactBytes).toBeLessThan(report.parent.artifactBytes * 0.35);
+    expect(report.variants[0].latencyP50Ms).toBeGreaterThan(0);
+    expect(report.variants[0].agreement.top1).toBeGreaterThan(0.9);
+    expect(report.evalSet.seenInTraining).toBe(true);
+    const png = readFileSync(plotFp);
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    // The variant serves predictions through the same CLI.
+    const p = await cli(
+      'predict',
+      '--model',
+      'tagifai@staging',
+      '--title',
+      'Transformers',
+      '--description',
+      'attention for text',
+      '--json',
+    );
+    expect(p.code, p.stderr).toBe(0);
+    expect(await versions()).toBe(2);
+  }, 300_000);
+
+  it('answers a kind without the method with FERRY_OPTIMIZE_UNSUPPORTED naming the kinds that have it (exit 2)', async () => {
+    const reg = await cli(
+      'models',
+      'register',
+      '--name',
+      'mlp',
+      '--kind',
+      'onnx',
+      '--artifact',
+      'test/fixtures/onnx/mlp.onnx',
+    );
+    expect(reg.code, reg.stderr).toBe(0);
+    const r = await cli(
+      'optimize',
+      'prune',
+      '--model',
+      'mlp/1',
+      '--method',
+      'structured',
+      '--keep-features',
+      '10',
+      '--eval-loc',
+      SAMPLE_DATASET_PATH,
+    );
     expect(r.code, r.stderr).toBe(2);
     expect(errorCode(r)).toBe('FERRY_OPTIMIZE_UNSUPPORTED');
-    expect(r.stderr).toContain('no kind supports it yet');
-    expect(existsSync(reportFp)).toBe(false);
-    expect(await versions()).toBe(1);
-  }, 60_000);
+    const d = await cli('optimize', 'distill', '--model', 'mlp/1', '--eval-loc', SAMPLE_DATASET_PATH);
+    expect(d.code, d.stderr).toBe(2);
+    expect(errorCode(d)).toBe('FERRY_OPTIMIZE_UNSUPPORTED');
+    expect(JSON.parse((await cli('models', 'list', 'mlp', '--json')).stdout)).toHaveLength(1);
+  }, 120_000);
 });
