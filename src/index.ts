@@ -6,13 +6,14 @@
 
 // Opening Ferry from its settings: the registry alone, or the whole model server.
 export { type FerryContext, openFerry, openFerry as openRegistry } from './app/open-ferry.js';
+// Stream processing: a pipeline of a feature repository run over a transport, and the producer.
+export { type OptimizeApp, openOptimize } from './app/open-optimize.js';
 export {
   type OpenServingOptions,
   openServing as createServer,
   openServing,
   type ServingRuntime,
 } from './app/open-serving.js';
-// Stream processing: a pipeline of a feature repository run over a transport, and the producer.
 export { createProducer, openPipelineContext, type PipelineContext } from './app/open-streams.js';
 // Settings and errors.
 export { type FerryConfig, loadConfig } from './core/config.js';
@@ -54,6 +55,26 @@ export type { FeatureSummary, ReferenceProfile } from './monitoring/reference-pr
 export { columnDrift } from './monitoring/stats/column-drift.js';
 export { datasetDrift } from './monitoring/stats/dataset-drift.js';
 export { textDomainDrift } from './monitoring/stats/domain-classifier.js';
+// Optimization (`ferry optimize`): the methods, the measured report, the ONNX export of the head.
+export { distill } from './optimize/distill.js';
+export { fineTune } from './optimize/fine-tune.js';
+export { onnxFeatureFeeds } from './optimize/onnx-export/feature-feeds.js';
+export { exportTextClassifierOnnx } from './optimize/onnx-export/text-classifier-graph.js';
+export type {
+  DistillOptions,
+  OptimizeReport,
+  PruneOptions,
+  QuantizeOptions,
+  StudentSpec,
+  VariantMeasurement,
+} from './optimize/optimize-types.js';
+export { pruneMagnitude } from './optimize/prune-magnitude.js';
+export { pruneStructured } from './optimize/prune-structured.js';
+export { quantizeTextClassifier } from './optimize/quantize.js';
+export { createMeasureReport } from './optimize/report/measure.js';
+export { renderReportSvg } from './optimize/report/render-svg.js';
+export { renderReportTable } from './optimize/report/render-table.js';
+export { type OptimizeRequest, type OptimizeResult, runOptimize } from './optimize/run-optimize.js';
 // The registry: versions, aliases, verified loading.
 export {
   type AliasEvent,
