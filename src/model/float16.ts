@@ -4,6 +4,9 @@
  * hardware and numpy do), so a value round-trips to the nearest representable half.
  */
 
+/** The largest finite float16: weights beyond it cannot be stored as float16. */
+export const FLOAT16_MAX = 65504;
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 

@@ -19,7 +19,7 @@ import { decodeFloat32, decodeInt32, encodeTensor } from './tensor-codec.js';
 import { projectText, tokenize } from './text/clean.js';
 import { decodeV2Body, encodeV2Body } from './text-artifact-v2.js';
 import { textInputsOf, textOutputs } from './text-tensors.js';
-import { fitTfidf, type TfidfState, TfidfTransformer } from './tfidf.js';
+import { fitTfidf, type TfidfOptions, type TfidfState, TfidfTransformer } from './tfidf.js';
 
 export const TEXT_CLASSIFIER_KIND = 'ferry.text-classifier.tfidf-logreg';
 /** Version 1: a dense float32 head. Version 2 (text-artifact-v2.ts, gzipped): the optimized heads. */
@@ -66,6 +66,17 @@ export interface Featurized {
   y: Int32Array;
 }
 
+/** The tf-idf options among a classifier's parameters (training and distilled students share them). */
+export function tfidfOptionsOf(
+  params: Pick<
+    TextClassifierParams,
+    'wordNgrams' | 'charNgrams' | 'minDf' | 'sublinearTf' | 'normalizeBlocks'
+  >,
+): TfidfOptions {
+  const { wordNgrams, charNgrams, minDf, sublinearTf, normalizeBlocks } = params;
+  return { wordNgrams, charNgrams, minDf, sublinearTf, normalizeBlocks };
+}
+
 export function featurize(
   inputs: readonly TextInput[],
   labels: readonly string[],
@@ -82,13 +93,7 @@ export function featurize(
     );
   }
   const docs = inputs.map((r) => tokenize(projectText(r.title, r.description)));
-  const tfidf = fitTfidf(docs, {
-    wordNgrams: params.wordNgrams,
-    charNgrams: params.charNgrams,
-    minDf: params.minDf,
-    sublinearTf: params.sublinearTf,
-    normalizeBlocks: params.normalizeBlocks,
-  });
+  const tfidf = fitTfidf(docs, tfidfOptionsOf(params));
   const transformer = new TfidfTransformer(tfidf);
   const X = csrFromRows(
     docs.map((d) => transformer.transform(d)),
@@ -270,7 +275,7 @@ export class TextClassifier implements TextModel {
     const classes = decodeClasses(ownField(doc, 'classes'));
     const params = decodeParams(ownField(doc, 'params'));
     if (formatVersion === COMPACT_FORMAT_VERSION) {
-      const { tfidf, head } = decodeV2Body(doc, tfidfOptions(params), classes.length);
+      const { tfidf, head } = decodeV2Body(doc, tfidfOptionsOf(params), classes.length);
       return new TextClassifier(params, classes, tfidf, head);
     }
     const tensors = ownField(doc, 'tensors');
@@ -283,14 +288,9 @@ export class TextClassifier implements TextModel {
     if (idf.length !== hashes.length || weights.length !== hashes.length * K || bias.length !== K) {
       throw invalidArtifact('text-classifier tensor shapes do not agree with each other');
     }
-    const tfidf: TfidfState = { options: tfidfOptions(params), hashes, wordFeatures, idf };
+    const tfidf: TfidfState = { options: tfidfOptionsOf(params), hashes, wordFeatures, idf };
     return new TextClassifier(params, classes, tfidf, new DenseHead(weights, bias));
   }
-}
-
-function tfidfOptions(p: TextClassifierParams): TfidfState['options'] {
-  const { wordNgrams, charNgrams, minDf, sublinearTf, normalizeBlocks } = p;
-  return { wordNgrams, charNgrams, minDf, sublinearTf, normalizeBlocks };
 }
 
 /** Bounds of a decoded text classifier (n-grams: MAX_NGRAM in artifact-fields.ts). */

@@ -6,7 +6,12 @@ import type { TextInput } from '../model/model.js';
 import { fitSoftmaxRegression, type SoftTargets } from '../model/softmax-regression.js';
 import { type CsrMatrix, csrFromRows, type SparseVector } from '../model/sparse.js';
 import { projectText, tokenize } from '../model/text/clean.js';
-import { DEFAULT_PARAMS, TEXT_CLASSIFIER_KIND, TextClassifier } from '../model/text-classifier.js';
+import {
+  DEFAULT_PARAMS,
+  TEXT_CLASSIFIER_KIND,
+  TextClassifier,
+  tfidfOptionsOf,
+} from '../model/text-classifier.js';
 import { fitTfidf, TfidfTransformer } from '../model/tfidf.js';
 import { balancedWeights } from './fine-tune.js';
 import type { Distill, DistillOptions, OptimizedArtifact } from './optimize-types.js';
@@ -122,13 +127,7 @@ export const distill: Distill = async (teacher, training, opts, ctx) => {
   // The vocabulary is learned from distinct texts: unlabeled copies of training texts must not
   // double their document frequencies (minDf would then keep n-grams seen once).
   const distinct = [...new Map(docs.map((d) => [d.join(' '), d])).values()];
-  const tfidf = fitTfidf(distinct, {
-    wordNgrams: params.wordNgrams,
-    charNgrams: params.charNgrams,
-    minDf: params.minDf,
-    sublinearTf: params.sublinearTf,
-    normalizeBlocks: params.normalizeBlocks,
-  });
+  const tfidf = fitTfidf(distinct, tfidfOptionsOf(params));
   const transformer = new TfidfTransformer(tfidf);
   const result = fitStudent(
     csrFromRows(

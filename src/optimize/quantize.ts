@@ -1,11 +1,9 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { FLOAT16_MAX } from '../model/float16.js';
 import { Float16Head } from '../model/heads/float16-head.js';
 import { Int8Head } from '../model/heads/int8-head.js';
 import type { TextClassifier } from '../model/text-classifier.js';
 import type { QuantizeOptions } from './optimize-types.js';
-
-/** The largest finite float16: weights beyond it cannot be stored as float16. */
-const FLOAT16_MAX = 65504;
 
 /**
  * Quantizes the text classifier's head: int8 (one scale per class, the shared rule of

@@ -1,3 +1,4 @@
+import { FLOAT16_MAX, toFloat16Bits } from '../../model/float16.js';
 import {
   DataType,
   dimsOf,
@@ -14,38 +15,6 @@ import {
   unsupported,
 } from './onnx-model.js';
 import { MIN_QUANTIZED_ELEMENTS } from './quantize-int8.js';
-
-const F32 = new Float32Array(1);
-const U32 = new Uint32Array(F32.buffer);
-/** Largest finite float16. */
-export const FLOAT16_MAX = 65504;
-
-/** IEEE 754 binary16 bits of a float32, rounded to nearest even (subnormals kept, overflow to infinity). */
-export function toFloat16Bits(value: number): number {
-  F32[0] = value;
-  const x = U32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const m = mant | 0x800000;
-    const shift = 14 - e;
-    let half = m >>> shift;
-    const rest = m & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rest > mid || (rest === mid && (half & 1) === 1)) half++;
-    return sign | half;
-  }
-  let bits = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  // A carry out of the mantissa moves into the exponent, which is the right result.
-  if (rest > 0x1000 || (rest === 0x1000 && (bits & 1) === 1)) bits++;
-  return sign | bits;
-}
 
 export interface Float16Result {
   converted: number;

@@ -1,5 +1,5 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
-import { onnxKind } from '../../model/kinds/onnx/onnx-kind.js';
+import { onnxKind, WEIGHT_ONLY_INT8_KEY } from '../../model/kinds/onnx/onnx-kind.js';
 import type { KindOptimizer, OptimizedArtifact, PruneOptions, QuantizeOptions } from '../optimize-types.js';
 import { storeFloat16 } from './float16.js';
 import {
@@ -44,6 +44,17 @@ function done(model: ModelProto, before: Uint8Array, details: Record<string, unk
   };
 }
 
+/**
+ * Tells the onnx kind (model/kinds/onnx/onnx-kind.ts) that every DequantizeLinear of this graph reads
+ * a constant: it can then let onnxruntime fold them into float weights once, at load, instead of
+ * dequantizing at every call (which made these graphs ~9x slower per call than the float ones).
+ */
+function markWeightOnlyInt8(model: ModelProto): void {
+  const props = (model.metadataProps ?? []).filter((p) => p.key !== WEIGHT_ONLY_INT8_KEY);
+  props.push({ key: WEIGHT_ONLY_INT8_KEY, value: '1' });
+  model.metadataProps = props;
+}
+
 async function quantize(artifact: Uint8Array, opts: QuantizeOptions): Promise<OptimizedArtifact> {
   if (opts.dtype !== 'int8' && opts.dtype !== 'float16') {
     throw invalid(`unknown dtype ${JSON.stringify(String(opts.dtype).slice(0, 50))}: int8 or float16`);
@@ -72,6 +83,7 @@ async function quantize(artifact: Uint8Array, opts: QuantizeOptions): Promise<Op
       `no FLOAT weight of MatMul, Gemm or Conv with ${MIN_QUANTIZED_ELEMENTS} elements or more to quantize: the model would not shrink`,
     );
   }
+  markWeightOnlyInt8(model);
   return done(model, artifact, {
     dtype: 'int8',
     scheme: 'weight-only, symmetric, DequantizeLinear to float32',

@@ -11,9 +11,10 @@ import onnx from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../src/core/random.js';
+import { FLOAT16_MAX, toFloat16Bits } from '../../../src/model/float16.js';
 import type { KindContext, OpenContext } from '../../../src/model/kinds/model-kind.js';
-import { onnxKind } from '../../../src/model/kinds/onnx/onnx-kind.js';
-import { FLOAT16_MAX, toFloat16Bits } from '../../../src/optimize/onnx/float16.js';
+import { readModelHeader } from '../../../src/model/kinds/onnx/model-header.js';
+import { onnxKind, WEIGHT_ONLY_INT8_KEY } from '../../../src/model/kinds/onnx/onnx-kind.js';
 import { onnxOptimizer } from '../../../src/optimize/onnx/onnx-optimizer.js';
 import type { OptimizeContext, PruneOptions } from '../../../src/optimize/optimize-types.js';
 import { expectFerryError } from '../../helpers/expect-ferry-error.js';
@@ -101,6 +102,28 @@ describe('the onnx optimizer', () => {
     for (const seed of [1, 2, 3]) {
       const x = { x: randomInput([16, 64], seed) };
       expect(relativeError(await run(result.artifact, x), await run(BIG, x))).toBeLessThan(0.01);
+    }
+  });
+
+  it('int8: marked weight-only, so the onnx kind folds the weights at load; answers through the kind within 1%', async () => {
+    const result = await onnxOptimizer.quantize!(BIG, { dtype: 'int8' }, ctx);
+    expect(readModelHeader(result.artifact).metadata[WEIGHT_ONLY_INT8_KEY]).toBe('1');
+    expect(readModelHeader(BIG).metadata[WEIGHT_ONLY_INT8_KEY]).toBeUndefined();
+    const inspected = await onnxKind.inspect(result.artifact, kindCtx);
+    const open = (bytes: Uint8Array) =>
+      onnxKind.open(bytes, { ...kindCtx, sha256: '', signature: inspected.signature });
+    const [int8, float] = [await open(result.artifact), await open(BIG)];
+    try {
+      const x = randomInput([8, 64], 7);
+      const input = {
+        x: { datatype: 'FP32' as const, shape: [8, 64], data: Array.from(x.data as Float32Array) },
+      };
+      const a = (await int8.infer(input)).logits!.data as readonly number[];
+      const b = (await float.infer(input)).logits!.data as readonly number[];
+      expect(relativeError(Float32Array.from(a), Float32Array.from(b))).toBeLessThan(0.01);
+    } finally {
+      await int8.close?.();
+      await float.close?.();
     }
   });
 

@@ -11,7 +11,11 @@ export interface ModelHeader {
   modelVersion?: number;
   /** Operator-set versions by domain ("" is the default ONNX domain, shown as "ai.onnx"). */
   opsets: Record<string, number>;
+  /** The model's metadata_props (at most MAX_METADATA entries, texts cut at MAX_TEXT). */
+  metadata: Record<string, string>;
 }
+
+const MAX_METADATA = 64;
 
 const MAX_TEXT = 200;
 
@@ -84,8 +88,32 @@ function readOpset(bytes: Uint8Array, [start, end]: [number, number], into: Reco
   if (version !== undefined) into[domain === '' ? 'ai.onnx' : domain] = version;
 }
 
+/** One StringStringEntryProto (key = 1, value = 2) of metadata_props. */
+function readMetadataEntry(
+  bytes: Uint8Array,
+  [start, end]: [number, number],
+  into: Record<string, string>,
+): void {
+  const r = new Reader(bytes, start, end);
+  let key: string | undefined;
+  let value = '';
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    if (tag === undefined) return;
+    const wire = tag % 8;
+    const field = Math.floor(tag / 8);
+    if (wire === 2 && (field === 1 || field === 2)) {
+      const s = r.span();
+      if (!s) return;
+      if (field === 1) key = r.text(s);
+      else value = r.text(s);
+    } else if (!r.skip(wire)) return;
+  }
+  if (key !== undefined && Object.keys(into).length < MAX_METADATA) into[key] = value;
+}
+
 export function readModelHeader(bytes: Uint8Array): ModelHeader {
-  const header: ModelHeader = { opsets: {} };
+  const header: ModelHeader = { opsets: {}, metadata: Object.create(null) as Record<string, string> };
   const r = new Reader(bytes, 0, bytes.length);
   while (r.pos < r.end) {
     const key = r.varint();
@@ -97,12 +125,13 @@ export function readModelHeader(bytes: Uint8Array): ModelHeader {
       if (v === undefined) break;
       if (field === 1) header.irVersion = v;
       else header.modelVersion = v;
-    } else if (wire === 2 && (field === 2 || field === 3 || field === 8)) {
+    } else if (wire === 2 && (field === 2 || field === 3 || field === 8 || field === 14)) {
       const s = r.span();
       if (!s) break;
       if (field === 2) header.producerName = r.text(s);
       else if (field === 3) header.producerVersion = r.text(s);
-      else readOpset(bytes, s, header.opsets);
+      else if (field === 8) readOpset(bytes, s, header.opsets);
+      else readMetadataEntry(bytes, s, header.metadata);
     } else if (!r.skip(wire)) break;
   }
   return header;

@@ -35,9 +35,24 @@ const SESSION_OPTIONS = {
   logSeverityLevel: 4,
 } as const;
 
+/**
+ * Set by `ferry optimize quantize` on a weight-only int8 graph (every DequantizeLinear reads an
+ * initializer). onnxruntime keeps DequantizeLinear nodes at run time by default, to fuse QDQ
+ * patterns into integer kernels; for weight-only graphs nothing fuses, so the weights would be
+ * dequantized at every call. `session.disable_quant_qdq` lets constant folding turn them into float
+ * weights once, at load: the file stays int8, the calls cost what the float graph's do.
+ */
+export const WEIGHT_ONLY_INT8_KEY = 'ferry.weight_only_int8';
+
+function sessionOptionsFor(artifact: Uint8Array) {
+  return readModelHeader(artifact).metadata[WEIGHT_ONLY_INT8_KEY] === '1'
+    ? { ...SESSION_OPTIONS, extra: { session: { disable_quant_qdq: '1' } } }
+    : SESSION_OPTIONS;
+}
+
 async function createSession(ort: OrtModule, artifact: Uint8Array): Promise<OrtSession> {
   try {
-    return await ort.InferenceSession.create(artifact, SESSION_OPTIONS);
+    return await ort.InferenceSession.create(artifact, sessionOptionsFor(artifact));
   } catch (e) {
     throw new FerryError(ErrorCode.MODEL_LOAD_FAILED, `the ONNX model does not load: ${ortMessage(e)}`, {
       cause: e,
@@ -111,11 +126,12 @@ export function createOnnxKind(runtimeSpecifier: string): ModelKind {
       const session = await createSession(await loadRuntime(), artifact);
       try {
         const signature = signatureFor(session, override);
-        const header = readModelHeader(artifact);
+        const { metadata, ...header } = readModelHeader(artifact);
         return {
           signature,
           details: {
             ...header,
+            ...(Object.keys(metadata).length > 0 ? { metadata: { ...metadata } } : {}),
             graphInputs: [...session.inputNames],
             graphOutputs: [...session.outputNames],
           },
