@@ -1,5 +1,6 @@
 import type { FerryConfig } from '../core/config.js';
 import { distill } from '../optimize/distill.js';
+import { onlineTextOptimizer } from '../optimize/online-text-optimizer.js';
 import { onnxOptimizer } from '../optimize/onnx/onnx-optimizer.js';
 import type { MeasureReport, OptimizeReport, Optimizers } from '../optimize/optimize-types.js';
 import { createMeasureReport } from '../optimize/report/measure.js';
@@ -25,14 +26,14 @@ export interface OptimizeKit {
 
 /**
  * The one place the methods are assembled: which kinds can be pruned and quantized (the built-in
- * text classifier; ONNX graphs), distillation (any teacher with the text contract), the
+ * text classifier; ONNX graphs; the online model, magnitude pruning only), distillation (any teacher with the text contract), the
  * measurement and the renderers. A kind missing here is answered FERRY_OPTIMIZE_UNSUPPORTED with
  * this list.
  */
 export function optimizeKit(config: FerryConfig): OptimizeKit {
   const kindContext = kindContextOf(config);
   return {
-    optimizers: { kinds: [textClassifierOptimizer, onnxOptimizer], distill },
+    optimizers: { kinds: [textClassifierOptimizer, onnxOptimizer, onlineTextOptimizer], distill },
     measure: createMeasureReport({
       cacheDir: kindContext.cacheDir,
       callTimeoutMs: kindContext.callTimeoutMs,

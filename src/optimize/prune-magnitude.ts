@@ -1,7 +1,7 @@
-import { ErrorCode, FerryError } from '../core/errors.js';
 import { SparseHead } from '../model/heads/sparse-head.js';
 import type { TextClassifier } from '../model/text-classifier.js';
 import type { TfidfState } from '../model/tfidf.js';
+import { checkSparsity, zeroSmallest } from './magnitude.js';
 
 /**
  * Magnitude pruning of the text classifier's head: the `sparsity` share of its weights with the
@@ -23,15 +23,9 @@ export function pruneMagnitude(
   sparsity: number,
   opts: { dropEmptyFeatures?: boolean } = {},
 ): { model: TextClassifier; details: Record<string, unknown> } {
-  if (typeof sparsity !== 'number' || !(sparsity > 0 && sparsity < 1)) {
-    throw new FerryError(
-      ErrorCode.OPTIMIZE_INVALID,
-      `magnitude pruning sparsity must be a number in (0, 1), got ${String(sparsity)}`,
-    );
-  }
+  checkSparsity(sparsity);
   const weights = Float32Array.from(model.head.denseWeights());
-  const toZero = Math.round(sparsity * weights.length);
-  zeroSmallest(weights, toZero);
+  zeroSmallest([weights], sparsity);
   const K = model.head.classes;
   let tfidf = model.tfidf;
   let kept: Float32Array = weights;
@@ -51,14 +45,6 @@ export function pruneMagnitude(
       emptyFeatures: countEmptyFeatures(kept, K),
     },
   };
-}
-
-/** Zeroes the `count` weights of smallest |w| in place (ties broken by position, so exactly `count`). */
-function zeroSmallest(weights: Float32Array, count: number): void {
-  const order = new Uint32Array(weights.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  order.sort((a, b) => Math.abs(weights[a]!) - Math.abs(weights[b]!) || a - b);
-  for (let i = 0; i < count; i++) weights[order[i]!] = 0;
 }
 
 function countEmptyFeatures(weights: Float32Array, K: number): number {

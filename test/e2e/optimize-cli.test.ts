@@ -46,6 +46,15 @@ describe('ferry optimize', () => {
       expect(errorCode(r), args.join(' ')).toBe(code);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+    // Names too, before the parent is loaded: nothing fitted, measured or registered.
+    for (const [args, code] of [
+      [['quantize', '--model', 'tagifai@production', '--alias', 'Bad Alias'], 'FERRY_REGISTRY_INVALID_NAME'],
+      [['quantize', '--model', 'tagifai@@x'], 'FERRY_REGISTRY_INVALID_REF'],
+    ] as const) {
+      const r = await cli('optimize', ...args);
+      expect(r.code, r.stderr).toBe(1);
+      expect(errorCode(r)).toBe(code);
+    }
     expect(await versions()).toBe(1);
   }, 300_000);
 

@@ -17,6 +17,7 @@ import {
 } from '../../optimize/optimize-options.js';
 import type { OptimizeReport } from '../../optimize/optimize-types.js';
 import { type OptimizeRequest, type OptimizeResult, runOptimize } from '../../optimize/run-optimize.js';
+import { assertAlias, parseModelRef } from '../../registry/model-ref.js';
 import { currentGitCommit } from '../git-commit.js';
 import { printJson, usageError, writeJsonFile } from '../output.js';
 import { outputWriteError, validateOutputPath } from '../output-path.js';
@@ -114,6 +115,9 @@ export function registerOptimizeCommand(program: Command): void {
 /** Every flag is checked before the registry is opened: a bad one costs nothing and registers nothing. */
 async function runCommand(flags: CommonFlags, methodOf: () => MethodPart): Promise<void> {
   const part = methodOf();
+  // Names are checked here too, so a typo fails before the parent is loaded, fitted and measured.
+  parseModelRef(flags.model);
+  if (flags.alias !== undefined) assertAlias(flags.alias);
   const config = loadConfig(process.env, flags.seed !== undefined ? { seed: flags.seed } : {});
   const inputs = [
     flags.evalLoc,

@@ -1,5 +1,6 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { onnxKind, WEIGHT_ONLY_INT8_KEY } from '../../model/kinds/onnx/onnx-kind.js';
+import { checkSparsity } from '../magnitude.js';
 import type { KindOptimizer, OptimizedArtifact, PruneOptions, QuantizeOptions } from '../optimize-types.js';
 import { storeFloat16 } from './float16.js';
 import {
@@ -104,9 +105,7 @@ async function prune(artifact: Uint8Array, opts: PruneOptions): Promise<Optimize
       `unknown prune method ${JSON.stringify(String((opts as { method: unknown }).method).slice(0, 50))}`,
     );
   const { sparsity } = opts;
-  if (typeof sparsity !== 'number' || !(sparsity > 0 && sparsity < 1)) {
-    throw invalid(`sparsity must be a number in (0, 1); got ${String(sparsity).slice(0, 50)}`);
-  }
+  checkSparsity(sparsity);
   if (opts.fineTune) {
     throw unsupported(
       'fine-tuning retrains the weights, which Ferry cannot do for an ONNX graph: prune it without fine-tuning',

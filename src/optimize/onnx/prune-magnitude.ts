@@ -1,4 +1,5 @@
 import onnx from 'onnx-proto';
+import { zeroSmallest } from '../magnitude.js';
 import {
   DataType,
   elementCount,
@@ -15,33 +16,6 @@ import type { Weight } from './weights.js';
 
 /** sparse_initializer came with IR version 6 (ONNX 1.6): older models keep dense zeros. */
 const SPARSE_IR_VERSION = 6;
-
-/** How many of `values` (all weights, concatenated) are set to zero: exactly round(share × count). */
-function zeroSmallest(tensors: readonly Float32Array[], sparsity: number): number {
-  const total = tensors.reduce((a, t) => a + t.length, 0);
-  const target = Math.round(sparsity * total);
-  if (target === 0) return 0;
-  const magnitudes = new Float32Array(total);
-  let k = 0;
-  for (const t of tensors) for (const v of t) magnitudes[k++] = Math.abs(v);
-  magnitudes.sort();
-  const threshold = magnitudes[target - 1]!;
-  // Everything below the threshold goes; ties at it go in order until the target is reached.
-  let below = 0;
-  for (const t of tensors) for (const v of t) if (Math.abs(v) < threshold) below++;
-  let tiesLeft = target - below;
-  for (const t of tensors) {
-    for (let i = 0; i < t.length; i++) {
-      const m = Math.abs(t[i]!);
-      if (m < threshold) t[i] = 0;
-      else if (m === threshold && tiesLeft > 0) {
-        t[i] = 0;
-        tiesLeft--;
-      }
-    }
-  }
-  return target;
-}
 
 /** The tensor as a SparseTensorProto (values + linear INT64 indices, as the ONNX checker wants). */
 function asSparse(name: string, dims: readonly number[], values: Float32Array): onnx.onnx.ISparseTensorProto {

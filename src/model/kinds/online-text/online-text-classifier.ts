@@ -152,6 +152,31 @@ export class OnlineTextClassifier implements TextModel {
     return model;
   }
 
+  /** The weights of the buckets where some class has one (the inverse of fromWeights). */
+  storedWeights(): { buckets: Int32Array; weights: Float32Array; bias: Float32Array; updates: number } {
+    const K = this.classList.length;
+    const size = 1 << this.params.bits;
+    const used: number[] = [];
+    for (let j = 0; j < size; j++) {
+      for (let c = 0; c < K; c++) {
+        if (this.table[j * 2 * K + 2 * c] !== 0) {
+          used.push(j);
+          break;
+        }
+      }
+    }
+    const weights = new Float32Array(used.length * K);
+    used.forEach((j, r) => {
+      for (let c = 0; c < K; c++) weights[r * K + c] = this.table[j * 2 * K + 2 * c]!;
+    });
+    return {
+      buckets: Int32Array.from(used),
+      weights,
+      bias: Float32Array.from(this.bias),
+      updates: this.updateCount,
+    };
+  }
+
   get classes(): readonly string[] {
     return this.classList;
   }
