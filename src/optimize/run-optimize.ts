@@ -15,6 +15,7 @@ import {
 import { checkDistill, checkPrune, invalidOption, variantLabel } from './optimize-options.js';
 import type {
   DistillOptions,
+  MeasureCandidate,
   MeasureReport,
   OptimizeContext,
   OptimizedArtifact,
@@ -47,6 +48,8 @@ export type OptimizeRequest = {
   evalLoc?: string;
   dataLoc?: string;
   seed: number;
+  /** Also measure the parent's earlier variants (versions whose lineage names it), newest first, at most MAX_COMPARED. */
+  compare?: boolean;
 } & (
   | { method: 'prune'; options: PruneOptions }
   | { method: 'quantize'; options: QuantizeOptions }
@@ -112,6 +115,7 @@ export async function runOptimize(deps: OptimizeDeps, req: OptimizeRequest): Pro
 
     const inspected = await modelKind(produced.kind).inspect(produced.artifact, deps.kindContext);
     const label = variantLabel(req.method, { ...req.options });
+    const earlier = req.compare ? await earlierVariants(deps.registry, parent) : [];
     const measured = await deps.measure(
       { label: 'parent', ref: ref(parent), kind: parent.kind, artifact: bytes, signature: parent.signature },
       [
@@ -122,6 +126,7 @@ export async function runOptimize(deps: OptimizeDeps, req: OptimizeRequest): Pro
           artifact: produced.artifact,
           signature: inspected.signature,
         },
+        ...earlier,
       ],
       choice.evalSet,
     );
@@ -163,6 +168,33 @@ export async function runOptimize(deps: OptimizeDeps, req: OptimizeRequest): Pro
   } finally {
     await model.close?.();
   }
+}
+
+/** The most earlier variants `--compare` measures beside the new one (each is loaded and timed). */
+const MAX_COMPARED = 8;
+
+/** Versions of the parent's model whose lineage names the parent, newest first, as report candidates. */
+async function earlierVariants(registry: ModelRegistry, parent: ModelVersion): Promise<MeasureCandidate[]> {
+  const children = (await registry.list(parent.name))
+    .filter((v) => {
+      const p = (v.params.lineage as OptimizeLineage | undefined)?.parent;
+      return p?.name === parent.name && p.version === parent.version;
+    })
+    .sort((a, b) => b.version - a.version)
+    .slice(0, MAX_COMPARED);
+  const out: MeasureCandidate[] = [];
+  for (const v of children) {
+    const lineage = v.params.lineage as OptimizeLineage;
+    const { bytes } = await registry.loadArtifact(ref(v));
+    out.push({
+      label: `${variantLabel(lineage.method, lineage.options)} (earlier)`,
+      ref: ref(v),
+      kind: v.kind,
+      artifact: bytes,
+      signature: v.signature,
+    });
+  }
+  return out;
 }
 
 function kindOptimizerFor(optimizers: Optimizers, parent: ModelVersion, method: 'prune' | 'quantize') {

@@ -57,6 +57,23 @@ describe('runOptimize', () => {
     expect(variant.aliases).toEqual(['staging']);
   });
 
+  it('--compare measures the earlier variants of the same parent beside the new one', async () => {
+    const first = await runOptimize(t.depsWith(newSeen()), quantize);
+    const seen = newSeen();
+    const { variant, report } = await runOptimize(t.depsWith(seen), { ...quantize, compare: true });
+    const refs = report.variants.map((v) => v.ref);
+    expect(refs[0]).toBe(`tagifai/${variant.version}`);
+    expect(refs).toContain(`tagifai/${first.variant.version}`);
+    // Only children of this parent, newest first, and never the new version twice.
+    expect(new Set(refs).size).toBe(refs.length);
+    const earlier = report.variants.slice(1);
+    expect(earlier.every((v) => v.label.endsWith('(earlier)'))).toBe(true);
+    expect(earlier.map((v) => Number(v.ref!.split('/')[1]))).toEqual(
+      [...earlier.map((v) => Number(v.ref!.split('/')[1]))].sort((a, b) => b - a),
+    );
+    expect(seen.candidates[0]!.length).toBe(1 + report.variants.length);
+  });
+
   it('fine-tunes on the training rows without the evaluation rows, by id and by identical text', async () => {
     const seen = newSeen();
     await runOptimize(t.depsWith(seen), {

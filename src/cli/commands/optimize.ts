@@ -32,6 +32,7 @@ interface CommonFlags {
   seed?: number;
   reportFp?: string;
   plotFp?: string;
+  compare: boolean;
   json: boolean;
 }
 
@@ -60,6 +61,7 @@ function withCommonFlags(cmd: Command): Command {
     .option('--seed <n>', 'random seed (default: $FERRY_SEED or 42)', parseIntOption)
     .option('--report-fp <path>', 'write the report as JSON')
     .option('--plot-fp <path>', 'write the report as a chart: .svg or .png')
+    .option('--compare', "also measure the parent's earlier variants (newest 8), in the same report", false)
     .option('--json', 'machine-readable output on stdout', false);
 }
 
@@ -141,6 +143,7 @@ async function runCommand(flags: CommonFlags, methodOf: () => MethodPart): Promi
       seed: config.seed,
       ...(flags.alias !== undefined ? { alias: flags.alias } : {}),
       ...(flags.evalLoc !== undefined ? { evalLoc: flags.evalLoc } : {}),
+      ...(flags.compare ? { compare: true } : {}),
       ...(flags.dataLoc !== undefined ? { dataLoc: flags.dataLoc } : {}),
     };
     const result = await runOptimize(app.deps, request);
