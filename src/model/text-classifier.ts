@@ -194,14 +194,16 @@ export class TextClassifier implements TextModel {
   }
 
   predictBatch(rows: readonly TextInput[]): Prediction[] {
-    return rows.map((row) => {
-      const probs = this.probabilities(row);
+    const out: Prediction[] = new Array(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      // The probabilities are read straight from the scratch array: no copy per row.
+      const v = this.features(rows[r]!);
+      headProbabilities(this.head, v.indices, v.values, this.scratch);
       const probabilities: Record<string, number> = {};
-      this.classes.forEach((c, k) => {
-        probabilities[c] = probs[k]!;
-      });
-      return { prediction: this.decide(probs), probabilities };
-    });
+      for (let k = 0; k < this.classes.length; k++) probabilities[this.classes[k]!] = this.scratch[k]!;
+      out[r] = { prediction: this.decide(this.scratch), probabilities };
+    }
+    return out;
   }
 
   async predict(rows: readonly TextInput[]): Promise<Prediction[]> {

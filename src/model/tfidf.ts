@@ -1,6 +1,6 @@
 import { HashIndex } from './hash-index.js';
 import type { SparseVector } from './sparse.js';
-import { type NgramOptions, ngramHashes } from './text/feature-hashing.js';
+import { NgramHashBuffer, type NgramOptions, ngramHashes } from './text/feature-hashing.js';
 
 export interface TfidfOptions extends NgramOptions {
   /** Keep n-grams seen in at least this many training documents. */
@@ -51,12 +51,23 @@ export function fitTfidf(docs: readonly (readonly string[])[], options: TfidfOpt
   return { options, hashes, wordFeatures: words.length, idf };
 }
 
+/*
+ * 1 + ln(tf) for the small counts a document has, so the request path does not call Math.log per
+ * feature; the table holds Math.log's own results, so the values are the same bit for bit.
+ */
+const SUBLINEAR_TABLE = Float64Array.from({ length: 64 }, (_, tf) => (tf === 0 ? 0 : 1 + Math.log(tf)));
+
+function sublinear(tf: number): number {
+  return tf < SUBLINEAR_TABLE.length ? SUBLINEAR_TABLE[tf]! : 1 + Math.log(tf);
+}
+
 /** Turns token lists into l2-normalised tf-idf vectors. Reuses scratch buffers: not re-entrant. */
 export class TfidfTransformer {
   private readonly index: HashIndex;
   private readonly counts: Float64Array;
-  private readonly hashScratch: number[] = [];
-  private readonly touched: number[] = [];
+  private readonly ngrams = new NgramHashBuffer();
+  /** Features in the order the document first touches them (the order of the output). */
+  private touched = new Int32Array(256);
 
   constructor(readonly state: TfidfState) {
     this.index = new HashIndex(state.hashes);
@@ -68,25 +79,29 @@ export class TfidfTransformer {
   }
 
   transform(tokens: readonly string[]): SparseVector {
-    const { hashScratch, touched, counts, index } = this;
-    hashScratch.length = 0;
-    touched.length = 0;
-    ngramHashes(tokens, this.state.options, hashScratch);
-    for (const h of hashScratch) {
-      const f = index.get(h);
+    const { ngrams, counts, index } = this;
+    ngrams.fill(tokens, this.state.options);
+    if (this.touched.length < ngrams.length) this.touched = new Int32Array(ngrams.length);
+    const touched = this.touched;
+    const hashes = ngrams.hashes;
+    let nnz = 0;
+    for (let i = 0; i < ngrams.length; i++) {
+      const f = index.get(hashes[i]!);
       if (f < 0) continue;
-      if (counts[f] === 0) touched.push(f);
+      if (counts[f] === 0) touched[nnz++] = f;
       counts[f]! += 1;
     }
     const { sublinearTf, normalizeBlocks } = this.state.options;
     const { idf, wordFeatures } = this.state;
-    const values: number[] = new Array(touched.length);
+    const indices: number[] = new Array(nnz);
+    const values: number[] = new Array(nnz);
     let wordNorm = 0;
     let charNorm = 0;
-    for (let k = 0; k < touched.length; k++) {
+    for (let k = 0; k < nnz; k++) {
       const f = touched[k]!;
-      const tf = sublinearTf ? 1 + Math.log(counts[f]!) : counts[f]!;
+      const tf = sublinearTf ? sublinear(counts[f]!) : counts[f]!;
       const v = tf * idf[f]!;
+      indices[k] = f;
       values[k] = v;
       if (normalizeBlocks && f >= wordFeatures) charNorm += v * v;
       else wordNorm += v * v;
@@ -94,9 +109,9 @@ export class TfidfTransformer {
     }
     const wordScale = wordNorm > 0 ? 1 / Math.sqrt(wordNorm) : 0;
     const charScale = charNorm > 0 ? 1 / Math.sqrt(charNorm) : 0;
-    for (let k = 0; k < values.length; k++) {
-      values[k]! *= normalizeBlocks && touched[k]! >= wordFeatures ? charScale : wordScale;
+    for (let k = 0; k < nnz; k++) {
+      values[k]! *= normalizeBlocks && indices[k]! >= wordFeatures ? charScale : wordScale;
     }
-    return { indices: touched.slice(), values };
+    return { indices, values };
   }
 }

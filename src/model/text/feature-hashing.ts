@@ -2,20 +2,13 @@
  * Features are n-grams identified by a 32-bit FNV-1a hash instead of by string, so that the request
  * path allocates no substrings: a few thousand integer operations per document. Word and character
  * features hash with different offset bases so they never share an id by construction.
+ * The hash values are a contract: artifacts store them, so any change here must keep them bit-identical
+ * (test/unit/model/text-speed-exactness.test.ts checks them against the original code on the course data).
  */
 const FNV_PRIME = 0x01000193;
 const WORD_BASIS = 0x811c9dc5;
 const CHAR_BASIS = 0x050c5d1f;
-
-function fnvExtend(h: number, code: number): number {
-  return Math.imul(h ^ code, FNV_PRIME);
-}
-
-function hashString(s: string, basis: number): number {
-  let h = basis;
-  for (let i = 0; i < s.length; i++) h = fnvExtend(h, s.charCodeAt(i));
-  return h | 0;
-}
+const SPACE = 32;
 
 export interface NgramOptions {
   /** Word n-gram range, inclusive; [0, 0] turns word features off. */
@@ -25,51 +18,105 @@ export interface NgramOptions {
 }
 
 /**
+ * The n-gram hashes of one document in reusable typed arrays: the request path fills it once per
+ * prediction without allocating (the arrays only grow, to the largest document seen). Not re-entrant.
+ */
+export class NgramHashBuffer {
+  /** The hashes, valid up to `length`: word n-grams first, then character n-grams. */
+  hashes = new Int32Array(1024);
+  length = 0;
+  /** How many of the first hashes are word n-grams. */
+  wordCount = 0;
+  private tokenHashes = new Int32Array(64);
+  /** " token " as code units, so the inner loops read an array instead of testing for the padding. */
+  private padded = new Int32Array(64);
+
+  fill(tokens: readonly string[], opts: NgramOptions): void {
+    const [wMin, wMax] = opts.wordNgrams;
+    const [cMin, cMax] = opts.charNgrams;
+    this.reserve(tokens, wMin, wMax, cMin, cMax);
+    this.length = 0;
+    if (wMax > 0) this.wordNgrams(tokens, Math.max(1, wMin), wMax);
+    this.wordCount = this.length;
+    if (cMax > 0) {
+      for (let t = 0; t < tokens.length; t++) this.charNgrams(tokens[t]!, cMin, cMax);
+    }
+  }
+
+  /** Grows the arrays once to an upper bound of this document's n-grams, so the loops need no checks. */
+  private reserve(tokens: readonly string[], wMin: number, wMax: number, cMin: number, cMax: number): void {
+    let longest = 0;
+    let chars = 0;
+    for (let t = 0; t < tokens.length; t++) {
+      const len = tokens[t]!.length;
+      if (len > longest) longest = len;
+      chars += len + 3;
+    }
+    const wordRange = wMax > 0 ? wMax - Math.max(1, wMin) + 1 : 0;
+    const charRange = cMax > 0 ? Math.max(1, cMax - cMin + 1) : 0;
+    const bound = tokens.length * wordRange + chars * charRange;
+    if (this.hashes.length < bound) this.hashes = new Int32Array(Math.max(bound, this.hashes.length * 2));
+    if (this.tokenHashes.length < tokens.length) this.tokenHashes = new Int32Array(tokens.length * 2);
+    if (this.padded.length < longest + 2) this.padded = new Int32Array((longest + 2) * 2);
+  }
+
+  private wordNgrams(tokens: readonly string[], nMin: number, nMax: number): void {
+    const { tokenHashes, hashes } = this;
+    for (let t = 0; t < tokens.length; t++) {
+      const s = tokens[t]!;
+      let h = WORD_BASIS;
+      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+      tokenHashes[t] = h;
+    }
+    let at = this.length;
+    for (let n = nMin; n <= nMax; n++) {
+      for (let i = 0; i + n <= tokens.length; i++) {
+        let h = WORD_BASIS ^ n;
+        for (let k = 0; k < n; k++) h = Math.imul(h ^ tokenHashes[i + k]!, FNV_PRIME);
+        hashes[at++] = h;
+      }
+    }
+    this.length = at;
+  }
+
+  /** N-grams of " token ", each n from cMin to cMax; a padded word shorter than cMin counts once, whole. */
+  private charNgrams(token: string, cMin: number, cMax: number): void {
+    const { padded, hashes } = this;
+    const len = token.length + 2;
+    padded[0] = SPACE;
+    for (let i = 0; i < token.length; i++) padded[i + 1] = token.charCodeAt(i);
+    padded[len - 1] = SPACE;
+    let at = this.length;
+    if (len < cMin) {
+      let h = CHAR_BASIS;
+      for (let i = 0; i < len; i++) h = Math.imul(h ^ padded[i]!, FNV_PRIME);
+      hashes[at++] = h;
+      this.length = at;
+      return;
+    }
+    for (let start = 0; start + cMin <= len; start++) {
+      // FNV cannot roll a window, so each start re-hashes its first cMin - 1 characters.
+      let h = CHAR_BASIS;
+      for (let i = start; i < start + cMin - 1; i++) h = Math.imul(h ^ padded[i]!, FNV_PRIME);
+      const last = Math.min(cMax, len - start);
+      for (let n = cMin; n <= last; n++) {
+        h = Math.imul(h ^ padded[start + n - 1]!, FNV_PRIME);
+        // Mixing the length in keeps "abc" as a 3-gram apart from a 4-gram whose prefix hashes alike.
+        hashes[at++] = Math.imul(h ^ n, FNV_PRIME);
+      }
+    }
+    this.length = at;
+  }
+}
+
+const shared = new NgramHashBuffer();
+
+/**
  * Appends the hash of every n-gram of `tokens` to `out` (with repetition: counts are term
  * frequencies), word n-grams first. Returns how many word n-grams it appended.
  */
 export function ngramHashes(tokens: readonly string[], opts: NgramOptions, out: number[]): number {
-  const start = out.length;
-  const [wMin, wMax] = opts.wordNgrams;
-  if (wMax > 0) {
-    const wordHashes = tokens.map((t) => hashString(t, WORD_BASIS));
-    for (let n = Math.max(1, wMin); n <= wMax; n++) {
-      for (let i = 0; i + n <= wordHashes.length; i++) {
-        let h = WORD_BASIS ^ n;
-        for (let k = 0; k < n; k++) h = Math.imul(h ^ wordHashes[i + k]!, FNV_PRIME);
-        out.push(h | 0);
-      }
-    }
-  }
-  const wordCount = out.length - start;
-  const [cMin, cMax] = opts.charNgrams;
-  if (cMax > 0) {
-    for (const token of tokens) charNgramHashes(token, cMin, cMax, out);
-  }
-  return wordCount;
-}
-
-/** N-grams of " token ", each n from cMin to cMax; a padded word shorter than cMin counts once, whole. */
-function charNgramHashes(token: string, cMin: number, cMax: number, out: number[]): void {
-  const len = token.length + 2;
-  if (len < cMin) {
-    let h = CHAR_BASIS;
-    for (let i = 0; i < len; i++) h = fnvExtend(h, paddedCharAt(token, len, i));
-    out.push(h | 0);
-    return;
-  }
-  for (let start = 0; start + cMin <= len; start++) {
-    let h = CHAR_BASIS;
-    for (let i = start; i < start + cMin - 1; i++) h = fnvExtend(h, paddedCharAt(token, len, i));
-    for (let n = cMin; n <= cMax && start + n <= len; n++) {
-      h = fnvExtend(h, paddedCharAt(token, len, start + n - 1));
-      // Mixing the length in keeps "abc" as a 3-gram apart from a 4-gram whose prefix hashes alike.
-      out.push(Math.imul(h ^ n, FNV_PRIME) | 0);
-    }
-  }
-}
-
-/** The i-th code unit of " token " without building that string. */
-function paddedCharAt(token: string, len: number, i: number): number {
-  return i === 0 || i === len - 1 ? 32 : token.charCodeAt(i - 1);
+  shared.fill(tokens, opts);
+  for (let i = 0; i < shared.length; i++) out.push(shared.hashes[i]!);
+  return shared.wordCount;
 }
