@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { headProbabilities } from '../../../src/model/linear-head.js';
+import { projectText, tokenize } from '../../../src/model/text/clean.js';
+import { type NgramOptions, ngramHashes } from '../../../src/model/text/feature-hashing.js';
+import { DEFAULT_PARAMS, TextClassifier, tfidfOptionsOf } from '../../../src/model/text-classifier.js';
+import { parseLabeledDataset } from '../../../src/train/dataset.js';
+import { COURSE_DATASET, hasCourseData } from '../../helpers/course-data.js';
+import {
+  referenceNgramHashes,
+  referenceTokenize,
+  referenceTransformer,
+} from '../../helpers/text-model-reference.js';
+
+/*
+ * The fast featurization (issue 16) against the code it replaced, kept verbatim in
+ * test/helpers/text-model-reference.ts: the same tokens, the same FNV hashes (artifacts store
+ * them), the same features and probabilities.
+ */
+const RANGES: NgramOptions[] = [
+  { wordNgrams: [1, 2], charNgrams: [3, 5] },
+  { wordNgrams: [1, 1], charNgrams: [0, 0] },
+  { wordNgrams: [0, 0], charNgrams: [2, 4] },
+  { wordNgrams: [2, 3], charNgrams: [4, 6] },
+  { wordNgrams: [1, 3], charNgrams: [1, 1] },
+];
+
+/** Random strings over ASCII, punctuation, accented and CJK letters, digits of other scripts, emoji, lone surrogates, links. */
+function fuzzTexts(count: number): string[] {
+  const pieces = [
+    'a',
+    'Z',
+    '7',
+    ' ',
+    ' ',
+    '-',
+    "'",
+    '.',
+    ':',
+    '/',
+    'é',
+    'Ü',
+    'ß',
+    'İ',
+    'ſ',
+    '中',
+    '٣',
+    '²',
+    '😀',
+    '\ud800',
+    '\udc00',
+    'http://x.io/p',
+    'HTTPS://A.B',
+    'www.',
+    'WWW.site.org',
+    'httpſ://y',
+    '\u0301',
+    'the',
+    "don't",
+    'and',
+    'Ⅻ',
+    'K',
+    '_',
+    '\n',
+    '\t',
+  ];
+  let seed = 12345;
+  const next = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 1 + next(30) }, () => pieces[next(pieces.length)]!).join(''),
+  );
+}
+
+describe('fast tokenizer and n-gram hashes', () => {
+  it('give the same tokens and hashes as the original code on awkward texts', () => {
+    for (const text of [
+      '',
+      ' ',
+      'Hello, World!',
+      'see https://x.io/a?b=c and www.y.com',
+      ...fuzzTexts(3000),
+    ]) {
+      const tokens = tokenize(text);
+      expect(tokens).toEqual(referenceTokenize(text));
+      expect(tokenize(text, new Set())).toEqual(referenceTokenize(text, new Set()));
+      for (const opts of RANGES) {
+        const fast: number[] = [];
+        const old: number[] = [];
+        expect(ngramHashes(tokens, opts, fast)).toBe(referenceNgramHashes(tokens, opts, old));
+        expect(fast).toEqual(old);
+      }
+    }
+  });
+});
+
+describe.runIf(hasCourseData)('fast featurization on the course data', () => {
+  const data = parseLabeledDataset(readFileSync(COURSE_DATASET), 'dataset.csv');
+  const holdout = parseLabeledDataset(
+    readFileSync(resolve(dirname(COURSE_DATASET), 'holdout.csv')),
+    'holdout.csv',
+  );
+  const rows = [...data.rows, ...holdout.rows];
+
+  it('gives the same tokens and hashes on every row of dataset.csv and holdout.csv', () => {
+    for (const row of rows) {
+      const text = projectText(row.title, row.description);
+      const tokens = tokenize(text);
+      expect(tokens).toEqual(referenceTokenize(text));
+      for (const opts of RANGES) {
+        const fast: number[] = [];
+        const old: number[] = [];
+        expect(ngramHashes(tokens, opts, fast)).toBe(referenceNgramHashes(tokens, opts, old));
+        expect(fast).toEqual(old);
+      }
+    }
+  });
+
+  it('gives the same features and probabilities (within 1e-12) as the original code', () => {
+    // Trained on dataset.csv only; holdout.csv is only predicted.
+    const model = TextClassifier.fit(
+      data.rows,
+      data.rows.map((r) => r.tag),
+      DEFAULT_PARAMS,
+      { maxIterations: 50 },
+    );
+    expect(tfidfOptionsOf(DEFAULT_PARAMS).sublinearTf).toBe(true);
+    const old = referenceTransformer(model.tfidf);
+    const oldProbs = new Float64Array(model.classes.length);
+    let worst = 0;
+    for (const row of rows) {
+      const fast = model.features(row);
+      const ref = old(referenceTokenize(projectText(row.title, row.description)));
+      expect(fast.indices).toEqual(ref.indices);
+      fast.values.forEach((v, k) => {
+        expect(Math.abs(v - ref.values[k]!)).toBeLessThanOrEqual(1e-15);
+      });
+      headProbabilities(model.head, ref.indices, ref.values, oldProbs);
+      const predicted = model.predictBatch([row])[0]!;
+      model.classes.forEach((c, k) => {
+        worst = Math.max(worst, Math.abs(predicted.probabilities[c]! - oldProbs[k]!));
+      });
+      expect(predicted.prediction).toBe(model.decide(oldProbs));
+      model.probabilities(row).forEach((p, k) => {
+        worst = Math.max(worst, Math.abs(p - oldProbs[k]!));
+      });
+    }
+    expect(worst).toBeLessThanOrEqual(1e-12);
+  }, 120_000);
+});
