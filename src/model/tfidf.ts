@@ -64,14 +64,15 @@ function sublinear(tf: number): number {
 /** Turns token lists into l2-normalised tf-idf vectors. Reuses scratch buffers: not re-entrant. */
 export class TfidfTransformer {
   private readonly index: HashIndex;
-  private readonly counts: Float64Array;
+  /** Term counts by feature, zeroed again after each document; integers, so the tf table reads them directly. */
+  private readonly counts: Int32Array;
   private readonly ngrams = new NgramHashBuffer();
   /** Features in the order the document first touches them (the order of the output). */
   private touched = new Int32Array(256);
 
   constructor(readonly state: TfidfState) {
     this.index = new HashIndex(state.hashes);
-    this.counts = new Float64Array(state.hashes.length);
+    this.counts = new Int32Array(state.hashes.length);
   }
 
   get size(): number {
