@@ -4,6 +4,7 @@
  * ceiling), the job into SQLite, the job into PostgreSQL with one and with two BullMQ workers, peak
  * memory of each process, and stored-prediction lookups through HTTP (wrk).
  * Run: npm run bench:batch   (needs PostgreSQL and Redis on 127.0.0.1, like the tests)
+ * BENCH_WORKER_CONCURRENCY (default 1): `--concurrency` of each BullMQ worker.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { ensureWrk, wrkGet } from './lib/wrk.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const FERRY = join(ROOT, 'dist/cli/index.js');
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const WORKER_CONCURRENCY = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 1);
 const PG = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const dataDir = resolve(process.env.DATASET_DIR ?? '../shared/datasets/madewithml');
@@ -81,11 +83,25 @@ function startWorkers(
   queueName: string,
 ): { procs: ChildProcess[]; peak: () => number; stop: () => Promise<void> } {
   const procs = Array.from({ length: n }, () =>
-    spawn(process.execPath, [FERRY, 'batch', 'worker', '--queue', REDIS, '--queue-name', queueName], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }),
+    spawn(
+      process.execPath,
+      [
+        FERRY,
+        'batch',
+        'worker',
+        '--queue',
+        REDIS,
+        '--queue-name',
+        queueName,
+        '--concurrency',
+        String(WORKER_CONCURRENCY),
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    ),
   );
   let peak = 0;
   const timer = setInterval(() => {
@@ -195,7 +211,7 @@ try {
     );
     await w.stop();
     results.push({
-      name: `job into PostgreSQL, ${workers} BullMQ worker${workers > 1 ? 's' : ''}`,
+      name: `job into PostgreSQL, ${workers} BullMQ worker${workers > 1 ? 's' : ''}${WORKER_CONCURRENCY > 1 ? ` (concurrency ${WORKER_CONCURRENCY})` : ''}`,
       rows: ROWS,
       seconds: run.seconds,
       peakRss: Math.max(run.peakRss, w.peak()),

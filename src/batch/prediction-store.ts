@@ -8,6 +8,14 @@ import type {
   StoredTensor,
 } from '../ports/prediction-store.js';
 import type { SqlClient, SqlExecutor, SqlValue } from '../ports/sql.js';
+import {
+  COLUMNS,
+  PREDICTION_STORE_TABLE,
+  UNNEST_ROWS_PER_STATEMENT,
+  UNNEST_UPSERT_SQL,
+  unnestParams,
+  valuesUpsertSql,
+} from './prediction-upsert.js';
 
 // The row type and the id rule live with the port and in core (serving uses them without the store);
 // re-exported so that batch code and its callers keep one import.
@@ -18,13 +26,14 @@ export interface PredictionStoreOptions {
   sql: SqlClient;
   /** Time source of `now()` and `ageMs()`; tests pass a manual clock. */
   clock?: () => Date;
+  /**
+   * How rows are written. `auto` (default): one `INSERT … SELECT FROM unnest(…)` per chunk on
+   * PostgreSQL, multi-row VALUES on SQLite. `values`: multi-row VALUES on both (the portable
+   * path; tests compare the two).
+   */
+  upsert?: 'auto' | 'values';
 }
 
-const PREDICTION_STORE_TABLE = 'ferry_batch_predictions';
-
-const COLUMNS =
-  'model, entity_id, version, input_sha256, prediction, probabilities, computed_at, job_id, source, outputs' as const;
-const COLUMN_COUNT = 10;
 /**
  * Rows per INSERT statement: 10 parameters each, 5000 a statement, far under SQLite's 32766 and
  * PostgreSQL's 65535 bind parameters. Larger statements are not measurably faster.
@@ -81,12 +90,6 @@ export const PREDICTION_STORE_MIGRATIONS = defineSchema('prediction-store', [
   },
 ]);
 
-const UPSERT_TAIL =
-  ' ON CONFLICT (model, entity_id) DO UPDATE SET version = excluded.version, input_sha256 = excluded.input_sha256,' +
-  ' prediction = excluded.prediction, probabilities = excluded.probabilities,' +
-  ' computed_at = excluded.computed_at, job_id = excluded.job_id, source = excluded.source,' +
-  ' outputs = excluded.outputs';
-
 type Row = {
   model: string;
   entity_id: string;
@@ -111,10 +114,12 @@ export class PredictionStore implements StoredPredictionStore {
   private readonly sql: SqlClient;
   private readonly clock: () => Date;
   private readonly upsertSql = new Map<number, string>();
+  private readonly unnest: boolean;
 
   constructor(opts: PredictionStoreOptions) {
     this.sql = opts.sql;
     this.clock = opts.clock ?? (() => new Date());
+    this.unnest = opts.sql.dialect === 'postgres' && (opts.upsert ?? 'auto') === 'auto';
   }
 
   /** Creates the table and its indexes if missing; safe to call on every start and from many processes. */
@@ -134,7 +139,8 @@ export class PredictionStore implements StoredPredictionStore {
 
   /**
    * Inserts or replaces the rows (one per model and entity: running twice leaves one row each), in
-   * multi-row statements of UPSERT_ROWS_PER_STATEMENT rows. Last writer wins: a row replaces the
+   * multi-row statements: VALUES of UPSERT_ROWS_PER_STATEMENT rows, or on PostgreSQL one unnest
+   * statement per UNNEST_ROWS_PER_STATEMENT rows (see prediction-upsert.ts). Last writer wins: a row replaces the
    * stored one whatever their computedAt; within one call the last row for an entity wins.
    *
    * With `tx` every statement runs on that executor, inside the caller's transaction (so a job can
@@ -143,36 +149,22 @@ export class PredictionStore implements StoredPredictionStore {
    */
   async upsertMany(rows: readonly StoredPrediction[], tx?: SqlExecutor): Promise<void> {
     if (rows.length === 0) return;
-    const chunks: SqlValue[][] = [];
-    const rowCounts: number[] = [];
-    for (let start = 0; start < rows.length; start += UPSERT_ROWS_PER_STATEMENT) {
-      const chunk = lastPerEntity(rows.slice(start, start + UPSERT_ROWS_PER_STATEMENT));
-      const params: SqlValue[] = new Array(chunk.length * COLUMN_COUNT);
-      let p = 0;
-      for (const row of chunk) {
-        params[p++] = row.model;
-        params[p++] = row.entityId;
-        params[p++] = row.version;
-        params[p++] = row.inputSha256;
-        const text = row.prediction !== undefined;
-        params[p++] = text ? row.prediction! : '';
-        params[p++] = text ? encodeProbabilities(row) : 'null';
-        params[p++] = canonicalTime(row);
-        params[p++] = row.jobId ?? null;
-        params[p++] = sourceOf(row.source, row.jobId);
-        params[p++] = text ? null : encodeOutputs(row);
-      }
-      chunks.push(params);
-      rowCounts.push(chunk.length);
-    }
+    const statements = this.unnest ? unnestStatements(rows) : this.valuesStatements(rows);
     const write = async (executor: SqlExecutor) => {
-      for (let i = 0; i < chunks.length; i++) {
-        await executor.execute(this.upsertStatement(rowCounts[i]!), chunks[i]!);
-      }
+      for (const s of statements) await executor.execute(s.sql, s.params);
     };
     if (tx !== undefined) await write(tx);
-    else if (chunks.length === 1) await write(this.sql);
+    else if (statements.length === 1) await write(this.sql);
     else await this.sql.transaction(write);
+  }
+
+  private valuesStatements(rows: readonly StoredPrediction[]): Statement[] {
+    const statements: Statement[] = [];
+    for (let start = 0; start < rows.length; start += UPSERT_ROWS_PER_STATEMENT) {
+      const chunk = lastPerEntity(rows.slice(start, start + UPSERT_ROWS_PER_STATEMENT));
+      statements.push({ sql: this.upsertStatement(chunk.length), params: chunk.flatMap(encodeRow) });
+    }
+    return statements;
   }
 
   async get(model: string, entityId: string, tx?: SqlExecutor): Promise<StoredPrediction | undefined> {
@@ -265,18 +257,48 @@ export class PredictionStore implements StoredPredictionStore {
   private upsertStatement(rowCount: number): string {
     let sql = this.upsertSql.get(rowCount);
     if (sql === undefined) {
-      const tuples: string[] = [];
-      for (let r = 0; r < rowCount; r++) {
-        const base = r * COLUMN_COUNT;
-        tuples.push(
-          `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7}, $${base + 8}, $${base + 9}, $${base + 10})`,
-        );
-      }
-      sql = `INSERT INTO ${PREDICTION_STORE_TABLE} (${COLUMNS}) VALUES ${tuples.join(', ')}${UPSERT_TAIL}`;
+      sql = valuesUpsertSql(rowCount);
       this.upsertSql.set(rowCount, sql);
     }
     return sql;
   }
+}
+
+interface Statement {
+  sql: string;
+  params: SqlValue[];
+}
+
+/**
+ * The unnest statements of a call: duplicates resolved over the whole call first (the last row per
+ * entity wins, as when VALUES statements run in order), so the split into statements cannot put
+ * one entity in two of them.
+ */
+function unnestStatements(rows: readonly StoredPrediction[]): Statement[] {
+  const unique = lastPerEntity(rows);
+  const statements: Statement[] = [];
+  for (let start = 0; start < unique.length; start += UNNEST_ROWS_PER_STATEMENT) {
+    const encoded = unique.slice(start, start + UNNEST_ROWS_PER_STATEMENT).map(encodeRow);
+    statements.push({ sql: UNNEST_UPSERT_SQL, params: unnestParams(encoded) });
+  }
+  return statements;
+}
+
+/** A validated row as its column values, in COLUMNS order. */
+function encodeRow(row: StoredPrediction): SqlValue[] {
+  const text = row.prediction !== undefined;
+  return [
+    row.model,
+    row.entityId,
+    row.version,
+    row.inputSha256,
+    text ? row.prediction! : '',
+    text ? encodeProbabilities(row) : 'null',
+    canonicalTime(row),
+    row.jobId ?? null,
+    sourceOf(row.source, row.jobId),
+    text ? null : encodeOutputs(row),
+  ];
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   type StoredPrediction,
   UPSERT_ROWS_PER_STATEMENT,
 } from '../../src/batch/prediction-store.js';
+import { UNNEST_ROWS_PER_STATEMENT } from '../../src/batch/prediction-upsert.js';
 import { ErrorCode } from '../../src/core/errors.js';
 import { defineSchema, migrate, schemaStatus } from '../../src/core/migrations.js';
 import { inputFingerprint } from '../../src/model/input-fingerprint.js';
@@ -27,7 +28,7 @@ const MODEL = 'tagifai';
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 
 /** Ids that break string-built SQL, LIKE patterns, placeholders, encodings or trimming. */
-const SQL_SPECIAL_IDS: readonly string[] = [
+export const SQL_SPECIAL_IDS: readonly string[] = [
   "'",
   "''",
   '"',
@@ -537,9 +538,9 @@ export function predictionStoreConformance(
     });
 
     it('a multi-statement upsert without a transaction is all or nothing', async () => {
-      const rows = Array.from({ length: UPSERT_ROWS_PER_STATEMENT * 2 + 1 }, (_, i) =>
-        storedPrediction(`m${i}`),
-      );
+      // Three statements of the store's path: VALUES, or unnest on PostgreSQL.
+      const perStatement = sql.dialect === 'postgres' ? UNNEST_ROWS_PER_STATEMENT : UPSERT_ROWS_PER_STATEMENT;
+      const rows = Array.from({ length: perStatement * 2 + 1 }, (_, i) => storedPrediction(`m${i}`));
       // The third statement fails in the database: the first two must be rolled back with it.
       const failing = new PredictionStore({ sql: failNthExecute(sql, 3), clock: () => time.clock() });
       await expect(failing.upsertMany(rows)).rejects.toThrow('injected failure');
