@@ -50,7 +50,9 @@ export function runFold(job: FoldJob, onCandidate: (note: string) => void = () =
         );
         init = fit.theta;
         const out = new Float64Array(job.test.length * K);
-        job.test.forEach((row, i) => out.set(fit.model.probabilities(row), i * K));
+        job.test.forEach((row, i) => {
+          out.set(fit.model.probabilities(row), i * K);
+        });
         probs.push(out);
         onCandidate(`C=${C}`);
       }

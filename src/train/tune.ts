@@ -177,7 +177,9 @@ function chooseParams(
   plan.folds.forEach((fold, f) => {
     candidates.forEach((_, ci) => {
       const probs = results[f]!.probs[ci]!;
-      fold.test.forEach((row, i) => oof[ci]!.set(probs.subarray(i * K, (i + 1) * K), row * K));
+      fold.test.forEach((row, i) => {
+        oof[ci]!.set(probs.subarray(i * K, (i + 1) * K), row * K);
+      });
     });
   });
 

@@ -77,7 +77,9 @@ describe('cross-validation folds on worker threads', () => {
     expect(seen.sort()).toEqual([0, 1, 2]);
     threaded.forEach((r, k) => {
       const here = runFold(jobs[k]!);
-      r.probs.forEach((p, i) => expect(Array.from(p)).toEqual(Array.from(here.probs[i]!)));
+      r.probs.forEach((p, i) => {
+        expect(Array.from(p)).toEqual(Array.from(here.probs[i]!));
+      });
     });
   });
 
