@@ -58,6 +58,8 @@ export function minimizeLbfgs(
   const xNew = new Float64Array(n);
   const gNew = new Float64Array(n);
   const alpha = new Float64Array(opts.memory);
+  let spareS: Float64Array = new Float64Array(n);
+  let spareY: Float64Array = new Float64Array(n);
 
   for (let iter = 1; iter <= opts.maxIterations; iter++) {
     if (maxAbs(g) < opts.gradientTolerance) return { x, value: fx, iterations: iter - 1, converged: true };
@@ -100,8 +102,10 @@ export function minimizeLbfgs(
     }
     if (!(fNew < fx)) return { x, value: fx, iterations: iter, converged: true };
 
-    const s = new Float64Array(n);
-    const y = new Float64Array(n);
+    // Written into spare buffers: a kept pair takes them and the pair it pushes out (if any) becomes
+    // the spare, so a full history allocates nothing; a rejected pair leaves the history untouched.
+    const s = spareS;
+    const y = spareY;
     for (let i = 0; i < n; i++) {
       s[i] = xNew[i]! - x[i]!;
       y[i] = gNew[i]! - g[i]!;
@@ -109,9 +113,12 @@ export function minimizeLbfgs(
     const sy = dot(s, y);
     if (sy > 1e-12) {
       if (sHist.length === opts.memory) {
-        sHist.shift();
-        yHist.shift();
+        spareS = sHist.shift()!;
+        spareY = yHist.shift()!;
         rhoHist.shift();
+      } else {
+        spareS = new Float64Array(n);
+        spareY = new Float64Array(n);
       }
       sHist.push(s);
       yHist.push(y);

@@ -9,7 +9,7 @@ import {
 import { type Dataset, type DatasetFingerprint, fingerprint, type LabeledProject } from './dataset.js';
 import { type EvaluationReport, evaluateModel } from './evaluate.js';
 import { stratifiedSplit } from './split.js';
-import { DEFAULT_GRID, type TuneGrid, type TuneResult, tune } from './tune.js';
+import { DEFAULT_GRID, type TuneGrid, type TuneResult, tune, tuneInWorkers } from './tune.js';
 
 export interface TrainOptions {
   seed: number;
@@ -46,28 +46,62 @@ export interface TrainOutcome {
   };
 }
 
-export function trainTextClassifier(data: Dataset, opts: TrainOptions): TrainOutcome {
-  const progress = opts.progress ?? silentProgress;
+/** The stratified split into the train and validation parts; the same for the sync and worker paths. */
+function splitData(data: Dataset, opts: TrainOptions) {
   const validationFraction = opts.validationFraction ?? 0.2;
   const labels = data.rows.map((r) => r.tag);
   const split = stratifiedSplit(labels, validationFraction, opts.seed);
   const trainRows = split.train.map((i) => data.rows[i]!);
   const valRows = split.test.map((i) => data.rows[i]!);
   const base = { ...DEFAULT_PARAMS, ...opts.params };
-  const started = performance.now();
+  const tuneArgs = [
+    trainRows,
+    trainRows.map((r) => r.tag),
+    base,
+    opts.grid ?? DEFAULT_GRID,
+    { folds: opts.folds ?? 5, seed: opts.seed, progress: opts.progress ?? silentProgress },
+  ] as const;
+  return { validationFraction, trainRows, valRows, base, tuneArgs };
+}
 
+/** Tunes (in this thread), fits and evaluates; `trainTextClassifierInWorkers` gives the same outcome. */
+export function trainTextClassifier(data: Dataset, opts: TrainOptions): TrainOutcome {
+  const prepared = splitData(data, opts);
+  const started = performance.now();
+  const tuning = opts.tune === false ? null : tune(...prepared.tuneArgs);
+  return fitAndEvaluate(data, opts, prepared, tuning, (performance.now() - started) / 1000);
+}
+
+/**
+ * `trainTextClassifier` with the cross-validation folds on worker threads (one per core): the same
+ * params, scores and model bytes for the same data and seed, in about half the time on 2 cores.
+ */
+export async function trainTextClassifierInWorkers(
+  data: Dataset,
+  opts: TrainOptions & { threads?: number },
+): Promise<TrainOutcome> {
+  const prepared = splitData(data, opts);
+  const started = performance.now();
+  const [rows, labels, base, grid, tuneOpts] = prepared.tuneArgs;
   const tuning =
     opts.tune === false
       ? null
-      : tune(
-          trainRows,
-          trainRows.map((r) => r.tag),
-          base,
-          opts.grid ?? DEFAULT_GRID,
-          { folds: opts.folds ?? 5, seed: opts.seed, progress },
-        );
+      : await tuneInWorkers(rows, labels, base, grid, {
+          ...tuneOpts,
+          ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+        });
+  return fitAndEvaluate(data, opts, prepared, tuning, (performance.now() - started) / 1000);
+}
+
+function fitAndEvaluate(
+  data: Dataset,
+  opts: TrainOptions,
+  { validationFraction, trainRows, valRows, base }: ReturnType<typeof splitData>,
+  tuning: TuneResult | null,
+  tuneSeconds: number,
+): TrainOutcome {
+  const progress = opts.progress ?? silentProgress;
   const params = tuning?.params ?? base;
-  const tuneSeconds = (performance.now() - started) / 1000;
 
   const fitStarted = performance.now();
   const fitOn = (rows: typeof trainRows, label: string) => {

