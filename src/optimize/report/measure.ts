@@ -80,6 +80,8 @@ interface Measured {
  * - latency: one row per `infer` call after `warmupCalls` untimed calls, p50 and p99 (nearest rank);
  * - throughput: rows per second of `infer` time with `batchSize` rows per call (1 when the
  *   signature is not batchable), after one untimed batch;
+ * - both taken in rounds across all candidates (timeInterleaved), so no model is favoured by its
+ *   place in the order;
  * - F1: train/metrics.ts on the evaluation rows; agreement: against the parent's answers.
  *
  * A model without the text contract is timed on inputs generated from its signature (said in `note`).
@@ -91,10 +93,21 @@ export function createMeasureReport(opts: MeasureOptions): MeasureReport {
       throw new FerryError(ErrorCode.OPTIMIZE_INVALID, `the evaluation set ${evalSet.source} has no rows`);
     }
     const all = [parent, ...variants];
+    const opened: Opened[] = [];
+    try {
+      for (const [i, candidate] of all.entries()) {
+        s.onProgress?.(`loading ${candidate.label}`, i, all.length);
+        opened.push(await openCandidate(candidate, evalSet, s));
+      }
+      await timeInterleaved(opened, s);
+    } catch (e) {
+      await Promise.all(opened.map((o) => o.model.close?.()));
+      throw e;
+    }
     const measured: Measured[] = [];
-    for (const [i, candidate] of all.entries()) {
-      s.onProgress?.(`measuring ${candidate.label}`, i, all.length);
-      measured.push(await measureOne(candidate, evalSet, s));
+    for (const [i, o] of opened.entries()) {
+      s.onProgress?.(`scoring ${o.candidate.label}`, i, all.length);
+      measured.push(await finish(o, evalSet, s));
     }
     s.onProgress?.('measured', all.length, all.length);
     const [base, ...rest] = measured;
@@ -110,7 +123,20 @@ export function createMeasureReport(opts: MeasureOptions): MeasureReport {
   };
 }
 
-async function measureOne(c: MeasureCandidate, evalSet: EvalSet, s: Settings): Promise<Measured> {
+/** A candidate opened for timing: its load figures, the model, and its inputs. */
+interface Opened {
+  candidate: MeasureCandidate;
+  loadMs: number;
+  memoryBytes: number;
+  model: Model;
+  text: boolean;
+  inputs: InputsMaker;
+  latencies: number[];
+  rows: number;
+  inferMs: number;
+}
+
+async function openCandidate(c: MeasureCandidate, evalSet: EvalSet, s: Settings): Promise<Opened> {
   const ctx: OpenContext = {
     cacheDir: s.cacheDir,
     callTimeoutMs: s.callTimeoutMs,
@@ -119,11 +145,39 @@ async function measureOne(c: MeasureCandidate, evalSet: EvalSet, s: Settings): P
   };
   const { loadMs, memoryBytes } = await measureLoad(c, ctx, s);
   const model = await openModel(c.kind, c.artifact, ctx);
+  const text = hasTextContract(model);
+  const inputs = inputsMaker(model, text, evalSet.rows, s.seed);
+  return { candidate: c, loadMs, memoryBytes, model, text, inputs, latencies: [], rows: 0, inferMs: 0 };
+}
+
+/** Rounds of the latency and throughput loops: each candidate gets a share of every round. */
+const TIMING_ROUNDS = 4;
+
+/**
+ * Latency and throughput are taken in rounds, each candidate a quarter of its calls per round, the
+ * order rotated from round to round. Timing one model after the other favoured whichever came
+ * later (the JIT had warmed the shared code on the earlier ones, and the machine's load drifts):
+ * the parent, measured first, looked up to 1.5x slower than an identical float16 copy of it.
+ */
+async function timeInterleaved(opened: readonly Opened[], s: Settings): Promise<void> {
+  for (const o of opened) for (let i = 0; i < s.warmupCalls; i++) await o.model.infer(o.inputs(1, i));
+  const calls = Math.max(1, Math.ceil(s.latencyCalls / TIMING_ROUNDS));
+  const rows = Math.max(1, Math.ceil(s.throughputRows / TIMING_ROUNDS));
+  const budget = s.timeBudgetMs / TIMING_ROUNDS;
+  for (let round = 0; round < TIMING_ROUNDS; round++) {
+    for (let k = 0; k < opened.length; k++) {
+      const o = opened[(k + round) % opened.length]!;
+      o.latencies.push(...(await timeLatency(o.model, o.inputs, calls, budget, round * calls)));
+      const t = await timeThroughput(o.model, o.inputs, s, rows, budget, o.rows);
+      o.rows += t.rows;
+      o.inferMs += t.inferMs;
+    }
+  }
+}
+
+async function finish(o: Opened, evalSet: EvalSet, s: Settings): Promise<Measured> {
+  const { candidate: c, model, text } = o;
   try {
-    const text = hasTextContract(model);
-    const inputs = inputsMaker(model, text, evalSet.rows, s.seed);
-    const latency = await measureLatency(model, inputs, s);
-    const predictionsPerSecond = await measureThroughput(model, inputs, s);
     const predictions = text ? await predictAll(model, evalSet.rows, s) : null;
     const f1 = predictions
       ? scoreF1(
@@ -137,11 +191,11 @@ async function measureOne(c: MeasureCandidate, evalSet: EvalSet, s: Settings): P
       ref: c.ref,
       kind: c.kind,
       artifactBytes: c.artifact.byteLength,
-      memoryBytes,
-      loadMs,
-      latencyP50Ms: latency.p50,
-      latencyP99Ms: latency.p99,
-      predictionsPerSecond,
+      memoryBytes: o.memoryBytes,
+      loadMs: o.loadMs,
+      latencyP50Ms: percentile(o.latencies, 50),
+      latencyP99Ms: percentile(o.latencies, 99),
+      predictionsPerSecond: o.rows / (Math.max(o.inferMs, 1e-6) / 1000),
       weightedF1: f1?.weightedF1 ?? null,
       perClassF1: f1?.perClassF1 ?? null,
       agreement: null,
@@ -207,43 +261,52 @@ function inputsMaker(
   };
 }
 
-async function measureLatency(
+/** `calls` one-row calls (fewer when `budgetMs` runs out), each timed apart from building its request. */
+async function timeLatency(
   model: Model,
   inputs: InputsMaker,
-  s: Settings,
-): Promise<{ p50: number; p99: number }> {
-  for (let i = 0; i < s.warmupCalls; i++) await model.infer(inputs(1, i));
+  calls: number,
+  budgetMs: number,
+  offset: number,
+): Promise<number[]> {
   const times: number[] = [];
   const start = nowMs();
-  for (let i = 0; i < s.latencyCalls && (i === 0 || nowMs() - start < s.timeBudgetMs); i++) {
+  for (let i = 0; i < calls && (i === 0 || nowMs() - start < budgetMs); i++) {
     // Built before the clock starts: the figure is the model's, not the report's tensor building.
-    const request = inputs(1, i);
+    const request = inputs(1, offset + i);
     const t0 = nowMs();
     await model.infer(request);
     times.push(nowMs() - t0);
   }
-  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+  return times;
 }
 
 function rowsPerCall(model: Model, s: Settings): number {
   return isBatchable(model.signature) ? s.batchSize : 1;
 }
 
-async function measureThroughput(model: Model, inputs: InputsMaker, s: Settings): Promise<number> {
+async function timeThroughput(
+  model: Model,
+  inputs: InputsMaker,
+  s: Settings,
+  target: number,
+  budgetMs: number,
+  offset: number,
+): Promise<{ rows: number; inferMs: number }> {
   const batch = rowsPerCall(model, s);
-  // One untimed batch first, for the same reason as the latency's warm-up calls.
-  await model.infer(inputs(batch, 0));
+  // One untimed batch first (the warm-up calls were one row each).
+  if (offset === 0) await model.infer(inputs(batch, 0));
   let rows = 0;
   let inferMs = 0;
   const start = nowMs();
-  while (rows < s.throughputRows && (rows === 0 || nowMs() - start < s.timeBudgetMs)) {
-    const request = inputs(batch, rows);
+  while (rows < target && (rows === 0 || nowMs() - start < budgetMs)) {
+    const request = inputs(batch, offset + rows);
     const t0 = nowMs();
     await model.infer(request);
     inferMs += nowMs() - t0;
     rows += batch;
   }
-  return rows / (Math.max(inferMs, 1e-6) / 1000);
+  return { rows, inferMs };
 }
 
 async function predictAll(

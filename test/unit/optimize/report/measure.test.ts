@@ -97,7 +97,15 @@ describe('createMeasureReport', () => {
       [candidate('itself', parentModel), candidate('C 0.05', weakModel)],
       evalSet,
     );
-    expect(steps).toEqual(['measuring parent', 'measuring itself', 'measuring C 0.05', 'measured']);
+    expect(steps).toEqual([
+      'loading parent',
+      'loading itself',
+      'loading C 0.05',
+      'scoring parent',
+      'scoring itself',
+      'scoring C 0.05',
+      'measured',
+    ]);
     expect(report.evalSet).toEqual({ source: 'synthetic', rows: 24, seenInTraining: false });
     const [itself, weak] = report.variants;
     const { parent } = report;
