@@ -49,7 +49,7 @@ describe('magnitude pruning of an online model', () => {
         .map(Math.abs),
     );
     const parentByBucket = new Map<number, number>();
-    before.buckets.forEach((b, r) => parentByBucket.set(b, r));
+    for (const [r, b] of before.buckets.entries()) parentByBucket.set(b, r);
     const K = parent.classes.length;
     after.buckets.forEach((b, r) => {
       const p = parentByBucket.get(b)!;
