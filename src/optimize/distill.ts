@@ -14,22 +14,13 @@ import {
 } from '../model/text-classifier.js';
 import { fitTfidf, TfidfTransformer } from '../model/tfidf.js';
 import { balancedWeights } from './fine-tune.js';
+import { checkDistill } from './optimize-options.js';
 import type { Distill, DistillOptions, OptimizedArtifact } from './optimize-types.js';
 import { formatStudentSpec } from './student-spec.js';
 import { softenProbabilities, teacherProbabilities } from './teacher-labels.js';
 
 /** Student regularisation: the built-in classifier's default C (the course's data, tuned there). */
 const STUDENT_C = DEFAULT_PARAMS.C;
-
-function checkOptions(opts: DistillOptions): void {
-  if (!Number.isFinite(opts.temperature) || opts.temperature <= 0)
-    throw new FerryError(
-      ErrorCode.OPTIMIZE_INVALID,
-      `temperature must be a finite number > 0, got ${opts.temperature}`,
-    );
-  if (!Number.isFinite(opts.alpha) || opts.alpha < 0 || opts.alpha > 1)
-    throw new FerryError(ErrorCode.OPTIMIZE_INVALID, `alpha must be a number from 0 to 1, got ${opts.alpha}`);
-}
 
 /**
  * Knowledge distillation: the teacher labels the training texts (and the unlabeled ones) with its
@@ -39,7 +30,7 @@ function checkOptions(opts: DistillOptions): void {
  * the teacher alone. The student's classes are the teacher's, in its order.
  */
 export const distill: Distill = async (teacher, training, opts, ctx) => {
-  checkOptions(opts);
+  checkDistill(opts);
   const classes = [...teacher.classes];
   const K = classes.length;
   const unlabeled = opts.unlabeled ?? [];

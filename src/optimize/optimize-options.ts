@@ -102,9 +102,15 @@ export function parseDistillOptions(raw: RawDistillFlags): Omit<DistillOptions, 
   });
 }
 
+/**
+ * The softening temperature's bound: the loss is scaled by T², so a huge T (1e308) turns it into
+ * Infinity and the fit into NaN; distillation uses T of 1 to 20.
+ */
+const MAX_TEMPERATURE = 100;
+
 export function checkDistill<T extends Omit<DistillOptions, 'unlabeled'>>(opts: T): T {
-  if (!(opts.temperature > 0) || !Number.isFinite(opts.temperature))
-    throw invalidOption(`--temperature must be a number > 0, got ${opts.temperature}`);
+  if (!(opts.temperature > 0 && opts.temperature <= MAX_TEMPERATURE))
+    throw invalidOption(`--temperature must be a number in (0, ${MAX_TEMPERATURE}], got ${opts.temperature}`);
   if (!(opts.alpha >= 0 && opts.alpha <= 1))
     throw invalidOption(`--alpha must be in [0, 1], got ${opts.alpha}`);
   return opts;

@@ -57,6 +57,7 @@ describe('ferry optimize options', () => {
     () => parseQuantizeOptions({ dtype: 'int4' }),
     () => parseDistillOptions({ temperature: '0' }),
     () => parseDistillOptions({ temperature: 'Infinity' }),
+    () => parseDistillOptions({ temperature: '1e308' }),
     () => parseDistillOptions({ alpha: '-0.1' }),
     () => parseDistillOptions({ alpha: 'NaN' }),
     () => parseStudentSpec('hashed:1000'),
