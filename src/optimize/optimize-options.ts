@@ -103,8 +103,9 @@ export function parseDistillOptions(raw: RawDistillFlags): Omit<DistillOptions, 
 }
 
 /**
- * The softening temperature's bound: the loss is scaled by T², so a huge T (1e308) turns it into
- * Infinity and the fit into NaN; distillation uses T of 1 to 20.
+ * The softening temperature's bound: a huge T (1e308) flattens every soft target to uniform and
+ * scales the loss by T² = Infinity; such a student answered 0.25 for every class. Distillation
+ * uses T of 1 to 20.
  */
 const MAX_TEMPERATURE = 100;
 
