@@ -419,7 +419,7 @@ export const ERROR_CODES = {
   FERRY_OPTIMIZE_INVALID: {
     status: 400,
     description:
-      'an optimization or export option out of range or malformed (sparsity outside (0, 1), unknown dtype, a student spec that does not parse, a temperature <= 0); nothing was registered',
+      'an optimization or export option out of range or malformed (sparsity outside (0, 1), unknown dtype, a student spec that does not parse, a temperature outside (0, 100]); nothing was registered',
   },
   FERRY_OPTIMIZE_UNSUPPORTED: {
     status: 400,
