@@ -31,6 +31,8 @@ const USAGE_CODES: ReadonlySet<string> = new Set([
   ErrorCode.CLI_OUTPUT_PATH,
   ErrorCode.OPTIMIZE_INVALID,
   ErrorCode.OPTIMIZE_UNSUPPORTED,
+  ErrorCode.DEPLOY_INVALID,
+  ErrorCode.DEPLOY_OUTPUT,
 ]);
 
 /** Prints an error as one clear line (or JSON with --json) and returns the exit code; never a stack. */

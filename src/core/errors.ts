@@ -426,6 +426,16 @@ export const ERROR_CODES = {
     description:
       'a model kind (or method) that `ferry optimize` or `ferry models export` cannot handle; the message names the kinds that can',
   },
+  FERRY_DEPLOY_INVALID: {
+    status: 400,
+    description:
+      '`ferry deploy render`: an unknown target or a flag out of range (replicas, CPU, memory, image, namespace, secret reference); exit 2, nothing written',
+  },
+  FERRY_DEPLOY_OUTPUT: {
+    status: 409,
+    description:
+      '`ferry deploy render`: an output directory that holds other files (without `--force`), is a file, or lies under `/proc`, `/sys` or `/dev`; exit 2, nothing written',
+  },
   FERRY_INTERNAL: {
     status: 500,
     description:

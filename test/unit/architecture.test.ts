@@ -23,6 +23,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   features: ['core', 'ports', 'model'],
   optimize: ['core', 'ports', 'model', 'registry', 'train'],
   streams: ['core', 'ports', 'model', 'registry', 'features'],
+  // Renderers of deployment files: pure functions of checked flags (issue 14).
+  deploy: ['core', 'registry'],
   adapters: ['core', 'ports'],
   app: [
     'core',
@@ -54,6 +56,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'monitoring',
     'learning',
     'optimize',
+    'deploy',
     'app',
   ],
   // The library entry (package.json "main") re-exports the public API, the wiring's openers included.
