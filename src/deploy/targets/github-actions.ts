@@ -491,7 +491,7 @@ ${indent(RETRAIN_SUMMARY, 6)}
 `;
 }
 
-export function renderGithubActions(p: DeployParams): RenderedFile[] {
+function renderGithubActions(p: DeployParams): RenderedFile[] {
   return [
     { path: 'ci.yml', content: ci(p) },
     { path: 'deploy.yml', content: deploy(p) },

@@ -21,7 +21,7 @@ export const DEFAULT_SYSTEMD_PATHS: SystemdPaths = { node: '/usr/bin/node', pref
  * Seconds systemd waits after SIGTERM before SIGKILL: the server's own drain time plus a margin, so
  * the server's timeout (exit 1, prediction log flushed) always fires before systemd kills it.
  */
-export function stopTimeoutSec(shutdownTimeoutMs: number): number {
+function stopTimeoutSec(shutdownTimeoutMs: number): number {
   return Math.ceil(shutdownTimeoutMs / 1000) + 5;
 }
 
