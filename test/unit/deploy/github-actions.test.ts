@@ -251,8 +251,8 @@ describe('deploy.yml gate, run for real', () => {
   }
 
   /** Read in this process (a CLI run costs a process start). */
-  async function aliases(): Promise<Record<string, number>> {
-    const ferry = await openFerry(loadConfig({ FERRY_HOME: home }));
+  async function aliases(ferryHome = home): Promise<Record<string, number>> {
+    const ferry = await openFerry(loadConfig({ FERRY_HOME: ferryHome }));
     try {
       return await ferry.registry.aliases('tagifai');
     } finally {
@@ -349,6 +349,26 @@ describe('deploy.yml gate, run for real', () => {
       };
       expect(after.experiment.status).not.toBe('running');
       expect(await aliases()).toEqual({ production: 1, staging: 3 });
+    },
+  );
+
+  itTools(
+    'the first release (no production yet): the gate passes on the minimums, the canary job points production at the candidate',
+    async () => {
+      const fresh = join(tmp.path, 'fresh-home');
+      const env = { FERRY_HOME: fresh, DATASET_LOC: SAMPLE_DATASET_PATH };
+      const passed = runStep(gate, env);
+      expect(passed.status, passed.stderr).toBe(0);
+      expect(passed.output).toBe('version=1\n');
+      expect(await aliases(fresh)).toEqual({ staging: 1 });
+      const start = runStep(step(deploy.jobs.canary!, 'start').run!, {
+        ...env,
+        CANDIDATE: '1',
+        EXPERIMENT: 'unused',
+      });
+      expect(start.status, start.stderr).toBe(0);
+      expect(start.output).toBe('canary=none\n');
+      expect(await aliases(fresh)).toEqual({ production: 1, staging: 1 });
     },
   );
 });
