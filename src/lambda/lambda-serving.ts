@@ -88,7 +88,10 @@ export function lambdaOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Lamb
     });
   // FERRY_PREDICTION_LOG (sql by default) is the server's; in a function the log is FERRY_LAMBDA_PREDICTION_LOG.
   const { FERRY_PREDICTION_LOG: _unused, ...servingEnv } = env;
-  return { model, predictionLog: log, serving: loadServingConfig(servingEnv) };
+  const serving = loadServingConfig(servingEnv);
+  // JSON lines on stdout, which Lambda sends to CloudWatch Logs: errors (5xx, a failed init) are
+  // logged with their details there, never in the answer.
+  return { model, predictionLog: log, serving, logger: { level: serving.logLevel } };
 }
 
 /**
