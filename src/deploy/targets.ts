@@ -1,10 +1,11 @@
 import type { DeployTarget, DeployTargetSpec } from './deploy-types.js';
+import { lambdaTarget } from './targets/lambda.js';
 
 /**
  * The one table of deployment targets. Each entry's renderer lives in `targets/<target>.ts`; the
  * CLI, the committed-files test and `scripts/deploy-render.ts` all read this table.
  */
-const SPECS: readonly DeployTargetSpec[] = [];
+const SPECS: readonly DeployTargetSpec[] = [lambdaTarget];
 
 export function deployTargetSpecs(): readonly DeployTargetSpec[] {
   return SPECS;
