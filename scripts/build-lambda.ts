@@ -21,6 +21,7 @@ import { openFerry } from '../src/app/open-ferry.js';
 import { loadConfig } from '../src/core/config.js';
 import { sha256Hex } from '../src/core/hash.js';
 import { DEFAULT_MODEL_NAME } from '../src/core/settings/catalogue.js';
+import { FERRY_VERSION } from '../src/core/version.js';
 import { type BundledModelManifest, MANIFEST_FILE, MANIFEST_FORMAT } from '../src/lambda/bundled-model.js';
 import { textSignature } from '../src/model/text-tensors.js';
 import { parseLabeledDataset } from '../src/train/dataset.js';
@@ -136,6 +137,19 @@ export async function buildLambda(opts: LambdaBuildOptions = {}): Promise<Lambda
     },
     // Native and optional: an onnx model needs onnxruntime-node in a layer (docs/deployment/lambda.md).
     external: ['onnxruntime-node', '@resvg/resvg-js'],
+    plugins: [
+      {
+        // src/core/version.ts reads ../../package.json beside itself, which a function's package does
+        // not have (/var/task/index.mjs): the bundle gets the version as a constant instead.
+        name: 'ferry-version',
+        setup(b) {
+          b.onLoad({ filter: /[\\/]src[\\/]core[\\/]version\.ts$/ }, () => ({
+            contents: `export const FERRY_VERSION = ${JSON.stringify(FERRY_VERSION)};`,
+            loader: 'ts',
+          }));
+        },
+      },
+    ],
     logLevel: 'warning',
   });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FERRY_VERSION } from '../../src/core/version.js';
 import { decodeModel } from '../../src/model/codec.js';
 import {
   albEvent,
@@ -98,7 +99,7 @@ describe('API Gateway HTTP API, payload 2.0', () => {
     const ready = await handler(httpApiV2Event({ method: 'GET', path: '/v2/models/tagifai/ready' }), {});
     expect(ready.statusCode).toBe(200);
     const server = await handler(httpApiV2Event({ method: 'GET', path: '/v2' }), {});
-    expect(bodyOf(server)).toMatchObject({ name: 'ferry' });
+    expect(bodyOf(server)).toMatchObject({ name: 'ferry', version: FERRY_VERSION });
   });
 });
 

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/core/hash.js';
@@ -123,15 +124,20 @@ describe('the bundled model', () => {
     expect(r.stderr).toContain(`expected ${bundle.build.manifest!.sha256}`);
   });
 
-  it('the intact bundle imports and answers in a plain node process, with FERRY_LAMBDA_PREDICTION_LOG=stdout', () => {
+  it('the intact bundle, copied alone outside the checkout (as /var/task), answers in a plain node process; FERRY_LAMBDA_PREDICTION_LOG=stdout', () => {
+    // Nothing of the checkout (package.json, node_modules) may be reachable from the bundle.
+    const task = mkdtempSync(join(tmpdir(), 'ferry-lambda-task-'));
+    cpSync(bundle.build.dir, task, { recursive: true });
     const program = `
-const { handler } = await import(${JSON.stringify(join(bundle.build.dir, 'index.mjs'))});
+const { handler } = await import(${JSON.stringify(join(task, 'index.mjs'))});
 const a = await handler(${JSON.stringify(predict)}, {});
 process.stderr.write(JSON.stringify(a) + '\\n');`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', program], {
       encoding: 'utf8',
+      cwd: task,
       env: { PATH: process.env.PATH, FERRY_LAMBDA_PREDICTION_LOG: 'stdout' },
     });
+    rmSync(task, { recursive: true, force: true });
     expect(r.status, r.stderr).toBe(0);
     const answer = JSON.parse(r.stderr.trim().split('\n').pop()!) as { statusCode: number };
     expect(answer.statusCode).toBe(200);
