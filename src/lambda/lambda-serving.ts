@@ -113,7 +113,11 @@ export async function openLambdaServing(opts: LambdaServingOptions): Promise<Lam
       signature: version.signature ?? undefined,
       sha256: version.artifactSha256,
     });
-    closers.add('model', async () => model.close?.());
+    // Until the host has it (it closes what it serves when it stops), the model is closed here.
+    let hostOwnsModel = false;
+    closers.add('model', async () => {
+      if (!hostOwnsModel) await model.close?.();
+    });
     const registry = new BundledRegistry(version, model, sc.aliases);
     const metrics = new ServingMetrics();
     const host = new ModelHost(registry, {
@@ -175,6 +179,7 @@ export async function openLambdaServing(opts: LambdaServingOptions): Promise<Lam
     );
     closers.add('model host', () => host.stop());
     closers.add('server', () => app.close());
+    hostOwnsModel = true;
     await host.start();
     await app.ready();
     return { app, model: version, close: () => closers.close() };

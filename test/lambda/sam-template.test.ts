@@ -39,12 +39,14 @@ function rendered(flags: Parameters<typeof parseDeployOptions>[0]): {
   const path = join(scratch, `${Object.values(flags).join('-') || 'defaults'}.yaml`);
   writeFileSync(path, text);
   // SAM's short-form intrinsics (!Ref, !Sub…) are custom tags to a YAML parser: kept as strings here.
+  const scalar = (tag: string) => ({ tag: `!${tag}`, resolve: (v: string) => ({ [tag]: v }) });
+  const seq = (tag: string) => ({
+    tag: `!${tag}`,
+    collection: 'seq' as const,
+    resolve: (v: { toJSON(): unknown }) => ({ [tag]: v.toJSON() }),
+  });
   const doc = parse(text, {
-    customTags: ['Ref', 'Sub', 'If', 'Not', 'Equals', 'GetAtt'].map((tag) => ({
-      tag: `!${tag}`,
-      resolve: (v: unknown) => ({ [tag]: v }),
-      collection: undefined,
-    })) as never,
+    customTags: [...['Ref', 'Sub', 'GetAtt'].map(scalar), ...['If', 'Not', 'Equals'].map(seq)] as never,
   }) as Record<string, unknown>;
   return { path, doc };
 }
