@@ -61,6 +61,18 @@ async function answer(opened: Opened, event: unknown, context: Context): Promise
       400,
       'not an API Gateway (HTTP API 2.0 or REST API), function URL or ALB request event',
     );
+  // An HTTP API stage other than $default prefixes rawPath with its name (`/prod/predict`); the
+  // routes are the server's, so the prefix goes (REST API events carry the path without it).
+  const stage = (event as { requestContext?: { stage?: unknown } }).requestContext?.stage;
+  const rawPath = (event as { rawPath?: unknown }).rawPath;
+  if (
+    (source === 'http-api-v2' || source === 'function-url') &&
+    typeof stage === 'string' &&
+    stage !== '$default' &&
+    typeof rawPath === 'string' &&
+    rawPath.startsWith(`/${stage}/`)
+  )
+    event = { ...(event as object), rawPath: rawPath.slice(stage.length + 1) };
   const albMulti = source === 'alb' && (event as { multiValueHeaders?: unknown }).multiValueHeaders != null;
   let result: LambdaResult;
   try {

@@ -101,6 +101,12 @@ describe('API Gateway HTTP API, payload 2.0', () => {
     const server = await handler(httpApiV2Event({ method: 'GET', path: '/v2' }), {});
     expect(bodyOf(server)).toMatchObject({ name: 'ferry', version: FERRY_VERSION });
   });
+
+  it('a named stage: its prefix of rawPath is not part of the route', async () => {
+    const event = httpApiV2Event({ ...predictReq, path: '/prod/predict' });
+    (event.requestContext as { stage: string }).stage = 'prod';
+    expectPrediction(await handler(event, {}));
+  });
 });
 
 describe('Lambda function URL', () => {
