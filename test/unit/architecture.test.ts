@@ -77,6 +77,24 @@ const ALLOWED: Record<string, readonly string[]> = {
     'adapters',
     'app',
   ],
+  // The Lambda handler (package.json exports ./lambda): an entry point like index.ts.
+  lambda: [
+    'core',
+    'ports',
+    'model',
+    'registry',
+    'train',
+    'batch',
+    'experiments',
+    'serving',
+    'features',
+    'streams',
+    'monitoring',
+    'learning',
+    'optimize',
+    'adapters',
+    'app',
+  ],
 };
 
 /**

@@ -132,6 +132,29 @@ describe('the built package (dist/)', () => {
     expect(JSON.parse(r.stdout)).toEqual(API);
   });
 
+  it('the ./lambda entry (package.json exports) is the built Lambda handler, importable under plain node', () => {
+    const exports = (pkg as unknown as { exports: Record<string, { types: string; default: string }> })
+      .exports;
+    expect(exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
+    const lambda = exports['./lambda']!;
+    expect(existsSync(join(ROOT, lambda.types))).toBe(true);
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        // Importing it loads nothing: the model is loaded at the first invocation or handler.ready().
+        `const m = await import(${JSON.stringify(pathToFileURL(join(ROOT, lambda.default)).href)}); console.log(JSON.stringify({ keys: Object.keys(m).sort(), ready: typeof m.handler.ready }));`,
+      ],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      keys: ['createLambdaHandler', 'handler', 'lambdaOptionsFromEnv', 'openLambdaServing'],
+      ready: 'function',
+    });
+  });
+
   it('imports only node built-ins and production dependencies (never tsx or another dev tool)', () => {
     const builtins = new Set(builtinModules);
     const bad: string[] = [];

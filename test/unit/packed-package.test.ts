@@ -15,7 +15,7 @@ const scratch = mkdtempSync(join(ROOT, '.tmp-packed-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('the packed package', () => {
-  it('installs from its tarball and is used as a user would: openRegistry, defineModel, registerArtifact, loadModel', () => {
+  it('installs from its tarball and is used as a user would: openRegistry, defineModel, registerArtifact, loadModel, ferry/lambda', () => {
     expect(existsSync(join(ROOT, 'dist/index.js')), 'run npm run build first').toBe(true);
     const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', scratch], {
       cwd: ROOT,
@@ -55,8 +55,17 @@ const v = await registerArtifact(ferry.registry, 'adder', await bundleCustomMode
 const { model } = await loadModel(ferry.registry, 'adder/' + v.version, kindContextOf(config));
 const out = await model.infer({ x: { datatype: 'FP64', shape: [2, 2], data: [1, 2, 3, 4] } });
 await model.close?.();
+// The ./lambda entry: the same version bundled beside a handler (model.json + artifact), one event.
+const { createLambdaHandler } = await import('ferry/lambda');
+const { version: meta, bytes } = await ferry.registry.loadArtifact('adder/' + v.version);
+const modelDir = mkdtempSync(join(tmpdir(), 'ferry-lambda-model-'));
+writeFileSync(join(modelDir, 'model.bin'), bytes);
+writeFileSync(join(modelDir, 'model.json'), JSON.stringify({ format: 'ferry-lambda-model/1', artifact: 'model.bin', name: 'adder', version: meta.version, kind: meta.kind, sha256: meta.artifactSha256, size: bytes.length, signature: meta.signature }));
 await ferry.close();
-console.log(JSON.stringify({ kind: v.kind, signature: v.signature, y: out.y.data }));
+const handler = createLambdaHandler({ model: { dir: modelDir }, cacheDir: join(home, 'lambda-cache'), serving: (await import('ferry')).loadServingConfig({ FERRY_ALIASES: 'production' }) });
+const res = await handler({ version: '2.0', rawPath: '/v2/models/adder/infer', headers: { 'content-type': 'application/json' }, requestContext: { http: { method: 'POST' } }, body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP64', shape: [1, 2], data: [5, 6] }] }), isBase64Encoded: false });
+await (await handler.ready()).close();
+console.log(JSON.stringify({ kind: v.kind, signature: v.signature, y: out.y.data, lambda: { status: res.statusCode, outputs: JSON.parse(res.body).outputs } }));
 `,
     );
     const result = JSON.parse(
@@ -65,5 +74,7 @@ console.log(JSON.stringify({ kind: v.kind, signature: v.signature, y: out.y.data
     expect(result.kind).toBe('custom');
     expect(result.signature.inputs[0]).toMatchObject({ name: 'x', datatype: 'FP64', shape: [-1, 2] });
     expect(result.y).toEqual([3, 7]);
+    expect(result.lambda.status).toBe(200);
+    expect(result.lambda.outputs[0]).toMatchObject({ name: 'y', datatype: 'FP64', shape: [1], data: [11] });
   }, 120_000);
 });

@@ -27,7 +27,15 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Builds the HTTP server (not listening): routes, validation, errors, metrics and docs. */
 export async function buildServer(
   ctx: ServerContext,
-  opts: { logger?: FastifyBaseLogger | undefined } = {},
+  opts: {
+    logger?: FastifyBaseLogger | undefined;
+    /**
+     * Serve the Swagger UI at /docs (default true). Off in the Lambda bundle: the UI's assets are
+     * files read from its package folder, which a one-file bundle does not carry (/openapi.json is
+     * still served).
+     */
+    docsUi?: boolean;
+  } = {},
 ): Promise<FastifyInstance> {
   const { limits } = ctx;
   const accessLogSample = ctx.accessLogSample ?? 0;
@@ -90,7 +98,7 @@ export async function buildServer(
     },
     transform: documentResponses,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (opts.docsUi !== false) await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const { metrics } = ctx;
   // Labelled children are looked up once per route: prom-client hashes label values on every call.

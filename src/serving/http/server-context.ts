@@ -13,10 +13,17 @@ import type { StreamRoutesDeps } from './routes/stream-routes.js';
 // The limits are settings (serving-config.ts, defaults in the settings module); re-exported for tests.
 export type { ServingLimits } from '../serving-config.js';
 
+/**
+ * What the routes read and change in the registry: the model registry itself for `ferry serve`,
+ * or a read-only stand-in over one bundled version where no database is reachable (AWS Lambda,
+ * src/lambda/bundled-registry.ts).
+ */
+export type ServingRegistry = Pick<ModelRegistry, 'list' | 'listModels' | 'setAlias'>;
+
 /** Everything the routes need; built by the wiring (serve command or tests). */
 export interface ServerContext {
   service: PredictionService;
-  registry: ModelRegistry;
+  registry: ServingRegistry;
   metrics: ServingMetrics;
   limits: ServingLimits;
   /** Bearer token of the admin routes; undefined disables them (401). */
