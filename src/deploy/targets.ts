@@ -1,11 +1,13 @@
 import type { DeployTarget, DeployTargetSpec } from './deploy-types.js';
+import { kserveTarget } from './targets/kserve.js';
 import { kubernetesTarget } from './targets/kubernetes.js';
+import { seldonTarget } from './targets/seldon.js';
 
 /**
  * The one table of deployment targets. Each entry's renderer lives in `targets/<target>.ts`; the
  * CLI, the committed-files test and `scripts/deploy-render.ts` all read this table.
  */
-const SPECS: readonly DeployTargetSpec[] = [kubernetesTarget];
+const SPECS: readonly DeployTargetSpec[] = [kubernetesTarget, kserveTarget, seldonTarget];
 
 export function deployTargetSpecs(): readonly DeployTargetSpec[] {
   return SPECS;
