@@ -4,6 +4,9 @@
  * docs/deployment/kubernetes.md explains the layout.
  */
 import type { IRollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import type { ICronJob } from 'kubernetes-models/batch/v1/CronJob';
 import type { DeployParams, DeployTargetSpec, RenderedFile } from '../deploy-types.js';
 import { batchCronJob, batchWorkersJob, retrainCronJob } from './k8s/job-objects.js';
 import { appLabels, cpuMillis, memoryBytes, objectLabels, yamlFile } from './k8s/manifest.js';
@@ -22,6 +25,10 @@ import {
 } from './k8s/server-objects.js';
 
 const TARGET = 'kubernetes';
+/** A strategic-merge patch: any part of the object, each field still of its type (no typos). */
+type Patch<T> =
+  T extends Array<infer U> ? Array<Patch<U>> : T extends object ? { [K in keyof T]?: Patch<T[K]> } : T;
+
 const KUSTOMIZATION = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' } as const;
 
 /** The dev overlay's namespace: the prod one with `-dev`, within the 63 characters of a label. */
@@ -130,7 +137,7 @@ function dev(params: DeployParams): RenderedFile[] {
             },
           },
         },
-      },
+      } satisfies Patch<IDeployment>,
     ],
     [
       'patch-hpa.yaml',
@@ -139,7 +146,7 @@ function dev(params: DeployParams): RenderedFile[] {
         kind: 'HorizontalPodAutoscaler',
         metadata: { name: params.appName },
         spec: { minReplicas: 1, maxReplicas: maxReplicas(1) },
-      },
+      } satisfies Patch<IHorizontalPodAutoscaler>,
     ],
     // Dev runs the jobs by hand: `kubectl create job --from=cronjob/<name> <name>-manual`.
     [
@@ -149,7 +156,7 @@ function dev(params: DeployParams): RenderedFile[] {
         kind: 'CronJob',
         metadata: { name: `${params.appName}-batch` },
         spec: { suspend: true },
-      },
+      } satisfies Patch<ICronJob>,
     ],
     [
       'patch-cronjob-retrain.yaml',
@@ -158,7 +165,7 @@ function dev(params: DeployParams): RenderedFile[] {
         kind: 'CronJob',
         metadata: { name: `${params.appName}-retrain` },
         spec: { suspend: true },
-      },
+      } satisfies Patch<ICronJob>,
     ],
   ];
   return [
@@ -179,10 +186,12 @@ function prod(params: DeployParams): RenderedFile[] {
     kind: 'Deployment',
     metadata: { name: params.appName },
     spec: { template: { spec: { topologySpreadConstraints: topologySpread(params) } } },
-  };
+  } satisfies Patch<IDeployment>;
   return [
     yamlFile('overlays/prod/kustomization.yaml', TARGET, params, [
       kustomization({
+        // Objects of an overlay get the namespace of their own kustomization, not the base's.
+        namespace: params.namespace,
         resources: ['../../base', 'pdb.yaml'],
         patches: [{ path: 'patch-spread.yaml' }],
       }),
@@ -204,10 +213,11 @@ function argoCanary(params: DeployParams): RenderedFile[] {
     kind: 'HorizontalPodAutoscaler',
     metadata: { name: params.appName },
     spec: { scaleTargetRef: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: params.appName } },
-  };
+  } satisfies Patch<IHorizontalPodAutoscaler>;
   return [
     yamlFile('overlays/argo-canary/kustomization.yaml', TARGET, params, [
       kustomization({
+        namespace: params.namespace,
         resources: ['../prod', 'rollout.yaml'],
         patches: [{ path: 'delete-deployment.yaml' }, { path: 'patch-hpa.yaml' }],
       }),
