@@ -73,7 +73,7 @@ function env(params: DeployParams, alias: string): IEnvVar[] {
   ];
 }
 
-export function inferenceService(params: DeployParams, canary: boolean): InferenceService {
+function inferenceService(params: DeployParams, canary: boolean): InferenceService {
   const alias = canary ? CANARY_ALIAS : params.model.alias;
   const probe = (path: string) => ({ httpGet: { path, port: KSERVE_PORT } });
   return {
@@ -127,8 +127,8 @@ export function inferenceService(params: DeployParams, canary: boolean): Inferen
 
 const NOTES = [
   '',
-  'Needs KServe in Serverless (Knative) mode, Knative features kubernetes.podspec-emptydir and',
-  'kubernetes.podspec-persistent-volume-claim enabled, the Secrets and the artifacts claim of',
+  'Needs KServe in Serverless (Knative) mode, the Knative feature flags kubernetes.podspec-volumes-emptydir',
+  'and kubernetes.podspec-persistent-volume-claim enabled, and the Secrets and the artifacts claim of',
   'deploy/kubernetes (base/artifacts-pvc.yaml, secret.example.yaml). See docs/deployment/kubernetes.md.',
 ];
 

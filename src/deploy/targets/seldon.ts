@@ -37,7 +37,7 @@ import {
 const TARGET = 'seldon';
 
 /** The ServerConfig installed with Seldon Core 2 whose inference server Ferry replaces. */
-export const SELDON_SERVER_CONFIG = 'mlserver';
+const SELDON_SERVER_CONFIG = 'mlserver';
 /** Its inference server container (merged by name). */
 export const SELDON_SERVER_CONTAINER = 'mlserver';
 /** SELDON_SERVER_HTTP_PORT of that ServerConfig: where the agent forwards inference requests. */
@@ -71,7 +71,7 @@ export function seldonModelName(model: string): string {
   return model.replace(/[._]/g, '-').replace(/-+$/, '') || 'model';
 }
 
-export function seldonServer(params: DeployParams): SeldonServer {
+function seldonServer(params: DeployParams): SeldonServer {
   const port = SELDON_SERVER_HTTP_PORT;
   const probe = (path: string) => ({ httpGet: { path, port } });
   return {
@@ -122,7 +122,7 @@ export function seldonServer(params: DeployParams): SeldonServer {
   };
 }
 
-export function seldonModel(params: DeployParams): SeldonModel {
+function seldonModel(params: DeployParams): SeldonModel {
   return {
     apiVersion: 'mlops.seldon.io/v1alpha1',
     kind: 'Model',

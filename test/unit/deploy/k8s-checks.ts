@@ -16,7 +16,7 @@ import { LIVE_PATH, READY_PATH, shutdownTiming } from '../../../src/deploy/targe
 export const DEFAULTS = parseDeployOptions({}, FERRY_VERSION);
 
 /** Every parameter changed (the brief's examples and more), to see each reach its fields. */
-export const OTHER_FLAGS: RawDeployFlags = {
+const OTHER_FLAGS: RawDeployFlags = {
   name: 'tagger',
   model: 'spam-filter@live',
   image: 'ghcr.io/acme/ferry:1.2.3',
@@ -29,7 +29,7 @@ export const OTHER_FLAGS: RawDeployFlags = {
   tokenSecret: 'ferry-tokens:admin',
   shutdownTimeoutMs: '30000',
 };
-export const OTHER = parseDeployOptions(OTHER_FLAGS, FERRY_VERSION);
+const OTHER = parseDeployOptions(OTHER_FLAGS, FERRY_VERSION);
 
 export const PARAM_SETS: ReadonlyArray<[string, DeployParams]> = [
   ['defaults', DEFAULTS],
@@ -37,7 +37,7 @@ export const PARAM_SETS: ReadonlyArray<[string, DeployParams]> = [
 ];
 
 /** The routes the probes may use: Ferry's (test/unit/deploy/probe-routes.test.ts calls them on a real server). */
-export const FERRY_HEALTH_ROUTES = new Set([READY_PATH, LIVE_PATH]);
+const FERRY_HEALTH_ROUTES = new Set([READY_PATH, LIVE_PATH]);
 
 export function fileOf(files: readonly RenderedFile[], path: string): RenderedFile {
   const f = files.find((x) => x.path === path);

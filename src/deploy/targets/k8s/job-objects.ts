@@ -169,7 +169,7 @@ export function retrainCronJob(params: DeployParams): ICronJob {
 }
 
 /** Parallel `ferry batch worker` pods for a distributed job (`batch predict --queue`). */
-export const BATCH_WORKERS = 4;
+const BATCH_WORKERS = 4;
 
 export function batchWorkersJob(params: DeployParams): IJob {
   const args = ['batch', 'worker', '--queue', '$(BATCH_QUEUE_URL)', '--concurrency', '1'];

@@ -32,7 +32,7 @@ import {
 
 export const SERVER = 'server';
 /** The Service's port: clients in the cluster call http://<name>.<namespace>/… without a port. */
-export const SERVICE_PORT = 80;
+const SERVICE_PORT = 80;
 
 /** The HPA's ceiling: four times the floor, at least 4 (DeployParams.replicas says so too). */
 export function maxReplicas(replicas: number): number {

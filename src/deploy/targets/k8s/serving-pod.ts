@@ -19,7 +19,7 @@ export const READY_PATH = '/v2/health/ready';
 export const LIVE_PATH = '/v2/health/live';
 
 /** The image's user (the container target builds it with uid and gid 1000). */
-export const RUN_AS = 1000;
+const RUN_AS = 1000;
 
 /** Where FERRY_HOME (scratch: caches, unpacked custom models) lives: an emptyDir. */
 export const FERRY_HOME_PATH = '/var/lib/ferry';
@@ -30,9 +30,9 @@ export const ARTIFACTS_PATH = '/var/lib/ferry-artifacts';
  * Seconds the preStop hook waits before the kubelet sends SIGTERM: the time for the endpoint
  * controllers and kube-proxy (or the ingress) to stop sending new requests to a terminating pod.
  */
-export const PRE_STOP_SECONDS = 5;
+const PRE_STOP_SECONDS = 5;
 /** Slack after the drain deadline: the prediction log's last flush and the process's exit. */
-export const GRACE_MARGIN_SECONDS = 5;
+const GRACE_MARGIN_SECONDS = 5;
 
 export interface ShutdownTiming {
   preStopSeconds: number;
