@@ -307,3 +307,22 @@ describe('kubectl', () => {
     },
   );
 });
+
+describe('dev overlay sizing', () => {
+  it('devNamespace stays a DNS label of at most 63 characters', () => {
+    expect(devNamespace('ferry')).toBe('ferry-dev');
+    const long = `a${'-b'.repeat(31)}`; // 63 characters
+    const dev = devNamespace(long);
+    expect(dev.length).toBeLessThanOrEqual(63);
+    expect(dev).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+    expect(dev.endsWith('-dev')).toBe(true);
+  });
+
+  it('devResources halves CPU and memory, never below 50m and 128Mi', () => {
+    const at = (cpu: string, memory: string) => devResources({ ...PARAM_SETS[0]![1], cpu, memory });
+    expect(at('1', '512Mi')).toEqual({ cpu: '500m', memory: '256Mi' });
+    expect(at('2.5', '1Gi')).toEqual({ cpu: '1250m', memory: '512Mi' });
+    expect(at('50m', '128Mi')).toEqual({ cpu: '50m', memory: '128Mi' });
+    expect(at('500m', '1G')).toEqual({ cpu: '250m', memory: '476Mi' });
+  });
+});
