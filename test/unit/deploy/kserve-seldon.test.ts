@@ -165,6 +165,23 @@ describe.each(PARAM_SETS)('ferry deploy render seldon, %s', (_label, params) => 
   });
 });
 
+describe('the Seldon schema subsets refuse what the CRDs would', () => {
+  const files = seldonTarget.render(PARAM_SETS[0]![1]);
+  const mutated = (path: string, mutate: (spec: Obj) => void) => {
+    const o = structuredClone(parseYamlDocuments(fileOf(files, path).content)[0]!);
+    mutate(o.spec as Obj);
+    return () => validateObject(o);
+  };
+
+  it('a Model without storageUri, a Server without serverConfig or with an unknown field', () => {
+    expect(mutated('model.yaml', () => {})).not.toThrow();
+    expect(mutated('model.yaml', (s) => delete s.storageUri)).toThrow(/storageUri/);
+    expect(mutated('server.yaml', (s) => delete s.serverConfig)).toThrow(/serverConfig/);
+    expect(mutated('server.yaml', (s) => Object.assign(s, { replica: 2 }))).toThrow(/additional/);
+    expect(mutated('server.yaml', (s) => Object.assign(s, { replicas: -1 }))).toThrow(/replicas/);
+  });
+});
+
 describe('seldonModelName', () => {
   it('makes a Kubernetes name of any model name', () => {
     expect(seldonModelName('tagifai')).toBe('tagifai');
