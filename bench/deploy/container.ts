@@ -3,9 +3,10 @@
  * - image size;
  * - start to ready: `podman run` called → first 200 on /v2/health/ready (median of BENCH_STARTS);
  * - POST /predict throughput under wrk (one thread, 64 connections, 3 s warm-up, BENCH_SECONDS
- *   measured, one run each) inside the container, through its published port, beside the same
- *   server outside it: /app copied out of the image (the same dist/, node_modules and baked
- *   model) and run with the host's node and the image's environment.
+ *   measured, one run each), with the image's settings and with FERRY_CACHE=off (the model runs
+ *   on every request), inside the container through its published port, beside the same server
+ *   outside it: /app copied out of the image (the same dist/, node_modules and baked model) and
+ *   run with the host's node and the image's environment.
  * Run: npm run bench:deploy:container   (builds the image first: reuses the layer cache)
  * The containers run with test/helpers/oci-runtime/runc, this sandbox's rlimit workaround.
  */
@@ -66,48 +67,77 @@ for (let i = 0; i < STARTS; i++) {
   }
 }
 
-// Throughput inside the container.
-const cPort = await freePort();
-const cid = await runContainer(cPort);
-let inside: Awaited<ReturnType<typeof wrkPost>>;
-try {
-  await waitFor200(`http://127.0.0.1:${cPort}/v2/health/ready`, 60_000);
-  inside = await wrkPost(`http://127.0.0.1:${cPort}/predict`, BODY, {
-    connections: CONNECTIONS,
-    seconds: SECONDS,
-  });
-} finally {
-  await removeContainer(cid);
+type Load = Awaited<ReturnType<typeof wrkPost>>;
+/** Two settings: the image's defaults (a repeated body: answers from the prediction cache) and no cache. */
+const SETTINGS: { label: string; env: Record<string, string> }[] = [
+  { label: 'image defaults (memory: cache, repeated body)', env: {} },
+  { label: 'FERRY_CACHE=off (the model on every request)', env: { FERRY_CACHE: 'off' } },
+];
+
+async function insideContainer(env: Record<string, string>): Promise<Load> {
+  const port = await freePort();
+  const id = (
+    await podman([
+      'run',
+      '--detach',
+      ...Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+      '--publish',
+      `127.0.0.1:${port}:8000`,
+      IMAGE,
+    ])
+  ).stdout.trim();
+  try {
+    await waitFor200(`http://127.0.0.1:${port}/v2/health/ready`, 60_000);
+    return await wrkPost(`http://127.0.0.1:${port}/predict`, BODY, {
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+    });
+  } finally {
+    await removeContainer(id);
+  }
 }
 
 // The same /app on the host: copied out of a created (never started) container.
 const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-app-'));
 const created = (await podman(['create', IMAGE])).stdout.trim();
-let outside: Awaited<ReturnType<typeof wrkPost>>;
+const app = join(dir, 'app');
 try {
   await podman(['cp', `${created}:/app`, dir]);
-  const app = join(dir, 'app');
-  const hPort = await freePort();
+} finally {
+  await podman(['rm', '--force', created], { allowFailure: true });
+}
+
+async function onHost(extra: Record<string, string>): Promise<Load> {
+  const port = await freePort();
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
   for (const kv of inspect.Config.Env) {
     const eq = kv.indexOf('=');
     if (!kv.startsWith('PATH=')) env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  env.FERRY_HOME = join(app, '.ferry');
-  env.PORT = String(hPort);
-  env.FERRY_HOST = '127.0.0.1';
+  Object.assign(env, extra, { FERRY_HOME: join(app, '.ferry'), PORT: String(port), FERRY_HOST: '127.0.0.1' });
   const server = spawn(process.execPath, ['dist/cli/index.js', 'serve'], { cwd: app, env, stdio: 'ignore' });
   try {
-    await waitFor200(`http://127.0.0.1:${hPort}/v2/health/ready`, 60_000);
-    outside = await wrkPost(`http://127.0.0.1:${hPort}/predict`, BODY, {
+    await waitFor200(`http://127.0.0.1:${port}/v2/health/ready`, 60_000);
+    return await wrkPost(`http://127.0.0.1:${port}/predict`, BODY, {
       connections: CONNECTIONS,
       seconds: SECONDS,
     });
   } finally {
     await stopProcess(server);
   }
+}
+
+const results: { label: string; where: string; r: Load }[] = [];
+try {
+  for (const setting of SETTINGS) {
+    results.push({
+      label: setting.label,
+      where: 'in the container (published port)',
+      r: await insideContainer(setting.env),
+    });
+    results.push({ label: setting.label, where: 'same /app on the host', r: await onHost(setting.env) });
+  }
 } finally {
-  await podman(['rm', '--force', created], { allowFailure: true });
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -123,12 +153,9 @@ process.stdout.write(
   `\n| ${IMAGE} | |\n| --- | --- |\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n\n`,
 );
 process.stdout.write(
-  `POST /predict, wrk 1 thread, ${CONNECTIONS} connections, ${SECONDS} s after a 3 s warm-up (load average ${load}):\n\n| server | requests/s | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- |\n`,
+  `POST /predict, wrk 1 thread, ${CONNECTIONS} connections, ${SECONDS} s after a 3 s warm-up, one run each (load average ${load} at the end):\n\n| settings | server | requests/s | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- | --- |\n`,
 );
-for (const [name, r] of [
-  ['in the container (published port)', inside],
-  ['same /app on the host', outside],
-] as const)
+for (const { label, where, r } of results)
   process.stdout.write(
-    `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |\n`,
+    `| ${label} | ${where} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |\n`,
   );
