@@ -10,9 +10,12 @@
 
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { FERRY_VERSION } from '../../src/core/version.js';
-import { buildImage, podman, podmanInstalled, waitFor200 } from '../helpers/container-image.js';
+import { buildImage, podman, podmanInstalled, REPO_ROOT, waitFor200 } from '../helpers/container-image.js';
+import { dropSchemas, freshSchema, pgUrl } from '../helpers/postgres.js';
 import { freePort } from '../helpers/redis-server.js';
 
 const RUN = podmanInstalled() || process.env.CI !== undefined;
@@ -174,5 +177,81 @@ describe.skipIf(!RUN)('container: the committed Dockerfile built and run with po
     process.stdout.write(
       `podman stop: draining logged by ${drainingMs.toFixed(0)} ms, in-flight request answered at ${answeredMs.toFixed(0)} ms, exited 0 at ${stopMs.toFixed(0)} ms\n`,
     );
+  });
+  it("runs compose.yaml's wiring on this machine's PostgreSQL, Redis and NATS: ferry-init registers, a read-only server serves", async () => {
+    // The services' environment, volumes and read-only root as compose.yaml gives them; only the
+    // hosts change (compose's service names → this machine's servers, reached with --network host).
+    interface Svc {
+      environment: Record<string, string>;
+      volumes: string[];
+      command?: string[];
+      read_only?: boolean;
+      tmpfs?: string[];
+    }
+    const compose = parse(readFileSync(join(REPO_ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as {
+      services: Record<string, Svc>;
+    };
+    const schema = freshSchema();
+    const volume = `ferry-container-test-${process.pid}`;
+    const port = await freePort();
+    const hostEnv = (env: Record<string, string>): string[] => {
+      const out: Record<string, string> = { ...env };
+      out.FERRY_DB = `${pgUrl()}?schema=${schema}`;
+      out.FERRY_CACHE = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+      out.FERRY_STREAM_URL = env.FERRY_STREAM_URL!.replace('//nats:', '//127.0.0.1:');
+      if (out.PORT !== undefined) out.PORT = String(port);
+      // compose's ${VAR:-default}: the default.
+      for (const [k, v] of Object.entries(out)) out[k] = v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+      return Object.entries(out).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+    };
+    const mounts = (svc: Svc): string[] =>
+      svc.volumes.flatMap((v) => ['--volume', v.replace(/^artifacts:/, `${volume}:`)]);
+    const init = compose.services['ferry-init']!;
+    const ferry = compose.services.ferry!;
+    try {
+      await podman(['volume', 'create', volume]);
+      const registered = await podman(
+        [
+          'run',
+          '--rm',
+          '--network',
+          'host',
+          ...hostEnv(init.environment),
+          ...mounts(init),
+          TEST_TAG,
+          ...init.command!,
+        ],
+        { timeoutMs: 120_000 },
+      );
+      expect(registered.stdout).toContain('registered tagifai/1');
+      expect(ferry.read_only).toBe(true);
+      const id = (
+        await podman([
+          'run',
+          '--detach',
+          '--network',
+          'host',
+          '--read-only',
+          ...ferry.tmpfs!.flatMap((t) => ['--tmpfs', t]),
+          ...hostEnv(ferry.environment),
+          ...mounts(ferry),
+          TEST_TAG,
+        ])
+      ).stdout.trim();
+      containers.push(id);
+      await waitFor200(`http://127.0.0.1:${port}/v2/health/ready`, 30_000);
+      const r = await fetch(`http://127.0.0.1:${port}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'Feature stores for MLOps', description: 'serving features online' }),
+      });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-ferry-model-version')).toBe('1');
+      await podman(['stop', '--time', '20', id]);
+      expect((await podman(['inspect', '--format', '{{.State.ExitCode}}', id])).stdout.trim()).toBe('0');
+    } finally {
+      await podman(['volume', 'rm', '--force', volume], { allowFailure: true });
+      await dropSchemas(schema);
+    }
   });
 });
