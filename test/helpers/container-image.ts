@@ -175,7 +175,8 @@ export async function ensureBaseImages(): Promise<BaseImages> {
  * 2-core machine, so by default the test puts the binary npm built on this machine for this same
  * Node (node_modules/better-sqlite3) where prebuild-install looks: the image then takes the path
  * an ordinary build takes (a prebuilt binary, no compiler). FERRY_TEST_CONTAINER_COMPILE=1 leaves
- * the directory empty, and the build compiles, as it does for a user without network.
+ * the directory empty and builds with --no-cache, so the build compiles, as it does for a user
+ * without network (minutes: docs/deployment/container.md).
  * Returns the directory to mount at /root/.npm/_prebuilds.
  */
 async function prebuildCacheDir(): Promise<string> {
@@ -233,6 +234,8 @@ export async function buildImage(
   return podman(
     [
       'build',
+      // The compile path is measured from scratch: a cached npm ci layer would skip it.
+      ...(process.env.FERRY_TEST_CONTAINER_COMPILE === '1' ? ['--no-cache'] : []),
       // OCI image configs have no HEALTHCHECK: the docker format keeps it.
       '--format',
       'docker',
