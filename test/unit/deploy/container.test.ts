@@ -64,6 +64,8 @@ describe('container target', () => {
     expect(d).toMatch(/PORT=9000 /);
     expect(d).toMatch(/FERRY_MODELS=churn /);
     expect(d).toMatch(/FERRY_ALIASES=staging /);
+    // The baked model is the one the image serves.
+    expect(d).toContain('--name churn --alias staging');
     expect(d).toMatch(/FERRY_SHUTDOWN_TIMEOUT_MS=30000 /);
     expect(d).toContain("(process.env.PORT||9000)+'/v2/health/ready'");
     expect(d).toMatch(/^USER 1000:1000$/m);
