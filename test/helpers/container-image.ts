@@ -37,7 +37,7 @@ import { basename, join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 /** The OCI runtime wrapper that drops rlimits (this sandbox lacks CAP_SYS_RESOURCE). */
-export const OCI_RUNTIME = join(REPO_ROOT, 'test/helpers/oci-runtime/runc');
+const OCI_RUNTIME = join(REPO_ROOT, 'test/helpers/oci-runtime/runc');
 const NODE_BIN = '/usr/bin/node';
 const CA_BUNDLE = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
 
@@ -45,7 +45,7 @@ export function podmanInstalled(): boolean {
   return spawnSync('podman', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-export interface PodmanResult {
+interface PodmanResult {
   stdout: string;
   stderr: string;
   code: number;
@@ -130,13 +130,13 @@ async function makeNodeRootfsTar(): Promise<{ tar: string; remove: () => Promise
   return { tar, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export interface BaseImages {
+interface BaseImages {
   runtime: string;
   build: string;
 }
 
 /** Imports the two base images once per Node version (kept: the build cache hangs on their ids). */
-export async function ensureBaseImages(): Promise<BaseImages> {
+async function ensureBaseImages(): Promise<BaseImages> {
   const tag = process.version.replace(/^v/, '');
   const images: BaseImages = {
     runtime: `localhost/ferry-test-node:${tag}`,
