@@ -196,7 +196,7 @@ describe.skipIf(!RUN)('container: the committed Dockerfile built and run with po
     const port = await freePort();
     const hostEnv = (env: Record<string, string>): string[] => {
       const out: Record<string, string> = { ...env };
-      out.FERRY_DB = `${pgUrl()}?schema=${schema}`;
+      out.FERRY_DB = `${pgUrl()}${pgUrl().includes('?') ? '&' : '?'}schema=${schema}`;
       out.FERRY_CACHE = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
       out.FERRY_STREAM_URL = env.FERRY_STREAM_URL!.replace('//nats:', '//127.0.0.1:');
       if (out.PORT !== undefined) out.PORT = String(port);
