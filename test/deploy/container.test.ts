@@ -4,8 +4,9 @@
  * podman is absent and CI is unset; under CI=true a missing podman is a failure.
  *
  * The image is tagged `ferry:<version>` (what the Kubernetes manifests run) and kept; the test's own
- * tag and containers are removed. A cold run builds everything (npm ci, better-sqlite3 compiled,
- * tsc): minutes; a warm one reuses the layer cache and takes seconds (docs/deployment/container.md).
+ * tag and containers are removed. A cold run builds everything (npm ci, better-sqlite3 from
+ * prebuild-install's cache, tsc, the baked model): 68 s on a quiet machine, 2 min on a busy one; a
+ * warm one reuses the layer cache: ~22 s, 6 s of it the drain (docs/deployment/container.md).
  */
 
 import { readFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ const IMAGE = `localhost/ferry:${FERRY_VERSION}`;
 const TEST_TAG = `localhost/ferry-container-test:${process.pid}`;
 /** The image's FERRY_SHUTDOWN_TIMEOUT_MS (the rendered default). */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
-/** Larger than any cold build seen here (5m40s on a loaded 2-core machine). */
+/** Above any cold build seen here (6 min 24 s compiling better-sqlite3 on a busy 2-core machine). */
 const BUILD_TIMEOUT_MS = 900_000;
 
 interface ImageConfig {
