@@ -1,4 +1,5 @@
 import type { DeployTarget, DeployTargetSpec } from './deploy-types.js';
+import { containerSpec } from './targets/container.js';
 import { GITHUB_ACTIONS_TARGET } from './targets/github-actions.js';
 import { kserveTarget } from './targets/kserve.js';
 import { kubernetesTarget } from './targets/kubernetes.js';
@@ -11,6 +12,7 @@ import { SYSTEMD_TARGET } from './targets/systemd.js';
  * CLI, the committed-files test and `scripts/deploy-render.ts` all read this table.
  */
 const SPECS: readonly DeployTargetSpec[] = [
+  containerSpec,
   kubernetesTarget,
   kserveTarget,
   seldonTarget,
