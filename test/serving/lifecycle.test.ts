@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -213,6 +213,57 @@ describe('ferry serve as a process: readiness and SIGTERM drain', () => {
     proc.child.kill('SIGINT');
     const exit = await proc.exited;
     expect(exit).toEqual({ code: 0, signal: null });
+    expect(performance.now() - at).toBeLessThan(5000);
+  }, 60_000);
+
+  it('a keep-alive request in flight at SIGTERM is answered with Connection: close, and the exit does not wait for the keep-alive timeout', async () => {
+    const proc = spawnServe(
+      reg.home,
+      [
+        '--port',
+        '0',
+        '--cache',
+        'off',
+        '--prediction-log',
+        'off',
+        '--max-queue-delay-ms',
+        '800',
+        '--max-batch-size',
+        '100000',
+      ],
+      // An idle kept-alive socket would hold the drain this long.
+      { FERRY_KEEP_ALIVE_TIMEOUT_MS: '30000', FERRY_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) },
+    );
+    procs.push(proc);
+    const { port } = new URL(await proc.address);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const answered = new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const payload = JSON.stringify(PROJECTS.cv);
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/predict',
+          agent,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+    await sleep(300); // the request waits in the batcher (800 ms)
+    const at = performance.now();
+    proc.child.kill('SIGTERM');
+    const r = await answered;
+    expect(r).toEqual({ status: 200, connection: 'close' });
+    const exit = await proc.exited;
+    agent.destroy();
+    expect(exit, proc.stderr()).toEqual({ code: 0, signal: null });
     expect(performance.now() - at).toBeLessThan(5000);
   }, 60_000);
 

@@ -85,6 +85,14 @@ export async function buildServer(
     closing = true;
     done();
   });
+  // A request in flight when the drain starts is answered, then its connection must close: kept
+  // alive, the idle socket would hold the process until FERRY_KEEP_ALIVE_TIMEOUT_MS (fastify closes
+  // idle connections once, when the drain starts), and a client would send its next request into a
+  // socket about to close. `podman stop` took 6.4 s instead of under one before this.
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
 
   await app.register(swagger, {
     openapi: {
