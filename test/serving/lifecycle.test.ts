@@ -216,7 +216,7 @@ describe('ferry serve as a process: readiness and SIGTERM drain', () => {
     expect(performance.now() - at).toBeLessThan(5000);
   }, 60_000);
 
-  it('a keep-alive request in flight at SIGTERM is answered with Connection: close, and the exit does not wait for the keep-alive timeout', async () => {
+  it('a keep-alive request in flight at SIGTERM is answered, and the exit does not wait for the keep-alive timeout', async () => {
     const proc = spawnServe(
       reg.home,
       [
@@ -237,7 +237,7 @@ describe('ferry serve as a process: readiness and SIGTERM drain', () => {
     procs.push(proc);
     const { port } = new URL(await proc.address);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const answered = new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+    const answered = new Promise<{ status: number }>((resolve, reject) => {
       const payload = JSON.stringify(PROJECTS.cv);
       const req = request(
         {
@@ -250,7 +250,7 @@ describe('ferry serve as a process: readiness and SIGTERM drain', () => {
         },
         (res) => {
           res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
         },
       );
       req.on('error', reject);
@@ -260,7 +260,7 @@ describe('ferry serve as a process: readiness and SIGTERM drain', () => {
     const at = performance.now();
     proc.child.kill('SIGTERM');
     const r = await answered;
-    expect(r).toEqual({ status: 200, connection: 'close' });
+    expect(r).toEqual({ status: 200 });
     const exit = await proc.exited;
     agent.destroy();
     expect(exit, proc.stderr()).toEqual({ code: 0, signal: null });

@@ -83,15 +83,12 @@ export async function buildServer(
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
+    // A connection that goes idle once its last request is answered closes at once: kept alive, it
+    // would hold the drain until FERRY_KEEP_ALIVE_TIMEOUT_MS (fastify closes the connections idle
+    // when the drain starts, once; `podman stop` took 6.4 s instead of under one). Node reads this
+    // when each response finishes, and a request already pipelined behind it still gets its 503.
+    app.server.keepAliveTimeout = 1;
     done();
-  });
-  // A request in flight when the drain starts is answered, then its connection must close: kept
-  // alive, the idle socket would hold the process until FERRY_KEEP_ALIVE_TIMEOUT_MS (fastify closes
-  // idle connections once, when the drain starts), and a client would send its next request into a
-  // socket about to close. `podman stop` took 6.4 s instead of under one before this.
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
-    done(null, payload);
   });
 
   await app.register(swagger, {
