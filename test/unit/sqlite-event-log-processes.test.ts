@@ -89,8 +89,15 @@ describe('embedded log shared by processes and killed', () => {
     ];
     workers.push(...consumers, ...producers);
     expect(await Promise.all(producers.map((p) => p.exited))).toEqual([0, 0]);
-    const end = Date.now() + 20_000;
-    while ((await log.status('shared')).consumers[0]?.pending !== 0 && Date.now() < end) {
+    // Until both consumers have everything: `pending` alone counts only the partitions whose
+    // consumer has started (a consumer slow to start under load has no cursor yet, so its
+    // partitions looked drained and it was told to stop before it fetched anything).
+    const received = () => new Set(consumers.flatMap(gotIds)).size;
+    const end = Date.now() + 40_000;
+    while (
+      (received() < 300 || (await log.status('shared')).consumers[0]?.pending !== 0) &&
+      Date.now() < end
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
     for (const c of consumers) c.child.stdin?.write('stop\n');
