@@ -1,10 +1,11 @@
 import { openKeyValueStore } from '../adapters/factory.js';
 import { JsonlPredictionLog } from '../adapters/fs/jsonl-prediction-log.js';
+import { SqliteClient } from '../adapters/sqlite/sqlite-client.js';
 import { PredictionStore } from '../batch/prediction-store.js';
 import type { NamedTensors } from '../model/tensor.js';
 import type { KeyValueStore } from '../ports/key-value-store.js';
 import type { PredictionLogReader } from '../ports/prediction-log-reader.js';
-import type { PredictionLogSink } from '../ports/prediction-log-sink.js';
+import type { PredictionLogRecord, PredictionLogSink } from '../ports/prediction-log-sink.js';
 import type { ServingMetrics } from '../serving/metrics.js';
 import { PredictionCache, TENSOR_CODEC } from '../serving/prediction-cache.js';
 import { PredictionLogger } from '../serving/prediction-log/prediction-logger.js';
@@ -12,6 +13,7 @@ import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.j
 import type { ServingConfig } from '../serving/serving-config.js';
 import type { Closers } from './lifecycle.js';
 import type { FerryContext } from './open-ferry.js';
+import { WorkerPredictionLogSink } from './worker-prediction-log-sink.js';
 
 /** The stores a server reads and writes beside the registry. */
 export interface ServingStores {
@@ -65,14 +67,34 @@ export async function openServingStores(deps: {
   let sink: PredictionLogSink | undefined;
   let logReader: PredictionLogReader | undefined;
   if (sc.predictionLog === 'sql') {
-    const sqlLog = new SqlPredictionLog(ferry.sql, {
-      onRejected: (record, err) => {
-        metrics.logRejected.inc();
-        deps.warn({ err, requestId: record.requestId }, 'prediction log record refused by the database');
-      },
-    });
+    const onRejected = (record: PredictionLogRecord, err: unknown) => {
+      metrics.logRejected.inc();
+      deps.warn({ err, requestId: record.requestId }, 'prediction log record refused by the database');
+    };
+    const sqlLog = new SqlPredictionLog(ferry.sql, { onRejected });
     sink = sqlLog;
     logReader = sqlLog;
+    // SQLite writes are synchronous: off the event loop, in a thread of their own (PostgreSQL's are
+    // network I/O already). The table is created first, by the server's own connection.
+    const sqlite = ferry.sql instanceof SqliteClient && ferry.sql.path !== ':memory:' ? ferry.sql : undefined;
+    if (sqlite) {
+      await sqlLog.init();
+      const threaded = new WorkerPredictionLogSink({
+        path: sqlite.path,
+        busyTimeoutMs: sqlite.busyTimeoutMs,
+        onRejected,
+      });
+      sink = await threaded.init().then(
+        () => threaded,
+        (err: unknown) => {
+          deps.warn(
+            { err },
+            'prediction log: writing on the server thread (its writer thread could not start)',
+          );
+          return sqlLog;
+        },
+      );
+    }
   } else if (sc.predictionLog.startsWith('jsonl:'))
     sink = new JsonlPredictionLog(sc.predictionLog.slice('jsonl:'.length));
   let logger: PredictionLogger | undefined;

@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonlPredictionLog } from '../../src/adapters/fs/jsonl-prediction-log.js';
 import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
+import { WorkerPredictionLogSink } from '../../src/app/worker-prediction-log-sink.js';
 import type { TextLogItem } from '../../src/ports/prediction-log-sink.js';
 import {
   type PredictionLogRecord,
@@ -31,6 +32,51 @@ predictionLogSinkConformance('SQLite table', async () => {
       await dir.remove();
     },
   };
+});
+
+// The server's sink on SQLite: the same table, written from a worker thread (its own connection).
+predictionLogSinkConformance('SQLite table from a worker thread', async () => {
+  const dir = await makeTmpDir();
+  const sql = new SqliteClient({ path: join(dir.path, 'log.db') });
+  await sql.init();
+  await new SqlPredictionLog(sql).init();
+  const sink = new WorkerPredictionLogSink({ path: join(dir.path, 'log.db'), busyTimeoutMs: 5000 });
+  return {
+    sink,
+    readAll: () => readSqlLog(sql),
+    dispose: async () => {
+      await sink.close();
+      await sql.close();
+      await dir.remove();
+    },
+  };
+});
+
+describe('WorkerPredictionLogSink', () => {
+  it('refuses to start on a database it cannot open, and a write after close fails instead of hanging', async () => {
+    const dir = await makeTmpDir();
+    try {
+      await writeFile(join(dir.path, 'file'), 'x');
+      const bad = new WorkerPredictionLogSink({ path: join(dir.path, 'file', 'log.db'), busyTimeoutMs: 100 });
+      await expect(bad.init()).rejects.toMatchObject({ code: 'FERRY_DB_UNAVAILABLE' });
+      const path = join(dir.path, 'log.db');
+      const sql = new SqliteClient({ path });
+      await sql.init();
+      await new SqlPredictionLog(sql).init();
+      const sink = new WorkerPredictionLogSink({ path, busyTimeoutMs: 5000 });
+      await sink.init();
+      await sink.write([record(1), record(2)]);
+      await sink.close();
+      await expect(sink.write([record(3)])).rejects.toMatchObject({ code: 'FERRY_DB_UNAVAILABLE' });
+      expect((await readSqlLog(sql)).map((r) => r.requestId)).toEqual([
+        record(1).requestId,
+        record(2).requestId,
+      ]);
+      await sql.close();
+    } finally {
+      await dir.remove();
+    }
+  });
 });
 
 predictionLogReaderConformance('SQLite table', async () => {

@@ -1,0 +1,53 @@
+/**
+ * Worker-thread entry of `WorkerPredictionLogSink`: owns its own connection to the SQLite file and
+ * writes the batches the server posts, so the synchronous inserts (and WAL checkpoints) run off the
+ * server's event loop. Announces `{ ready: true }` once the database is open; answers each
+ * `{ id, records }` with `{ id, rejected, error? }`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteClient } from '../adapters/sqlite/sqlite-client.js';
+import type { PredictionLogRecord } from '../ports/prediction-log-sink.js';
+import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.js';
+
+interface Rejected {
+  index: number;
+  message: string;
+}
+
+const port = parentPort;
+if (port === null) throw new Error('prediction-log-worker runs as a worker thread');
+const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs: number };
+const client = new SqliteClient({ path, busyTimeoutMs });
+let current: Map<PredictionLogRecord, number> = new Map();
+let rejected: Rejected[] = [];
+const log = new SqlPredictionLog(client, {
+  onRejected: (record, error) => {
+    rejected.push({
+      index: current.get(record) ?? -1,
+      message: error instanceof Error ? error.message : String(error),
+    });
+  },
+});
+
+try {
+  await client.init();
+  port.postMessage({ ready: true });
+} catch (e) {
+  port.postMessage({ ready: false, error: e instanceof Error ? e.message : String(e) });
+  process.exit(1);
+}
+
+port.on('message', (msg: { id: number; records?: PredictionLogRecord[]; close?: true }) => {
+  if (msg.close) {
+    void client.close().finally(() => port.close());
+    return;
+  }
+  const records = msg.records ?? [];
+  current = new Map(records.map((r, i) => [r, i]));
+  rejected = [];
+  log.write(records).then(
+    () => port.postMessage({ id: msg.id, rejected }),
+    (e: unknown) =>
+      port.postMessage({ id: msg.id, rejected, error: e instanceof Error ? e.message : String(e) }),
+  );
+});
