@@ -67,7 +67,7 @@ export class WorkerPredictionLogSink implements PredictionLogSink {
       this.worker = undefined;
       this.failAll(new Error(`the prediction log's writer thread exited (${code})`));
     });
-    // The thread must not keep the process alive: the logger's close() flushes, then closes this.
+    // An idle thread must not keep the process alive; one with a write in flight must (see write).
     worker.unref();
     this.worker = worker;
   }
@@ -79,6 +79,9 @@ export class WorkerPredictionLogSink implements PredictionLogSink {
         new FerryError(ErrorCode.DB_UNAVAILABLE, "the prediction log's writer thread is not running"),
       );
     const id = this.nextId++;
+    // Referenced while records are in flight: else a process with nothing else to do (a server
+    // draining) would exit before the thread has written them.
+    worker.ref();
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { records, resolve, reject });
       worker.postMessage({ id, records });
@@ -90,6 +93,7 @@ export class WorkerPredictionLogSink implements PredictionLogSink {
     if (!worker) return;
     this.worker = undefined;
     const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+    worker.ref();
     worker.postMessage({ close: true });
     await exited;
   }
@@ -99,6 +103,7 @@ export class WorkerPredictionLogSink implements PredictionLogSink {
     const pending = this.waiting.get(msg.id);
     if (!pending) return;
     this.waiting.delete(msg.id);
+    if (this.waiting.size === 0) this.worker?.unref();
     for (const r of msg.rejected) {
       const record = pending.records[r.index];
       if (record) this.opts.onRejected?.(record, new Error(r.message));

@@ -1,6 +1,9 @@
 import { Agent, request } from 'node:http';
 import { type AddressInfo, connect, createServer } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
+import { readSqlLog } from '../helpers/prediction-log.js';
 import {
   createTestRegistry,
   metricSum,
@@ -265,6 +268,35 @@ describe('ferry serve as a process: readiness and SIGTERM drain', () => {
     agent.destroy();
     expect(exit, proc.stderr()).toEqual({ code: 0, signal: null });
     expect(performance.now() - at).toBeLessThan(5000);
+  }, 60_000);
+
+  it('SIGTERM writes every buffered prediction-log record before the exit (the SQLite writer thread)', async () => {
+    const home = (await createTestRegistry()).home;
+    const proc = spawnServe(home, ['--port', '0', '--cache', 'off', '--prediction-log', 'sql'], {
+      // Nothing is flushed by the timer: every record is still buffered when SIGTERM arrives.
+      FERRY_PREDICTION_LOG_FLUSH_MS: '3600000',
+    });
+    procs.push(proc);
+    const address = await proc.address;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${address}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': `drain-${i}` },
+        body: JSON.stringify(PROJECTS.nlp),
+      });
+      expect(res.status).toBe(200);
+      await res.json();
+      ids.push(`drain-${i}`);
+    }
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited, proc.stderr()).toEqual({ code: 0, signal: null });
+    expect(proc.stdout()).toContain('stopped cleanly');
+    const sql = new SqliteClient({ path: join(home, 'ferry.db') });
+    await sql.init();
+    const logged = (await readSqlLog(sql)).map((r) => r.requestId).sort();
+    await sql.close();
+    expect(logged).toEqual(ids);
   }, 60_000);
 
   it('refuses to start (non-zero exit, no stack trace) when production has no version', async () => {
