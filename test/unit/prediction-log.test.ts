@@ -134,6 +134,24 @@ describe('PredictionLogger', () => {
     expect(sink.written.map((r) => r.requestId)).toEqual(Array.from({ length: 7 }, (_, i) => `req-${i}`));
   });
 
+  it('flush() while a write is in flight resolves only once the records logged since are written too', async () => {
+    const sink = new MemorySink();
+    let release!: () => void;
+    sink.gate = new Promise((r) => {
+      release = r;
+    });
+    const logger = new PredictionLogger(sink, { ...opts, flushSize: 1000 });
+    logger.log(record(0));
+    const first = logger.flush(); // in flight, held by the gate
+    logger.log(record(1));
+    const second = logger.flush();
+    release();
+    await second;
+    expect(sink.written.map((r) => r.requestId)).toEqual(['req-0', 'req-1']);
+    await first;
+    await logger.close();
+  });
+
   it('drops and counts when the buffer is full instead of blocking', async () => {
     const sink = new MemorySink();
     let release!: () => void;

@@ -57,9 +57,14 @@ export class PredictionLogger {
     return this.buffer.length;
   }
 
-  /** Writes what is buffered; one write at a time, in order. */
+  /**
+   * Writes what is buffered; one write at a time, in order. Resolves once every record buffered at
+   * the call is written: while a write is in flight, after it and then the rest (a sink that really
+   * works in the background, the SQLite writer thread, showed that returning the in-flight write
+   * alone left the newest records unwritten).
+   */
   flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
+    if (this.flushing) return this.flushing.then(() => this.flush());
     if (this.buffer.length === 0) return Promise.resolve();
     const batch = this.buffer;
     this.buffer = [];
