@@ -2,6 +2,7 @@ import { ErrorCode, FerryError } from '../core/errors.js';
 import { SETTINGS } from '../core/settings/catalogue.js';
 import { parseModelRef } from '../registry/model-ref.js';
 import { DEPLOY_TARGETS, type DeployParams, type DeployTarget, type SecretRef } from './deploy-types.js';
+import { cpuMillis, memoryBytes } from './quantities.js';
 
 /** The flags of `ferry deploy render`, as commander gives them (strings, all optional). */
 export interface RawDeployFlags {
@@ -42,20 +43,6 @@ const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
  */
 const IMAGE =
   /^(?:[a-zA-Z0-9.-]+(?::[0-9]{1,5})?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-/** CPU: cores (`1`, `0.5`) or millicores (`500m`). */
-const CPU = /^(?:[0-9]+(?:\.[0-9]{1,3})?|[0-9]+m)$/;
-const MEMORY = /^([0-9]+)(Ki|Mi|Gi|Ti|K|M|G|T)?$/;
-const MEMORY_FACTOR: Record<string, number> = {
-  '': 1,
-  K: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  Ki: 1024,
-  Mi: 1024 ** 2,
-  Gi: 1024 ** 3,
-  Ti: 1024 ** 4,
-};
 
 function integerIn(text: string, flag: string, min: number, max: number): number {
   if (!/^[0-9]{1,10}$/.test(text))
@@ -78,24 +65,24 @@ function secretRef(text: string, flag: string): SecretRef {
 }
 
 function cpu(text: string): string {
-  if (!CPU.test(text))
+  const millis = cpuMillis(text);
+  if (millis === undefined)
     throw invalid(
       `expected cores (1, 0.5) or millicores (500m), got ${JSON.stringify(text.slice(0, 32))}`,
       '--cpu',
     );
-  const cores = text.endsWith('m') ? Number(text.slice(0, -1)) / 1000 : Number(text);
-  if (!(cores >= 0.05 && cores <= 64)) throw invalid(`expected from 50m to 64 cores, got ${text}`, '--cpu');
+  if (!(millis >= 50 && millis <= 64_000))
+    throw invalid(`expected from 50m to 64 cores, got ${text}`, '--cpu');
   return text;
 }
 
 function memory(text: string): string {
-  const m = MEMORY.exec(text);
-  if (!m)
+  const bytes = memoryBytes(text);
+  if (bytes === undefined)
     throw invalid(
       `expected a quantity like 512Mi or 1Gi, got ${JSON.stringify(text.slice(0, 32))}`,
       '--memory',
     );
-  const bytes = Number(m[1]) * (MEMORY_FACTOR[m[2] ?? ''] ?? 1);
   // Below 128 MiB Node and the model do not fit; above 256 GiB is a typo.
   if (!(bytes >= 128 * 1024 ** 2 && bytes <= 256 * 1024 ** 3))
     throw invalid(`expected from 128Mi to 256Gi, got ${text}`, '--memory');

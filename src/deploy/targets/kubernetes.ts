@@ -8,8 +8,9 @@ import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { ICronJob } from 'kubernetes-models/batch/v1/CronJob';
 import type { DeployParams, DeployTargetSpec, RenderedFile } from '../deploy-types.js';
+import { cpuMillis, memoryBytes } from '../quantities.js';
 import { batchCronJob, batchWorkersJob, retrainCronJob } from './k8s/job-objects.js';
-import { appLabels, cpuMillis, memoryBytes, objectLabels, yamlFile } from './k8s/manifest.js';
+import { appLabels, objectLabels, yamlFile } from './k8s/manifest.js';
 import {
   artifactsVolumeClaim,
   configMap,
@@ -38,8 +39,8 @@ export function devNamespace(namespace: string): string {
 
 /** Dev's pods: half the CPU and memory, at least 50m and 128Mi (what deploy-options accepts). */
 export function devResources(params: DeployParams): { cpu: string; memory: string } {
-  const cpu = Math.max(50, Math.floor(cpuMillis(params.cpu) / 2));
-  const mi = Math.max(128, Math.floor(memoryBytes(params.memory) / 2 / 1024 ** 2));
+  const cpu = Math.max(50, Math.floor((cpuMillis(params.cpu) ?? 1000) / 2));
+  const mi = Math.max(128, Math.floor((memoryBytes(params.memory) ?? 512 * 1024 ** 2) / 2 / 1024 ** 2));
   return { cpu: `${cpu}m`, memory: `${mi}Mi` };
 }
 

@@ -1,22 +1,9 @@
 import type { DeployParams, DeployTargetSpec, RenderedFile } from '../deploy-types.js';
-
-const MEMORY = /^([0-9]+)(Ki|Mi|Gi|Ti|K|M|G|T)?$/;
-const FACTOR: Record<string, number> = {
-  '': 1,
-  K: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  Ki: 1024,
-  Mi: 1024 ** 2,
-  Gi: 1024 ** 3,
-  Ti: 1024 ** 4,
-};
+import { memoryBytes } from '../quantities.js';
 
 /** Lambda's MemorySize (MB, 128..10240) from a Kubernetes quantity; CPU is allotted in proportion. */
 export function lambdaMemoryMb(quantity: string): number {
-  const m = MEMORY.exec(quantity);
-  const bytes = m ? Number(m[1]) * (FACTOR[m[2] ?? ''] ?? 1) : 512 * 1024 ** 2;
+  const bytes = memoryBytes(quantity) ?? 512 * 1024 ** 2;
   return Math.min(10240, Math.max(128, Math.ceil(bytes / 1024 ** 2)));
 }
 

@@ -1,5 +1,4 @@
 import { stringify } from 'yaml';
-import { ErrorCode, FerryError } from '../../../core/errors.js';
 import type { DeployParams, DeployTarget, RenderedFile } from '../../deploy-types.js';
 
 /**
@@ -47,28 +46,4 @@ export function objectLabels(params: DeployParams, component: string): Record<st
     'app.kubernetes.io/version': params.ferryVersion,
     'app.kubernetes.io/managed-by': 'ferry-deploy-render',
   };
-}
-
-/** CPU quantity → millicores (`1` → 1000, `0.5` → 500, `250m` → 250). */
-export function cpuMillis(cpu: string): number {
-  return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Math.round(Number(cpu) * 1000);
-}
-
-const MEMORY_FACTOR: Record<string, number> = {
-  '': 1,
-  K: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  Ki: 1024,
-  Mi: 1024 ** 2,
-  Gi: 1024 ** 3,
-  Ti: 1024 ** 4,
-};
-
-/** Memory quantity → bytes (deploy-options has already checked its form). */
-export function memoryBytes(memory: string): number {
-  const m = /^([0-9]+)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(memory);
-  if (!m) throw new FerryError(ErrorCode.INTERNAL, `not a memory quantity: ${memory}`);
-  return Number(m[1]) * (MEMORY_FACTOR[m[2] ?? ''] ?? 1);
 }
