@@ -19,8 +19,7 @@ import {
   artifactsClaim,
   containerSecurityContext,
   FERRY_HOME_PATH,
-  LIVE_PATH,
-  READY_PATH,
+  readinessAndLiveness,
   resources,
   scratchMounts,
   scratchVolumes,
@@ -75,7 +74,6 @@ function env(params: DeployParams, alias: string): IEnvVar[] {
 
 function inferenceService(params: DeployParams, canary: boolean): InferenceService {
   const alias = canary ? CANARY_ALIAS : params.model.alias;
-  const probe = (path: string) => ({ httpGet: { path, port: KSERVE_PORT } });
   return {
     apiVersion: 'serving.kserve.io/v1beta1',
     kind: 'InferenceService',
@@ -101,13 +99,7 @@ function inferenceService(params: DeployParams, canary: boolean): InferenceServi
             ports: [{ name: 'http1', containerPort: KSERVE_PORT, protocol: 'TCP' }],
             env: env(params, alias),
             resources: resources(params.cpu, params.memory),
-            readinessProbe: {
-              ...probe(READY_PATH),
-              periodSeconds: 5,
-              failureThreshold: 2,
-              timeoutSeconds: 2,
-            },
-            livenessProbe: { ...probe(LIVE_PATH), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
+            ...readinessAndLiveness(KSERVE_PORT),
             // Container-level only: Knative refuses most pod-level securityContext fields by default.
             securityContext: containerSecurityContext(),
             volumeMounts: [

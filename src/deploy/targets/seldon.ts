@@ -26,8 +26,7 @@ import {
   artifactsClaim,
   containerSecurityContext,
   FERRY_HOME_PATH,
-  LIVE_PATH,
-  READY_PATH,
+  readinessAndLiveness,
   resources,
   scratchMounts,
   scratchVolumes,
@@ -73,7 +72,6 @@ export function seldonModelName(model: string): string {
 
 function seldonServer(params: DeployParams): SeldonServer {
   const port = SELDON_SERVER_HTTP_PORT;
-  const probe = (path: string) => ({ httpGet: { path, port } });
   return {
     apiVersion: 'mlops.seldon.io/v1alpha1',
     kind: 'Server',
@@ -99,13 +97,7 @@ function seldonServer(params: DeployParams): SeldonServer {
               ...secretEnv(params),
             ],
             resources: resources(params.cpu, params.memory),
-            readinessProbe: {
-              ...probe(READY_PATH),
-              periodSeconds: 5,
-              failureThreshold: 2,
-              timeoutSeconds: 2,
-            },
-            livenessProbe: { ...probe(LIVE_PATH), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
+            ...readinessAndLiveness(port),
             securityContext: containerSecurityContext(),
             volumeMounts: [
               ...scratchMounts(),

@@ -108,6 +108,12 @@ export function probes(port: number): Pick<IContainer, 'startupProbe' | 'readine
   };
 }
 
+/** The serving probes without the startup one (KServe and Seldon servers manage their own start). */
+export function readinessAndLiveness(port: number): Pick<IContainer, 'readinessProbe' | 'livenessProbe'> {
+  const { readinessProbe, livenessProbe } = probes(port);
+  return { readinessProbe, livenessProbe };
+}
+
 /** /tmp and FERRY_HOME are the only writable places of a read-only root file system. */
 export function scratchVolumes(): IVolume[] {
   return [
