@@ -95,6 +95,12 @@ describe('deploy render options', () => {
     [{ dbSecret: 'Ferry:url' }, '--db-secret'],
     [{ tokenSecret: 'a:b c' }, '--token-secret'],
     [{ shutdownTimeoutMs: '50' }, '--shutdown-timeout-ms'],
+    [{ shutdownTimeoutMs: '1e308' }, '--shutdown-timeout-ms'],
+    [{ cpu: '1e308' }, '--cpu'],
+    [{ memory: '99999999999999999999999Gi' }, '--memory'],
+    [{ namespace: 'a\u0001b' }, '--namespace'],
+    [{ namespace: 'a\u0000b' }, '--namespace'],
+    [{ image: 'a'.repeat(20_000) }, '--image'],
     [{ model: 'tagifai/3' }, '--model'],
   ])('refuses %j naming the flag', (flags, flag) => {
     const r = refusal(flags);
