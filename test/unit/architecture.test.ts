@@ -8,6 +8,25 @@ import { describe, expect, it } from 'vitest';
  */
 const SRC = resolve(import.meta.dirname, '../../src');
 
+/** What a package entry point (the library's index.ts, the Lambda handler) may import: all but cli/. */
+const ENTRY_POINT: readonly string[] = [
+  'core',
+  'ports',
+  'model',
+  'registry',
+  'train',
+  'batch',
+  'experiments',
+  'serving',
+  'features',
+  'streams',
+  'monitoring',
+  'learning',
+  'optimize',
+  'adapters',
+  'app',
+];
+
 /** Which top-level folders of src/ each folder may import from (itself always allowed). */
 const ALLOWED: Record<string, readonly string[]> = {
   core: ['ports'],
@@ -60,41 +79,9 @@ const ALLOWED: Record<string, readonly string[]> = {
     'app',
   ],
   // The library entry (package.json "main") re-exports the public API, the wiring's openers included.
-  'index.ts': [
-    'core',
-    'ports',
-    'model',
-    'registry',
-    'train',
-    'batch',
-    'experiments',
-    'serving',
-    'features',
-    'streams',
-    'monitoring',
-    'learning',
-    'optimize',
-    'adapters',
-    'app',
-  ],
+  'index.ts': ENTRY_POINT,
   // The Lambda handler (package.json exports ./lambda): an entry point like index.ts.
-  lambda: [
-    'core',
-    'ports',
-    'model',
-    'registry',
-    'train',
-    'batch',
-    'experiments',
-    'serving',
-    'features',
-    'streams',
-    'monitoring',
-    'learning',
-    'optimize',
-    'adapters',
-    'app',
-  ],
+  lambda: ENTRY_POINT,
 };
 
 /**
