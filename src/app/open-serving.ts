@@ -6,6 +6,7 @@ import type { Model } from '../model/model.js';
 import type { ExperimentRoute } from '../ports/experiment-routing.js';
 import { kindContextOf, loadModel } from '../registry/load-model.js';
 import { buildServer } from '../serving/http/build-server.js';
+import { UI_ROOT } from '../serving/http/routes/ui-routes.js';
 import { ServingMetrics } from '../serving/metrics.js';
 import { ModelHost } from '../serving/model-host.js';
 import { PredictionService } from '../serving/prediction-service.js';
@@ -235,6 +236,7 @@ export async function openServing(
         monitoring: await servingMonitoring({ ferry, sc, logReader, feedback: feedback.store }),
         corsOrigins: sc.corsOrigins,
         accessLogSample: sc.accessLogSample,
+        ...(sc.ui ? { ui: { root: UI_ROOT } } : {}),
       },
       { logger: log },
     );

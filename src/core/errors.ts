@@ -185,6 +185,10 @@ export const ERROR_CODES = {
     description: 'a missing or wrong bearer token (or any token when the server has none set)',
   },
   FERRY_HTTP_NOT_FOUND: { status: 404, description: 'no route for the method and path' },
+  FERRY_UI_NOT_BUILT: {
+    status: 503,
+    description: 'the dashboard (`/ui`) was asked for but its files are not built: run `npm run build`',
+  },
   FERRY_HTTP_METHOD_NOT_ALLOWED: {
     status: 405,
     description:

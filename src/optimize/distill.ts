@@ -15,7 +15,7 @@ import {
 import { fitTfidf, TfidfTransformer } from '../model/tfidf.js';
 import { balancedWeights } from './fine-tune.js';
 import { checkDistill } from './optimize-options.js';
-import type { Distill, DistillOptions, OptimizedArtifact } from './optimize-types.js';
+import type { Distill, OptimizedArtifact } from './optimize-types.js';
 import { formatStudentSpec } from './student-spec.js';
 import { softenProbabilities, teacherProbabilities } from './teacher-labels.js';
 

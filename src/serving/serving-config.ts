@@ -103,6 +103,8 @@ export interface ServingConfig {
   corsOrigins: string[];
   /** Share of requests logged in the access log, 0..1 (FERRY_ACCESS_LOG_SAMPLE, default 0: off; `--access-log`: 1). */
   accessLogSample: number;
+  /** Serve the dashboard at /ui (FERRY_UI, default true; `ferry serve --no-ui` sets false). */
+  ui: boolean;
   /** Versions loaded on demand at once (FERRY_ON_DEMAND_MAX_VERSIONS). */
   onDemandMaxVersions: number;
   /** Prediction log records buffered before new ones are dropped (FERRY_PREDICTION_LOG_MAX_BUFFERED). */
@@ -212,6 +214,7 @@ export function loadServingConfig(
     storedMaxAgeMs: flagged('FERRY_STORED_MAX_AGE_MS', 'storedMaxAgeMs'),
     storedPolicy: flagged('FERRY_STORED_POLICY', 'storedPolicy'),
     corsOrigins: read('FERRY_CORS_ORIGINS'),
+    ui: flagged('FERRY_UI', 'ui', '--no-ui'),
     // The --access-log flag (a boolean, passed as 'true') logs every request.
     accessLogSample: flags.accessLog === 'true' ? 1 : read('FERRY_ACCESS_LOG_SAMPLE'),
     limits: {

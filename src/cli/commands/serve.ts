@@ -24,6 +24,8 @@ interface ServeFlags {
   models?: string;
   aliases?: string;
   accessLog?: boolean;
+  /** false with --no-ui (commander's negated option); true otherwise. */
+  ui: boolean;
   monitor?: boolean;
   monitorModel: string[];
   monitorRules?: string;
@@ -47,6 +49,7 @@ export function registerServeCommand(program: Command): void {
     .option('--max-queue-delay-ms <ms>', 'adaptive batching: wait for a batch to fill (default 0)')
     .option('--max-queue-size <n>', 'items queued before 503 + Retry-After (default 4096)')
     .option('--access-log', 'log every request (default: $FERRY_ACCESS_LOG_SAMPLE of them, 0)')
+    .option('--no-ui', 'do not serve the dashboard at /ui (default: $FERRY_UI, on)')
     .option('--monitor', 'run the monitor loop in the server (drift, detectors, alerts; gauges on /metrics)')
     .option(
       '--monitor-model <ref>',
@@ -56,8 +59,13 @@ export function registerServeCommand(program: Command): void {
     )
     .option('--monitor-rules <file>', 'with --monitor: alert rules (JSON) besides the defaults')
     .action(async (flags: ServeFlags) => {
-      const { accessLog, monitor, monitorModel, monitorRules, ...rest } = flags;
-      const sc = loadServingConfig(process.env, { ...rest, accessLog: accessLog ? 'true' : undefined });
+      const { accessLog, ui, monitor, monitorModel, monitorRules, ...rest } = flags;
+      const sc = loadServingConfig(process.env, {
+        ...rest,
+        accessLog: accessLog ? 'true' : undefined,
+        // Only the negation is a flag: without it, FERRY_UI (default on) decides.
+        ui: ui === false ? 'false' : undefined,
+      });
       const monitorSettings = monitor ? serveMonitorSettings(sc, monitorModel, monitorRules) : undefined;
       if (sc.predictionLog.startsWith('jsonl:')) {
         await validateOutputPath(sc.predictionLog.slice('jsonl:'.length), {
@@ -150,7 +158,9 @@ async function runServer(sc: ServingConfig, monitor?: MonitorRunSettings): Promi
   }
   log.info(
     { address, served: runtime.host.servedAliases(), pid: process.pid },
-    'ferry serving; docs at /docs, metrics at /metrics',
+    sc.ui
+      ? 'ferry serving; dashboard at /ui, docs at /docs, metrics at /metrics'
+      : 'ferry serving; docs at /docs, metrics at /metrics',
   );
 }
 

@@ -268,6 +268,12 @@ export const SETTINGS = {
     group: 'serving',
     description: 'origins browsers may call from (comma list, or `*`); empty: CORS off',
   },
+  FERRY_UI: {
+    type: 'boolean',
+    default: true,
+    group: 'serving',
+    description: 'serve the dashboard at /ui (built by `npm run build`; `ferry serve --no-ui` turns it off)',
+  },
   FERRY_BODY_LIMIT: {
     type: 'integer',
     default: MIB,

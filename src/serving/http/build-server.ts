@@ -19,6 +19,7 @@ import { registerFeedbackRoutes } from './routes/feedback-routes.js';
 import { registerMonitoringRoutes } from './routes/monitoring-routes.js';
 import { registerStoredPredictionRoutes } from './routes/stored-prediction-routes.js';
 import { registerStreamRoutes } from './routes/stream-routes.js';
+import { registerUiRoutes } from './routes/ui-routes.js';
 import { registerV2Routes } from './routes/v2-routes.js';
 import type { ServerContext } from './server-context.js';
 
@@ -162,7 +163,9 @@ export async function buildServer(
       const answer = answerPreflight(cors, req, reply, allowed);
       return answer instanceof FerryError ? sendError(req, reply, answer) : answer;
     }
-    if (allowed.length > 0) {
+    // A route that serves this method and answered "not found" itself (a static file that does not
+    // exist under /ui/*) is a 404, not a 405.
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
       reply.header('allow', allowed.join(', '));
       return sendError(
         req,
@@ -185,6 +188,7 @@ export async function buildServer(
   if (ctx.features && ctx.streams)
     registerStreamRoutes(app, ctx, { ...ctx.streams, access: ctx.features.access });
   if (ctx.feedback) await registerFeedbackRoutes(app, ctx, ctx.feedback);
+  if (ctx.ui) await registerUiRoutes(app, ctx.ui.root);
 
   app.get(
     '/metrics',

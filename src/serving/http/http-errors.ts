@@ -67,6 +67,7 @@ const SELF_DESCRIBED_5XX: ReadonlySet<string> = new Set([
   ErrorCode.SERVING_SHUTTING_DOWN,
   ErrorCode.SERVING_ON_DEMAND_LIMIT,
   ErrorCode.HTTP_TIMEOUT,
+  ErrorCode.UI_NOT_BUILT,
 ]);
 
 /** What failed, never where. */

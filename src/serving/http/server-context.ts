@@ -74,6 +74,8 @@ export interface ServerContext {
   monitoring?: MonitoringRoutesDeps;
   /** Origins allowed cross-origin (FERRY_CORS_ORIGINS; `*` for any); empty or absent: CORS off. */
   corsOrigins?: readonly string[];
+  /** The dashboard's built files; when set, /ui is served (see routes/ui-routes.ts). */
+  ui?: { root: string };
   /** Share of requests with an access-log line (FERRY_ACCESS_LOG_SAMPLE, `--access-log`: 1); absent: 0, off. */
   accessLogSample?: number;
 }

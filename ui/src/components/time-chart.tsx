@@ -1,0 +1,85 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/** Colours with at least 3:1 contrast on white (WCAG's figure for graphics), told apart by dash too. */
+const PALETTE = ['#0b57d0', '#b3261e', '#137333', '#8430ce', '#b06000', '#00639b'];
+const DASHES: number[][] = [[], [6, 3], [2, 2], [8, 3, 2, 3]];
+
+export interface ChartSeries {
+  label: string;
+  /** Formats a value in the legend (units). */
+  format?: (v: number) => string;
+}
+
+/**
+ * A time-series line chart (uPlot). `data[0]` is the x axis in Unix seconds, then one array per
+ * series (null: no point). The figure carries a text description for screen readers.
+ */
+export function TimeChart({
+  title,
+  series,
+  data,
+  height = 220,
+  yLabel,
+  xIsTime = true,
+}: {
+  title: string;
+  series: ChartSeries[];
+  data: (number | null)[][];
+  height?: number;
+  yLabel?: string;
+  xIsTime?: boolean;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const key = series.map((s) => s.label).join('\u0000');
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const opts: uPlot.Options = {
+      width: Math.max(280, el.clientWidth),
+      height,
+      scales: { x: { time: xIsTime } },
+      axes: [{}, { label: yLabel ?? '', size: 60 }],
+      series: [
+        {},
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: PALETTE[i % PALETTE.length] ?? '#000',
+          dash: DASHES[i % DASHES.length] ?? [],
+          width: 2,
+          spanGaps: false,
+          ...(s.format ? { value: (_u: uPlot, v: number | null) => (v === null ? '—' : s.format!(v)) } : {}),
+        })),
+      ],
+    };
+    plot.current = new uPlot(opts, data as uPlot.AlignedData, el);
+    const ro = new ResizeObserver(() => {
+      plot.current?.setSize({ width: Math.max(280, el.clientWidth), height });
+    });
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, [key, height, yLabel, xIsTime]);
+
+  useEffect(() => {
+    plot.current?.setData(data as uPlot.AlignedData);
+  }, [data]);
+
+  const last = series.map((s, i) => {
+    const ys = data[i + 1] ?? [];
+    const v = ys.length > 0 ? ys[ys.length - 1] : null;
+    return `${s.label}: ${v === null || v === undefined ? 'no data' : s.format ? s.format(v) : String(v)}`;
+  });
+  return (
+    <figure class="chart">
+      <figcaption>{title}</figcaption>
+      <div ref={box} role="img" aria-label={`${title}. Latest: ${last.join('; ')}`} />
+    </figure>
+  );
+}
