@@ -140,4 +140,19 @@ describe.skipIf(!RUN_BROWSER)('dashboard shell in Chromium', () => {
       await ui.close();
     }
   });
+
+  it('is not served with ferry serve --no-ui (a 404), and says where it is when it is', async () => {
+    expect(server.proc.stdout()).toMatch(/ferry serving; dashboard at \/ui/);
+    const off = spawnServe(server.reg.home, ['--port', '0', '--prediction-log', 'off', '--no-ui']);
+    try {
+      const url = await off.address;
+      const res = await fetch(`${url}/ui`);
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('FERRY_HTTP_NOT_FOUND');
+      expect(off.stdout()).not.toMatch(/dashboard at/);
+    } finally {
+      off.child.kill('SIGTERM');
+      await off.exited;
+    }
+  });
 });
