@@ -49,7 +49,7 @@ export const registerDefinitionRoutes: RouteGroup = (admin, { service, flush }) 
     {
       schema: {
         summary:
-          'List experiments (optionally by status, comma-separated, and model), oldest first (order=newest: newest first); limit and offset page the list, total counts every match',
+          'List experiments (optionally by status, comma-separated, and model), oldest first (order=newest: newest first); limit and offset page the list (the answer then adds total, every match, and offset)',
         tags,
         security,
         querystring: {
@@ -100,13 +100,10 @@ export const registerDefinitionRoutes: RouteGroup = (admin, { service, flush }) 
         ...(statuses !== undefined ? { statuses: statuses as ExperimentStatus[] } : {}),
       });
       const ordered = req.query.order === 'newest' ? [...list].reverse() : list;
+      // Without limit and offset the answer is the whole list, shaped as before paging existed.
+      if (limit === undefined && req.query.offset === undefined) return { experiments: ordered };
       const page = ordered.slice(offset, limit === undefined ? undefined : offset + limit);
-      return {
-        experiments: page,
-        total: list.length,
-        offset,
-        ...(limit !== undefined ? { limit } : {}),
-      };
+      return { experiments: page, total: list.length, offset, ...(limit !== undefined ? { limit } : {}) };
     },
   );
 
