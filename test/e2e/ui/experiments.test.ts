@@ -41,6 +41,8 @@ interface Analysis {
     chanceToBeatControl?: number;
     pValueHolm?: number;
     pValueBh?: number;
+    difference?: number;
+    differenceCi?: [number, number];
   }[];
   power?: { unitsPerArm: number };
   srm: { mismatch: boolean } | null;
@@ -164,6 +166,7 @@ describe.skipIf(!RUN_BROWSER)('Experiments pages in Chromium', () => {
   }
 
   const pct2 = (r: number) => `${(r * 100).toFixed(2)} %`;
+  const pp = (d: number) => `${d > 0 ? '\\+' : d < 0 ? '−' : ''}${(Math.abs(d) * 100).toFixed(2)} pp`;
   const p4 = (p: number) => (p < 1e-4 ? '< 0.0001' : p.toFixed(4));
 
   it('lists an A/B test and shows its real figures: rates with intervals, lift, p-values, SRM, power', async () => {
@@ -200,7 +203,9 @@ describe.skipIf(!RUN_BROWSER)('Experiments pages in Chromium', () => {
         .filter({ has: ui.page.getByRole('rowheader', { name: 'treatment' }) })
         .getByRole('cell')
         .allTextContents();
-      expect(treatment[4]).toMatch(/points \[/); // the lift with its interval
+      // The difference of rates in percentage points, with its interval, then the relative lift.
+      const [lo, hi] = c.differenceCi!;
+      expect(treatment[4]).toMatch(new RegExp(`^${pp(c.difference!)} \\[${pp(lo)}, ${pp(hi)}\\]relative `));
       expect(treatment[5]).toBe(p4(c.pValue!));
       expect(treatment[7]).toBe(`${p4(c.pValueHolm!)} / ${p4(c.pValueBh!)}`);
       expect(treatment[8]).toBe(`${(c.chanceToBeatControl! * 100).toFixed(1)} %`);

@@ -1,5 +1,5 @@
 import { fmtNum, fmtPct } from '../../format.js';
-import { armInterval, fmtInterval, fmtP, fmtSignedPct, powerProgress } from './summary.js';
+import { armInterval, fmtInterval, fmtP, fmtSignedPct, fmtSignedPoints, powerProgress } from './summary.js';
 import type { Analysis, ArmSummary, Comparison, Metric } from './types.js';
 
 function armVersion(a: ArmSummary): string {
@@ -71,7 +71,9 @@ export function MetricSection({ a, metric }: { a: Analysis; metric: Metric }) {
                 {binary ? 'Rate' : 'Mean'}
               </th>
               <th scope="col">95 % interval</th>
-              <th scope="col">Lift vs {control} (95 % interval)</th>
+              <th scope="col">
+                {binary ? 'Difference (pp)' : 'Difference'} and relative lift vs {control}, 95 % intervals
+              </th>
               <th scope="col" class="num">
                 p-value
               </th>
@@ -130,14 +132,14 @@ function ComparisonCells({ c, binary }: { c: Comparison | undefined; binary: boo
       </td>
     );
   }
-  const diff = binary
-    ? `${fmtSignedPct(c.difference, 2)} points`
-    : `${(c.difference ?? 0) > 0 ? '+' : ''}${fmtNum(c.difference, 4)}`;
+  // Rates differ by percentage points (pp); means by the metric's own unit.
+  const signed = (n: number | null | undefined) =>
+    binary ? fmtSignedPoints(n) : `${(n ?? 0) > 0 ? '+' : ''}${fmtNum(n, 4)}`;
   const seq = c.alwaysValid ?? c.msprt;
   return (
     <>
       <td>
-        {diff} {fmtInterval(c.differenceCi, (n) => (binary ? fmtSignedPct(n, 2) : fmtNum(n, 4)))}
+        {signed(c.difference)} {fmtInterval(c.differenceCi, signed)}
         <br />
         <span class="muted">
           relative {fmtSignedPct(c.relativeLift)} {fmtInterval(c.relativeLiftCi, (n) => fmtSignedPct(n))}

@@ -17,7 +17,7 @@ export function ExperimentDetail({ name }: { name: string }) {
   const a = detail.data;
   const e = a?.experiment;
   return (
-    <section>
+    <section class="exp-page">
       <p>
         <a href={href('experiments')}>← All experiments</a>
       </p>

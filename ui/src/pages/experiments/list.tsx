@@ -47,7 +47,7 @@ export function ExperimentList({ route }: { route: Route }) {
   const rows = list.data?.experiments ?? [];
 
   return (
-    <section>
+    <section class="exp-page">
       <h1>Experiments</h1>
       <AccessNote needsToken={true} />
       <p>
@@ -153,7 +153,7 @@ function ExperimentRow({ experiment: e }: { experiment: Experiment }) {
         {active ? (a ? liveVerdict(a) : '…') : (finalVerdict(e) ?? '—')}
       </td>
       <td data-testid="experiment-progress">{active ? (a ? progressText(a) : '…') : finalProgress(e)}</td>
-      <td>{fmtTime(e.createdAt)}</td>
+      <td class="exp-nowrap">{fmtTime(e.createdAt)}</td>
     </tr>
   );
 }

@@ -52,7 +52,7 @@ export function liveVerdict(a: Analysis): string {
   const judged = a.comparisons.filter((c) => c.sufficientData && c.alwaysValid);
   if (judged.length === 0) return 'not enough data yet';
   const sig = judged.filter((c) => c.alwaysValid!.pValue < a.alpha);
-  if (sig.length === 0) return 'no significant difference yet';
+  if (sig.length === 0) return 'no significant difference yet (always-valid p-value)';
   return sig
     .map((c) => `${c.arm} ${(c.difference ?? 0) > 0 ? 'beats' : 'trails'} ${c.control} on ${c.metric}`)
     .join('; ');
@@ -143,4 +143,11 @@ export function fmtSignedPct(r: number | null | undefined, digits = 1): string {
   if (r === null || r === undefined || !Number.isFinite(r)) return '—';
   const s = fmtPct(Math.abs(r), digits);
   return r > 0 ? `+${s}` : r < 0 ? `−${s}` : s;
+}
+
+/** A difference of rates in percentage points: +2.31 pp / −0.50 pp. */
+export function fmtSignedPoints(d: number | null | undefined): string {
+  if (d === null || d === undefined || !Number.isFinite(d)) return '—';
+  const s = `${(Math.abs(d) * 100).toFixed(2)} pp`;
+  return d > 0 ? `+${s}` : d < 0 ? `−${s}` : s;
 }
