@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   launchChromium,
   openUi,
+  PHONE,
   RUN_BROWSER,
   screenshot,
   type UiPage,
@@ -232,9 +233,14 @@ describe.skipIf(!RUN_BROWSER)('Experiments pages in Chromium', () => {
     try {
       const status = ui.page.getByTestId('experiment-status');
       await status.getByText('running').waitFor();
-      // Cancelling changes nothing.
+      // Cancelling changes nothing: by the button, or by keyboard (Enter opens, Escape cancels).
       await ui.page.getByRole('button', { name: 'Pause', exact: true }).click();
       await dialogButton(ui.page, 'Cancel').click();
+      await ui.page.getByRole('button', { name: 'Pause', exact: true }).focus();
+      await ui.page.keyboard.press('Enter');
+      await ui.page.getByRole('dialog').waitFor();
+      await ui.page.keyboard.press('Escape');
+      await ui.page.getByRole('dialog').waitFor({ state: 'hidden' });
       expect((await analysis(name)).experiment.status).toBe('running');
       // Only the actions valid now are offered.
       expect(await ui.page.getByRole('button', { name: 'Resume', exact: true }).count()).toBe(0);
@@ -416,11 +422,31 @@ describe.skipIf(!RUN_BROWSER)('Experiments pages in Chromium', () => {
       await chart.waitFor();
       expect(await ui.page.locator('figure.chart canvas').count()).toBe(1);
       expect(await ui.page.getByTestId('srm').textContent()).toMatch(/weights changed/);
+      await screenshot(ui.page, 'experiment-bandit');
       expect(unexpectedErrors(ui.errors)).toEqual([]);
     } finally {
       await ui.close();
     }
     await server.admin('POST', `/v1/experiments/${name}/stop`);
+  });
+
+  it('fits a phone-width screen: the tables scroll inside their boxes, not the page', async () => {
+    const name = uniq('phone');
+    await abWithEvents(name);
+    for (const path of ['experiments', `experiments/${name}`]) {
+      const ui = await openUi(browser, { token: ADMIN_TOKEN, viewport: PHONE });
+      try {
+        await ui.page.goto(`${server.url}/ui/#/${path}`);
+        await ui.page.locator('.table-wrap table').first().waitFor();
+        const overflow = (await ui.page.evaluate(
+          'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+        )) as number;
+        expect(overflow, path).toBeLessThanOrEqual(0);
+        expect(unexpectedErrors(ui.errors)).toEqual([]);
+      } finally {
+        await ui.close();
+      }
+    }
   });
 
   it('shows HTML in a description as text, in the list and on the page, and creates no element from it', async () => {
