@@ -1,11 +1,10 @@
 import type { Route } from '../route.js';
+import './experiments/experiments.css';
+import { ExperimentDetail } from './experiments/detail.js';
+import { ExperimentList } from './experiments/list.js';
 
-/** Experiments (issue 15): built by its own change; the shell links here already. */
-export function ExperimentsPage(_props: { route: Route }) {
-  return (
-    <section>
-      <h1>Experiments</h1>
-      <p>This page is not built yet.</p>
-    </section>
-  );
+/** #/experiments: the list; #/experiments/<name>: one experiment (issue 15). */
+export function ExperimentsPage({ route }: { route: Route }) {
+  const name = route.path[1];
+  return name === undefined ? <ExperimentList route={route} /> : <ExperimentDetail key={name} name={name} />;
 }

@@ -9,7 +9,8 @@ import { registerStatusRoutes } from './experiments/status-routes.js';
 /**
  * The experiments API. Bodies are checked against the schemas of experiments/experiment-schemas.ts
  * (the same objects /openapi.json shows), then by the service's rules.
- * - Admin (bearer FERRY_ADMIN_TOKEN), reads included: POST /v1/experiments, GET /v1/experiments,
+ * - Admin (bearer FERRY_ADMIN_TOKEN), reads included: POST /v1/experiments,
+ *   GET /v1/experiments[?status&model&limit&offset&order] ({experiments}; paged: + total, offset, limit),
  *   GET /v1/experiments/:id (definition + analysis; a shadow's merged report, a canary's state),
  *   POST /v1/experiments/:id/pause|resume|stop, POST /v1/experiments/:id/conclude {winner?, reason?},
  *   POST /v1/experiments/:id/promote|abort {reason?} (canaries only; 409 otherwise),

@@ -11,7 +11,22 @@ import {
   tags,
 } from './shared.js';
 
-/** POST /v1/experiments, GET /v1/experiments, GET /v1/experiments/:id (admin). */
+/** The most experiments one page of GET /v1/experiments holds. */
+const MAX_LIST_LIMIT = 1000;
+
+interface ListQuery {
+  status?: string;
+  model?: string;
+  /** Digits (the query string is not coerced): checked for 1..MAX_LIST_LIMIT. */
+  limit?: string;
+  offset?: string;
+  order?: 'oldest' | 'newest';
+}
+
+/**
+ * POST /v1/experiments, GET /v1/experiments[?status&model&limit&offset&order], GET
+ * /v1/experiments/:id (admin: bearer FERRY_ADMIN_TOKEN, reads included).
+ */
 export const registerDefinitionRoutes: RouteGroup = (admin, { service, flush }) => {
   admin.post(
     '/v1/experiments',
@@ -29,17 +44,32 @@ export const registerDefinitionRoutes: RouteGroup = (admin, { service, flush }) 
     async (req, reply) => reply.code(201).send(await service.create(req.body, byAdmin(req.id))),
   );
 
-  admin.get<{ Querystring: { status?: string; model?: string } }>(
+  admin.get<{ Querystring: ListQuery }>(
     '/v1/experiments',
     {
       schema: {
-        summary: 'List experiments (optionally by status, comma-separated, and model)',
+        summary:
+          'List experiments (optionally by status, comma-separated, and model), oldest first (order=newest: newest first); limit and offset page the list (the answer then adds total, every match, and offset)',
         tags,
         security,
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { status: { type: 'string' }, model: { type: 'string', maxLength: 63 } },
+          properties: {
+            status: { type: 'string', maxLength: 200 },
+            model: { type: 'string', maxLength: 63 },
+            limit: {
+              type: 'string',
+              pattern: '^[0-9]{1,4}$',
+              description: `at most this many experiments (1 to ${MAX_LIST_LIMIT}); default all`,
+            },
+            offset: {
+              type: 'string',
+              pattern: '^[0-9]{1,9}$',
+              description: 'skip this many of the matching experiments first (default 0)',
+            },
+            order: { type: 'string', enum: ['oldest', 'newest'], description: 'by creation; default oldest' },
+          },
         },
       },
     },
@@ -54,11 +84,26 @@ export const registerDefinitionRoutes: RouteGroup = (admin, { service, flush }) 
           );
         }
       }
+      const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
+      if (limit !== undefined && !(limit >= 1 && limit <= MAX_LIST_LIMIT)) {
+        throw new FerryError(
+          ErrorCode.HTTP_INVALID_REQUEST,
+          `limit must be an integer from 1 to ${MAX_LIST_LIMIT}`,
+          {
+            details: { limit: req.query.limit },
+          },
+        );
+      }
+      const offset = req.query.offset === undefined ? 0 : Number(req.query.offset);
       const list = await service.list({
         ...(req.query.model !== undefined ? { model: req.query.model } : {}),
         ...(statuses !== undefined ? { statuses: statuses as ExperimentStatus[] } : {}),
       });
-      return { experiments: list };
+      const ordered = req.query.order === 'newest' ? [...list].reverse() : list;
+      // Without limit and offset the answer is the whole list, shaped as before paging existed.
+      if (limit === undefined && req.query.offset === undefined) return { experiments: ordered };
+      const page = ordered.slice(offset, limit === undefined ? undefined : offset + limit);
+      return { experiments: page, total: list.length, offset, ...(limit !== undefined ? { limit } : {}) };
     },
   );
 
