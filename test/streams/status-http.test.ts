@@ -308,6 +308,55 @@ describe('feature and stream status', () => {
   }, 120_000);
 });
 
+describe('a server with no token set', () => {
+  it('refuses both routes, saying which tokens open them', async () => {
+    const closed = await startTestServer({ registry: reg, listen: false });
+    try {
+      for (const url of ['/v1/features/status', '/v1/streams/status']) {
+        const r = await closed.app.inject({ method: 'GET', url });
+        expect(r.statusCode).toBe(401);
+        expect(r.headers['www-authenticate']).toBe('Bearer');
+        expect(r.json().error.message).toMatch(
+          /FERRY_FEATURES_TOKEN, FERRY_STREAMS_TOKEN or FERRY_ADMIN_TOKEN/,
+        );
+      }
+    } finally {
+      await closed.close();
+    }
+  }, 60_000);
+});
+
+describe('a stream transport that does not answer', () => {
+  it('answers 503 FERRY_STREAM_UNAVAILABLE without the address, and the features status still works', async () => {
+    const down = await startTestServer({
+      registry: reg,
+      adminToken: ADMIN_TOKEN,
+      listen: false,
+      config: { streamUrl: 'nats://127.0.0.1:1' },
+    });
+    try {
+      const r = await down.app.inject({
+        method: 'GET',
+        url: '/v1/streams/status',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(r.statusCode, r.body).toBe(503);
+      expect(r.json().error.code).toBe('FERRY_STREAM_UNAVAILABLE');
+      expect(r.json().error.details).toEqual({});
+      expect(r.body).not.toContain('127.0.0.1');
+      expect(r.body).not.toMatch(/nats/i);
+      const f = await down.app.inject({
+        method: 'GET',
+        url: '/v1/features/status',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(f.statusCode).toBe(200);
+    } finally {
+      await down.close();
+    }
+  }, 60_000);
+});
+
 function loaded(repo: unknown) {
   return repo as Parameters<typeof planPipeline>[0];
 }
