@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFerry, type Spawned, spawnFerry } from '../../features/cli.js';
-import { launchChromium, openUi, RUN_BROWSER, screenshot, unexpectedErrors } from '../../helpers/browser.js';
+import {
+  LAPTOP,
+  launchChromium,
+  openUi,
+  PHONE,
+  RUN_BROWSER,
+  screenshot,
+  unexpectedErrors,
+} from '../../helpers/browser.js';
 import { createTestRegistry, type TestRegistry } from '../../helpers/serving.js';
 import { ADMIN_TOKEN, startUiServer, type UiServer } from '../../helpers/ui-server.js';
 import { waitFor } from '../../streams/helpers.js';
@@ -169,6 +177,14 @@ describe.skipIf(!RUN_BROWSER)('Features and streams page in Chromium', () => {
       expect(await dead.textContent()).toContain('id e3');
       expect(await page.locator('img').count()).toBe(0);
       await screenshot(page, 'features');
+      // A phone-width screen: the tables scroll inside their frames, the page does not sideways.
+      await page.setViewportSize(PHONE);
+      const overflow = (await page.evaluate(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      )) as number;
+      expect(overflow).toBeLessThanOrEqual(0);
+      await screenshot(page, 'features-phone');
+      await page.setViewportSize(LAPTOP);
 
       // Events the stopped pipeline has not read: the next poll shows the lag, in events and time.
       await publish([

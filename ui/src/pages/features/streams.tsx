@@ -54,7 +54,7 @@ function Readers({ stream }: { stream: StreamStatus }) {
   if (stream.readers.length === 0) return <p class="muted">No consumer or pipeline reads this stream.</p>;
   return (
     <div class="table-wrap">
-      <table data-testid={`readers-${stream.name}`}>
+      <table class="wide" data-testid={`readers-${stream.name}`}>
         <thead>
           <tr>
             <th scope="col">Reader</th>
@@ -119,7 +119,7 @@ function DeadLetters({ stream }: { stream: StreamStatus }) {
         {stream.dead_letters > shown.length ? `; the newest ${shown.length}:` : ':'}
       </p>
       <div class="table-wrap">
-        <table data-testid={`dead-letters-${stream.name}`}>
+        <table class="wide" data-testid={`dead-letters-${stream.name}`}>
           <thead>
             <tr>
               <th scope="col">When</th>

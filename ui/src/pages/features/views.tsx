@@ -93,7 +93,7 @@ export function FeatureViews() {
           <p class="muted">The applied definitions have no feature view.</p>
         ) : (
           <div class="table-wrap">
-            <table data-testid="feature-views">
+            <table class="wide" data-testid="feature-views">
               <thead>
                 <tr>
                   <th scope="col">View</th>
