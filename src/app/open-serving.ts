@@ -26,7 +26,7 @@ import { openFeedback } from './open-feedback.js';
 import { openFerry } from './open-ferry.js';
 import { type MonitorRunSettings, openMonitor } from './open-monitor-run.js';
 import { servingMonitoring } from './open-monitoring.js';
-import { openServingFeatures, servingStreams } from './serving-features.js';
+import { openServingFeatures, servingFeatureStatus, servingStreams } from './serving-features.js';
 import { openServingStores, type ServingStores } from './serving-stores.js';
 
 export interface ServingRuntime {
@@ -205,7 +205,11 @@ export async function openServing(
       },
     });
     observeWhileActive(experiments, service);
-    const features = await openServingFeatures({ ferry, sc, closers });
+    const streams = servingStreams({ config, sc, closers });
+    const features = {
+      ...(await openServingFeatures({ ferry, sc, closers })),
+      status: servingFeatureStatus({ ferry, streams }),
+    };
     const feedback = await openFeedback({ ferry, sc, metrics, host, predictionStore, closers, warn });
     app = await buildServer(
       {
@@ -231,7 +235,7 @@ export async function openServing(
         eventsAnonymous: sc.eventsAnonymous,
         predictionsToken: sc.predictionsToken,
         features,
-        streams: servingStreams({ config, sc, closers }),
+        streams,
         feedback,
         monitoring: await servingMonitoring({ ferry, sc, logReader, feedback: feedback.store }),
         corsOrigins: sc.corsOrigins,

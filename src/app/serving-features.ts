@@ -3,10 +3,12 @@ import { openEventStream } from '../adapters/factory.js';
 import type { FerryConfig } from '../core/config.js';
 import { FeatureRepoStore } from '../features/feature-repo-store.js';
 import { joinKeysOf } from '../features/row-transform.js';
+import type { PipelineProgress } from '../features/stream-status.js';
 import type { EventStream } from '../ports/event-stream.js';
 import { FeatureAccess } from '../serving/feature-access.js';
 import type { ServerContext } from '../serving/http/server-context.js';
 import type { ServingConfig } from '../serving/serving-config.js';
+import { PipelineStateStore } from '../streams/pipeline-state-store.js';
 import { lazyOnlineStore } from './lazy-online-store.js';
 import type { Closers } from './lifecycle.js';
 import type { FerryContext } from './open-ferry.js';
@@ -82,4 +84,65 @@ export function servingStreams(args: {
 /** The embedded log beside the registry: `sqlite:$FERRY_HOME/streams.db`. */
 export function defaultStreamUrl(config: Pick<FerryConfig, 'home'>): string {
   return `sqlite:${join(config.home, 'streams.db')}`;
+}
+
+/**
+ * What GET /v1/features/status and GET /v1/streams/status read: the repository's materialization
+ * tables, the pipelines' state (the tables `ferry stream run` keeps in the Ferry database, created
+ * on first use) and the stream transport of `streams`.
+ */
+export function servingFeatureStatus(args: {
+  ferry: FerryContext;
+  streams: NonNullable<ServerContext['streams']>;
+}): NonNullable<NonNullable<ServerContext['features']>['status']> {
+  const { ferry, streams } = args;
+  let store: Promise<PipelineStateStore> | undefined;
+  const pipelines = () => {
+    store ??= (async () => {
+      const s = new PipelineStateStore(ferry.sql);
+      await s.init();
+      return s;
+    })().catch((e: unknown) => {
+      store = undefined;
+      throw e;
+    });
+    return store;
+  };
+  const progress = async (pipeline: string): Promise<PipelineProgress> => {
+    const s = await pipelines();
+    const parts = await s.allPartitions(pipeline);
+    let newest: number | null = null;
+    let processed = 0;
+    let late = 0;
+    let deadLettered = 0;
+    for (const p of parts) {
+      if (p.maxEventMs !== undefined && (newest === null || p.maxEventMs > newest)) newest = p.maxEventMs;
+      processed += p.processed;
+      late += p.late;
+      deadLettered += p.deadLettered;
+    }
+    const instances = (await s.instances(pipeline)).map((i) => {
+      const stats = (i.stats ?? {}) as { eventsPerSecond?: unknown; stopped?: unknown; partitions?: unknown };
+      return {
+        partitions: Array.isArray(stats.partitions)
+          ? stats.partitions.filter((p): p is number => typeof p === 'number')
+          : [],
+        heartbeatAtMs: i.heartbeatAtMs,
+        eventsPerSecond: typeof stats.eventsPerSecond === 'number' ? stats.eventsPerSecond : null,
+        stopped: stats.stopped === true,
+      };
+    });
+    return { newestEventMs: newest, processed, late, deadLettered, instances };
+  };
+  return {
+    features: {
+      sql: ferry.sql,
+      pipelineNewestEventMs: async (pipeline) => (await progress(pipeline)).newestEventMs,
+    },
+    streams: {
+      transport: streams.transport,
+      pipelinesOfStream: async (stream) => (await pipelines()).pipelinesOfStream(stream),
+      pipelineProgress: progress,
+    },
+  };
 }

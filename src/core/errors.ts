@@ -332,6 +332,11 @@ export const ERROR_CODES = {
     status: 400,
     description: 'an online read or training-set request with a missing, malformed or oversized entity list',
   },
+  FERRY_FEATURES_NOT_APPLIED: {
+    status: 404,
+    description:
+      'a feature status asked of a server where no feature definitions are applied (`ferry features apply` first)',
+  },
   FERRY_FEATURES_UNAVAILABLE: {
     status: 503,
     description: 'the online feature store (Redis or the database) is down or unreachable',
@@ -351,6 +356,11 @@ export const ERROR_CODES = {
   FERRY_STREAM_EVENT_TOO_LARGE: {
     status: 413,
     description: 'a published event larger than `FERRY_STREAM_MAX_EVENT_BYTES`',
+  },
+  FERRY_STREAM_NONE: {
+    status: 404,
+    description:
+      'a stream status asked of a server with no stream: no stream source applied and none in the transport',
   },
   FERRY_STREAM_UNAVAILABLE: {
     status: 503,

@@ -15,6 +15,7 @@ import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerCourseRoutes } from './routes/course-routes.js';
 import { registerExperimentRoutes } from './routes/experiment-routes.js';
 import { registerFeatureRoutes } from './routes/feature-routes.js';
+import { registerFeatureStatusRoutes } from './routes/feature-status-routes.js';
 import { registerFeedbackRoutes } from './routes/feedback-routes.js';
 import { registerMonitoringRoutes } from './routes/monitoring-routes.js';
 import { registerStoredPredictionRoutes } from './routes/stored-prediction-routes.js';
@@ -187,6 +188,8 @@ export async function buildServer(
   if (ctx.monitoring) registerMonitoringRoutes(app, ctx, ctx.monitoring);
   if (ctx.features && ctx.streams)
     registerStreamRoutes(app, ctx, { ...ctx.streams, access: ctx.features.access });
+  if (ctx.features?.status)
+    registerFeatureStatusRoutes(app, ctx, { ...ctx.features.status, access: ctx.features.access });
   if (ctx.feedback) await registerFeedbackRoutes(app, ctx, ctx.feedback);
   if (ctx.ui) await registerUiRoutes(app, ctx.ui.root);
 

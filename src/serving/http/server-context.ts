@@ -6,6 +6,7 @@ import type { PredictionService } from '../prediction-service.js';
 import type { ServingLimits } from '../serving-config.js';
 import type { StoredPredictionService } from '../stored-prediction-service.js';
 import type { VersionAccess } from '../version-access.js';
+import type { FeatureStatusDeps } from './routes/feature-status-routes.js';
 import type { FeedbackRoutesDeps } from './routes/feedback-routes.js';
 import type { MonitoringRoutesDeps } from './routes/monitoring-routes.js';
 import type { StreamRoutesDeps } from './routes/stream-routes.js';
@@ -65,6 +66,8 @@ export interface ServerContext {
     token?: string | undefined;
     /** Join keys `/predict` accepts at the top level (those of the service naming the model at start). */
     joinKeys?: readonly string[];
+    /** What GET /v1/features/status and GET /v1/streams/status read (see feature-status-routes.ts). */
+    status?: Omit<FeatureStatusDeps, 'access'>;
   };
   /** The stream transport; when set (with `features`), POST /v1/streams/{stream}/events is served. */
   streams?: Omit<StreamRoutesDeps, 'access'>;
