@@ -38,7 +38,9 @@ describe.skipIf(!RUN_BROWSER)('dashboard shell in Chromium', () => {
         "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1",
       )) as number;
       expect(paint).toBeGreaterThan(0);
-      expect(paint).toBeLessThan(1000);
+      // The target is under 1 s (bench/ui.ts measures it on a quiet machine); CI runs two test
+      // files at once on 2 cores, where Chromium's own start competes with them.
+      expect(paint).toBeLessThan(process.env.CI ? 3000 : 1000);
       expect(Date.now() - started).toBeLessThan(5000);
       expect(await ui.page.getByTestId('server-name').textContent()).toMatch(/^ferry \d+\.\d+\.\d+/);
       await ui.page.getByTestId('server-ready').getByText('yes').waitFor();
