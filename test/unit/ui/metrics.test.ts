@@ -317,6 +317,15 @@ describe('histogram intervals', () => {
     expect(p.batchSize.mean).toBe(30 / 8);
     // rank 4 of 8 in (1, 4] holding 4, 2 below: 1 + 3 × 2/4
     expect(p.batchSize.p50).toBeCloseTo(2.5, 12);
+    // A batch has at least one item: the first bucket (le 1) runs from 1, not from 0.
+    const ones = [
+      { le: 1, count: 6 },
+      { le: 4, count: 8 },
+      { le: INF, count: 8 },
+    ];
+    expect(histogramQuantile(0.5, ones)).toBeCloseTo(4 / 6, 12); // PromQL: from 0, rank 4 of the 6
+    expect(histogramQuantile(0.5, ones, 1)).toBe(1);
+    expect(quantilesOf(ones, 1).p95).toBeCloseTo(1 + 3 * (1.6 / 2), 12);
     // queue time has a bucket at 0: half the batches did not wait
     const q = quantilesOf([
       { le: 0, count: 4 },

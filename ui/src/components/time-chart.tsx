@@ -25,6 +25,7 @@ export function TimeChart({
   xIsTime = true,
   yFormat,
   yRange,
+  xRange,
 }: {
   title: string;
   series: ChartSeries[];
@@ -36,9 +37,13 @@ export function TimeChart({
   yFormat?: (v: number) => string;
   /** A fixed y range, e.g. [0, 1] for a ratio; default: fitted to the data (from 0 when all ≥ 0). */
   yRange?: [number, number];
+  /** The x range shown (e.g. the last 5 minutes in Unix seconds), followed as it moves; default: the data's. */
+  xRange?: [number, number];
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const xRangeRef = useRef(xRange);
+  xRangeRef.current = xRange;
   const key = series.map((s) => s.label).join('\u0000');
 
   useEffect(() => {
@@ -48,7 +53,15 @@ export function TimeChart({
       width: Math.max(280, el.clientWidth),
       height,
       scales: {
-        x: { time: xIsTime },
+        x: {
+          time: xIsTime,
+          // One point (or none) would otherwise spread the axis over years.
+          range: (_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax => {
+            if (xRangeRef.current) return xRangeRef.current;
+            if (min === null || max === null) return [0, 1];
+            return min < max ? [min, max] : [min - 60, max + 60];
+          },
+        },
         y: yRange
           ? { range: () => yRange }
           : {
@@ -95,7 +108,7 @@ export function TimeChart({
 
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);
-  }, [data]);
+  }, [data, xRange?.[0], xRange?.[1]]);
 
   const last = series.map((s, i) => {
     const ys = data[i + 1] ?? [];

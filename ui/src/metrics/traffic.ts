@@ -148,9 +148,10 @@ export function bucketIncreases(
  * PromQL's histogram_quantile(q, buckets): NaN when there are no observations (or no +Inf bucket,
  * or fewer than two buckets), the highest finite bound when the rank falls in the +Inf bucket, the
  * bucket's upper bound when the first bucket's is at most 0, else linear interpolation inside the
- * bucket (the first bucket's lower bound is 0).
+ * bucket. The first bucket's lower bound is 0, as in PromQL, or `lowerBound` when the values have a
+ * known floor (a batch has at least 1 item: a first bucket `le="1"` then holds exactly 1).
  */
-export function histogramQuantile(q: number, buckets: readonly Bucket[]): number {
+export function histogramQuantile(q: number, buckets: readonly Bucket[], lowerBound = 0): number {
   if (Number.isNaN(q)) return Number.NaN;
   if (q < 0) return Number.NEGATIVE_INFINITY;
   if (q > 1) return Number.POSITIVE_INFINITY;
@@ -169,7 +170,7 @@ export function histogramQuantile(q: number, buckets: readonly Bucket[]): number
   if (b === -1) b = counts.length - 1;
   if (b === counts.length - 1) return sorted[counts.length - 2]!.le;
   if (b === 0 && sorted[0]!.le <= 0) return sorted[0]!.le;
-  let start = 0;
+  let start = Math.min(lowerBound, sorted[0]!.le);
   const end = sorted[b]!.le;
   let count = counts[b]!;
   if (b > 0) {
@@ -190,12 +191,12 @@ export interface Quantiles {
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
-export function quantilesOf(buckets: readonly Bucket[]): Quantiles {
+export function quantilesOf(buckets: readonly Bucket[], lowerBound = 0): Quantiles {
   const count = buckets.find((b) => b.le === Number.POSITIVE_INFINITY)?.count ?? 0;
   return {
-    p50: finiteOrNull(histogramQuantile(0.5, buckets)),
-    p95: finiteOrNull(histogramQuantile(0.95, buckets)),
-    p99: finiteOrNull(histogramQuantile(0.99, buckets)),
+    p50: finiteOrNull(histogramQuantile(0.5, buckets, lowerBound)),
+    p95: finiteOrNull(histogramQuantile(0.95, buckets, lowerBound)),
+    p99: finiteOrNull(histogramQuantile(0.99, buckets, lowerBound)),
     count,
   };
 }
@@ -324,7 +325,7 @@ export function trafficPoint(prev: Snapshot, cur: Snapshot, sel: Selection = {})
     predictionsPerSec: per(predictions),
     cachedPerSec: per(cached),
     latency: quantilesOf(bucketIncreases(prev, cur, 'ferry_predict_duration_seconds', match)),
-    batchSize: { ...quantilesOf(batchBuckets), mean: batchCount > 0 ? batchSum / batchCount : null },
+    batchSize: { ...quantilesOf(batchBuckets, 1), mean: batchCount > 0 ? batchSum / batchCount : null },
     queue: quantilesOf(bucketIncreases(prev, cur, 'ferry_batch_queue_seconds', match)),
     cacheHitRate: lookupTotal > 0 ? hits / lookupTotal : null,
     cacheLookupsPerSec: per(lookupTotal),

@@ -206,34 +206,36 @@ function Report({ r }: { r: DriftReport }) {
             {fmtNum(r.quality.labeled)} labeled predictions in the window ({fmtNum(r.quality.unmatched)}{' '}
             labels not matched yet).
           </p>
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Version</th>
-                  <th scope="col" class="num">
-                    Labeled
-                  </th>
-                  <th scope="col" class="num">
-                    Accuracy
-                  </th>
-                  <th scope="col" class="num">
-                    Weighted F1
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {r.quality.versions.map((v) => (
-                  <tr key={v.version}>
-                    <th scope="row">v{v.version}</th>
-                    <td class="num">{fmtNum(v.labeled)}</td>
-                    <td class="num">{fmtPct(v.accuracy)}</td>
-                    <td class="num">{fmtNum(v.f1)}</td>
+          {r.quality.versions.length > 0 && (
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Version</th>
+                    <th scope="col" class="num">
+                      Labeled
+                    </th>
+                    <th scope="col" class="num">
+                      Accuracy
+                    </th>
+                    <th scope="col" class="num">
+                      Weighted F1
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                </thead>
+                <tbody>
+                  {r.quality.versions.map((v) => (
+                    <tr key={v.version}>
+                      <th scope="row">v{v.version}</th>
+                      <td class="num">{fmtNum(v.labeled)}</td>
+                      <td class="num">{fmtPct(v.accuracy)}</td>
+                      <td class="num">{fmtNum(v.f1)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
         </>
       )}
     </div>

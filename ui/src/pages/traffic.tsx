@@ -140,6 +140,12 @@ export function TrafficPage({ route }: { route: Route }) {
     };
   }, [points]);
 
+  const xRange = useMemo((): [number, number] | undefined => {
+    if (latest === undefined) return undefined;
+    const end = latest.t / 1000;
+    return [end - windowMin * 60, end];
+  }, [latest, windowMin]);
+
   const what =
     sel.model === undefined
       ? 'all models'
@@ -253,6 +259,7 @@ export function TrafficPage({ route }: { route: Route }) {
           <h2>Last {windowMin} minutes</h2>
           <div class="grid">
             <TimeChart
+              xRange={xRange}
               title="HTTP requests per second (all routes)"
               series={[
                 { label: 'requests/s', format: perSec },
@@ -263,6 +270,7 @@ export function TrafficPage({ route }: { route: Route }) {
               yFormat={(v) => fmtNum(v)}
             />
             <TimeChart
+              xRange={xRange}
               title={`Predictions per second, ${what}`}
               series={[
                 { label: 'predictions/s', format: perSec },
@@ -272,18 +280,21 @@ export function TrafficPage({ route }: { route: Route }) {
               yFormat={(v) => fmtNum(v)}
             />
             <TimeChart
+              xRange={xRange}
               title={`Prediction latency, ${what}`}
               series={QUANTILE_SERIES('latency', fmtSeconds)}
               data={charts.latency}
               yFormat={fmtSeconds}
             />
             <TimeChart
+              xRange={xRange}
               title={`Queue time of a batch's oldest item, ${what}`}
               series={QUANTILE_SERIES('queue', fmtSeconds)}
               data={charts.queue}
               yFormat={fmtSeconds}
             />
             <TimeChart
+              xRange={xRange}
               title={`Batch size (items), ${what}`}
               series={[
                 { label: 'mean', format: (v) => fmtNum(v) },
@@ -294,6 +305,7 @@ export function TrafficPage({ route }: { route: Route }) {
               yFormat={(v) => fmtNum(v)}
             />
             <TimeChart
+              xRange={xRange}
               title="Cache hit rate (all models)"
               series={[{ label: 'hit rate', format: (v) => fmtPct(v) }]}
               data={charts.cache}
