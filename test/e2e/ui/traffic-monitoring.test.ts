@@ -4,6 +4,8 @@
  * /metrics; the drift report of tagifai from the SQL prediction log with the admin token, and the
  * clear 401 message with a wrong one.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFerry } from '../../../src/app/open-ferry.js';
@@ -63,8 +65,28 @@ describe.skipIf(!RUN_BROWSER)('live traffic and monitoring pages in Chromium', (
     } finally {
       await ferry.close();
     }
+    // A rule that fires at the first tick whose window has drifted (the defaults wait 5 minutes).
+    const rules = join(reg.home, 'alerts.json');
+    writeFileSync(
+      rules,
+      JSON.stringify({
+        rules: [
+          {
+            name: 'ui-test-drift',
+            metric: 'dataset_drift_share',
+            op: '>=',
+            threshold: 0.5,
+            severity: 'critical',
+          },
+        ],
+      }),
+    );
     [server, browser] = await Promise.all([
-      startUiServer({ reg, args: ['--monitor'], env: { FERRY_MONITOR_INTERVAL_MS: '3000' } }),
+      startUiServer({
+        reg,
+        args: ['--monitor', '--monitor-rules', rules],
+        env: { FERRY_MONITOR_INTERVAL_MS: '3000' },
+      }),
       launchChromium(),
     ]);
   }, 180_000);
@@ -196,6 +218,14 @@ describe.skipIf(!RUN_BROWSER)('live traffic and monitoring pages in Chromium', (
   it('renders the drift report of tagifai with reference vs current histograms, and the monitor loop', async () => {
     // The traffic of the first test is in the SQL log (written in the background): make sure of some.
     await sendTraffic(40);
+    // The monitor loop (a tick every 3 s) sees the drifted window and stores the alert.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { alerts } = await server.admin<{ alerts: unknown[] }>('GET', `/v1/monitoring/${MODEL}/alerts`);
+      if (alerts.length > 0) break;
+      if (Date.now() > deadline) throw new Error('no alert stored in 30 s');
+      await new Promise((r) => setTimeout(r, 500));
+    }
     const ui = await openUi(browser, { token: ADMIN_TOKEN });
     try {
       await ui.page.goto(`${server.url}/ui/#/monitoring`);
@@ -228,6 +258,8 @@ describe.skipIf(!RUN_BROWSER)('live traffic and monitoring pages in Chromium', (
         `/^\\d{4}-/.test(document.querySelector('[data-testid="monitor-last-run"]')?.textContent ?? '')`,
         20_000,
       );
+      const alert = ui.page.getByTestId('alerts').getByRole('row', { name: /ui-test-drift/ });
+      expect(await alert.textContent()).toMatch(/critical.*v1: dataset_drift_share = [\d.]+ >= 0\.5.*firing/);
       await screenshot(ui.page, 'monitoring');
       expect(unexpectedErrors(ui.errors)).toEqual([]);
     } finally {

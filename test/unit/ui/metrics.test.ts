@@ -3,6 +3,7 @@
  * with resets, bucket increases and histogram_quantile, against values computed by hand.
  */
 import { describe, expect, it } from 'vitest';
+import { monitorGauges, servedVersions } from '../../../ui/src/metrics/monitor.js';
 import { labelKey, parseExposition, parseValue, type Sample } from '../../../ui/src/metrics/parse.js';
 import {
   bucketIncreases,
@@ -347,5 +348,53 @@ describe('SnapshotRing', () => {
     expect(wide.snapshots.map((s) => s.t)).toEqual([16_000, 18_000, 20_000]);
     wide.push(snap(1000, req(1)));
     expect(wide.snapshots.map((s) => s.t)).toEqual([1000]);
+  });
+});
+
+describe('monitor gauges on /metrics', () => {
+  const text = [
+    'ferry_model_loaded{model="tagifai",version="2",alias="staging"} 1',
+    'ferry_model_loaded{model="tagifai",version="1",alias="production"} 1',
+    'ferry_model_loaded{model="tagifai",version="3",alias="on-demand"} 0',
+    'ferry_model_loaded{model="other",version="4",alias="production"} 1',
+    'ferry_monitor_last_run_timestamp_seconds 1765094400.5',
+    'ferry_monitor_dataset_drift_share{model="tagifai"} 0.5',
+    'ferry_monitor_drift_score{model="tagifai",feature="token_count",method="ks"} 0.01',
+    'ferry_monitor_drift_score{model="tagifai",feature="text_length",method="ks"} 0.2',
+    'ferry_monitor_drift_score{model="other",feature="x[0]",method="ks"} 0.9',
+    'ferry_monitor_feature_drifted{model="tagifai",feature="token_count"} 1',
+    'ferry_monitor_feature_drifted{model="tagifai",feature="text_length"} 0',
+    'ferry_monitor_detector_drifts_total{model="tagifai",detector="adwin",stream="confidence"} 2',
+    'ferry_monitor_alerts_total{rule="dataset-drift",severity="warning"} 3',
+    'ferry_monitor_tick_failures_total{model="tagifai@production"} 1',
+    'ferry_monitor_tick_failures_total{model="tagifai-other"} 5',
+  ].join('\n');
+  const samples = parseExposition(text).samples;
+
+  it('lists the loaded versions, sorted, without the unloaded ones', () => {
+    expect(servedVersions(samples)).toEqual([
+      { model: 'other', version: '4', alias: 'production' },
+      { model: 'tagifai', version: '1', alias: 'production' },
+      { model: 'tagifai', version: '2', alias: 'staging' },
+    ]);
+  });
+
+  it('reads the loop of one model: last run, drift share, features, detectors, alerts, failures', () => {
+    const g = monitorGauges(samples, 'tagifai');
+    expect(g.running).toBe(true);
+    expect(g.lastRunMs).toBe(1765094400500);
+    expect(g.datasetDriftShare).toBe(0.5);
+    expect(g.features).toEqual([
+      { feature: 'text_length', method: 'ks', score: 0.2, drifted: false },
+      { feature: 'token_count', method: 'ks', score: 0.01, drifted: true },
+    ]);
+    expect(g.detectors).toEqual([{ detector: 'adwin', stream: 'confidence', signals: 2 }]);
+    expect(g.alerts).toEqual([{ rule: 'dataset-drift', severity: 'warning', fired: 3 }]);
+    expect(g.tickFailures).toBe(1); // tagifai@production, not tagifai-other
+    const off = monitorGauges(
+      parseExposition('ferry_model_loaded{model="m",version="1",alias="production"} 1').samples,
+      'm',
+    );
+    expect(off).toMatchObject({ running: false, lastRunMs: null, datasetDriftShare: null, features: [] });
   });
 });

@@ -1,4 +1,4 @@
-import { api, apiText, seg } from '../api.js';
+import { ApiError, api, apiText, seg } from '../api.js';
 import { ErrorNotice, UpdatedAt } from '../components/notices.js';
 import { fmtNum, fmtPct, fmtTime } from '../format.js';
 import { monitorGauges, servedVersions } from '../metrics/monitor.js';
@@ -13,6 +13,7 @@ const DEFAULT_WINDOW = '1h';
 /** A report reads a whole window of the prediction log: not more often than this. */
 const REPORT_POLL_MS = 30_000;
 const METRICS_POLL_MS = 10_000;
+const ALERTS_SHOWN = 20;
 
 interface Choice {
   model: string | undefined;
@@ -242,6 +243,85 @@ function Report({ r }: { r: DriftReport }) {
   );
 }
 
+interface StoredAlert {
+  rule: string;
+  model: string;
+  version: number;
+  severity: string;
+  metric: string;
+  op: string;
+  threshold: number;
+  value: number;
+  forMs: number;
+  firedAt: string;
+  resolvedAt: string | null;
+  message: string;
+  delivery: string;
+}
+
+/** The alerts monitors stored for the model (GET /v1/monitoring/{model}/alerts), newest first. */
+function Alerts({ model }: { model: string }) {
+  const alerts = usePoll(
+    (signal) =>
+      api<{ alerts: StoredAlert[] }>(`/v1/monitoring/${seg(model)}/alerts?limit=${ALERTS_SHOWN}`, { signal }),
+    REPORT_POLL_MS,
+    [model],
+  );
+  return (
+    <>
+      <h2>Alerts</h2>
+      <p class="muted">
+        Fired by the monitor loop of any process on this database (<code>ferry serve --monitor</code>,{' '}
+        <code>ferry monitor run</code>), newest first; the last {ALERTS_SHOWN}. Evidence:{' '}
+        <code>ferry monitor alerts --model {model} --json</code>.
+      </p>
+      <ErrorNotice error={alerts.error} what="the alerts" />
+      {alerts.data !== undefined &&
+        (alerts.data.alerts.length === 0 ? (
+          <p data-testid="alerts-none">No alert has fired for {model}.</p>
+        ) : (
+          <div class="table-wrap">
+            <table data-testid="alerts">
+              <thead>
+                <tr>
+                  <th scope="col">Fired</th>
+                  <th scope="col">Rule</th>
+                  <th scope="col">Severity</th>
+                  <th scope="col">Condition</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Webhook</th>
+                </tr>
+              </thead>
+              <tbody>
+                {alerts.data.alerts.map((a) => (
+                  <tr key={`${a.rule} ${a.firedAt}`}>
+                    <td>{fmtTime(a.firedAt)}</td>
+                    <th scope="row">
+                      {a.rule}
+                      <div class="muted">{a.message}</div>
+                    </th>
+                    <td>
+                      <span class={a.severity === 'critical' ? 'badge badge-bad' : 'badge badge-warn'}>
+                        {a.severity}
+                      </span>
+                    </td>
+                    <td>
+                      v{a.version}: {a.metric} = {fmtNum(a.value)} {a.op} {fmtNum(a.threshold)}
+                    </td>
+                    <td>
+                      {a.resolvedAt === null ? <strong>firing</strong> : `resolved ${fmtTime(a.resolvedAt)}`}
+                    </td>
+                    <td>{a.delivery}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ))}
+    </>
+  );
+}
+
 function MonitorLoop({ metrics, model }: { metrics: string | undefined; model: string }) {
   if (metrics === undefined) return null;
   const g = monitorGauges(parseExposition(metrics).samples, model);
@@ -263,6 +343,11 @@ function MonitorLoop({ metrics, model }: { metrics: string | undefined; model: s
         <dd>{g.datasetDriftShare === null ? 'no data in the window' : fmtPct(g.datasetDriftShare)}</dd>
         <dt>Failed ticks</dt>
         <dd>{fmtNum(g.tickFailures)}</dd>
+        <dt>Alerts fired</dt>
+        <dd>
+          {fmtNum(g.alerts.reduce((a, x) => a + x.fired, 0))} by this server's loop since it started (every
+          model)
+        </dd>
       </dl>
       <h3>Detectors</h3>
       <p class="muted">
@@ -289,37 +374,6 @@ function MonitorLoop({ metrics, model }: { metrics: string | undefined; model: s
                   <th scope="row">{d.detector}</th>
                   <td>{d.stream}</td>
                   <td class="num">{fmtNum(d.signals)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <h3>Alerts fired</h3>
-      <p class="muted">
-        Since the server started, every model (the counter carries no model). The stored alerts with their
-        evidence: <code>ferry monitor alerts --model {model}</code>.
-      </p>
-      {g.alerts.length === 0 ? (
-        <p data-testid="monitor-alerts-none">No alert has fired.</p>
-      ) : (
-        <div class="table-wrap">
-          <table data-testid="monitor-alerts">
-            <thead>
-              <tr>
-                <th scope="col">Rule</th>
-                <th scope="col">Severity</th>
-                <th scope="col" class="num">
-                  Fired
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {g.alerts.map((a) => (
-                <tr key={`${a.rule} ${a.severity}`}>
-                  <th scope="row">{a.rule}</th>
-                  <td>{a.severity}</td>
-                  <td class="num">{fmtNum(a.fired)}</td>
                 </tr>
               ))}
             </tbody>
@@ -427,6 +481,8 @@ export function MonitoringPage({ route }: { route: Route }) {
       {report.data !== undefined && <Report r={report.data} />}
       {model !== undefined && (
         <>
+          {/* The same token guards the alerts: one notice about it is enough. */}
+          {!(report.error instanceof ApiError && report.error.status === 401) && <Alerts model={model} />}
           <h2>Monitor loop</h2>
           <MonitorLoop metrics={metrics.data} model={model} />
         </>
