@@ -289,17 +289,16 @@ function Alerts({ model }: { model: string }) {
                   <th scope="col">Severity</th>
                   <th scope="col">Condition</th>
                   <th scope="col">State</th>
-                  <th scope="col">Webhook</th>
                 </tr>
               </thead>
               <tbody>
                 {alerts.data.alerts.map((a) => (
                   <tr key={`${a.rule} ${a.firedAt}`}>
-                    <td>{fmtTime(a.firedAt)}</td>
-                    <th scope="row">
-                      {a.rule}
+                    <th scope="row">{fmtTime(a.firedAt)}</th>
+                    <td>
+                      <strong>{a.rule}</strong>
                       <div class="muted">{a.message}</div>
-                    </th>
+                    </td>
                     <td>
                       <span class={a.severity === 'critical' ? 'badge badge-bad' : 'badge badge-warn'}>
                         {a.severity}
