@@ -14,6 +14,7 @@ import {
   type Snapshot,
   SnapshotRing,
   snapshotOf,
+  type TrafficPoint,
   trafficPoint,
   trafficSeries,
 } from '../../../ui/src/metrics/traffic.js';
@@ -169,6 +170,14 @@ describe('counter rates', () => {
     expect(series.map((p) => p.errorsPerSec)).toEqual([2, 0, 0]);
     expect(series[0]!.routes[0]!.byStatus).toEqual({ '200': 30, '503': 2 });
     expect(series[0]!.routes[0]!.perSec).toBe(32);
+    // A cache gives the same points, reuses them, and forgets scrapes that fell out of the window.
+    const cache = new Map<string, TrafficPoint | undefined>();
+    expect(trafficSeries([a, b, c, d], {}, cache)).toEqual(series);
+    expect(cache.size).toBe(3);
+    const again = trafficSeries([b, c, d], {}, cache);
+    expect(again[0]).toBe(cache.get(`[null,null]|${b.t}|${c.t}`));
+    expect(again.map((p) => p.requestsPerSec)).toEqual([5, 20]);
+    expect(cache.size).toBe(2);
   });
 
   it('predictions/s per model and version, the cached share, shed/s and the cache hit rate', () => {

@@ -248,8 +248,16 @@ export interface TrafficPoint {
   readonly shedByReason: Readonly<Record<string, number>>;
 }
 
-/** The figures of the interval from `prev` to `cur`; undefined when no time passed between them. */
-export function trafficPoint(prev: Snapshot, cur: Snapshot, sel: Selection = {}): TrafficPoint | undefined {
+/**
+ * The figures of the interval from `prev` to `cur`; undefined when no time passed between them.
+ * `routes: false` leaves the per-route latencies out (the charts do not show them).
+ */
+export function trafficPoint(
+  prev: Snapshot,
+  cur: Snapshot,
+  sel: Selection = {},
+  opts: { readonly routes?: boolean } = {},
+): TrafficPoint | undefined {
   const seconds = (cur.t - prev.t) / 1000;
   if (!(seconds > 0)) return undefined;
   const per = (n: number) => n / seconds;
@@ -272,18 +280,22 @@ export function trafficPoint(prev: Snapshot, cur: Snapshot, sel: Selection = {})
     requests += increase;
     if (status.startsWith('5')) errors += increase;
   }
+  const withRoutes = opts.routes ?? true;
+  const noLatency: Quantiles = { p50: null, p95: null, p99: null, count: 0 };
   const routeRates: RouteRate[] = [...routes.values()]
     .map((r) => ({
       ...r,
       perSec: Object.values(r.byStatus).reduce((a, b) => a + b, 0),
-      latency: quantilesOf(
-        bucketIncreases(
-          prev,
-          cur,
-          'ferry_http_request_duration_seconds',
-          (l) => l.method === r.method && l.route === r.route,
-        ),
-      ),
+      latency: withRoutes
+        ? quantilesOf(
+            bucketIncreases(
+              prev,
+              cur,
+              'ferry_http_request_duration_seconds',
+              (l) => l.method === r.method && l.route === r.route,
+            ),
+          )
+        : noLatency,
     }))
     .filter((r) => r.perSec > 0)
     .sort((a, b) => b.perSec - a.perSec || (a.route < b.route ? -1 : 1));
@@ -334,13 +346,33 @@ export function trafficPoint(prev: Snapshot, cur: Snapshot, sel: Selection = {})
   };
 }
 
-/** The points of every interval of a run of scrapes (oldest first). */
-export function trafficSeries(snapshots: readonly Snapshot[], sel: Selection = {}): TrafficPoint[] {
+/**
+ * The points of every interval of a run of scrapes (oldest first), without per-route latencies.
+ * With `cache`, a point already computed for the same two scrapes and selection is reused (a page
+ * polling every 2 s then computes one new point a poll), and points of scrapes gone are dropped.
+ */
+export function trafficSeries(
+  snapshots: readonly Snapshot[],
+  sel: Selection = {},
+  cache?: Map<string, TrafficPoint | undefined>,
+): TrafficPoint[] {
   const out: TrafficPoint[] = [];
+  const used = new Set<string>();
+  const selKey = JSON.stringify([sel.model ?? null, sel.version ?? null]);
   for (let i = 1; i < snapshots.length; i++) {
-    const p = trafficPoint(snapshots[i - 1]!, snapshots[i]!, sel);
+    const prev = snapshots[i - 1]!;
+    const cur = snapshots[i]!;
+    const key = `${selKey}|${prev.t}|${cur.t}`;
+    let p: TrafficPoint | undefined;
+    if (cache?.has(key)) p = cache.get(key);
+    else {
+      p = trafficPoint(prev, cur, sel, { routes: false });
+      cache?.set(key, p);
+    }
+    used.add(key);
     if (p !== undefined) out.push(p);
   }
+  if (cache !== undefined) for (const key of cache.keys()) if (!used.has(key)) cache.delete(key);
   return out;
 }
 

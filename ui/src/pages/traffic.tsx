@@ -84,6 +84,7 @@ const q3 = (q: Quantiles | undefined) =>
  */
 export function TrafficPage({ route }: { route: Route }) {
   const ring = useRef(new SnapshotRing(KEEP_MS));
+  const pointCache = useRef(new Map<string, TrafficPoint | undefined>());
   const polled = usePoll(
     async (signal) => {
       const text = await apiText('/metrics', { signal, auth: false });
@@ -104,7 +105,7 @@ export function TrafficPage({ route }: { route: Route }) {
   const { points, card } = useMemo(() => {
     const since = (latest?.t ?? 0) - windowMin * 60_000;
     const from = Math.max(0, snaps.findIndex((s) => s.t >= since) - 1);
-    return { points: trafficSeries(snaps.slice(from), sel), card: cardPoint(snaps, sel) };
+    return { points: trafficSeries(snaps.slice(from), sel, pointCache.current), card: cardPoint(snaps, sel) };
   }, [latest, sel.model, sel.version, windowMin]);
 
   const charts = useMemo(() => {
