@@ -7,6 +7,7 @@ import { readSetting } from '../core/settings/read-settings.js';
 import { isTextModel, type Model, type TextInput } from '../model/model.js';
 import type { NamedTensors } from '../model/tensor.js';
 import { textRow } from '../model/text-tensors.js';
+import { AlertStore } from '../monitoring/alerts/alert-store.js';
 import type { FeedbackSource } from '../monitoring/feedback-types.js';
 import { buildProfile, textRows, vocabularyOf } from '../monitoring/profile/build-profile.js';
 import { ReferenceProfileStore } from '../monitoring/profile/profile-store.js';
@@ -281,9 +282,24 @@ export async function servingMonitoring(deps: {
           log: reader,
           ...(deps.feedback !== undefined ? { feedback: deps.feedback } : {}),
         });
+  // The alerts any monitor stored in this database (`serve --monitor`, `ferry monitor run`); the
+  // tables are made on the first read, as `ferry monitor alerts` does.
+  let alertStore: Promise<AlertStore> | undefined;
+  const openAlerts = () => {
+    alertStore ??= (async () => {
+      const store = new AlertStore(deps.ferry.sql);
+      await store.init();
+      return store;
+    })();
+    alertStore.catch(() => {
+      alertStore = undefined;
+    });
+    return alertStore;
+  };
   return {
     token: deps.sc.monitorToken,
     defaultWindowMs,
+    alerts: async (model, opts) => (await openAlerts()).list(model, opts),
     report: async (ref, window) => {
       if (monitoring === undefined) {
         throw new FerryError(

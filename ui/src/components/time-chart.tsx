@@ -23,6 +23,9 @@ export function TimeChart({
   height = 220,
   yLabel,
   xIsTime = true,
+  yFormat,
+  yRange,
+  xRange,
 }: {
   title: string;
   series: ChartSeries[];
@@ -30,9 +33,17 @@ export function TimeChart({
   height?: number;
   yLabel?: string;
   xIsTime?: boolean;
+  /** Formats the y axis' tick values (units), e.g. fmtSeconds. */
+  yFormat?: (v: number) => string;
+  /** A fixed y range, e.g. [0, 1] for a ratio; default: fitted to the data (from 0 when all ≥ 0). */
+  yRange?: [number, number];
+  /** The x range shown (e.g. the last 5 minutes in Unix seconds), followed as it moves; default: the data's. */
+  xRange?: [number, number];
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const xRangeRef = useRef(xRange);
+  xRangeRef.current = xRange;
   const key = series.map((s) => s.label).join('\u0000');
 
   useEffect(() => {
@@ -41,8 +52,36 @@ export function TimeChart({
     const opts: uPlot.Options = {
       width: Math.max(280, el.clientWidth),
       height,
-      scales: { x: { time: xIsTime } },
-      axes: [{}, { label: yLabel ?? '', size: 60 }],
+      scales: {
+        x: {
+          time: xIsTime,
+          // One point (or none) would otherwise spread the axis over years.
+          range: (_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax => {
+            if (xRangeRef.current) return xRangeRef.current;
+            if (min === null || max === null) return [0, 1];
+            return min < max ? [min, max] : [min - 60, max + 60];
+          },
+        },
+        y: yRange
+          ? { range: () => yRange }
+          : {
+              // From 0 (rates, latencies), with headroom; [0, 1] before any data.
+              range: (_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax => {
+                if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max))
+                  return [0, 1];
+                const lo = Math.min(0, min);
+                return [lo, max > lo ? max + (max - lo) * 0.1 : lo + 1];
+              },
+            },
+      },
+      axes: [
+        {},
+        {
+          label: yLabel ?? '',
+          size: 64,
+          ...(yFormat ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => yFormat(v)) } : {}),
+        },
+      ],
       series: [
         {},
         ...series.map((s, i) => ({
@@ -65,11 +104,11 @@ export function TimeChart({
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [key, height, yLabel, xIsTime]);
+  }, [key, height, yLabel, xIsTime, yRange?.[0], yRange?.[1]]);
 
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);
-  }, [data]);
+  }, [data, xRange?.[0], xRange?.[1]]);
 
   const last = series.map((s, i) => {
     const ys = data[i + 1] ?? [];

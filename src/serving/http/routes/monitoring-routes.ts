@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { ErrorCode, FerryError } from '../../../core/errors.js';
+import type { StoredAlert } from '../../../monitoring/alerts/alert-store.js';
 import type { DriftReport } from '../../../monitoring/report/drift-report.js';
 import { type ReportWindow, resolveWindow } from '../../../monitoring/report/window.js';
+import { assertModelName } from '../../../registry/model-ref.js';
 import { requireBearer } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
 
@@ -19,8 +21,13 @@ export interface MonitoringRoutesDeps {
   readonly defaultWindowMs: number;
   /** The report of the version `ref` resolves to (NAME@ALIAS or NAME/VERSION). */
   report(ref: string, window: ReportWindow): Promise<DriftReport>;
+  /** The alerts monitors stored for a model, newest first (GET /v1/monitoring/{model}/alerts). */
+  alerts?(model: string, opts: { readonly limit: number }): Promise<StoredAlert[]>;
   readonly now?: () => number;
 }
+
+/** Alerts a request may ask for at most (the default is 50, as `ferry monitor alerts`). */
+const MAX_ALERTS = 500;
 
 interface MonitoringQuery {
   window?: string;
@@ -123,6 +130,61 @@ export function registerMonitoringRoutes(
         if (cache.get(key)?.report === report) cache.delete(key);
       });
       return report;
+    },
+  );
+
+  const alerts = deps.alerts;
+  if (alerts === undefined) return;
+  /**
+   * GET /v1/monitoring/{model}/alerts: the alerts the monitor loop fired for a model and stored
+   * (ferry_monitor_alerts), newest first, with their evidence and whether they resolved: the same
+   * JSON as `ferry monitor alerts --json`. Access: FERRY_MONITOR_TOKEN or the admin token, as the
+   * report (the evidence quotes the report).
+   */
+  app.get<{ Params: { model: string }; Querystring: { limit?: string } }>(
+    '/v1/monitoring/:model/alerts',
+    {
+      onRequest: async (req, reply) =>
+        requireBearer(req, reply, [deps.token, ctx.adminToken], MONITOR_DISABLED),
+      schema: {
+        summary:
+          'Alerts the monitor fired for a model, newest first, with evidence and resolution (token: FERRY_MONITOR_TOKEN or the admin token)',
+        tags: ['monitoring'],
+        security: [{ bearerAuth: [] }],
+        params: {
+          type: 'object',
+          properties: { model: { type: 'string', minLength: 1, maxLength: 256 } },
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            // A string, as every query value here: 1 to MAX_ALERTS in decimal.
+            limit: {
+              type: 'string',
+              pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$',
+              description: `at most this many alerts, 1 to ${MAX_ALERTS} (default 50)`,
+            },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            description:
+              'alerts: rule, model, version, severity, metric, op, threshold, value, forMs, pendingSince, firedAt, resolvedAt, message, evidence, delivery',
+            additionalProperties: true,
+          },
+        },
+      },
+      config: { docs: { errors: [401] } },
+      serializerCompiler: () => (data) => JSON.stringify(data),
+    },
+    async (req) => {
+      assertModelName(req.params.model);
+      return {
+        model: req.params.model,
+        alerts: await alerts(req.params.model, { limit: Number(req.query.limit ?? 50) }),
+      };
     },
   );
 }
