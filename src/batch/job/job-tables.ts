@@ -1,5 +1,6 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { defineSchema, migrate } from '../../core/migrations.js';
+import type { BatchJobRecord, JobListRow, JobStatus, WorkerTotals } from '../../ports/batch-jobs.js';
 import type { SqlClient, SqlExecutor, SqlValue } from '../../ports/sql.js';
 import type { InputReject } from './types.js';
 
@@ -62,23 +63,7 @@ export const BATCH_JOB_MIGRATIONS = defineSchema('batch-jobs', [
   },
 ]);
 
-export type JobStatus = 'running' | 'done' | 'failed';
-
-export interface BatchJobRecord {
-  jobId: string;
-  model: string;
-  version: number;
-  input: string;
-  inputSha256: string;
-  chunkSize: number;
-  status: JobStatus;
-  totalRows: number | null;
-  totalChunks: number | null;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-  error: string | null;
-}
+export type { BatchJobRecord, JobListRow, JobStatus, WorkerTotals } from '../../ports/batch-jobs.js';
 
 type JobRow = {
   job_id: string;
@@ -346,22 +331,6 @@ export async function chunkTotals(sql: SqlExecutor, jobId: string): Promise<Chun
   };
 }
 
-export interface WorkerTotals {
-  worker: string;
-  chunks: number;
-  rows: number;
-  rejects: number;
-  /** When the worker committed its first and its last chunk of the job (ISO 8601). */
-  firstChunkAt: string;
-  lastChunkAt: string;
-  /**
-   * The worker's throughput in input records per second: the records of its chunks after the
-   * first, over the time from its first commit to its last (a chunk's start is not recorded, so the
-   * first chunk only marks when the clock starts). Null with a single chunk or no time between.
-   */
-  rowsPerSecond: number | null;
-}
-
 /** Records per second between two commits; null when there is nothing to divide by. */
 export function rateBetween(rows: number, from: string, to: string): number | null {
   const seconds = (Date.parse(to) - Date.parse(from)) / 1000;
@@ -406,17 +375,6 @@ export interface JobListFilter {
   status?: JobStatus;
   /** The model's name (every version). */
   model?: string;
-}
-
-/** A job with its chunk totals, as one row of a list. */
-export interface JobListRow extends BatchJobRecord {
-  chunksDone: number;
-  rowsDone: number;
-  rejects: number;
-  /** Distinct processes (host:pid) that committed chunks. */
-  workers: number;
-  /** When the last chunk was committed; null before the first. */
-  lastChunkAt: string | null;
 }
 
 function filterSql(filter: JobListFilter, params: SqlValue[]): string {
