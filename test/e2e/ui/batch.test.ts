@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_DATASET_PATH } from '../../../src/train/load-dataset.js';
+import { generateProjects, spawnCli, writeCsv } from '../../batch/helpers.js';
 import { launchChromium, openUi, RUN_BROWSER, screenshot, unexpectedErrors } from '../../helpers/browser.js';
 import { runCli } from '../../helpers/cli.js';
 import { ADMIN_TOKEN, startUiServer, type UiServer } from '../../helpers/ui-server.js';
@@ -24,10 +25,12 @@ describe.skipIf(!RUN_BROWSER)('Batch jobs page in Chromium', () => {
   let server: UiServer;
   let browser: Browser;
   let sampleJobId: string;
+  let cliEnv: Record<string, string | undefined>;
 
   beforeAll(async () => {
     [server, browser] = await Promise.all([startUiServer(), launchChromium()]);
     const env = { FERRY_HOME: server.reg.home, FERRY_DB: undefined, FERRY_ARTIFACTS: undefined };
+    cliEnv = env;
     // The sample as it is (160 records, none rejected), then again with a repeated id (rejected).
     const sample = await runCli(
       ['batch', 'predict', '--input-loc', SAMPLE_DATASET_PATH, '--chunk-size', '40'],
@@ -135,6 +138,56 @@ describe.skipIf(!RUN_BROWSER)('Batch jobs page in Chromium', () => {
       expect(await notice.textContent()).toMatch(/The admin token is missing or was refused/);
       expect(await ui.page.getByTestId('batch-jobs').count()).toBe(0);
       expect(unexpectedErrors(ui.errors, [/Failed to load resource.*401/])).toEqual([]);
+    } finally {
+      await ui.close();
+    }
+  });
+
+  it('follows a running job every 2 s: a job killed mid-way, then resumed, turns done without a reload', async () => {
+    const ROWS = 40_000;
+    const input = writeCsv(join(server.reg.home, 'live.csv'), generateProjects(ROWS, 'live-'));
+    const args = ['batch', 'predict', '--input-loc', input, '--chunk-size', '500', '--job-id', 'live-job'];
+    const first = spawnCli(args, cliEnv);
+    type Answer = { status: string; rowsDone: number; chunksDone: number; workers: WorkerAnswer[] };
+    const status = () => server.admin<Answer>('GET', '/v1/batch/jobs/live-job').catch(() => undefined);
+    let seen: Answer | undefined;
+    const deadline = Date.now() + 60_000;
+    while ((seen?.chunksDone ?? 0) < 2) {
+      if (Date.now() > deadline) throw new Error(`no progress: ${JSON.stringify(first.output())}`);
+      await new Promise((r) => setTimeout(r, 100));
+      seen = await status();
+    }
+    first.kill('SIGKILL');
+    await first.exited;
+    const killed = (await status())!;
+    expect(killed.status).toBe('running');
+    expect(killed.rowsDone).toBeGreaterThan(0);
+    expect(killed.rowsDone).toBeLessThan(ROWS);
+
+    const ui = await openUi(browser, { token: ADMIN_TOKEN });
+    try {
+      await ui.page.goto(`${server.url}/ui/#/batch/live-job`);
+      await ui.page.getByTestId('job-progress').waitFor();
+      expect(await ui.page.getByTestId('job-status').textContent()).toBe('running');
+      const progress = (await ui.page.getByTestId('job-progress').textContent())!;
+      expect(progress).toContain(killed.rowsDone.toLocaleString('en-US'));
+      expect(progress).not.toContain('100 %');
+      await screenshot(ui.page, 'batch-job-running');
+
+      const rerun = await runCli(args, cliEnv);
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect(rerun.stdout).toMatch(/rows 40,000: predicted 40,000, rejected 0/);
+      // No reload: the page asks again every 2 s while the job runs.
+      await ui.page.getByTestId('job-status').getByText('done').waitFor({ timeout: 15_000 });
+      expect(await ui.page.getByTestId('job-progress').textContent()).toContain(
+        '40,000 / 40,000 records (100 %)',
+      );
+      // The killed process and the one that finished the job, each with its own figures.
+      const workers = ui.page.locator('[data-testid=job-workers] tbody tr');
+      expect(await workers.count()).toBe(2);
+      const done = (await status())!;
+      expect(done.workers.map((w) => w.rows).reduce((a, b) => a + b, 0)).toBe(ROWS);
+      expect(unexpectedErrors(ui.errors)).toEqual([]);
     } finally {
       await ui.close();
     }

@@ -91,7 +91,7 @@ export function JobDetail({ jobId }: { jobId: string }) {
             <p>No chunk committed yet.</p>
           ) : (
             <div class="table-wrap">
-              <table data-testid="job-workers">
+              <table class="nowrap-head" data-testid="job-workers">
                 <thead>
                   <tr>
                     <th scope="col">Process (host:pid)</th>

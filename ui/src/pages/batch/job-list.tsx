@@ -70,7 +70,7 @@ export function JobListView({ route }: { route: Route }) {
       ) : null}
       {data && data.jobs.length > 0 ? (
         <div class="table-wrap">
-          <table data-testid="batch-jobs">
+          <table class="nowrap-head" data-testid="batch-jobs">
             <caption class="muted">
               {fmtNum(data.total)} job{data.total === 1 ? '' : 's'}
               {status === undefined ? '' : ` ${status}`}, newest first
