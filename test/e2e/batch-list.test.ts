@@ -59,7 +59,7 @@ describe('ferry batch list', () => {
     const results = await Promise.all(cases.map((args) => ferry('batch', 'list', ...args)));
     expect(results.map((r) => r.code)).toEqual(cases.map(() => 2));
     expect(results.map(errorCode)).toEqual(cases.map(() => 'FERRY_CLI_USAGE'));
-  });
+  }, 180_000);
 
   it('says there is no job in a database where none ran', async () => {
     const r = await ferry('batch', 'list');
@@ -119,11 +119,11 @@ describe('ferry batch list', () => {
       /^JOB\s+MODEL\s+STATUS\s+ROWS DONE\/TOTAL\s+REJECTS\s+WORKERS\s+STARTED\s+UPDATED$/,
     );
     expect(rows[1]).toMatch(
-      /^with-reject\s+tagifai@1\s+done\s+161\/161\s+1\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-/,
+      /^with-reject\s+tagifai\/1\s+done\s+161\/161\s+1\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\d{4}-/,
     );
-    expect(rows[2]).toMatch(new RegExp(`^${sampleId}\\s+tagifai@1\\s+done\\s+160/160\\s+0\\s+1\\s`));
+    expect(rows[2]).toMatch(new RegExp(`^${sampleId}\\s+tagifai/1\\s+done\\s+160/160\\s+0\\s+1\\s`));
     expect(rows[3]).toBe('jobs 1–2 of 2, newest first');
-  });
+  }, 180_000);
 
   it('pages with --limit and --offset, filters with --status and --model', async () => {
     const [second, done, running, tagifai, other, paged] = await Promise.all([
@@ -143,7 +143,7 @@ describe('ferry batch list', () => {
     expect(other.total).toBe(0);
     expect(paged.stdout).toMatch(/^with-reject\s/m);
     expect(paged.stdout).toMatch(/jobs 1–1 of 2, newest first\n$/);
-  });
+  }, 180_000);
 
   it('batch status shows the per-worker rate', async () => {
     const r = await ferry('batch', 'status', 'with-reject', '--json');

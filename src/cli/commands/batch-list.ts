@@ -41,7 +41,7 @@ export function renderBatchList(list: BatchJobList): string {
     const updated = j.lastChunkAt !== null && j.lastChunkAt > j.updatedAt ? j.lastChunkAt : j.updatedAt;
     return [
       printable(j.jobId),
-      printable(`${j.model}@${j.version}`),
+      printable(`${j.model}/${j.version}`),
       j.status,
       `${n(j.rowsDone)}/${j.totalRows === null ? '?' : n(j.totalRows)}`,
       n(j.rejects),

@@ -47,7 +47,7 @@ describe.skipIf(!RUN_BROWSER)('Batch jobs page in Chromium', () => {
     );
     expect(rejected.code, rejected.stderr).toBe(0);
     expect(rejected.stdout).toMatch(/rows 161: predicted 160, rejected 1; 4 chunks/);
-  });
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await server?.close();
@@ -191,5 +191,5 @@ describe.skipIf(!RUN_BROWSER)('Batch jobs page in Chromium', () => {
     } finally {
       await ui.close();
     }
-  });
+  }, 180_000);
 });
