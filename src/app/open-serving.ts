@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { batchJobReader } from '../batch/job/batch-status.js';
 import type { FerryConfig } from '../core/config.js';
 import { type LoggerOption, toLogger } from '../core/logger.js';
 import { FERRY_VERSION } from '../core/version.js';
@@ -238,6 +239,8 @@ export async function openServing(
         streams,
         feedback,
         monitoring: await servingMonitoring({ ferry, sc, logReader, feedback: feedback.store }),
+        // The jobs `ferry batch predict` wrote into this database (FERRY_DB, the registry's).
+        batchJobs: batchJobReader(ferry.sql),
         corsOrigins: sc.corsOrigins,
         accessLogSample: sc.accessLogSample,
         ...(sc.ui ? { ui: { root: UI_ROOT } } : {}),

@@ -131,8 +131,20 @@ export function batchJobSuite(name: string, opts: BatchJobSuiteOptions): void {
         error: null,
       });
       expect(status.workers).toEqual([
-        { worker: expect.stringMatching(/:\d+$/), chunks: 10, rows: 5000, rejects: 0 },
+        {
+          worker: expect.stringMatching(/:\d+$/),
+          chunks: 10,
+          rows: 5000,
+          rejects: 0,
+          firstChunkAt: expect.any(String),
+          lastChunkAt: expect.any(String),
+          // 4,500 records after the first chunk, over the time between the first and last commits.
+          rowsPerSecond: expect.any(Number),
+        },
       ]);
+      const [w] = status.workers;
+      expect(w!.rowsPerSecond).toBeGreaterThan(0);
+      expect(w!.lastChunkAt > w!.firstChunkAt).toBe(true);
     });
 
     it('predicts the same in a worker thread (what the CLI does)', async () => {

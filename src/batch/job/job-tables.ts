@@ -1,5 +1,6 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { defineSchema, migrate } from '../../core/migrations.js';
+import type { BatchJobRecord, JobListRow, JobStatus, WorkerTotals } from '../../ports/batch-jobs.js';
 import type { SqlClient, SqlExecutor, SqlValue } from '../../ports/sql.js';
 import type { InputReject } from './types.js';
 
@@ -53,25 +54,16 @@ const BATCH_JOB_SCHEMA: readonly string[] = [
 /** The store's versioned migrations (`src/core/migrations.ts`); 1 is the DDL of Ferry 0.1.0. */
 export const BATCH_JOB_MIGRATIONS = defineSchema('batch-jobs', [
   { version: 1, description: 'tables of Ferry 0.1.0', statements: BATCH_JOB_SCHEMA },
+  {
+    version: 2,
+    description: 'index of the jobs by creation time (ferry batch list, GET /v1/batch/jobs)',
+    statements: [
+      'CREATE INDEX IF NOT EXISTS ferry_batch_jobs_created ON ferry_batch_jobs (created_at, job_id)',
+    ],
+  },
 ]);
 
-export type JobStatus = 'running' | 'done' | 'failed';
-
-export interface BatchJobRecord {
-  jobId: string;
-  model: string;
-  version: number;
-  input: string;
-  inputSha256: string;
-  chunkSize: number;
-  status: JobStatus;
-  totalRows: number | null;
-  totalChunks: number | null;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-  error: string | null;
-}
+export type { BatchJobRecord, JobListRow, JobStatus, WorkerTotals } from '../../ports/batch-jobs.js';
 
 type JobRow = {
   job_id: string;
@@ -339,23 +331,116 @@ export async function chunkTotals(sql: SqlExecutor, jobId: string): Promise<Chun
   };
 }
 
-export interface WorkerTotals {
-  worker: string;
-  chunks: number;
-  rows: number;
-  rejects: number;
+/** Records per second between two commits; null when there is nothing to divide by. */
+export function rateBetween(rows: number, from: string, to: string): number | null {
+  const seconds = (Date.parse(to) - Date.parse(from)) / 1000;
+  if (!(seconds > 0) || rows <= 0) return null;
+  return Math.round((rows / seconds) * 10) / 10;
 }
 
 export async function workerTotals(sql: SqlExecutor, jobId: string): Promise<WorkerTotals[]> {
-  const rows = await sql.query<{ worker: string; chunks: unknown; rows: unknown; rejects: unknown }>(
-    `SELECT worker, COUNT(*) AS chunks, COALESCE(SUM(rows), 0) AS rows, COALESCE(SUM(rejects), 0) AS rejects
-     FROM ferry_batch_chunks WHERE job_id = $1 GROUP BY worker ORDER BY worker`,
+  // One group per process (host:pid); the first chunk's records come from the row that opened the
+  // worker's span (a correlated subquery per worker: a job has few).
+  const rows = await sql.query<{
+    worker: string;
+    chunks: unknown;
+    rows: unknown;
+    rejects: unknown;
+    first_at: string;
+    last_at: string;
+    first_rows: unknown;
+  }>(
+    `SELECT c.worker, COUNT(*) AS chunks, COALESCE(SUM(c.rows), 0) AS rows, COALESCE(SUM(c.rejects), 0) AS rejects,
+       MIN(c.done_at) AS first_at, MAX(c.done_at) AS last_at,
+       (SELECT f.rows FROM ferry_batch_chunks f WHERE f.job_id = $1 AND f.worker = c.worker
+         ORDER BY f.done_at, f.chunk_index LIMIT 1) AS first_rows
+     FROM ferry_batch_chunks c WHERE c.job_id = $1 GROUP BY c.worker ORDER BY c.worker`,
     [jobId],
   );
-  return rows.map((r) => ({
-    worker: r.worker,
-    chunks: Number(r.chunks),
-    rows: Number(r.rows),
-    rejects: Number(r.rejects),
-  }));
+  return rows.map((r) => {
+    const total = Number(r.rows);
+    return {
+      worker: r.worker,
+      chunks: Number(r.chunks),
+      rows: total,
+      rejects: Number(r.rejects),
+      firstChunkAt: r.first_at,
+      lastChunkAt: r.last_at,
+      rowsPerSecond: rateBetween(total - Number(r.first_rows ?? 0), r.first_at, r.last_at),
+    };
+  });
+}
+
+export interface JobListFilter {
+  status?: JobStatus;
+  /** The model's name (every version). */
+  model?: string;
+}
+
+function filterSql(filter: JobListFilter, params: SqlValue[]): string {
+  const where: string[] = [];
+  if (filter.status !== undefined) {
+    params.push(filter.status);
+    where.push(`status = $${params.length}`);
+  }
+  if (filter.model !== undefined) {
+    params.push(filter.model);
+    where.push(`model = $${params.length}`);
+  }
+  return where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+}
+
+/**
+ * A page of jobs, newest first, each with its chunk totals: one query (the page, then the chunks of
+ * the page's jobs only, grouped), plus one COUNT for the total.
+ */
+export async function listJobs(
+  sql: SqlExecutor,
+  filter: JobListFilter,
+  page: { limit: number; offset: number },
+): Promise<{ jobs: JobListRow[]; total: number }> {
+  const params: SqlValue[] = [];
+  const where = filterSql(filter, params);
+  params.push(page.limit, page.offset);
+  const limitAt = params.length - 1;
+  const rows = await sql.query<
+    JobRow & {
+      chunks_done: unknown;
+      rows_done: unknown;
+      rejects_done: unknown;
+      workers: unknown;
+      last_chunk_at: string | null;
+    }
+  >(
+    `WITH page AS (
+       SELECT ${JOB_COLUMNS} FROM ferry_batch_jobs ${where}
+       ORDER BY created_at DESC, job_id DESC LIMIT $${limitAt} OFFSET $${limitAt + 1}
+     ), done AS (
+       SELECT job_id, COUNT(*) AS chunks, SUM(rows) AS rows, SUM(rejects) AS rejects,
+         COUNT(DISTINCT worker) AS workers, MAX(done_at) AS last_at
+       FROM ferry_batch_chunks WHERE job_id IN (SELECT job_id FROM page) GROUP BY job_id
+     )
+     SELECT page.*, COALESCE(done.chunks, 0) AS chunks_done, COALESCE(done.rows, 0) AS rows_done,
+       COALESCE(done.rejects, 0) AS rejects_done, COALESCE(done.workers, 0) AS workers,
+       done.last_at AS last_chunk_at
+     FROM page LEFT JOIN done ON done.job_id = page.job_id
+     ORDER BY page.created_at DESC, page.job_id DESC`,
+    params,
+  );
+  const countParams: SqlValue[] = [];
+  const [count] = await sql.query<{ n: unknown }>(
+    `SELECT COUNT(*) AS n FROM ferry_batch_jobs ${filterSql(filter, countParams)}`,
+    countParams,
+  );
+  return {
+    jobs: rows.map((r) => ({
+      ...toJob(r),
+      chunksDone: Number(r.chunks_done),
+      rowsDone: Number(r.rows_done),
+      rejects: Number(r.rejects_done),
+      workers: Number(r.workers),
+      lastChunkAt: r.last_chunk_at ?? null,
+    })),
+    total: Number(count?.n ?? 0),
+  };
 }

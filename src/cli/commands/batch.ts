@@ -28,6 +28,7 @@ import { printJson, usageError } from '../output.js';
 import { validateOutputPath } from '../output-path.js';
 import { processLogger } from '../process-logger.js';
 import { terminalProgress } from '../progress-bar.js';
+import { registerBatchList } from './batch-list.js';
 import { parseIntOption } from './options.js';
 
 /** The flags of `ferry batch predict`; a distributed mode adds its own (e.g. `queue`) beside them. */
@@ -242,7 +243,7 @@ function defaultRejectsPath(config: FerryConfig, jobId: string): string {
 }
 
 /**
- * Registers `ferry batch` with `predict` and `status`, and returns the `batch` command so that
+ * Registers `ferry batch` with `predict`, `status` and `list`, and returns the `batch` command so that
  * other subcommands (e.g. `worker`) can be added to it.
  */
 export function registerBatchCommand(program: Command): Command {
@@ -278,7 +279,8 @@ export function registerBatchCommand(program: Command): Command {
           `  created ${s.createdAt}, updated ${s.updatedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ''}`,
           s.workers.length > 0 ? '  workers:' : '',
           ...s.workers.map(
-            (w) => `    ${w.worker}: ${n(w.chunks)} chunks, ${n(w.rows)} rows, ${n(w.rejects)} rejects`,
+            (w) =>
+              `    ${w.worker}: ${n(w.chunks)} chunks, ${n(w.rows)} rows, ${n(w.rejects)} rejects${w.rowsPerSecond === null ? '' : `, ${n(w.rowsPerSecond)} rows/s`}`,
           ),
         ];
         process.stdout.write(`${lines.filter(Boolean).join('\n')}\n`);
@@ -286,6 +288,8 @@ export function registerBatchCommand(program: Command): Command {
         await ctx.close();
       }
     });
+
+  registerBatchList(batch);
 
   batch
     .command('worker')

@@ -12,6 +12,7 @@ import { registerStrictJsonParser } from './json-body-parser.js';
 import { documentResponses } from './openapi-responses.js';
 import { RouteMethods } from './route-methods.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
+import { registerBatchJobRoutes } from './routes/batch-job-routes.js';
 import { registerCourseRoutes } from './routes/course-routes.js';
 import { registerExperimentRoutes } from './routes/experiment-routes.js';
 import { registerFeatureRoutes } from './routes/feature-routes.js';
@@ -191,6 +192,7 @@ export async function buildServer(
   if (ctx.features?.status)
     registerFeatureStatusRoutes(app, ctx, { ...ctx.features.status, access: ctx.features.access });
   if (ctx.feedback) await registerFeedbackRoutes(app, ctx, ctx.feedback);
+  if (ctx.batchJobs) registerBatchJobRoutes(app, ctx, ctx.batchJobs);
   if (ctx.ui) await registerUiRoutes(app, ctx.ui.root);
 
   app.get(

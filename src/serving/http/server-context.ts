@@ -6,6 +6,7 @@ import type { PredictionService } from '../prediction-service.js';
 import type { ServingLimits } from '../serving-config.js';
 import type { StoredPredictionService } from '../stored-prediction-service.js';
 import type { VersionAccess } from '../version-access.js';
+import type { BatchJobRoutesDeps } from './routes/batch-job-routes.js';
 import type { FeatureStatusDeps } from './routes/feature-status-routes.js';
 import type { FeedbackRoutesDeps } from './routes/feedback-routes.js';
 import type { MonitoringRoutesDeps } from './routes/monitoring-routes.js';
@@ -77,6 +78,11 @@ export interface ServerContext {
   monitoring?: MonitoringRoutesDeps;
   /** Origins allowed cross-origin (FERRY_CORS_ORIGINS; `*` for any); empty or absent: CORS off. */
   corsOrigins?: readonly string[];
+  /**
+   * The batch jobs of the server's database; when set, GET /v1/batch/jobs and /v1/batch/jobs/{jobId}
+   * are served (admin token, see routes/batch-job-routes.ts).
+   */
+  batchJobs?: BatchJobRoutesDeps;
   /** The dashboard's built files; when set, /ui is served (see routes/ui-routes.ts). */
   ui?: { root: string };
   /** Share of requests with an access-log line (FERRY_ACCESS_LOG_SAMPLE, `--access-log`: 1); absent: 0, off. */
