@@ -245,7 +245,8 @@ export const ERROR_CODES = {
   },
   FERRY_BATCH_INVALID_OPTIONS: {
     status: 400,
-    description: 'a batch job asked with a chunk size below 1 or a negative error budget',
+    description:
+      'a batch job asked with a chunk size below 1 or a negative error budget, or a job list asked with a limit, offset or status out of range',
   },
   FERRY_BATCH_INVALID_PREDICTION: {
     status: 400,
