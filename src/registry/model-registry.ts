@@ -19,7 +19,14 @@ import {
   type VersionRow,
 } from './rows.js';
 import { REGISTRY_MIGRATIONS } from './schema.js';
-import type { AliasEvent, AliasMove, ModelSummary, ModelVersion, RegisterMeta } from './types.js';
+import type {
+  AliasEvent,
+  AliasMove,
+  ModelSummary,
+  ModelVersion,
+  RegisterMeta,
+  VersionPage,
+} from './types.js';
 
 export interface ModelRegistryOptions {
   sql: SqlClient;
@@ -286,6 +293,39 @@ export class ModelRegistry {
       .sort((a, b) => byCodeUnit(a.name, b.name) || a.version - b.version);
   }
 
+  /**
+   * One page of a model's versions and how many it has in all: `newestFirst` orders by version
+   * descending (the dashboard's order), otherwise ascending as `list`. The page is cut in SQL, so a
+   * model with many thousands of versions costs one page's rows.
+   */
+  async listVersions(name: string, page: VersionPage): Promise<{ versions: ModelVersion[]; total: number }> {
+    assertModelName(name);
+    await this.requireModel(name);
+    const [count] = await this.sql.query<{ n: unknown }>(
+      'SELECT COUNT(*) AS n FROM ferry_model_versions WHERE name = $1',
+      [name],
+    );
+    const rows = await this.sql.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM ferry_model_versions WHERE name = $1 ORDER BY version ${page.newestFirst ? 'DESC' : 'ASC'} LIMIT $2 OFFSET $3`,
+      [name, page.limit, page.offset],
+    );
+    const aliasRows = await this.sql.query<AliasRow>(
+      'SELECT name, alias, version FROM ferry_model_aliases WHERE name = $1',
+      [name],
+    );
+    const aliasesOf = new Map<number, string[]>();
+    for (const a of aliasRows) {
+      const v = toInt(a.version);
+      aliasesOf.set(v, [...(aliasesOf.get(v) ?? []), a.alias]);
+    }
+    return {
+      versions: rows.map((r) =>
+        toModelVersion(r, this.blobs.locate(r.artifact_sha256), aliasesOf.get(toInt(r.version)) ?? []),
+      ),
+      total: toInt(count?.n ?? 0),
+    };
+  }
+
   async listModels(): Promise<ModelSummary[]> {
     const rows = await this.sql.query<{
       name: string;
@@ -319,6 +359,31 @@ export class ModelRegistry {
       [name, alias],
     );
     return rows.map(toAliasEvent);
+  }
+
+  /**
+   * One page of a model's alias moves (of every alias, or of one), newest first, and how many there
+   * are in all: the audit trail, including aliases deleted since.
+   */
+  async aliasEvents(
+    name: string,
+    page: { limit: number; offset: number; alias?: string },
+  ): Promise<{ events: AliasEvent[]; total: number }> {
+    assertModelName(name);
+    if (page.alias !== undefined) assertAlias(page.alias);
+    await this.requireModel(name);
+    const where = page.alias === undefined ? 'WHERE name = $1' : 'WHERE name = $1 AND alias = $2';
+    const params = page.alias === undefined ? [name] : [name, page.alias];
+    const [count] = await this.sql.query<{ n: unknown }>(
+      `SELECT COUNT(*) AS n FROM ferry_alias_events ${where}`,
+      params,
+    );
+    const n = params.length;
+    const rows = await this.sql.query<EventRow>(
+      `SELECT id, name, alias, from_version, to_version, at, reason FROM ferry_alias_events ${where} ORDER BY seq DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
+      [...params, page.limit, page.offset],
+    );
+    return { events: rows.map(toAliasEvent), total: toInt(count?.n ?? 0) };
   }
 
   /**

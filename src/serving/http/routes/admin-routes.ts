@@ -4,7 +4,34 @@ import { MAX_VERSION } from '../../../registry/model-ref.js';
 import { adminAuth } from '../bearer-auth.js';
 import type { ServerContext } from '../server-context.js';
 
-/** Ferry's admin API under /v1: list models, move an alias, reload. Bearer token required. */
+/** Versions and alias moves are listed a page at a time: `limit` 1..500 (default 50) and `offset`. */
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+// Query strings arrive as text (the server's ajv does not coerce): the patterns bound the values.
+const pageQuery = {
+  limit: {
+    type: 'string',
+    pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$',
+    description: `Items per page, 1..${MAX_PAGE} (default ${DEFAULT_PAGE})`,
+  },
+  offset: { type: 'string', pattern: '^(0|[1-9][0-9]{0,8})$', description: 'Items to skip (default 0)' },
+} as const;
+type PageQuery = { limit?: string; offset?: string };
+function pageOf(q: PageQuery): { limit: number; offset: number } {
+  return {
+    limit: q.limit === undefined ? DEFAULT_PAGE : Number(q.limit),
+    offset: q.offset === undefined ? 0 : Number(q.offset),
+  };
+}
+const nameParams = {
+  type: 'object',
+  properties: { name: { type: 'string', minLength: 1, maxLength: 63 } },
+} as const;
+
+/**
+ * Ferry's admin API under /v1: list models, their versions and alias history, move an alias, roll
+ * one back, reload. Every route needs the admin token (Authorization: Bearer $FERRY_ADMIN_TOKEN).
+ */
 export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const tags = ['admin'];
   const security = [{ bearerAuth: [] }];
@@ -28,10 +55,87 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
       },
     );
 
-    admin.get<{ Params: { name: string } }>(
+    // Admin token (the hook above). One page of the versions, with `total`; without a query string
+    // the first 50, oldest first, as before pages existed.
+    admin.get<{
+      Params: { name: string };
+      Querystring: PageQuery & { order?: 'oldest' | 'newest' };
+    }>(
       '/v1/models/:name',
-      { schema: { summary: 'Versions of one model', tags, security } },
-      async (req) => ({ versions: await ctx.registry.list(req.params.name) }),
+      {
+        schema: {
+          summary:
+            'Versions of one model, one page (limit, offset; order oldest or newest first), and how many it has in all',
+          tags,
+          security,
+          params: nameParams,
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              ...pageQuery,
+              order: {
+                type: 'string',
+                enum: ['oldest', 'newest'],
+                description: 'By version: oldest (ascending, the default) or newest first',
+              },
+            },
+          },
+        },
+      },
+      async (req) => {
+        const { limit, offset } = pageOf(req.query);
+        const order = req.query.order ?? 'oldest';
+        const page = await ctx.registry.listVersions(req.params.name, {
+          limit,
+          offset,
+          newestFirst: order === 'newest',
+        });
+        return { ...page, limit, offset, order };
+      },
+    );
+
+    // Admin token. The model's aliases now and their moves (every alias, or `alias`), newest first.
+    admin.get<{
+      Params: { name: string };
+      Querystring: PageQuery & { alias?: string };
+    }>(
+      '/v1/models/:name/aliases',
+      {
+        schema: {
+          summary:
+            "A model's aliases and the history of their moves, newest first (time, alias, from, to, reason), one page",
+          tags,
+          security,
+          params: nameParams,
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              ...pageQuery,
+              alias: {
+                type: 'string',
+                minLength: 1,
+                maxLength: 63,
+                description: 'Only the moves of this alias',
+              },
+            },
+          },
+        },
+      },
+      async (req) => {
+        const { name } = req.params;
+        const { limit, offset } = pageOf(req.query);
+        const [aliases, page] = await Promise.all([
+          ctx.registry.aliases(name),
+          ctx.registry.aliasEvents(name, {
+            limit,
+            offset,
+            ...(req.query.alias !== undefined ? { alias: req.query.alias } : {}),
+          }),
+        ]);
+        return { name, aliases, ...page, limit, offset };
+      },
     );
 
     admin.put<{ Params: { name: string; alias: string }; Body: { version: number; reason?: string } }>(
@@ -62,6 +166,47 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
         );
         await ctx.service.host.refresh({ retryFailed: true });
         return { name, alias, from, to: req.body.version, served: ctx.service.host.servedAliases() };
+      },
+    );
+
+    // Admin token. What `ferry models rollback` does: the alias goes back to where it pointed
+    // before its last move (itself recorded as a move, so a second rollback undoes the first).
+    admin.post<{ Params: { name: string; alias: string }; Body: { reason?: string } }>(
+      '/v1/models/:name/aliases/:alias/rollback',
+      {
+        schema: {
+          summary:
+            'Move an alias back to the version it pointed at before its last move; the server swaps to it without downtime',
+          tags,
+          security,
+          params: {
+            type: 'object',
+            properties: {
+              name: { type: 'string', minLength: 1, maxLength: 63 },
+              alias: { type: 'string', minLength: 1, maxLength: 63 },
+            },
+          },
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { reason: { type: 'string', maxLength: 500 } },
+          },
+        },
+        config: { docs: { errors: [409] } },
+        // No body at all is an empty one (the reason is optional).
+        preValidation: async (req) => {
+          if (req.body === undefined || req.body === null) req.body = {};
+        },
+      },
+      async (req) => {
+        const { name, alias } = req.params;
+        const move = await ctx.registry.rollback(
+          name,
+          alias,
+          req.body.reason ?? 'POST /v1/models/:name/aliases/:alias/rollback',
+        );
+        await ctx.service.host.refresh({ retryFailed: true });
+        return { ...move, served: ctx.service.host.servedAliases() };
       },
     );
 
