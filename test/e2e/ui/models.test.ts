@@ -156,6 +156,7 @@ describe.skipIf(!RUN_BROWSER)('Models page in Chromium', () => {
       await dialog.getByLabel('Version').fill('2');
       expect(await dialog.getByTestId('move-summary').textContent()).toContain(`${MODEL}@production: 1 → 2`);
       await dialog.getByLabel(/^Reason/).fill('better on the new data');
+      await screenshot(ui.page, 'models-promote-dialog');
       await dialog.getByRole('button', { name: 'Promote', exact: true }).click();
       await ui.page.getByTestId('action-done').getByText('production: 1 → 2').waitFor();
       expect(await dialog.isVisible()).toBe(false);

@@ -193,7 +193,7 @@ export function ModelDetail({ name }: { name: string }) {
         <div class="table-wrap">
           <table aria-labelledby="aliases-heading" data-testid="aliases-table">
             <thead>
-              <tr>
+              <tr style={NOWRAP}>
                 <th scope="col">Alias</th>
                 <th scope="col" class="num">
                   Version
@@ -204,7 +204,9 @@ export function ModelDetail({ name }: { name: string }) {
             <tbody>
               {Object.entries(current).map(([alias, version]) => (
                 <tr key={alias}>
-                  <th scope="row">{alias}</th>
+                  <th scope="row" style={NOWRAP}>
+                    {alias}
+                  </th>
                   <td class="num">{version}</td>
                   <td>
                     <div class="actions" style={{ justifyContent: 'flex-start', marginTop: 0 }}>
@@ -247,7 +249,7 @@ export function ModelDetail({ name }: { name: string }) {
               style={{ minWidth: '1100px' }}
             >
               <thead>
-                <tr>
+                <tr style={NOWRAP}>
                   <th scope="col" class="num">
                     Version
                   </th>
@@ -298,7 +300,7 @@ export function ModelDetail({ name }: { name: string }) {
               style={{ minWidth: '560px' }}
             >
               <thead>
-                <tr>
+                <tr style={NOWRAP}>
                   <th scope="col">Time</th>
                   <th scope="col">Alias</th>
                   <th scope="col">From → to</th>
@@ -309,7 +311,7 @@ export function ModelDetail({ name }: { name: string }) {
                 {aliases.data.events.map((e) => (
                   <tr key={e.id}>
                     <td style={NOWRAP}>{fmtTime(e.at)}</td>
-                    <td>{e.alias}</td>
+                    <td style={NOWRAP}>{e.alias}</td>
                     <td style={NOWRAP}>
                       {e.fromVersion ?? 'none'} → {e.toVersion ?? 'deleted'}
                     </td>

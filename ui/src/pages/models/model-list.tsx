@@ -24,7 +24,7 @@ export function ModelList() {
               Registered models ({data.models.length})
             </caption>
             <thead>
-              <tr>
+              <tr style={{ whiteSpace: 'nowrap' }}>
                 <th scope="col">Model</th>
                 <th scope="col">Kinds</th>
                 <th scope="col" class="num">
