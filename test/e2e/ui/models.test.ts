@@ -108,6 +108,16 @@ describe.skipIf(!RUN_BROWSER)('Models page in Chromium', () => {
       }
       expect(await ui.page.getByTestId('version-1').textContent()).toContain('production');
       expect(await ui.page.getByTestId(`version-${TOTAL}`).count()).toBe(0);
+      // The page is in the location: a deep link opens it, Previous goes back.
+      expect(ui.page.url()).toMatch(new RegExp(`#/models/${MODEL}\\?versions=20$`));
+      await ui.page.reload();
+      await ui.page.getByTestId('version-1').waitFor();
+      await ui.page
+        .getByRole('navigation', { name: 'Versions pages' })
+        .getByRole('button', { name: '← Previous' })
+        .click();
+      await ui.page.getByTestId(`version-${TOTAL}`).waitFor();
+      expect(await ui.page.getByTestId('version-1').count()).toBe(0);
       expect(unexpectedErrors(ui.errors)).toEqual([]);
     } finally {
       await ui.close();

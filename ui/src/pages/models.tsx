@@ -29,7 +29,7 @@ export function ModelsPage({ route }: { route: Route }) {
         Model <span data-testid="model-name">{name}</span>
       </h1>
       <AccessNote needsToken />
-      <ModelDetail key={name} name={name} />
+      <ModelDetail key={name} name={name} query={route.query} />
     </section>
   );
 }

@@ -5,6 +5,7 @@ import { ErrorNotice, UpdatedAt } from '../../components/notices.js';
 import { Pager } from '../../components/pager.js';
 import { fmtBytes, fmtNum, fmtTime } from '../../format.js';
 import { usePoll } from '../../poll.js';
+import { href, navigate } from '../../route.js';
 import { type AliasAction, AliasDialog } from './alias-dialog.js';
 import type { AliasesAnswer, AliasMoveAnswer, ModelVersion, VersionsAnswer } from './types.js';
 
@@ -15,6 +16,12 @@ const HISTORY_PAGE = 20;
 
 /** Metrics shown in their own columns; the rest are listed under "All metrics". */
 const F1 = 'val_f1';
+
+/** A page offset from the location's query: a whole number, else 0. */
+function offsetIn(query: URLSearchParams, key: string): number {
+  const raw = query.get(key) ?? '';
+  return /^[0-9]{1,9}$/.test(raw) ? Number(raw) : 0;
+}
 
 function text(value: unknown): string {
   if (value === null || value === undefined) return '—';
@@ -126,9 +133,19 @@ function VersionRow({ v, onPromote }: { v: ModelVersion; onPromote: (version: nu
 }
 
 /** One model: its aliases and their history, its versions a page at a time, and the alias actions. */
-export function ModelDetail({ name }: { name: string }) {
-  const [versionOffset, setVersionOffset] = useState(0);
-  const [historyOffset, setHistoryOffset] = useState(0);
+export function ModelDetail({ name, query }: { name: string; query: URLSearchParams }) {
+  // The pages are in the location (#/models/<name>?versions=20&history=0): a link shows the same page.
+  const versionOffset = offsetIn(query, 'versions');
+  const historyOffset = offsetIn(query, 'history');
+  const goTo = (versions: number, history: number) => {
+    const q = new URLSearchParams();
+    if (versions > 0) q.set('versions', String(versions));
+    if (history > 0) q.set('history', String(history));
+    const rest = q.toString();
+    navigate(`${href('models', name)}${rest === '' ? '' : `?${rest}`}`);
+  };
+  const setVersionOffset = (o: number) => goTo(o, historyOffset);
+  const setHistoryOffset = (o: number) => goTo(versionOffset, o);
   const [action, setAction] = useState<AliasAction | null>(null);
   const [done, setDone] = useState<string | null>(null);
 
@@ -159,7 +176,7 @@ export function ModelDetail({ name }: { name: string }) {
     setDone(
       `${rolledBack ? 'Rolled back' : 'Moved'} ${move.name}@${move.alias}: ${move.from ?? 'none'} → ${move.to}.`,
     );
-    setHistoryOffset(0);
+    if (historyOffset !== 0) setHistoryOffset(0);
     versions.reload();
     aliases.reload();
   };
