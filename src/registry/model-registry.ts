@@ -203,8 +203,19 @@ export class ModelRegistry {
     }
   }
 
-  /** Points `alias` at an existing version, atomically with its history entry. Returns the previous version. */
-  async setAlias(name: string, alias: string, version: number, reason?: string): Promise<number | null> {
+  /**
+   * Points `alias` at an existing version, atomically with its history entry. Returns the previous
+   * version. With `expectedFrom` (a version, or null for "no alias yet") the move is refused
+   * (REGISTRY_ALIAS_MOVED, 409) unless the alias points there when the move commits: what a
+   * confirmation said is what happens.
+   */
+  async setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    reason?: string,
+    expectedFrom?: number | null,
+  ): Promise<number | null> {
     assertModelName(name);
     assertAlias(alias);
     assertVersion(version);
@@ -221,6 +232,7 @@ export class ModelRegistry {
           throw await registryNotFound(tx, name, `version ${version}`);
         }
         const previous = await this.currentAlias(tx, name, alias);
+        if (expectedFrom !== undefined) assertAliasAt(name, alias, previous, expectedFrom);
         if (previous === version) return previous;
         await this.moveAlias(tx, name, alias, previous, version, reason ?? null);
         return previous;
@@ -388,9 +400,15 @@ export class ModelRegistry {
 
   /**
    * Moves the alias back to where it pointed before its last move. Rolling back twice therefore
-   * returns to where it started: the rollback is itself a move.
+   * returns to where it started: the rollback is itself a move. With `expected`, refused
+   * (REGISTRY_ALIAS_MOVED) unless the alias still points at `from` and would go back to `to`.
    */
-  async rollback(name: string, alias: string = DEFAULT_ALIAS, reason = 'rollback'): Promise<AliasMove> {
+  async rollback(
+    name: string,
+    alias: string = DEFAULT_ALIAS,
+    reason = 'rollback',
+    expected?: { from?: number | null; to?: number },
+  ): Promise<AliasMove> {
     assertModelName(name);
     assertAlias(alias);
     return this.sql.transaction(
@@ -406,6 +424,14 @@ export class ModelRegistry {
           throw await registryNotFound(tx, name, `${missing} to roll back to`);
         }
         const current = await this.currentAlias(tx, name, alias);
+        if (expected?.from !== undefined) assertAliasAt(name, alias, current, expected.from);
+        if (expected?.to !== undefined && expected.to !== target) {
+          throw new FerryError(
+            ErrorCode.REGISTRY_ALIAS_MOVED,
+            `${name}@${alias} would roll back to ${target}, not ${expected.to}: its history changed since; nothing was changed`,
+            { details: { name, alias, current, target, expected: expected.to } },
+          );
+        }
         const version = await this.findVersion(tx, name, target);
         if (version === undefined) throw await registryNotFound(tx, name, `version ${target}`);
         await this.assertLoadable(version, alias, current);
@@ -500,5 +526,15 @@ export class ModelRegistry {
 function aliasRecord(rows: AliasRow[]): Record<string, number> {
   return Object.fromEntries(
     rows.map((r) => [r.alias, toInt(r.version)] as const).sort(([a], [b]) => byCodeUnit(a, b)),
+  );
+}
+
+/** REGISTRY_ALIAS_MOVED unless the alias points at `expected` (null: the alias does not exist). */
+function assertAliasAt(name: string, alias: string, current: number | null, expected: number | null): void {
+  if (current === expected) return;
+  throw new FerryError(
+    ErrorCode.REGISTRY_ALIAS_MOVED,
+    `${name}@${alias} points at ${current ?? 'nothing'} now, not ${expected ?? 'nothing'}: it moved since; nothing was changed`,
+    { details: { name, alias, current, expected } },
   );
 }

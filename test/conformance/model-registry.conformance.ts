@@ -329,6 +329,38 @@ export function modelRegistryConformance(name: string, makeHarness: () => Promis
         );
       });
 
+      it('refuses a move or rollback whose expected current version is stale (REGISTRY_ALIAS_MOVED)', async () => {
+        for (const i of [1, 2, 3]) await registry.register('m', bytesOf(`v${i}`), META);
+        expect(await registry.setAlias('m', 'production', 1, 'first', null)).toBeNull();
+        await expectFerryError(
+          registry.setAlias('m', 'production', 2, 'x', null),
+          ErrorCode.REGISTRY_ALIAS_MOVED,
+          409,
+        );
+        await expectFerryError(
+          registry.setAlias('m', 'production', 2, 'x', 3),
+          ErrorCode.REGISTRY_ALIAS_MOVED,
+          409,
+        );
+        expect(await registry.setAlias('m', 'production', 2, 'x', 1)).toBe(1);
+        await expectFerryError(
+          registry.rollback('m', 'production', 'r', { from: 1 }),
+          ErrorCode.REGISTRY_ALIAS_MOVED,
+          409,
+        );
+        await expectFerryError(
+          registry.rollback('m', 'production', 'r', { from: 2, to: 3 }),
+          ErrorCode.REGISTRY_ALIAS_MOVED,
+          409,
+        );
+        expect(await registry.aliases('m')).toEqual({ production: 2 });
+        expect((await registry.aliasEvents('m', { limit: 10, offset: 0 })).total).toBe(2);
+        expect(await registry.rollback('m', 'production', 'r', { from: 2, to: 1 })).toMatchObject({
+          from: 2,
+          to: 1,
+        });
+      });
+
       it('aliasEvents pages every alias move newest first, or one alias’s, with the total', async () => {
         for (const i of [1, 2, 3]) await registry.register('m', bytesOf(`v${i}`), META);
         await registry.setAlias('m', 'production', 1, 'first');

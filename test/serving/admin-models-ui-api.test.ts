@@ -237,7 +237,8 @@ describe('GET /v1/models/:name/aliases and POST …/aliases/:alias/rollback', ()
     expectError(await rollback('123'), 400, 'FERRY_REGISTRY_INVALID_NAME');
     expectError(await rollback('production', { reason: 'x'.repeat(501) }), 400, 'FERRY_HTTP_INVALID_REQUEST');
     expectError(await rollback('production', { reason: 1 }), 400, 'FERRY_HTTP_INVALID_REQUEST');
-    expectError(await rollback('production', { to: 2 }), 400, 'FERRY_HTTP_INVALID_REQUEST');
+    expectError(await rollback('production', { version: 2 }), 400, 'FERRY_HTTP_INVALID_REQUEST');
+    expectError(await rollback('production', { to: 0 }), 400, 'FERRY_HTTP_INVALID_REQUEST');
     for (const q of ['limit=0', 'limit=501', 'offset=-1', 'alias=', 'alias=Bad!', 'x=1']) {
       const res = await get(`/v1/models/${MODEL}/aliases?${q}`);
       expect(res.statusCode, q).toBe(400);
@@ -245,6 +246,41 @@ describe('GET /v1/models/:name/aliases and POST …/aliases/:alias/rollback', ()
         /^FERRY_(HTTP_INVALID_REQUEST|REGISTRY_INVALID_NAME)$/,
       );
     }
+    expect(await reg.production()).toBe(1);
+  });
+
+  it('a move or rollback that names where the alias points now is refused (409) once it moved since', async () => {
+    const put = (payload: object) =>
+      server.app.inject({
+        method: 'PUT',
+        url: `/v1/models/${MODEL}/aliases/production`,
+        payload,
+        headers: auth(),
+      });
+    expect(await reg.production()).toBe(1);
+    // The page said "1 → 2", but someone moved production to 4 in between.
+    await reg.setAlias(4);
+    const stale = expectError(await put({ version: 2, from: 1 }), 409, 'FERRY_REGISTRY_ALIAS_MOVED');
+    expect(stale.error.details).toMatchObject({ alias: 'production', current: 4, expected: 1 });
+    expect(await reg.production()).toBe(4);
+    expectError(await put({ version: 2, from: null }), 409, 'FERRY_REGISTRY_ALIAS_MOVED');
+    expectError(await put({ version: 2, from: 0 }), 400, 'FERRY_HTTP_INVALID_REQUEST');
+    // From where it is now, the move goes through.
+    expect((await put({ version: 2, from: 4 })).json()).toMatchObject({ from: 4, to: 2 });
+    // Rollback: 2 → 4 is what undoing the last move does; a stale `from` or `to` is refused.
+    expectError(await rollback('production', { from: 4 }), 409, 'FERRY_REGISTRY_ALIAS_MOVED');
+    expectError(await rollback('production', { from: 2, to: 1 }), 409, 'FERRY_REGISTRY_ALIAS_MOVED');
+    expect(await reg.production()).toBe(2);
+    expect((await rollback('production', { from: 2, to: 4 })).json()).toMatchObject({ from: 2, to: 4 });
+    // A new alias: `from: null` says "it must not exist yet".
+    const fresh = await server.app.inject({
+      method: 'PUT',
+      url: `/v1/models/${MODEL}/aliases/canary`,
+      payload: { version: 3, from: null },
+      headers: auth(),
+    });
+    expect(fresh.json()).toMatchObject({ from: null, to: 3 });
+    await reg.setAlias(1);
     expect(await reg.production()).toBe(1);
   });
 
@@ -259,5 +295,6 @@ describe('GET /v1/models/:name/aliases and POST …/aliases/:alias/rollback', ()
       expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '404']));
     }
     expect(Object.keys(back.responses)).toContain('409');
+    expect(Object.keys(doc.paths['/v1/models/{name}/aliases/{alias}']!.put!.responses)).toContain('409');
   });
 });

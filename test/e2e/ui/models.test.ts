@@ -219,6 +219,22 @@ describe.skipIf(!RUN_BROWSER)('Models page in Chromium', () => {
       await ui.page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'hidden' });
       expect(await reg.production()).toBe(1);
+
+      // What the dialog shows is what happens: if production moves behind the page's back, the
+      // server refuses (409), the dialog says so and shows where the alias is now.
+      await ui.page.getByRole('button', { name: 'Promote to production…' }).click();
+      await dialog.getByLabel('Version').fill('2');
+      await dialog.getByText(`${MODEL}@production: 1 → 2`).waitFor();
+      await reg.setAlias(3);
+      await dialog.getByRole('button', { name: 'Promote', exact: true }).click();
+      expect(await error.textContent()).toMatch(
+        /points at 3 now, not 1.*FERRY_REGISTRY_ALIAS_MOVED, HTTP 409/,
+      );
+      await dialog.getByText(`${MODEL}@production: 3 → 2`).waitFor();
+      expect(await reg.production()).toBe(3);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await reg.setAlias(1);
       expect(unexpectedErrors(ui.errors, [FAILED_LOAD])).toEqual([]);
     } finally {
       await ui.close();

@@ -23,6 +23,15 @@ function pageOf(q: PageQuery): { limit: number; offset: number } {
     offset: q.offset === undefined ? 0 : Number(q.offset),
   };
 }
+/** What a confirmation showed: the move is refused (409) if the alias no longer points there. */
+const expectedFrom = {
+  type: 'integer',
+  nullable: true,
+  minimum: 1,
+  maximum: MAX_VERSION,
+  description:
+    'The version the alias must point at now (null: the alias must not exist), else 409 FERRY_REGISTRY_ALIAS_MOVED and nothing changes',
+} as const;
 const nameParams = {
   type: 'object',
   properties: { name: { type: 'string', minLength: 1, maxLength: 63 } },
@@ -138,7 +147,10 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
       },
     );
 
-    admin.put<{ Params: { name: string; alias: string }; Body: { version: number; reason?: string } }>(
+    admin.put<{
+      Params: { name: string; alias: string };
+      Body: { version: number; reason?: string; from?: number | null };
+    }>(
       '/v1/models/:name/aliases/:alias',
       {
         schema: {
@@ -152,9 +164,11 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
             properties: {
               version: { type: 'integer', minimum: 1, maximum: MAX_VERSION },
               reason: { type: 'string', maxLength: 500 },
+              from: expectedFrom,
             },
           },
         },
+        config: { docs: { errors: [409] } },
       },
       async (req) => {
         const { name, alias } = req.params;
@@ -163,6 +177,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
           alias,
           req.body.version,
           req.body.reason ?? 'PUT /v1/models/:name/aliases/:alias',
+          req.body.from,
         );
         await ctx.service.host.refresh({ retryFailed: true });
         return { name, alias, from, to: req.body.version, served: ctx.service.host.servedAliases() };
@@ -171,7 +186,10 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
 
     // Admin token. What `ferry models rollback` does: the alias goes back to where it pointed
     // before its last move (itself recorded as a move, so a second rollback undoes the first).
-    admin.post<{ Params: { name: string; alias: string }; Body: { reason?: string } }>(
+    admin.post<{
+      Params: { name: string; alias: string };
+      Body: { reason?: string; from?: number | null; to?: number };
+    }>(
       '/v1/models/:name/aliases/:alias/rollback',
       {
         schema: {
@@ -189,7 +207,16 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
           body: {
             type: 'object',
             additionalProperties: false,
-            properties: { reason: { type: 'string', maxLength: 500 } },
+            properties: {
+              reason: { type: 'string', maxLength: 500 },
+              from: expectedFrom,
+              to: {
+                type: 'integer',
+                minimum: 1,
+                maximum: MAX_VERSION,
+                description: 'The version the rollback must go back to, else 409 FERRY_REGISTRY_ALIAS_MOVED',
+              },
+            },
           },
         },
         config: { docs: { errors: [409] } },
@@ -200,10 +227,14 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): v
       },
       async (req) => {
         const { name, alias } = req.params;
+        const { reason, from, to } = req.body;
         const move = await ctx.registry.rollback(
           name,
           alias,
-          req.body.reason ?? 'POST /v1/models/:name/aliases/:alias/rollback',
+          reason ?? 'POST /v1/models/:name/aliases/:alias/rollback',
+          from === undefined && to === undefined
+            ? undefined
+            : { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) },
         );
         await ctx.service.host.refresh({ retryFailed: true });
         return { ...move, served: ctx.service.host.servedAliases() };

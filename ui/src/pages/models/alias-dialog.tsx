@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, seg } from '../../api.js';
+import { ApiError, api, seg } from '../../api.js';
 import { ConfirmDialog } from '../../components/confirm-dialog.js';
 import { fmtTime } from '../../format.js';
 import type { AliasEvent, AliasesAnswer, AliasMoveAnswer } from './types.js';
@@ -22,6 +22,7 @@ export function AliasDialog({
   action,
   aliases,
   onDone,
+  onStale,
   onClose,
 }: {
   model: string;
@@ -29,6 +30,8 @@ export function AliasDialog({
   /** The model's aliases now (alias → version). */
   aliases: Record<string, number>;
   onDone: (move: AliasMoveAnswer, rolledBack: boolean) => void;
+  /** The alias moved since the dialog opened (409): the page reads the aliases again. */
+  onStale: () => void;
   onClose: () => void;
 }) {
   const [alias, setAlias] = useState(action.alias);
@@ -41,6 +44,8 @@ export function AliasDialog({
   const [invalid, setInvalid] = useState<string | null>(null);
   // Rollback: the alias's last move, whose "from" is where the rollback goes.
   const [last, setLast] = useState<AliasEvent | null | undefined>(undefined);
+  // Bumped when the server says the alias moved: the history is read again.
+  const [stale, setStale] = useState(0);
 
   useEffect(() => {
     if (action.kind !== 'rollback') return;
@@ -53,7 +58,7 @@ export function AliasDialog({
         if (!controller.signal.aborted) setError(e);
       });
     return () => controller.abort();
-  }, [model, action]);
+  }, [model, action, stale]);
 
   const current = aliases[alias.trim()];
   const submit = async () => {
@@ -77,11 +82,16 @@ export function AliasDialog({
       }
       method = 'PUT';
       path = `/v1/models/${seg(model)}/aliases/${seg(a)}`;
-      body = { version: v, reason: why };
+      // `from`: what this dialog showed; the server refuses (409) if the alias moved since.
+      body = { version: v, reason: why, from: aliases[a] ?? null };
     } else {
       method = 'POST';
       path = `/v1/models/${seg(model)}/aliases/${seg(action.alias)}/rollback`;
-      body = { reason: why };
+      const from = aliases[action.alias];
+      body =
+        last?.fromVersion != null && from !== undefined
+          ? { reason: why, from, to: last.fromVersion }
+          : { reason: why };
     }
     setBusy(true);
     setError(undefined);
@@ -90,6 +100,10 @@ export function AliasDialog({
       onDone(move, action.kind === 'rollback');
     } catch (e) {
       setError(e);
+      if (e instanceof ApiError && e.status === 409) {
+        setStale((n) => n + 1);
+        onStale();
+      }
     } finally {
       setBusy(false);
     }

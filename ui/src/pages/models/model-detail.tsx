@@ -355,6 +355,7 @@ export function ModelDetail({ name, query }: { name: string; query: URLSearchPar
           action={action}
           aliases={current}
           onDone={finished}
+          onStale={aliases.reload}
           onClose={() => setAction(null)}
         />
       )}
