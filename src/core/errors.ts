@@ -131,6 +131,11 @@ export const ERROR_CODES = {
     description:
       "an alias move (`models alias`, `models rollback`, `train --promote`, `PUT /v1/models/{name}/aliases/{alias}`, a canary promotion) to a version whose artifact is missing, altered or does not decode: refused before it commits, the alias unchanged; `details.reason` names the artifact's error",
   },
+  FERRY_REGISTRY_ALIAS_MOVED: {
+    status: 409,
+    description:
+      'an alias move or rollback that names where the alias points now (`from` in `PUT /v1/models/{name}/aliases/{alias}` or `POST …/rollback`, as the dashboard sends after its confirmation) when the alias has moved since: refused, the alias unchanged; `details` has the version it points at now',
+  },
   FERRY_SERVING_UNKNOWN_MODEL: {
     status: 404,
     description: 'an unknown model or version (or one not released to the caller, answered alike)',

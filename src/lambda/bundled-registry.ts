@@ -1,6 +1,6 @@
 import { ErrorCode, FerryError } from '../core/errors.js';
 import type { Model } from '../model/model.js';
-import type { ModelSummary, ModelVersion } from '../registry/types.js';
+import type { AliasEvent, AliasMove, ModelSummary, ModelVersion, VersionPage } from '../registry/types.js';
 import type { ServingRegistry } from '../serving/http/server-context.js';
 import type { ModelSource } from '../serving/model-host.js';
 
@@ -79,7 +79,22 @@ export class BundledRegistry implements ServingRegistry, ModelSource {
     ];
   }
 
-  async setAlias(): Promise<number | null> {
+  async listVersions(name: string, page: VersionPage): Promise<{ versions: ModelVersion[]; total: number }> {
+    this.requireModel(name);
+    return { versions: page.offset === 0 ? [this.version] : [], total: 1 };
+  }
+
+  /** Aliases never move in a Lambda deployment: there is no history to show. */
+  async aliasEvents(name: string): Promise<{ events: AliasEvent[]; total: number }> {
+    this.requireModel(name);
+    return { events: [], total: 0 };
+  }
+
+  async rollback(): Promise<AliasMove> {
+    return this.setAlias();
+  }
+
+  async setAlias(): Promise<never> {
     throw new FerryError(
       ErrorCode.HTTP_METHOD_NOT_ALLOWED,
       'aliases are fixed in a Lambda deployment (no registry database): deploy the version instead',

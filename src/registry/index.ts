@@ -13,4 +13,11 @@ export {
   parseVersionText,
 } from './model-ref.js';
 export { ModelRegistry } from './model-registry.js';
-export type { AliasEvent, AliasMove, ModelSummary, ModelVersion, RegisterMeta } from './types.js';
+export type {
+  AliasEvent,
+  AliasMove,
+  ModelSummary,
+  ModelVersion,
+  RegisterMeta,
+  VersionPage,
+} from './types.js';

@@ -19,7 +19,14 @@ import {
   type VersionRow,
 } from './rows.js';
 import { REGISTRY_MIGRATIONS } from './schema.js';
-import type { AliasEvent, AliasMove, ModelSummary, ModelVersion, RegisterMeta } from './types.js';
+import type {
+  AliasEvent,
+  AliasMove,
+  ModelSummary,
+  ModelVersion,
+  RegisterMeta,
+  VersionPage,
+} from './types.js';
 
 export interface ModelRegistryOptions {
   sql: SqlClient;
@@ -196,8 +203,19 @@ export class ModelRegistry {
     }
   }
 
-  /** Points `alias` at an existing version, atomically with its history entry. Returns the previous version. */
-  async setAlias(name: string, alias: string, version: number, reason?: string): Promise<number | null> {
+  /**
+   * Points `alias` at an existing version, atomically with its history entry. Returns the previous
+   * version. With `expectedFrom` (a version, or null for "no alias yet") the move is refused
+   * (REGISTRY_ALIAS_MOVED, 409) unless the alias points there when the move commits: what a
+   * confirmation said is what happens.
+   */
+  async setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    reason?: string,
+    expectedFrom?: number | null,
+  ): Promise<number | null> {
     assertModelName(name);
     assertAlias(alias);
     assertVersion(version);
@@ -214,6 +232,7 @@ export class ModelRegistry {
           throw await registryNotFound(tx, name, `version ${version}`);
         }
         const previous = await this.currentAlias(tx, name, alias);
+        if (expectedFrom !== undefined) assertAliasAt(name, alias, previous, expectedFrom);
         if (previous === version) return previous;
         await this.moveAlias(tx, name, alias, previous, version, reason ?? null);
         return previous;
@@ -286,6 +305,39 @@ export class ModelRegistry {
       .sort((a, b) => byCodeUnit(a.name, b.name) || a.version - b.version);
   }
 
+  /**
+   * One page of a model's versions and how many it has in all: `newestFirst` orders by version
+   * descending (the dashboard's order), otherwise ascending as `list`. The page is cut in SQL, so a
+   * model with many thousands of versions costs one page's rows.
+   */
+  async listVersions(name: string, page: VersionPage): Promise<{ versions: ModelVersion[]; total: number }> {
+    assertModelName(name);
+    await this.requireModel(name);
+    const [count] = await this.sql.query<{ n: unknown }>(
+      'SELECT COUNT(*) AS n FROM ferry_model_versions WHERE name = $1',
+      [name],
+    );
+    const rows = await this.sql.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM ferry_model_versions WHERE name = $1 ORDER BY version ${page.newestFirst ? 'DESC' : 'ASC'} LIMIT $2 OFFSET $3`,
+      [name, page.limit, page.offset],
+    );
+    const aliasRows = await this.sql.query<AliasRow>(
+      'SELECT name, alias, version FROM ferry_model_aliases WHERE name = $1',
+      [name],
+    );
+    const aliasesOf = new Map<number, string[]>();
+    for (const a of aliasRows) {
+      const v = toInt(a.version);
+      aliasesOf.set(v, [...(aliasesOf.get(v) ?? []), a.alias]);
+    }
+    return {
+      versions: rows.map((r) =>
+        toModelVersion(r, this.blobs.locate(r.artifact_sha256), aliasesOf.get(toInt(r.version)) ?? []),
+      ),
+      total: toInt(count?.n ?? 0),
+    };
+  }
+
   async listModels(): Promise<ModelSummary[]> {
     const rows = await this.sql.query<{
       name: string;
@@ -322,10 +374,41 @@ export class ModelRegistry {
   }
 
   /**
-   * Moves the alias back to where it pointed before its last move. Rolling back twice therefore
-   * returns to where it started: the rollback is itself a move.
+   * One page of a model's alias moves (of every alias, or of one), newest first, and how many there
+   * are in all: the audit trail, including aliases deleted since.
    */
-  async rollback(name: string, alias: string = DEFAULT_ALIAS, reason = 'rollback'): Promise<AliasMove> {
+  async aliasEvents(
+    name: string,
+    page: { limit: number; offset: number; alias?: string },
+  ): Promise<{ events: AliasEvent[]; total: number }> {
+    assertModelName(name);
+    if (page.alias !== undefined) assertAlias(page.alias);
+    await this.requireModel(name);
+    const where = page.alias === undefined ? 'WHERE name = $1' : 'WHERE name = $1 AND alias = $2';
+    const params = page.alias === undefined ? [name] : [name, page.alias];
+    const [count] = await this.sql.query<{ n: unknown }>(
+      `SELECT COUNT(*) AS n FROM ferry_alias_events ${where}`,
+      params,
+    );
+    const n = params.length;
+    const rows = await this.sql.query<EventRow>(
+      `SELECT id, name, alias, from_version, to_version, at, reason FROM ferry_alias_events ${where} ORDER BY seq DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
+      [...params, page.limit, page.offset],
+    );
+    return { events: rows.map(toAliasEvent), total: toInt(count?.n ?? 0) };
+  }
+
+  /**
+   * Moves the alias back to where it pointed before its last move. Rolling back twice therefore
+   * returns to where it started: the rollback is itself a move. With `expected`, refused
+   * (REGISTRY_ALIAS_MOVED) unless the alias still points at `from` and would go back to `to`.
+   */
+  async rollback(
+    name: string,
+    alias: string = DEFAULT_ALIAS,
+    reason = 'rollback',
+    expected?: { from?: number | null; to?: number },
+  ): Promise<AliasMove> {
     assertModelName(name);
     assertAlias(alias);
     return this.sql.transaction(
@@ -341,6 +424,14 @@ export class ModelRegistry {
           throw await registryNotFound(tx, name, `${missing} to roll back to`);
         }
         const current = await this.currentAlias(tx, name, alias);
+        if (expected?.from !== undefined) assertAliasAt(name, alias, current, expected.from);
+        if (expected?.to !== undefined && expected.to !== target) {
+          throw new FerryError(
+            ErrorCode.REGISTRY_ALIAS_MOVED,
+            `${name}@${alias} would roll back to ${target}, not ${expected.to}: its history changed since; nothing was changed`,
+            { details: { name, alias, current, target, expected: expected.to } },
+          );
+        }
         const version = await this.findVersion(tx, name, target);
         if (version === undefined) throw await registryNotFound(tx, name, `version ${target}`);
         await this.assertLoadable(version, alias, current);
@@ -435,5 +526,15 @@ export class ModelRegistry {
 function aliasRecord(rows: AliasRow[]): Record<string, number> {
   return Object.fromEntries(
     rows.map((r) => [r.alias, toInt(r.version)] as const).sort(([a], [b]) => byCodeUnit(a, b)),
+  );
+}
+
+/** REGISTRY_ALIAS_MOVED unless the alias points at `expected` (null: the alias does not exist). */
+function assertAliasAt(name: string, alias: string, current: number | null, expected: number | null): void {
+  if (current === expected) return;
+  throw new FerryError(
+    ErrorCode.REGISTRY_ALIAS_MOVED,
+    `${name}@${alias} points at ${current ?? 'nothing'} now, not ${expected ?? 'nothing'}: it moved since; nothing was changed`,
+    { details: { name, alias, current, expected } },
   );
 }

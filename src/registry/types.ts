@@ -57,3 +57,11 @@ export interface AliasMove {
   from: number | null;
   to: number;
 }
+
+/** A page of a model's versions (ModelRegistry.listVersions). */
+export interface VersionPage {
+  limit: number;
+  offset: number;
+  /** Version descending; otherwise ascending. */
+  newestFirst: boolean;
+}

@@ -303,6 +303,91 @@ export function modelRegistryConformance(name: string, makeHarness: () => Promis
       });
     });
 
+    describe('pages (the dashboard reads these)', () => {
+      it('listVersions cuts a page in either order and counts every version', async () => {
+        for (const i of [1, 2, 3, 4, 5]) await registry.register('m', bytesOf(`v${i}`), META);
+        await registry.register('other', bytesOf('o1'), META);
+        await registry.setAlias('m', 'production', 4);
+        const newest = await registry.listVersions('m', { limit: 2, offset: 0, newestFirst: true });
+        expect(newest.total).toBe(5);
+        expect(newest.versions.map((v) => [v.version, v.aliases])).toEqual([
+          [5, []],
+          [4, ['production']],
+        ]);
+        const tail = await registry.listVersions('m', { limit: 2, offset: 4, newestFirst: true });
+        expect(tail.versions.map((v) => v.version)).toEqual([1]);
+        const oldest = await registry.listVersions('m', { limit: 3, offset: 1, newestFirst: false });
+        expect(oldest.versions.map((v) => v.version)).toEqual([2, 3, 4]);
+        expect(oldest.versions[0]).toEqual((await registry.list('m'))[1]);
+        expect(
+          (await registry.listVersions('m', { limit: 5, offset: 9, newestFirst: false })).versions,
+        ).toEqual([]);
+        await expectFerryError(
+          registry.listVersions('ghost', { limit: 1, offset: 0, newestFirst: true }),
+          ErrorCode.REGISTRY_NOT_FOUND,
+          404,
+        );
+      });
+
+      it('refuses a move or rollback whose expected current version is stale (REGISTRY_ALIAS_MOVED)', async () => {
+        for (const i of [1, 2, 3]) await registry.register('m', bytesOf(`v${i}`), META);
+        expect(await registry.setAlias('m', 'production', 1, 'first', null)).toBeNull();
+        await expectFerryError(
+          registry.setAlias('m', 'production', 2, 'x', null),
+          ErrorCode.REGISTRY_ALIAS_MOVED,
+          409,
+        );
+        await expectFerryError(
+          registry.setAlias('m', 'production', 2, 'x', 3),
+          ErrorCode.REGISTRY_ALIAS_MOVED,
+          409,
+        );
+        expect(await registry.setAlias('m', 'production', 2, 'x', 1)).toBe(1);
+        await expectFerryError(
+          registry.rollback('m', 'production', 'r', { from: 1 }),
+          ErrorCode.REGISTRY_ALIAS_MOVED,
+          409,
+        );
+        await expectFerryError(
+          registry.rollback('m', 'production', 'r', { from: 2, to: 3 }),
+          ErrorCode.REGISTRY_ALIAS_MOVED,
+          409,
+        );
+        expect(await registry.aliases('m')).toEqual({ production: 2 });
+        expect((await registry.aliasEvents('m', { limit: 10, offset: 0 })).total).toBe(2);
+        expect(await registry.rollback('m', 'production', 'r', { from: 2, to: 1 })).toMatchObject({
+          from: 2,
+          to: 1,
+        });
+      });
+
+      it('aliasEvents pages every alias move newest first, or one alias’s, with the total', async () => {
+        for (const i of [1, 2, 3]) await registry.register('m', bytesOf(`v${i}`), META);
+        await registry.setAlias('m', 'production', 1, 'first');
+        await registry.setAlias('m', 'staging', 2, '<b>html</b>');
+        await registry.setAlias('m', 'production', 3, 'third');
+        await registry.deleteAlias('m', 'staging', 'gone');
+        const all = await registry.aliasEvents('m', { limit: 3, offset: 0 });
+        expect(all.total).toBe(4);
+        expect(all.events.map((e) => [e.alias, e.fromVersion, e.toVersion, e.reason])).toEqual([
+          ['staging', 2, null, 'gone'],
+          ['production', 1, 3, 'third'],
+          ['staging', null, 2, '<b>html</b>'],
+        ]);
+        expect(
+          (await registry.aliasEvents('m', { limit: 3, offset: 3 })).events.map((e) => e.reason),
+        ).toEqual(['first']);
+        const prod = await registry.aliasEvents('m', { limit: 10, offset: 0, alias: 'production' });
+        expect(prod.total).toBe(2);
+        expect(prod.events).toEqual(await registry.aliasHistory('m', 'production'));
+        await expectFerryError(
+          registry.aliasEvents('ghost', { limit: 1, offset: 0 }),
+          ErrorCode.REGISTRY_NOT_FOUND,
+          404,
+        );
+      });
+    });
+
     describe('alias moves verify the artifact first (issue 8, item 8)', () => {
       it('refuses to move an alias to a tampered, truncated or missing artifact, and changes nothing', async () => {
         for (const i of [1, 2, 3, 4]) await registry.register('m', bytesOf(`artifact ${i}`), META);

@@ -20,7 +20,10 @@ export type { ServingLimits } from '../serving-config.js';
  * or a read-only stand-in over one bundled version where no database is reachable (AWS Lambda,
  * src/lambda/bundled-registry.ts).
  */
-export type ServingRegistry = Pick<ModelRegistry, 'list' | 'listModels' | 'setAlias'>;
+export type ServingRegistry = Pick<
+  ModelRegistry,
+  'list' | 'listModels' | 'listVersions' | 'aliases' | 'aliasEvents' | 'setAlias' | 'rollback'
+>;
 
 /** Everything the routes need; built by the wiring (serve command or tests). */
 export interface ServerContext {
