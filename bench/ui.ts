@@ -8,9 +8,10 @@
  * 3. What an open dashboard costs serving: POST /predict with wrk (64 connections) with no browser,
  *    then with the live traffic page open (it polls /metrics every 2 s) and with the experiments
  *    page open, in the same run.
+ * 4. With UI_SCREENSHOTS=docs/img: the README's screenshots (1280×800), from this run's data.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser } from 'playwright-core';
@@ -98,13 +99,21 @@ try {
       metrics: [{ name: 'accepted', kind: 'binary' }],
     })
     .catch((e: unknown) => console.error(`(no A/B test for the bench: ${String(e)})`));
-  for (let i = 0; i < 50; i++) {
-    await fetch(`${server.url}/predict`, {
+  // 200 users routed by the A/B test, each converting or not (treatment more often).
+  const events: { unit: string; metric: string; value: number; event_id: string }[] = [];
+  for (let u = 0; u < 200; u++) {
+    const res = await fetch(`${server.url}/predict`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(PROJECTS.nlp),
+      headers: { 'content-type': 'application/json', 'x-ferry-unit': `user-${u}` },
+      body: JSON.stringify(u % 2 === 0 ? PROJECTS.nlp : PROJECTS.cv),
     });
+    const arm = res.headers.get('x-ferry-arm');
+    const converted = arm === 'treatment' ? u % 5 !== 0 : u % 3 === 0;
+    events.push({ unit: `user-${u}`, metric: 'accepted', value: converted ? 1 : 0, event_id: `e-${u}` });
   }
+  await server
+    .admin('POST', '/v1/experiments/bench-ab/events', { events })
+    .catch((e: unknown) => console.error(`(no events: ${String(e)})`));
 
   const pages: PageSpec[] = [
     { name: 'baseline: Swagger UI (/docs)', path: '/docs', ready: '.swagger-ui .info' },
@@ -149,6 +158,33 @@ try {
       );
     } finally {
       await ui?.close();
+    }
+  }
+  const shots = process.env.UI_SCREENSHOTS;
+  if (shots !== undefined) {
+    mkdirSync(shots, { recursive: true });
+    const ui = await openUi(browser, { token: ADMIN_TOKEN, viewport: { width: 1280, height: 800 } });
+    try {
+      // The traffic page keeps what it read in the tab: it is opened first and watched under load.
+      await ui.page.goto(`${server.url}/ui/#/traffic?window=2`);
+      await wrkPost(`${server.url}/predict`, [JSON.stringify(PROJECTS.nlp), JSON.stringify(PROJECTS.cv)], {
+        connections: 8,
+        seconds: 20,
+      });
+      await ui.page.screenshot({ path: join(shots, 'dashboard-traffic.png') });
+      for (const [name, path, ready] of [
+        ['models', '/ui/#/models/tagifai', 'main table'],
+        ['experiment-ab', '/ui/#/experiments/bench-ab', 'main table'],
+        ['experiments', '/ui/#/experiments', 'main table'],
+      ] as const) {
+        await ui.page.goto(`${server.url}${path}`);
+        await ui.page.locator(ready).first().waitFor();
+        await new Promise((r) => setTimeout(r, 500));
+        await ui.page.screenshot({ path: join(shots, `dashboard-${name}.png`) });
+      }
+      console.log(`\nscreenshots written to ${shots}`);
+    } finally {
+      await ui.close();
     }
   }
 } finally {
