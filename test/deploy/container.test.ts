@@ -139,6 +139,14 @@ describe.skipIf(!RUN)('container: the committed Dockerfile built and run with po
     expect(result.results).toHaveLength(1);
     expect(Object.keys(result.results[0]!.probabilities)).toContain(result.results[0]!.prediction);
 
+    // The dashboard was built into the image (dist/ui) and is served with its assets.
+    const page = await fetch(`${base}/ui`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const script = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    expect((await fetch(`${base}${script}`)).status).toBe(200);
+
     // The server process, seen from the host (rootful podman: no user namespace), is uid 1000.
     const pid = (await podman(['inspect', '--format', '{{.State.Pid}}', id])).stdout.trim();
     const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

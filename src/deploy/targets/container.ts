@@ -50,12 +50,14 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \\
  && node -e "new (require('better-sqlite3'))(':memory:').close()"
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY ui ./ui
 COPY data ./data
-# Compile, then drop the dev dependencies (TypeScript, linters, test tools), the sources of the
-# native addon and onnxruntime-node's binaries for other systems (about 220 MB of its 290 MB).
+# Compile (tsc) and build the dashboard (Vite, into dist/ui), then drop the dev dependencies
+# (TypeScript, Vite, linters, test tools), the sources, the native addon's sources and
+# onnxruntime-node's binaries for other systems (about 220 MB of its 290 MB).
 RUN npm run build \\
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \\
- && rm -rf src node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \\
+ && rm -rf src ui node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \\
       node_modules/better-sqlite3/build/Release/obj node_modules/better-sqlite3/build/Release/obj.target \\
  && node -e "const fs=require('fs'),d='node_modules/onnxruntime-node/bin/napi-v6';if(fs.existsSync(d))for(const os of fs.readdirSync(d))for(const a of fs.readdirSync(d+'/'+os))if(os!==process.platform||a!==process.arch)fs.rmSync(d+'/'+os+'/'+a,{recursive:true})"
 # Bake a model in, so that \`podman run -p ${p.port}:${p.port} ${p.image}\` answers /predict at once: the
@@ -124,6 +126,7 @@ function dockerignore(p: DeployParams): string {
 !tsconfig.json
 !tsconfig.build.json
 !src/
+!ui/
 !data/
 # Tests beside sources, if any, are not part of the image.
 src/**/*.test.ts
