@@ -305,7 +305,10 @@ export function ModelDetail({ name, query }: { name: string; query: URLSearchPar
       <UpdatedAt at={versions.updatedAt} />
 
       <h2 id="history-heading">
-        Alias history{aliases.data ? ` (${fmtNum(aliases.data.total)} moves)` : ''}
+        Alias history
+        {aliases.data
+          ? ` (${fmtNum(aliases.data.total)} ${aliases.data.total === 1 ? 'move' : 'moves'})`
+          : ''}
       </h2>
       {aliases.data && aliases.data.total === 0 && <p>No alias has moved yet.</p>}
       {aliases.data && aliases.data.events.length > 0 && (
