@@ -2,25 +2,22 @@ import type { FastifyInstance } from 'fastify';
 import { kindLabel } from '../../../model/kinds/index.js';
 import { MAX_VERSION } from '../../../registry/model-ref.js';
 import { adminAuth } from '../bearer-auth.js';
+import { integerQuery, readIntegerQuery } from '../query-integer.js';
 import type { ServerContext } from '../server-context.js';
 
 /** Versions and alias moves are listed a page at a time: `limit` 1..500 (default 50) and `offset`. */
 const DEFAULT_PAGE = 50;
-const MAX_PAGE = 500;
-// Query strings arrive as text (the server's ajv does not coerce): the patterns bound the values.
+const LIMIT = { min: 1, max: 500 };
+const OFFSET = { min: 0, max: 999_999_999 };
 const pageQuery = {
-  limit: {
-    type: 'string',
-    pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$',
-    description: `Items per page, 1..${MAX_PAGE} (default ${DEFAULT_PAGE})`,
-  },
-  offset: { type: 'string', pattern: '^(0|[1-9][0-9]{0,8})$', description: 'Items to skip (default 0)' },
-} as const;
+  limit: integerQuery(LIMIT, `Items per page, default ${DEFAULT_PAGE}`),
+  offset: integerQuery(OFFSET, 'Items to skip, default 0'),
+};
 type PageQuery = { limit?: string; offset?: string };
 function pageOf(q: PageQuery): { limit: number; offset: number } {
   return {
-    limit: q.limit === undefined ? DEFAULT_PAGE : Number(q.limit),
-    offset: q.offset === undefined ? 0 : Number(q.offset),
+    limit: readIntegerQuery(q.limit, 'limit', LIMIT) ?? DEFAULT_PAGE,
+    offset: readIntegerQuery(q.offset, 'offset', OFFSET) ?? 0,
   };
 }
 /** What a confirmation showed: the move is refused (409) if the alias no longer points there. */

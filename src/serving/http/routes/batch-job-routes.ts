@@ -9,6 +9,7 @@ import {
   MAX_BATCH_LIST_OFFSET,
 } from '../../../ports/batch-jobs.js';
 import { adminAuth } from '../bearer-auth.js';
+import { integerQuery, readIntegerQuery } from '../query-integer.js';
 import type { ServerContext } from '../server-context.js';
 
 /** The batch jobs of the server's database (the registry's: where `ferry batch predict` writes them). */
@@ -21,10 +22,8 @@ interface ListQuery {
   model?: string;
 }
 
-// Query strings are not coerced (ajv's coerceTypes is off): numbers are matched as text, the
-// patterns being the exact ranges (1..500, 0..1e9).
-const LIMIT_PATTERN = '^([1-9][0-9]?|[1-4][0-9]{2}|500)$';
-const OFFSET_PATTERN = '^(0|[1-9][0-9]{0,8}|1000000000)$';
+const LIMIT = { min: 1, max: MAX_BATCH_LIST_LIMIT };
+const OFFSET = { min: 0, max: MAX_BATCH_LIST_OFFSET };
 
 const workerSchema = {
   type: 'object',
@@ -98,16 +97,8 @@ export function registerBatchJobRoutes(
             type: 'object',
             additionalProperties: false,
             properties: {
-              limit: {
-                type: 'string',
-                pattern: LIMIT_PATTERN,
-                description: `jobs per page, 1 to ${MAX_BATCH_LIST_LIMIT} (default ${DEFAULT_BATCH_LIST_LIMIT})`,
-              },
-              offset: {
-                type: 'string',
-                pattern: OFFSET_PATTERN,
-                description: `jobs skipped, 0 to ${MAX_BATCH_LIST_OFFSET} (default 0)`,
-              },
+              limit: integerQuery(LIMIT, `jobs per page, default ${DEFAULT_BATCH_LIST_LIMIT}`),
+              offset: integerQuery(OFFSET, 'jobs skipped, default 0'),
               status: { type: 'string', enum: BATCH_JOB_STATUSES },
               model: {
                 type: 'string',
@@ -143,9 +134,11 @@ export function registerBatchJobRoutes(
       async (req) => {
         const q = req.query;
         if (q.model !== undefined) assertEntityId(q.model, 'model');
+        const limit = readIntegerQuery(q.limit, 'limit', LIMIT);
+        const offset = readIntegerQuery(q.offset, 'offset', OFFSET);
         return deps.list({
-          ...(q.limit !== undefined ? { limit: Number(q.limit) } : {}),
-          ...(q.offset !== undefined ? { offset: Number(q.offset) } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+          ...(offset !== undefined ? { offset } : {}),
           ...(q.status !== undefined ? { status: q.status as JobStatus } : {}),
           ...(q.model !== undefined ? { model: q.model } : {}),
         });

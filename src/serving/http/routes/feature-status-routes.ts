@@ -4,6 +4,7 @@ import { type FeatureStatusSources, featureViewsStatus } from '../../../features
 import { type StreamStatusSources, streamsStatus } from '../../../features/stream-status.js';
 import type { FeatureAccess } from '../../feature-access.js';
 import { requireBearer } from '../bearer-auth.js';
+import { integerQuery, readIntegerQuery } from '../query-integer.js';
 import type { ServerContext } from '../server-context.js';
 
 const STATUS_DISABLED =
@@ -17,6 +18,8 @@ export interface FeatureStatusDeps {
   readonly now?: () => number;
 }
 
+const DEAD_LETTERS = { min: 0, max: 50 };
+const PAYLOAD_CHARS = { min: 1, max: 4000 };
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const nullable = (type: string, description?: string) => ({
   type,
@@ -219,16 +222,14 @@ export function registerFeatureStatusRoutes(
           type: 'object',
           additionalProperties: false,
           properties: {
-            dead_letters: {
-              type: 'string',
-              pattern: '^([0-9]|[1-4][0-9]|50)$',
-              description: 'Dead letters shown per stream, newest first: 0 to 50 (default 5)',
-            },
-            payload_chars: {
-              type: 'string',
-              pattern: '^([1-9][0-9]{0,2}|[1-3][0-9]{3}|4000)$',
-              description: "Characters of each dead letter's payload kept: 1 to 4000 (default 500)",
-            },
+            dead_letters: integerQuery(
+              DEAD_LETTERS,
+              'Dead letters shown per stream, newest first, default 5',
+            ),
+            payload_chars: integerQuery(
+              PAYLOAD_CHARS,
+              "Characters of each dead letter's payload kept, default 500",
+            ),
           },
         },
         response: {
@@ -244,13 +245,15 @@ export function registerFeatureStatusRoutes(
       config: { docs: { errors: [404] } },
     },
     async (req) => {
+      const deadLetterLimit = readIntegerQuery(req.query.dead_letters, 'dead_letters', DEAD_LETTERS) ?? 5;
+      const payloadChars = readIntegerQuery(req.query.payload_chars, 'payload_chars', PAYLOAD_CHARS) ?? 500;
       const { repo } = await deps.access.applied();
       const at = now();
       let views: Awaited<ReturnType<typeof streamsStatus>>;
       try {
         views = await streamsStatus(repo, streams, {
-          deadLetterLimit: Number(req.query.dead_letters ?? 5),
-          payloadChars: Number(req.query.payload_chars ?? 500),
+          deadLetterLimit,
+          payloadChars,
           nowMs: at,
         });
       } catch (e) {

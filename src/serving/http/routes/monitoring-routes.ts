@@ -5,6 +5,7 @@ import type { DriftReport } from '../../../monitoring/report/drift-report.js';
 import { type ReportWindow, resolveWindow } from '../../../monitoring/report/window.js';
 import { assertModelName } from '../../../registry/model-ref.js';
 import { requireBearer } from '../bearer-auth.js';
+import { integerQuery, readIntegerQuery } from '../query-integer.js';
 import type { ServerContext } from '../server-context.js';
 
 const MONITOR_DISABLED =
@@ -27,7 +28,7 @@ export interface MonitoringRoutesDeps {
 }
 
 /** Alerts a request may ask for at most (the default is 50, as `ferry monitor alerts`). */
-const MAX_ALERTS = 500;
+const ALERTS_LIMIT = { min: 1, max: 500 };
 
 interface MonitoringQuery {
   window?: string;
@@ -159,12 +160,7 @@ export function registerMonitoringRoutes(
           type: 'object',
           additionalProperties: false,
           properties: {
-            // A string, as every query value here: 1 to MAX_ALERTS in decimal.
-            limit: {
-              type: 'string',
-              pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$',
-              description: `at most this many alerts, 1 to ${MAX_ALERTS} (default 50)`,
-            },
+            limit: integerQuery(ALERTS_LIMIT, 'at most this many alerts, default 50'),
           },
         },
         response: {
@@ -183,7 +179,9 @@ export function registerMonitoringRoutes(
       assertModelName(req.params.model);
       return {
         model: req.params.model,
-        alerts: await alerts(req.params.model, { limit: Number(req.query.limit ?? 50) }),
+        alerts: await alerts(req.params.model, {
+          limit: readIntegerQuery(req.query.limit, 'limit', ALERTS_LIMIT) ?? 50,
+        }),
       };
     },
   );

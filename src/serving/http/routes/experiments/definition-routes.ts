@@ -1,5 +1,6 @@
 import { ErrorCode, FerryError } from '../../../../core/errors.js';
 import { EXPERIMENT_STATUSES, type ExperimentStatus } from '../../../../ports/experiment-api.js';
+import { integerQuery, readIntegerQuery } from '../../query-integer.js';
 import {
   byAdmin,
   checkedId,
@@ -11,13 +12,13 @@ import {
   tags,
 } from './shared.js';
 
-/** The most experiments one page of GET /v1/experiments holds. */
-const MAX_LIST_LIMIT = 1000;
+/** One page of GET /v1/experiments: at most 1000 experiments. */
+const LIST_LIMIT = { min: 1, max: 1000 };
+const LIST_OFFSET = { min: 0, max: 999_999_999 };
 
 interface ListQuery {
   status?: string;
   model?: string;
-  /** Digits (the query string is not coerced): checked for 1..MAX_LIST_LIMIT. */
   limit?: string;
   offset?: string;
   order?: 'oldest' | 'newest';
@@ -58,16 +59,8 @@ export const registerDefinitionRoutes: RouteGroup = (admin, { service, flush }) 
           properties: {
             status: { type: 'string', maxLength: 200 },
             model: { type: 'string', maxLength: 63 },
-            limit: {
-              type: 'string',
-              pattern: '^[0-9]{1,4}$',
-              description: `at most this many experiments (1 to ${MAX_LIST_LIMIT}); default all`,
-            },
-            offset: {
-              type: 'string',
-              pattern: '^[0-9]{1,9}$',
-              description: 'skip this many of the matching experiments first (default 0)',
-            },
+            limit: integerQuery(LIST_LIMIT, 'at most this many experiments; default all'),
+            offset: integerQuery(LIST_OFFSET, 'skip this many of the matching experiments first; default 0'),
             order: { type: 'string', enum: ['oldest', 'newest'], description: 'by creation; default oldest' },
           },
         },
@@ -84,17 +77,8 @@ export const registerDefinitionRoutes: RouteGroup = (admin, { service, flush }) 
           );
         }
       }
-      const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
-      if (limit !== undefined && !(limit >= 1 && limit <= MAX_LIST_LIMIT)) {
-        throw new FerryError(
-          ErrorCode.HTTP_INVALID_REQUEST,
-          `limit must be an integer from 1 to ${MAX_LIST_LIMIT}`,
-          {
-            details: { limit: req.query.limit },
-          },
-        );
-      }
-      const offset = req.query.offset === undefined ? 0 : Number(req.query.offset);
+      const limit = readIntegerQuery(req.query.limit, 'limit', LIST_LIMIT);
+      const offset = readIntegerQuery(req.query.offset, 'offset', LIST_OFFSET) ?? 0;
       const list = await service.list({
         ...(req.query.model !== undefined ? { model: req.query.model } : {}),
         ...(statuses !== undefined ? { statuses: statuses as ExperimentStatus[] } : {}),
