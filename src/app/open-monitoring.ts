@@ -3,6 +3,7 @@ import { rowMappingFor } from '../batch/job/inputs/row-mapping.js';
 import { type InputSpec, isReject, isTensorRow } from '../batch/job/types.js';
 import type { FerryConfig } from '../core/config.js';
 import { ErrorCode, FerryError } from '../core/errors.js';
+import { onFirstUse } from '../core/on-first-use.js';
 import { readSetting } from '../core/settings/read-settings.js';
 import { isTextModel, type Model, type TextInput } from '../model/model.js';
 import type { NamedTensors } from '../model/tensor.js';
@@ -284,22 +285,15 @@ export async function servingMonitoring(deps: {
         });
   // The alerts any monitor stored in this database (`serve --monitor`, `ferry monitor run`); the
   // tables are made on the first read, as `ferry monitor alerts` does.
-  let alertStore: Promise<AlertStore> | undefined;
-  const openAlerts = () => {
-    alertStore ??= (async () => {
-      const store = new AlertStore(deps.ferry.sql);
-      await store.init();
-      return store;
-    })();
-    alertStore.catch(() => {
-      alertStore = undefined;
-    });
-    return alertStore;
-  };
+  const alertStore = onFirstUse(async () => {
+    const store = new AlertStore(deps.ferry.sql);
+    await store.init();
+    return store;
+  });
   return {
     token: deps.sc.monitorToken,
     defaultWindowMs,
-    alerts: async (model, opts) => (await openAlerts()).list(model, opts),
+    alerts: async (model, opts) => (await alertStore.get()).list(model, opts),
     report: async (ref, window) => {
       if (monitoring === undefined) {
         throw new FerryError(

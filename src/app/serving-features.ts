@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { openEventStream } from '../adapters/factory.js';
 import type { FerryConfig } from '../core/config.js';
+import { onFirstUse } from '../core/on-first-use.js';
 import { FeatureRepoStore } from '../features/feature-repo-store.js';
 import { joinKeysOf } from '../features/row-transform.js';
 import type { PipelineProgress } from '../features/stream-status.js';
@@ -53,31 +54,24 @@ export function servingStreams(args: {
 }): NonNullable<ServerContext['streams']> {
   const { config, sc, closers } = args;
   const url = sc.streamUrl ?? defaultStreamUrl(config);
-  let opened: Promise<EventStream> | undefined;
+  const transport = onFirstUse(async (): Promise<EventStream> => {
+    const t = openEventStream(url);
+    try {
+      await t.init();
+    } catch (e) {
+      await t.close().catch(() => {});
+      throw e;
+    }
+    return t;
+  });
   closers.add('stream transport', async () => {
-    const t = opened;
-    opened = undefined;
+    const t = transport.take();
     if (t !== undefined) await (await t.catch(() => undefined))?.close();
   });
   return {
     token: sc.streamsToken,
     maxEventBytes: sc.maxEventBytes,
-    transport: () => {
-      opened ??= (async () => {
-        const t = openEventStream(url);
-        try {
-          await t.init();
-        } catch (e) {
-          await t.close().catch(() => {});
-          throw e;
-        }
-        return t;
-      })().catch((e: unknown) => {
-        opened = undefined;
-        throw e;
-      });
-      return opened;
-    },
+    transport: () => transport.get(),
   };
 }
 
@@ -96,18 +90,12 @@ export function servingFeatureStatus(args: {
   streams: NonNullable<ServerContext['streams']>;
 }): NonNullable<NonNullable<ServerContext['features']>['status']> {
   const { ferry, streams } = args;
-  let store: Promise<PipelineStateStore> | undefined;
-  const pipelines = () => {
-    store ??= (async () => {
-      const s = new PipelineStateStore(ferry.sql);
-      await s.init();
-      return s;
-    })().catch((e: unknown) => {
-      store = undefined;
-      throw e;
-    });
-    return store;
-  };
+  const store = onFirstUse(async () => {
+    const s = new PipelineStateStore(ferry.sql);
+    await s.init();
+    return s;
+  });
+  const pipelines = () => store.get();
   const progress = async (pipeline: string): Promise<PipelineProgress> => {
     const s = await pipelines();
     const parts = await s.allPartitions(pipeline);

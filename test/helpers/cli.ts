@@ -8,7 +8,8 @@ const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
 const ENTRY = resolve(ROOT, 'src/cli/index.ts');
 const BUILT_ENTRY = resolve(ROOT, 'dist/cli/index.js');
 
-function newestMtimeMs(dir: string): number {
+/** The newest modification time of any file under `dir` (is a build older than its sources?). */
+export function newestMtimeMs(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);

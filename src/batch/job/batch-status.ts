@@ -1,4 +1,5 @@
 import { ErrorCode, FerryError } from '../../core/errors.js';
+import { onFirstUse } from '../../core/on-first-use.js';
 import {
   BATCH_JOB_STATUSES,
   type BatchJobList,
@@ -99,14 +100,8 @@ export async function listBatchJobs(
  * again after a failed attempt.
  */
 export function batchJobReader(sql: SqlClient): BatchJobReader {
-  let ready: Promise<void> | undefined;
-  const tables = async () => {
-    ready ??= ensureJobTables(sql).catch((e: unknown) => {
-      ready = undefined;
-      throw e;
-    });
-    await ready;
-  };
+  const ready = onFirstUse(() => ensureJobTables(sql));
+  const tables = () => ready.get();
   return {
     list: async (opts) => {
       await tables();
