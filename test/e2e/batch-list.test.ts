@@ -53,6 +53,9 @@ describe('ferry batch list', () => {
       ['--limit', 'ten'],
       ['--offset', '-1'],
       ['--offset', '1000000001'],
+      ['--limit', '1e308'],
+      ['--limit', '1.5'],
+      ['--model', 'a\u0001b'],
       ['--status', 'paused'],
       ['--model', ''],
     ];

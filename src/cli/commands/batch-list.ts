@@ -72,9 +72,10 @@ function listOptions(flags: BatchListFlags) {
     throw usageError(`--status must be one of ${BATCH_JOB_STATUSES.join(', ')}`);
   if (
     flags.model !== undefined &&
-    (flags.model === '' || flags.model.length > 256 || flags.model.includes('\0'))
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
+    (flags.model === '' || flags.model.length > 256 || /[\u0000-\u001f\u007f]/.test(flags.model))
   )
-    throw usageError('--model must be a model name of 1 to 256 characters');
+    throw usageError('--model must be a model name of 1 to 256 characters, no control characters');
   return {
     limit: flags.limit,
     offset: flags.offset,
