@@ -11,10 +11,9 @@ export default defineConfig({
     retry: process.env.CI ? 1 : 0,
     pool: 'forks',
     fileParallelism: true,
-    // Three test files at a time on the 2-core machine: most of the slow files wait on child
-    // processes (CLI runs, servers, Chromium, podman), so a third keeps the cores busy; measured on
-    // 2026-12-07: `.ci/run` took 19 min with 2 (vitest 999 s).
-    maxWorkers: 3,
+    // Two test files at a time on the 2-core machine. Three cut vitest from 999 s to 855 s on
+    // 2026-12-07, but the contention made a timing-bound canary test roll back (p99 296 ms).
+    maxWorkers: 2,
     // Source code that starts a worker thread on a .ts file (the batch job's predictor) needs a
     // TypeScript loader in that thread: workers run the process's --import preloads, and this one
     // registers tsx there (tests only; the built code's worker is plain JavaScript).

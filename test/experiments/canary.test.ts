@@ -32,6 +32,11 @@ afterAll(async () => {
 
 const INPUTS = Object.values(PROJECTS);
 
+// Experiment names are never reused, and the tests share one registry: a retried test (CI retries
+// once) must not find its first attempt's experiment under the same name.
+let attempts = 0;
+const fresh = (base: string) => `${base}-${++attempts}`;
+
 /** A server on the shared registry (production = 1) evaluating canaries every 100 ms; no cache. */
 async function server(fault?: Fault): Promise<TestServer> {
   if ((await reg.production()) !== 1) await reg.setAlias(1);
@@ -112,7 +117,7 @@ describe('a canary release on a live server', () => {
   it('a healthy version walks the steps and is promoted: the production alias moves to it', async () => {
     const s = await server();
     try {
-      const name = 'canary-healthy';
+      const name = fresh('canary-healthy');
       const created = await create(s, canaryRaw(name));
       expect(created.weights).toEqual([0.8, 0.2]);
       const answers = await drive(s, name, concluded(s, name));
@@ -155,7 +160,7 @@ describe('a canary release on a live server', () => {
   it('an erroring version is rolled back at once (no waiting for the step time); the reason names the error rate', async () => {
     const s = await server({ kind: 'error' });
     try {
-      const name = 'canary-errors';
+      const name = fresh('canary-errors');
       await create(s, canaryRaw(name, { minStepDurationMs: 60_000 }));
       const started = Date.now();
       const answers = await drive(s, name, concluded(s, name));
@@ -200,7 +205,7 @@ describe('a canary release on a live server', () => {
   it('a slow version is rolled back on its p99 latency', async () => {
     const s = await server({ kind: 'slow', ms: 100 });
     try {
-      const name = 'canary-slow';
+      const name = fresh('canary-slow');
       await create(
         s,
         canaryRaw(name, {
@@ -229,7 +234,7 @@ describe('a canary release on a live server', () => {
   it("outcome events of the experiment's metric are judged: a canary whose users convert less is rolled back", async () => {
     const s = await server();
     try {
-      const name = 'canary-outcomes';
+      const name = fresh('canary-outcomes');
       await create(s, {
         ...canaryRaw(name, {
           minStepDurationMs: 60_000,
@@ -292,7 +297,7 @@ describe('a canary release on a live server', () => {
   it('no traffic, no decision: still at the first step after many evaluations', async () => {
     const s = await server();
     try {
-      const name = 'canary-idle';
+      const name = fresh('canary-idle');
       const created = await create(s, canaryRaw(name, { minStepDurationMs: 0 }));
       await new Promise((resolve) => setTimeout(resolve, 1000));
       let e = await stored(s, name);
@@ -330,7 +335,7 @@ describe('manual canary actions', () => {
     const s = await server();
     try {
       // Large minimums: no automatic decision during this test.
-      const name = 'canary-manual';
+      const name = fresh('canary-manual');
       await create(s, canaryRaw(name, { minRequestsPerStep: 100_000 }));
       let res = await post(s, `/v1/experiments/${name}/pause`);
       expect((res.json() as { experiment: Experiment }).experiment.status).toBe('paused');
