@@ -32,6 +32,8 @@ export interface WrkOptions {
   threads?: number;
   /** Send `x-ferry-unit: user-<n>` from a pool of this many ids. */
   units?: number;
+  /** The unmeasured run before the measured one (JIT warm-up, connections opened); default 3 s. */
+  warmupSeconds?: number;
 }
 
 function runWrk(
@@ -90,7 +92,7 @@ function runWrk(
 }
 
 /**
- * A 3-second unmeasured run (JIT warm-up), then the measured one. Several bodies (each a JSON text
+ * An unmeasured run (JIT warm-up, 3 s unless `warmupSeconds` says otherwise), then the measured one. Several bodies (each a JSON text
  * on one line, as JSON.stringify gives) are sent in turn, request after request.
  */
 export async function wrkPost(
@@ -103,7 +105,7 @@ export async function wrkPost(
   if (lines && body.some((b) => b.includes('\n')))
     throw new Error('wrkPost: a body of several holds a newline');
   writeFileSync(bodyFile, lines ? `${body.join('\n')}\n` : body);
-  await runWrk(url, bodyFile, o, 3, lines);
+  if ((o.warmupSeconds ?? 3) > 0) await runWrk(url, bodyFile, o, o.warmupSeconds ?? 3, lines);
   return runWrk(url, bodyFile, o, o.seconds, lines);
 }
 

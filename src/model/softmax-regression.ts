@@ -94,6 +94,7 @@ export function softmaxObjective(
   if (soft && soft.targets.length !== X.rows * K) throw new RangeError('soft targets must be rows × classes');
   const zT = new Float64Array(K);
 
+  if (!soft && K === 4) return fourClassObjective(X, y, options.C, cw, mask);
   return (theta: Float64Array, grad: Float64Array): number => {
     grad.fill(0);
     let loss = 0;
@@ -130,6 +131,88 @@ export function softmaxObjective(
     for (let i = 0; i < biasAt; i++) {
       loss += 0.5 * theta[i]! * theta[i]!;
       grad[i]! += theta[i]!;
+    }
+    if (mask) for (let i = 0; i < biasAt; i++) if (mask[i] === 0) grad[i] = 0;
+    return loss;
+  };
+}
+
+/**
+ * The hard-label objective for four classes (the built-in tag classifier has four), with the class
+ * loops unrolled into locals. It performs the general loop's operations in the same order, so it
+ * returns the same bits (test/unit/model/softmax-four-classes.test.ts compares them); the general
+ * loop's short inner loops over the classes cost most of its time.
+ */
+function fourClassObjective(
+  X: CsrMatrix,
+  y: Int32Array,
+  C: number,
+  cw: Float64Array,
+  mask: Uint8Array | undefined,
+): (theta: Float64Array, grad: Float64Array) => number {
+  const { rowStart, indices, values } = X;
+  const biasAt = X.cols * 4;
+  return (theta: Float64Array, grad: Float64Array): number => {
+    grad.fill(0);
+    let loss = 0;
+    let gb0 = 0;
+    let gb1 = 0;
+    let gb2 = 0;
+    let gb3 = 0;
+    for (let r = 0; r < X.rows; r++) {
+      const a = rowStart[r]!;
+      const b = rowStart[r + 1]!;
+      let z0 = theta[biasAt]!;
+      let z1 = theta[biasAt + 1]!;
+      let z2 = theta[biasAt + 2]!;
+      let z3 = theta[biasAt + 3]!;
+      for (let p = a; p < b; p++) {
+        const base = indices[p]! * 4;
+        const v = values[p]!;
+        z0 += v * theta[base]!;
+        z1 += v * theta[base + 1]!;
+        z2 += v * theta[base + 2]!;
+        z3 += v * theta[base + 3]!;
+      }
+      let max = z0;
+      max = Math.max(max, z1);
+      max = Math.max(max, z2);
+      max = Math.max(max, z3);
+      const e0 = Math.exp(z0 - max);
+      const e1 = Math.exp(z1 - max);
+      const e2 = Math.exp(z2 - max);
+      const e3 = Math.exp(z3 - max);
+      const sum = e0 + e1 + e2 + e3;
+      const label = y[r]!;
+      const w = C * cw[label]!;
+      loss -= w * Math.log((label === 0 ? e0 : label === 1 ? e1 : label === 2 ? e2 : e3) / sum);
+      const d0 = w * (e0 / sum - (label === 0 ? 1 : 0));
+      const d1 = w * (e1 / sum - (label === 1 ? 1 : 0));
+      const d2 = w * (e2 / sum - (label === 2 ? 1 : 0));
+      const d3 = w * (e3 / sum - (label === 3 ? 1 : 0));
+      for (let p = a; p < b; p++) {
+        const base = indices[p]! * 4;
+        const v = values[p]!;
+        grad[base]! += v * d0;
+        grad[base + 1]! += v * d1;
+        grad[base + 2]! += v * d2;
+        grad[base + 3]! += v * d3;
+      }
+      // The general loop adds each row's bias gradient into grad directly; summing in locals first
+      // adds the same terms in the same order.
+      gb0 += d0;
+      gb1 += d1;
+      gb2 += d2;
+      gb3 += d3;
+    }
+    grad[biasAt] = gb0;
+    grad[biasAt + 1] = gb1;
+    grad[biasAt + 2] = gb2;
+    grad[biasAt + 3] = gb3;
+    for (let i = 0; i < biasAt; i++) {
+      const t = theta[i]!;
+      loss += 0.5 * t * t;
+      grad[i]! += t;
     }
     if (mask) for (let i = 0; i < biasAt; i++) if (mask[i] === 0) grad[i] = 0;
     return loss;

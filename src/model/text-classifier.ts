@@ -158,17 +158,30 @@ export class TextClassifier implements TextModel {
       ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
       ...(options.onIteration ? { onIteration: options.onIteration } : {}),
     });
+    return {
+      model: TextClassifier.fromTheta(f, params, fit.theta),
+      theta: fit.theta,
+      iterations: fit.iterations,
+    };
+  }
+
+  /**
+   * The model of a fit's raw parameters on these features: what `fitFeatures` returns, for a fit that
+   * ran elsewhere (a worker thread fits on the same features, made by the same deterministic
+   * `featurize`, and sends back only `theta`).
+   */
+  static fromTheta(f: Featurized, params: TextClassifierParams, theta: Float64Array): TextClassifier {
     const biasAt = f.X.cols * f.classes.length;
-    const model = new TextClassifier(
+    if (theta.length !== biasAt + f.classes.length)
+      throw new RangeError(
+        `theta has ${theta.length} values, the features need ${biasAt + f.classes.length}`,
+      );
+    return new TextClassifier(
       params,
       f.classes,
       f.tfidf,
-      new DenseHead(
-        Float32Array.from(fit.theta.subarray(0, biasAt)),
-        Float32Array.from(fit.theta.subarray(biasAt)),
-      ),
+      new DenseHead(Float32Array.from(theta.subarray(0, biasAt)), Float32Array.from(theta.subarray(biasAt))),
     );
-    return { model, theta: fit.theta, iterations: fit.iterations };
   }
 
   /** The item's tf-idf features (indices into the vocabulary, values): what the head sees. */

@@ -8,8 +8,9 @@ interface FoldFeatureSet {
 }
 
 /**
- * One cross-validation fold, self-contained so that it can be posted to a worker thread: the rows
- * to fit on, the rows to score, and the grid. Candidates are enumerated feature set, then class
+ * Work on one cross-validation fold, self-contained so that it can be posted to a worker thread: the
+ * rows to fit on, the rows to score, and the candidates (`tune` sends one feature set and one class
+ * weight a job, so that jobs spread evenly over the threads). Candidates are enumerated feature set, then class
  * weight, then C ascending: the order of `tune`'s candidate list and of the result's `probs`.
  */
 export interface FoldJob {
@@ -22,11 +23,15 @@ export interface FoldJob {
   classWeights: TextClassifierParams['classWeight'][];
   /** Sorted ascending: each fit warm-starts from the previous C's solution. */
   C: number[];
+  /** Also return each fit's raw parameters (a final fit run on a worker thread needs them). */
+  keepTheta?: boolean;
 }
 
 /** Per candidate, the test rows' probabilities, row-major [test row][class]. */
 export interface FoldResult {
   probs: Float64Array[];
+  /** Per candidate, the fit's raw parameters, when the job asked for them. */
+  thetas?: Float64Array[];
 }
 
 /**
@@ -37,6 +42,7 @@ export interface FoldResult {
 export function runFold(job: FoldJob, onCandidate: (note: string) => void = () => {}): FoldResult {
   const K = job.classes.length;
   const probs: Float64Array[] = [];
+  const thetas: Float64Array[] = [];
   for (const fs of job.featureSets) {
     const params = { ...job.base, wordNgrams: fs.wordNgrams, charNgrams: fs.charNgrams };
     const feats = featurize(job.train, job.trainLabels, params, job.classes);
@@ -49,6 +55,7 @@ export function runFold(job: FoldJob, onCandidate: (note: string) => void = () =
           init ? { init } : {},
         );
         init = fit.theta;
+        if (job.keepTheta) thetas.push(fit.theta);
         const out = new Float64Array(job.test.length * K);
         job.test.forEach((row, i) => {
           out.set(fit.model.probabilities(row), i * K);
@@ -58,5 +65,5 @@ export function runFold(job: FoldJob, onCandidate: (note: string) => void = () =
       }
     }
   }
-  return { probs };
+  return job.keepTheta ? { probs, thetas } : { probs };
 }

@@ -19,7 +19,9 @@ export function foldThreads(folds: number): number {
   return Math.max(1, Math.min(folds, availableParallelism()));
 }
 
-type Reply = { ready: true } | { id: number; probs?: Float64Array[]; error?: string };
+type Reply =
+  | { ready: true }
+  | { id: number; probs?: Float64Array[]; thetas?: Float64Array[]; error?: string };
 
 /**
  * Waits for the worker's next message (or its failure). Only this call's own listeners are removed:
@@ -113,5 +115,5 @@ async function askWorker(worker: Worker, id: number, job: FoldJob): Promise<Fold
       ErrorCode.INTERNAL,
       `cross-validation fold ${id + 1} failed: ${('error' in msg && msg.error) || 'no result'}`,
     );
-  return { probs: msg.probs };
+  return msg.thetas ? { probs: msg.probs, thetas: msg.thetas } : { probs: msg.probs };
 }

@@ -6,6 +6,7 @@ import {
   TextClassifier,
   type TextClassifierParams,
 } from '../model/text-classifier.js';
+import { foldThreads, runFoldsInWorkers } from './cv-pool.js';
 import { type Dataset, type DatasetFingerprint, fingerprint, type LabeledProject } from './dataset.js';
 import { type EvaluationReport, evaluateModel } from './evaluate.js';
 import { stratifiedSplit } from './split.js';
@@ -69,7 +70,36 @@ export function trainTextClassifier(data: Dataset, opts: TrainOptions): TrainOut
   const prepared = splitData(data, opts);
   const started = performance.now();
   const tuning = opts.tune === false ? null : tune(...prepared.tuneArgs);
-  return fitAndEvaluate(data, opts, prepared, tuning, (performance.now() - started) / 1000);
+  const tuneSeconds = (performance.now() - started) / 1000;
+  const params = tuning?.params ?? prepared.base;
+  const fitStarted = performance.now();
+  const progress = opts.progress ?? silentProgress;
+  const models = finalParts(data, opts, prepared).map((part) => {
+    progress.start(part.label, 1);
+    const { model } = TextClassifier.fitFeatures(featuresOf(part.rows, params), params);
+    progress.tick(1);
+    progress.stop();
+    return model;
+  });
+  return evaluate(data, opts, prepared, tuning, models, {
+    tuneSeconds,
+    fitSeconds: (performance.now() - fitStarted) / 1000,
+  });
+}
+
+/** The final fits: on the train part (to measure on the validation part), then on every row. */
+function finalParts(data: Dataset, opts: TrainOptions, { trainRows }: ReturnType<typeof splitData>) {
+  const parts = [{ label: 'training', rows: trainRows }];
+  if (opts.refitOnAll !== false) parts.push({ label: 'refit on all rows', rows: data.rows });
+  return parts;
+}
+
+function featuresOf(rows: readonly LabeledProject[], params: TextClassifierParams) {
+  return featurize(
+    rows,
+    rows.map((r) => r.tag),
+    params,
+  );
 }
 
 /**
@@ -90,36 +120,53 @@ export async function trainTextClassifierInWorkers(
           ...tuneOpts,
           ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         });
-  return fitAndEvaluate(data, opts, prepared, tuning, (performance.now() - started) / 1000);
+  const tuneSeconds = (performance.now() - started) / 1000;
+  // The final fits (train part, all rows) are independent: one thread each, then the models are
+  // rebuilt here from the same deterministic features and the parameters the threads send back.
+  const params = tuning?.params ?? base;
+  const fitStarted = performance.now();
+  const progress = opts.progress ?? silentProgress;
+  const parts = finalParts(data, opts, prepared);
+  progress.start(parts.map((p) => p.label).join(', '), parts.length);
+  let fitted = 0;
+  const results = await runFoldsInWorkers(
+    parts.map(({ rows }) => ({
+      train: rows,
+      trainLabels: rows.map((r) => r.tag),
+      test: [],
+      classes: [...new Set(rows.map((r) => r.tag))].sort(),
+      base: params,
+      featureSets: [{ wordNgrams: params.wordNgrams, charNgrams: params.charNgrams }],
+      classWeights: [params.classWeight],
+      C: [params.C],
+      keepTheta: true,
+    })),
+    opts.threads ?? foldThreads(parts.length),
+    () => progress.tick(++fitted),
+  );
+  progress.stop();
+  const models = parts.map(({ rows }, i) =>
+    TextClassifier.fromTheta(featuresOf(rows, params), params, results[i]!.thetas![0]!),
+  );
+  return evaluate(data, opts, prepared, tuning, models, {
+    tuneSeconds,
+    fitSeconds: (performance.now() - fitStarted) / 1000,
+  });
 }
 
-function fitAndEvaluate(
+/** Scores the train-part model on the validation part and assembles the outcome. */
+function evaluate(
   data: Dataset,
   opts: TrainOptions,
   { validationFraction, trainRows, valRows, base }: ReturnType<typeof splitData>,
   tuning: TuneResult | null,
-  tuneSeconds: number,
+  [trainOnly, refit]: TextClassifier[],
+  { tuneSeconds, fitSeconds }: { tuneSeconds: number; fitSeconds: number },
 ): TrainOutcome {
-  const progress = opts.progress ?? silentProgress;
   const params = tuning?.params ?? base;
-
-  const fitStarted = performance.now();
-  const fitOn = (rows: typeof trainRows, label: string) => {
-    const feats = featurize(
-      rows,
-      rows.map((r) => r.tag),
-      params,
-    );
-    progress.start(label, 1);
-    const { model } = TextClassifier.fitFeatures(feats, params);
-    progress.tick(1);
-    progress.stop();
-    return model;
-  };
-  const trainOnly = fitOn(trainRows, 'training');
+  if (!trainOnly) throw new RangeError('no model was fitted');
   const validation = evaluateModel(trainOnly, valRows, opts.now?.() ?? new Date());
-  const model = opts.refitOnAll === false ? trainOnly : fitOn(data.rows, 'refit on all rows');
-  const fitSeconds = (performance.now() - fitStarted) / 1000;
+  const model = refit ?? trainOnly;
 
   const metrics: Record<string, number> = {
     val_f1: validation.overall.f1,

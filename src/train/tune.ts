@@ -73,8 +73,14 @@ interface Candidate {
 interface TunePlan {
   classes: string[];
   candidates: Candidate[];
-  /** Row indices of each fold's test part, and the self-contained job that fits the fold. */
-  folds: { test: number[]; job: FoldJob }[];
+  /** Row indices of each fold's test part. */
+  folds: { test: number[] }[];
+  /**
+   * The self-contained jobs: one per fold, feature set and class weight (a warm-started chain over
+   * C), so that the work spreads evenly over the threads; `candidates` maps each of a job's results
+   * to its index in `candidates`.
+   */
+  jobs: { fold: number; job: FoldJob; candidates: number[] }[];
 }
 
 type TuneOptions = { folds: number; seed: number; progress?: Progress };
@@ -92,20 +98,44 @@ function planTune(
   const candidates: Candidate[] = [];
   for (const fs of grid.featureSets)
     for (const cw of grid.classWeight) for (const C of Cs) candidates.push({ fs, cw, C });
-  const folds = stratifiedKFold(labels, opts.folds, opts.seed).map((fold) => ({
-    test: fold.test,
-    job: {
-      train: fold.train.map((i) => rows[i]!),
-      trainLabels: fold.train.map((i) => labels[i]!),
-      test: fold.test.map((i) => rows[i]!),
-      classes,
-      base,
-      featureSets: grid.featureSets.map((fs) => ({ wordNgrams: fs.wordNgrams, charNgrams: fs.charNgrams })),
-      classWeights: [...grid.classWeight],
-      C: Cs,
-    },
-  }));
-  return { classes, candidates, folds };
+  const splits = stratifiedKFold(labels, opts.folds, opts.seed);
+  const jobs: TunePlan['jobs'] = [];
+  splits.forEach((fold, f) => {
+    const train = fold.train.map((i) => rows[i]!);
+    const trainLabels = fold.train.map((i) => labels[i]!);
+    const test = fold.test.map((i) => rows[i]!);
+    grid.featureSets.forEach((fs, fi) => {
+      grid.classWeight.forEach((cw, wi) => {
+        const first = (fi * grid.classWeight.length + wi) * Cs.length;
+        jobs.push({
+          fold: f,
+          candidates: Cs.map((_, k) => first + k),
+          job: {
+            train,
+            trainLabels,
+            test,
+            classes,
+            base,
+            featureSets: [{ wordNgrams: fs.wordNgrams, charNgrams: fs.charNgrams }],
+            classWeights: [cw],
+            C: Cs,
+          },
+        });
+      });
+    });
+  });
+  return { classes, candidates, folds: splits.map((fold) => ({ test: fold.test })), jobs };
+}
+
+/** Per fold, per candidate, the test rows' probabilities: the jobs' results put back in place. */
+function byFold(plan: TunePlan, results: readonly FoldResult[]): Float64Array[][] {
+  const out = plan.folds.map(() => new Array<Float64Array>(plan.candidates.length));
+  plan.jobs.forEach(({ fold, candidates }, j) => {
+    candidates.forEach((ci, k) => {
+      out[fold]![ci] = results[j]!.probs[k]!;
+    });
+  });
+  return out;
 }
 
 /**
@@ -127,20 +157,21 @@ export function tune(
   const total = plan.folds.length * plan.candidates.length;
   let done = 0;
   progress.start('cross-validation', total);
-  const results = plan.folds.map(({ job }, f) =>
+  const results = plan.jobs.map(({ job, fold }) =>
     runFold(job, (note) => {
       done++;
-      progress.tick(done, `fold ${f + 1}/${plan.folds.length} ${note}`);
+      progress.tick(done, `fold ${fold + 1}/${plan.folds.length} ${note}`);
     }),
   );
   progress.stop();
-  return chooseParams(plan, results, labels, base, grid);
+  return chooseParams(plan, byFold(plan, results), labels, base, grid);
 }
 
 /**
- * `tune` with the folds spread over `threads` worker threads (default: one per core). Each fold's
- * fits are independent and run in the same order as in `tune`, and the out-of-fold probabilities
- * are placed by row, so the result is bit-identical to `tune`'s.
+ * `tune` with its jobs (one per fold, feature set and class weight) spread over `threads` worker
+ * threads (default: one per core). Each job's fits are independent and run in the same order as in
+ * `tune`, and the out-of-fold probabilities are placed by row, so the result is bit-identical to
+ * `tune`'s. Five folds as five jobs left one of two threads idle for a fifth of the time.
  */
 export async function tuneInWorkers(
   rows: readonly TextInput[],
@@ -152,20 +183,24 @@ export async function tuneInWorkers(
   const progress = opts.progress ?? silentProgress;
   const plan = planTune(rows, labels, base, grid, opts);
   let done = 0;
-  progress.start('cross-validation', plan.folds.length);
+  const perJob = plan.jobs[0]?.candidates.length ?? 0;
+  progress.start('cross-validation', plan.jobs.length * perJob);
   const results = await runFoldsInWorkers(
-    plan.folds.map((f) => f.job),
-    opts.threads ?? foldThreads(plan.folds.length),
-    (f) => progress.tick(++done, `fold ${f + 1}/${plan.folds.length}`),
+    plan.jobs.map((j) => j.job),
+    opts.threads ?? foldThreads(plan.jobs.length),
+    (j) => {
+      done += perJob;
+      progress.tick(done, `fold ${plan.jobs[j]!.fold + 1}/${plan.folds.length}`);
+    },
   );
   progress.stop();
-  return chooseParams(plan, results, labels, base, grid);
+  return chooseParams(plan, byFold(plan, results), labels, base, grid);
 }
 
 /** Scores every candidate on the pooled out-of-fold probabilities and picks the winner. */
 function chooseParams(
   plan: TunePlan,
-  results: readonly FoldResult[],
+  probsByFold: readonly Float64Array[][],
   labels: readonly string[],
   base: TextClassifierParams,
   grid: TuneGrid,
@@ -176,7 +211,7 @@ function chooseParams(
   const oof = candidates.map(() => new Float64Array(labels.length * K));
   plan.folds.forEach((fold, f) => {
     candidates.forEach((_, ci) => {
-      const probs = results[f]!.probs[ci]!;
+      const probs = probsByFold[f]![ci]!;
       fold.test.forEach((row, i) => {
         oof[ci]!.set(probs.subarray(i * K, (i + 1) * K), row * K);
       });

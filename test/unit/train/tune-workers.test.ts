@@ -98,5 +98,10 @@ describe('cross-validation folds on worker threads', () => {
     expect(threaded.params).toEqual(here.params);
     expect(threaded.metrics.cv_f1).toBe(here.metrics.cv_f1);
     expect(Buffer.from(threaded.model.toArtifact()).equals(Buffer.from(here.model.toArtifact()))).toBe(true);
+    // The two final fits (train part, all rows) ran on two threads and came back as raw parameters.
+    const trainPart = (o: typeof here) => Buffer.from(o.heldOut.model.toArtifact());
+    expect(trainPart(threaded).equals(trainPart(here))).toBe(true);
+    expect(trainPart(here).equals(Buffer.from(here.model.toArtifact()))).toBe(false);
+    expect(threaded.metrics.val_f1).toBe(here.metrics.val_f1);
   });
 });

@@ -1,0 +1,212 @@
+// softmaxObjective as it was before its four-class path (issue 16), kept verbatim as the reference that
+// test/unit/model/softmax-four-classes.test.ts compares the fast path's bits with.
+
+import type { CsrMatrix } from '../../src/model/sparse.js';
+import { minimizeLbfgs } from './lbfgs-reference.js';
+
+export interface SoftmaxFitOptions {
+  /** Inverse regularisation strength, as scikit-learn's C: loss = C·Σ wᵢ·nll + ½‖W‖². */
+  C: number;
+  /** Per-class weights on the loss (e.g. "balanced"); defaults to 1. */
+  classWeights?: Float64Array;
+  maxIterations?: number;
+  /** Start from these parameters (warm start across a grid of C values). */
+  init?: Float64Array;
+  onIteration?: (iteration: number, value: number) => void;
+  /** Distillation: a teacher's distribution per row, learned besides (or instead of) the label. */
+  soft?: SoftTargets;
+  /**
+   * Length features × classes: 0 freezes that weight at zero (it starts at zero and its gradient is
+   * zeroed, so L-BFGS never moves it: its steps are combinations of past gradients). Fine-tuning a
+   * magnitude-pruned model keeps its zeros this way. Biases are never masked.
+   */
+  gradientMask?: Uint8Array;
+}
+
+/**
+ * Soft targets (Hinton et al., "Distilling the knowledge in a neural network"): row r's loss is
+ * alpha·CE(label, softmax(z)) + (1 − alpha)·T²·CE(targets[r], softmax(z / T)). The T² keeps the soft
+ * term's gradient (which shrinks as 1/T) comparable to the hard one's. A row whose label is negative
+ * (unlabeled) has only the soft term, still weighted 1 − alpha.
+ */
+export interface SoftTargets {
+  /** rows × classes, each row a distribution (the teacher's at temperature T). */
+  readonly targets: Float64Array;
+  readonly temperature: number;
+  /** Weight of the hard labels in [0, 1]. */
+  readonly alpha: number;
+}
+
+/** Parameters: a [features × classes] weight block followed by one bias per class (not penalised). */
+export interface SoftmaxParams {
+  readonly features: number;
+  readonly classes: number;
+  readonly theta: Float64Array;
+}
+
+export function fitSoftmaxRegression(
+  X: CsrMatrix,
+  y: Int32Array,
+  classes: number,
+  options: SoftmaxFitOptions,
+): SoftmaxParams & { iterations: number; converged: boolean } {
+  const F = X.cols;
+  const K = classes;
+  const biasAt = F * K;
+  const mask = options.gradientMask;
+  const objective = softmaxObjective(X, y, classes, options);
+
+  let init = options.init ?? new Float64Array(F * K + K);
+  if (mask) {
+    init = Float64Array.from(init);
+    for (let i = 0; i < biasAt; i++) if (mask[i] === 0) init[i] = 0;
+  }
+  const result = minimizeLbfgs(objective, init, {
+    maxIterations: options.maxIterations ?? 500,
+    gradientTolerance: 1e-4,
+    functionTolerance: 1e-10,
+    ...(options.onIteration ? { onIteration: options.onIteration } : {}),
+  });
+  return {
+    features: F,
+    classes: K,
+    theta: result.x,
+    iterations: result.iterations,
+    converged: result.converged,
+  };
+}
+
+/**
+ * The penalised loss at `theta`, its gradient written into `grad`: what L-BFGS minimises, exported
+ * so that tests can check the gradient numerically.
+ */
+export function softmaxObjective(
+  X: CsrMatrix,
+  y: Int32Array,
+  classes: number,
+  options: SoftmaxFitOptions,
+): (theta: Float64Array, grad: Float64Array) => number {
+  const K = classes;
+  const biasAt = X.cols * K;
+  const cw = options.classWeights ?? new Float64Array(K).fill(1);
+  const z = new Float64Array(K);
+  const soft = options.soft;
+  const mask = options.gradientMask;
+  if (mask && mask.length !== biasAt)
+    throw new RangeError('gradientMask must have features × classes entries');
+  if (soft && soft.targets.length !== X.rows * K) throw new RangeError('soft targets must be rows × classes');
+  const zT = new Float64Array(K);
+
+  return (theta: Float64Array, grad: Float64Array): number => {
+    grad.fill(0);
+    let loss = 0;
+    for (let r = 0; r < X.rows; r++) {
+      const a = X.rowStart[r]!;
+      const b = X.rowStart[r + 1]!;
+      for (let c = 0; c < K; c++) z[c] = theta[biasAt + c]!;
+      for (let p = a; p < b; p++) {
+        const base = X.indices[p]! * K;
+        const v = X.values[p]!;
+        for (let c = 0; c < K; c++) z[c]! += v * theta[base + c]!;
+      }
+      const label = y[r]!;
+      if (soft) loss += softRowLoss(z, zT, K, label, r, soft, options.C * (label >= 0 ? cw[label]! : 1));
+      else {
+        let max = z[0]!;
+        for (let c = 1; c < K; c++) max = Math.max(max, z[c]!);
+        let sum = 0;
+        for (let c = 0; c < K; c++) {
+          z[c] = Math.exp(z[c]! - max);
+          sum += z[c]!;
+        }
+        const w = options.C * cw[label]!;
+        loss -= w * Math.log(z[label]! / sum);
+        for (let c = 0; c < K; c++) z[c] = w * (z[c]! / sum - (c === label ? 1 : 0));
+      }
+      for (let p = a; p < b; p++) {
+        const base = X.indices[p]! * K;
+        const v = X.values[p]!;
+        for (let c = 0; c < K; c++) grad[base + c]! += v * z[c]!;
+      }
+      for (let c = 0; c < K; c++) grad[biasAt + c]! += z[c]!;
+    }
+    for (let i = 0; i < biasAt; i++) {
+      loss += 0.5 * theta[i]! * theta[i]!;
+      grad[i]! += theta[i]!;
+    }
+    if (mask) for (let i = 0; i < biasAt; i++) if (mask[i] === 0) grad[i] = 0;
+    return loss;
+  };
+}
+
+/**
+ * Row r's distillation loss (see SoftTargets), weighted by `w`; leaves d loss / d z in `z`.
+ * d/dz of T²·CE(q, softmax(z/T)) is T·(softmax(z/T) − q).
+ */
+function softRowLoss(
+  z: Float64Array,
+  zT: Float64Array,
+  K: number,
+  label: number,
+  r: number,
+  soft: SoftTargets,
+  w: number,
+): number {
+  const T = soft.temperature;
+  const hard = label >= 0 ? soft.alpha * w : 0;
+  const softW = (1 - soft.alpha) * w;
+  for (let c = 0; c < K; c++) zT[c] = z[c]! / T;
+  const logZ = logSumExp(z, K);
+  const logZT = logSumExp(zT, K);
+  let loss = hard > 0 ? -hard * (z[label]! - logZ) : 0;
+  const q = soft.targets;
+  const at = r * K;
+  for (let c = 0; c < K; c++) {
+    const qc = q[at + c]!;
+    if (qc > 0) loss -= softW * T * T * qc * (zT[c]! - logZT);
+  }
+  for (let c = 0; c < K; c++) {
+    const p = Math.exp(z[c]! - logZ);
+    const pT = Math.exp(zT[c]! - logZT);
+    z[c] = hard * (p - (c === label ? 1 : 0)) + softW * T * (pT - q[at + c]!);
+  }
+  return loss;
+}
+
+function logSumExp(z: Float64Array, K: number): number {
+  let max = z[0]!;
+  for (let c = 1; c < K; c++) max = Math.max(max, z[c]!);
+  let sum = 0;
+  for (let c = 0; c < K; c++) sum += Math.exp(z[c]! - max);
+  return max + Math.log(sum);
+}
+
+/** Writes class probabilities for one sparse row into `out`. */
+export function softmaxProbabilities(
+  weights: Float32Array | Float64Array,
+  bias: Float32Array | Float64Array,
+  classes: number,
+  indices: readonly number[],
+  values: readonly number[],
+  out: Float64Array,
+): void {
+  for (let c = 0; c < classes; c++) out[c] = bias[c]!;
+  for (let p = 0; p < indices.length; p++) {
+    const base = indices[p]! * classes;
+    const v = values[p]!;
+    for (let c = 0; c < classes; c++) out[c]! += v * weights[base + c]!;
+  }
+  softmaxInPlace(out, classes);
+}
+
+/** Turns the first `classes` logits of `out` into probabilities (max-shifted for stability). */
+export function softmaxInPlace(out: Float64Array, classes: number): void {
+  let max = out[0]!;
+  for (let c = 1; c < classes; c++) max = Math.max(max, out[c]!);
+  let sum = 0;
+  for (let c = 0; c < classes; c++) {
+    out[c] = Math.exp(out[c]! - max);
+    sum += out[c]!;
+  }
+  for (let c = 0; c < classes; c++) out[c]! /= sum;
+}
