@@ -133,7 +133,7 @@ for (let i = 0; i < RUNS; i++) {
 console.log(
   `\nferry train on dataset.csv, default grid, ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)}\n`,
 );
-console.log(line(['build', 'wall s', 'tune s', 'fit s', 'artifact sha256']));
+console.log(`${line(['build', 'wall s', 'tune s', 'fit s'])}  artifact sha256`);
 for (const { name, run } of runs)
   console.log(
     `${line([name, run.seconds.toFixed(2), run.tune.toFixed(2), run.fit.toFixed(2)])}  ${run.sha.slice(0, 16)}…`,
