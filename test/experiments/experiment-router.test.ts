@@ -253,6 +253,59 @@ describe('ExperimentRouter: exposures', () => {
   });
 });
 
+describe('ExperimentRouter: exposure flushes in chunks', () => {
+  /** The store, its upsertExposures wrapped: chunk sizes seen, and an optional failure on call n. */
+  async function chunkedRouter(failOnCall?: number) {
+    const store = await openStore();
+    await store.create(abDefinition());
+    const calls: number[] = [];
+    const watched = Object.create(store) as ExperimentStore;
+    watched.upsertExposures = async (rows) => {
+      calls.push(rows.length);
+      if (calls.length === failOnCall) throw new Error('database down');
+      return store.upsertExposures(rows);
+    };
+    const drops: number[] = [];
+    const { router } = await openRouter({
+      store: watched,
+      exposures: { flushChunk: 500 },
+      onExposuresDropped: (count) => drops.push(count),
+    });
+    for (let i = 0; i < 1250; i++) router.expose(router.route('tagifai', `user-${i}`)!, `user-${i}`, 1);
+    return { router, store, calls, drops };
+  }
+
+  it('writes 500 pairs a statement and lets the event loop run between two', async () => {
+    const { router, store, calls } = await chunkedRouter();
+    let ranAt = -1;
+    setImmediate(() => {
+      ranAt = calls.length;
+    });
+    await router.flushExposures();
+    expect(calls).toEqual([500, 500, 250]);
+    // A callback queued before the flush ran after its first chunk, not after the whole flush.
+    expect(ranAt).toBe(1);
+    const agg = await store.aggregates(abDefinition());
+    expect(agg.arms.reduce((n, a) => n + a.units, 0)).toBe(1250);
+    expect(router.droppedExposures).toBe(0);
+  });
+
+  it('a failed chunk drops it and the ones after it (counted); the ones before stay written', async () => {
+    const { router, store, calls, drops } = await chunkedRouter(2);
+    await router.flushExposures();
+    expect(calls).toEqual([500, 500]);
+    expect(router.droppedExposures).toBe(750);
+    expect(drops).toEqual([750]);
+    const agg = await store.aggregates(abDefinition());
+    expect(agg.arms.reduce((n, a) => n + a.units, 0)).toBe(500);
+    // The router keeps buffering and writing afterwards.
+    router.expose(router.route('tagifai', 'user-late')!, 'user-late', 1);
+    await router.flushExposures();
+    const after = await store.aggregates(abDefinition());
+    expect(after.arms.reduce((n, a) => n + a.units, 0)).toBe(501);
+  });
+});
+
 describe('ExperimentRouter: bandits', () => {
   const banditDef = (overrides: Record<string, unknown> = {}) =>
     parseExperimentDefinition({
