@@ -46,7 +46,8 @@ interface Tracked {
   /** The step the router routes with now; -1: none (counting stops). */
   step: number;
   /** By `${step}/${armIndex}`. */
-  counters: Map<string, Counter>;
+  /** By step × 2 + arm index. */
+  counters: Map<number, Counter>;
 }
 
 export class CanaryRunner implements PredictionObserver<NamedTensors, NamedTensors> {
@@ -113,21 +114,20 @@ export class CanaryRunner implements PredictionObserver<NamedTensors, NamedTenso
     if (t === undefined || !t.running || t.step < 0) return;
     const armIndex: number = event.arm === t.arms[0] ? 0 : event.arm === t.arms[1] ? 1 : -1;
     if (armIndex < 0) return;
-    const key = `${t.step}/${armIndex}`;
+    // One counter per (step, arm): a number key, and no record object or label list per request
+    // (bench/experiments profiled them as a canary's main cost over an A/B test's, with their garbage).
+    const key = t.step * 2 + armIndex;
     let counter = t.counters.get(key);
     if (counter === undefined) {
       counter = { step: t.step, arm: t.arms[armIndex]!, stats: new RequestStats(), dirty: false };
       t.counters.set(key, counter);
     }
-    const failed = event.error !== undefined || event.predictions === undefined;
-    counter.stats.record(
-      failed
-        ? { error: true }
-        : {
-            ...(event.cacheHits === 0 ? { latencyMs: Math.max(0, event.latencyMs) } : {}),
-            labels: event.predictions!.map((p) => outputLabel(p) ?? ''),
-          },
-    );
+    const predictions = event.predictions;
+    if (event.error !== undefined || predictions === undefined) counter.stats.recordFailure();
+    else {
+      counter.stats.recordSuccess(event.cacheHits === 0 ? Math.max(0, event.latencyMs) : undefined);
+      for (const p of predictions) counter.stats.countLabel(outputLabel(p) ?? '');
+    }
     counter.dirty = true;
   }
 

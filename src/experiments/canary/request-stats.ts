@@ -64,13 +64,35 @@ export class RequestStats {
     for (const label of labels) {
       if (typeof label !== 'string') throw badInput('labels must be strings', { label });
     }
-    this.requests += 1;
     if (error) {
-      this.errors += 1;
+      this.recordFailure();
       return;
     }
+    this.recordSuccess(latencyMs);
+    for (const label of labels) this.countLabel(label);
+  }
+
+  /**
+   * The parts of `record`, for the canary's per-request path, which calls them without building a
+   * record and a label list for every request: a failed request...
+   */
+  recordFailure(): void {
+    this.requests += 1;
+    this.errors += 1;
+  }
+
+  /** ...an answered one (its latency when it was not a cache hit)... */
+  recordSuccess(latencyMs: number | undefined): void {
+    if (latencyMs !== undefined && !(Number.isFinite(latencyMs) && latencyMs >= 0)) {
+      throw badInput('latencyMs must be a finite number >= 0', { latencyMs });
+    }
+    this.requests += 1;
     if (latencyMs !== undefined) this.latency.record(latencyMs);
-    for (const label of labels) this.labels.set(label, (this.labels.get(label) ?? 0) + 1);
+  }
+
+  /** ...and each label it predicted. */
+  countLabel(label: string): void {
+    this.labels.set(label, (this.labels.get(label) ?? 0) + 1);
   }
 
   /** One unit's binary outcome (e.g. the user accepted the tag); deduplicating events is the caller's job. */

@@ -35,6 +35,24 @@ describe('RequestStats', () => {
     expect(snap.latency).toEqual({ count: 3, p50: expect.closeTo(20, 0) as number, p99: 30, max: 30 });
   });
 
+  it('the per-request parts (failure, success, label) count what record does', () => {
+    const whole = new RequestStats();
+    const parts = new RequestStats();
+    whole.record({ latencyMs: 10, labels: ['nlp', 'cv'] });
+    parts.recordSuccess(10);
+    parts.countLabel('nlp');
+    parts.countLabel('cv');
+    whole.record({ error: true });
+    parts.recordFailure();
+    whole.record({ labels: ['other'] }); // a cache hit: no latency sample
+    parts.recordSuccess(undefined);
+    parts.countLabel('other');
+    expect(parts.snapshot()).toEqual(whole.snapshot());
+    expect(parts.toJSON()).toEqual(whole.toJSON());
+    expect(codeOf(() => parts.recordSuccess(Number.NaN))).toBe(ErrorCode.EXPERIMENT_INVALID_STATS_INPUT);
+    expect(parts.snapshot().requests).toBe(3);
+  });
+
   it('reports nulls, not zeros, without data', () => {
     const snap = new RequestStats().snapshot();
     expect(snap).toMatchObject({
