@@ -19,6 +19,7 @@ import { trainTextClassifier } from '../src/train/pipeline.js';
 import { registerTrained } from '../src/train/register-trained.js';
 import { QUICK_GRID } from '../src/train/tune.js';
 import { stopProcess, waitForAddress } from './lib/processes.js';
+import { median } from './lib/stats.js';
 import { ensureWrk, wrkPost } from './lib/wrk.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -34,12 +35,6 @@ ensureWrk();
 function load(url: string, body: string, warmupSeconds: number) {
   return wrkPost(url, body, { connections: 64, seconds: SECONDS, units: 10_000, warmupSeconds });
 }
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const home = mkdtempSync(join(tmpdir(), 'ferry-bench-exp-'));
 try {

@@ -18,6 +18,7 @@ import { FERRY_VERSION } from '../../src/core/version.js';
 import { buildImage, podman, waitFor200 } from '../../test/helpers/container-image.js';
 import { freePort } from '../../test/helpers/redis-server.js';
 import { stopProcess } from '../lib/processes.js';
+import { median } from '../lib/stats.js';
 import { ensureWrk, wrkPost } from '../lib/wrk.js';
 
 const IMAGE = `localhost/ferry:${FERRY_VERSION}`;
@@ -38,12 +39,6 @@ process.stdout.write(
 const [inspect] = JSON.parse((await podman(['image', 'inspect', IMAGE])).stdout) as [
   { Size: number; Config: { Env: string[] } },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function runContainer(port: number): Promise<string> {
   return (await podman(['run', '--detach', '--publish', `127.0.0.1:${port}:8000`, IMAGE])).stdout.trim();
