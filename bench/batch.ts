@@ -5,6 +5,8 @@
  * memory of each process, and stored-prediction lookups through HTTP (wrk).
  * Run: npm run bench:batch   (needs PostgreSQL and Redis on 127.0.0.1, like the tests)
  * BENCH_WORKER_CONCURRENCY (default 1): `--concurrency` of each BullMQ worker.
+ * BENCH_CHUNK_SIZE: `--chunk-size` of the jobs (default: the CLI's, 1,000).
+ * BENCH_CPU_PROF=dir: every ferry process (jobs and workers) writes a V8 CPU profile there when it exits.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,10 +33,21 @@ const WORKER_CONCURRENCY = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 1);
 const PG = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.FERRY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const dataDir = resolve(process.env.DATASET_DIR ?? '../shared/datasets/madewithml');
+const CHUNK_ARGS = process.env.BENCH_CHUNK_SIZE ? ['--chunk-size', process.env.BENCH_CHUNK_SIZE] : [];
+const NODE_FLAGS = process.env.BENCH_CPU_PROF
+  ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_CPU_PROF)}`]
+  : [];
 
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 const home = mkdtempSync(join(tmpdir(), 'ferry-bench-batch-'));
 const schema = `ferry_bench_${Date.now()}`;
+
+/** Busy core-seconds of the whole machine so far (/proc/stat: every state but idle and iowait). */
+function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const busy = fields.reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
+  return busy / 100; // USER_HZ
+}
 
 function rssOf(pid: number): number {
   try {
@@ -52,7 +65,7 @@ function runMeasured(
 ): Promise<{ seconds: number; peakRss: number; stdout: string }> {
   return new Promise((res, rej) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [FERRY, ...args], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, FERRY, ...args], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -86,6 +99,7 @@ function startWorkers(
     spawn(
       process.execPath,
       [
+        ...NODE_FLAGS,
         FERRY,
         'batch',
         'worker',
@@ -122,6 +136,8 @@ interface Row {
   rows: number;
   seconds: number;
   peakRss: number;
+  /** Core-seconds the whole machine was busy meanwhile (the job, its workers, PostgreSQL, Redis). */
+  cpu: number;
 }
 const results: Row[] = [];
 
@@ -162,6 +178,7 @@ try {
   const { model } = await loadTextModel(sqliteCtx.registry, 'tagifai@production');
   await sqliteCtx.close();
   const items = projects.map((p) => ({ title: p.title ?? '', description: p.description ?? '' }));
+  const ceilingCpu = machineBusySeconds();
   const ceilingStart = performance.now();
   for (let done = 0; done < ROWS; done += 1000) {
     const chunk = Array.from(
@@ -175,22 +192,26 @@ try {
     rows: ROWS,
     seconds: (performance.now() - ceilingStart) / 1000,
     peakRss: process.memoryUsage().rss,
+    cpu: machineBusySeconds() - ceilingCpu,
   });
 
   const env = { FERRY_HOME: home };
   process.stderr.write('job into SQLite\n');
-  const sqlite = await runMeasured(['batch', 'predict', '--input-loc', input, '--json'], env);
+  const sqliteCpu = machineBusySeconds();
+  const sqlite = await runMeasured(['batch', 'predict', '--input-loc', input, ...CHUNK_ARGS, '--json'], env);
   results.push({
     name: 'job into SQLite (ferry batch predict)',
     rows: ROWS,
     seconds: sqlite.seconds,
     peakRss: sqlite.peakRss,
+    cpu: machineBusySeconds() - sqliteCpu,
   });
 
   for (const workers of [1, 2]) {
     process.stderr.write(`job into PostgreSQL, ${workers} worker(s)\n`);
     const pgEnv = { FERRY_HOME: home, FERRY_DB: pgUrl };
     const queueName = `bench-${Date.now()}-${workers}`;
+    const pgCpu = machineBusySeconds();
     const w = startWorkers(workers, pgEnv, queueName);
     const jobId = `bench-pg-${workers}`;
     const run = await runMeasured(
@@ -205,16 +226,19 @@ try {
         queueName,
         '--job-id',
         jobId,
+        ...CHUNK_ARGS,
         '--json',
       ],
       pgEnv,
     );
     await w.stop();
+    const cpu = machineBusySeconds() - pgCpu;
     results.push({
       name: `job into PostgreSQL, ${workers} BullMQ worker${workers > 1 ? 's' : ''}${WORKER_CONCURRENCY > 1 ? ` (concurrency ${WORKER_CONCURRENCY})` : ''}`,
       rows: ROWS,
       seconds: run.seconds,
       peakRss: Math.max(run.peakRss, w.peak()),
+      cpu,
     });
   }
 
@@ -230,9 +254,9 @@ try {
   await serving.close();
 
   const ceiling = results[0]!.rows / results[0]!.seconds;
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(46) : x.padStart(12))).join('');
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(58) : x.padStart(12))).join('');
   console.log(`\nbench/batch: ${ROWS.toLocaleString('en-US')} rows from projects.csv, 2-core machine\n`);
-  console.log(line(['scenario', 'rows/s', 'vs ceiling', 'seconds', 'peak RSS MB']));
+  console.log(line(['scenario', 'rows/s', 'vs ceiling', 'seconds', 'peak RSS MB', 'machine CPU s']));
   for (const r of results) {
     const rps = r.rows / r.seconds;
     console.log(
@@ -242,6 +266,7 @@ try {
         (rps / ceiling).toFixed(2),
         r.seconds.toFixed(1),
         (r.peakRss / 1048576).toFixed(0),
+        r.cpu.toFixed(1),
       ]),
     );
   }

@@ -372,20 +372,31 @@ function canonicalTime(row: StoredPrediction): string {
 
 function fromRow(row: Row): StoredPrediction {
   const probabilities = JSON.parse(row.probabilities) as Record<string, number> | null;
-  const common = {
-    model: row.model,
-    entityId: row.entity_id,
-    version: Number(row.version),
-    inputSha256: row.input_sha256,
-    computedAt: row.computed_at,
-    jobId: row.job_id ?? null,
-    source: sourceOf(row.source, row.job_id),
-  };
+  // Plain literals, not `{ ...common, outputs }`: a spread followed by new keys leaves V8's fast
+  // path on Node 20 (about 1 µs a key), and every lookup of the serving route comes through here.
+  const version = Number(row.version);
+  const jobId = row.job_id ?? null;
+  const source = sourceOf(row.source, row.job_id);
   if (probabilities === null) {
-    return { ...common, outputs: JSON.parse(row.outputs ?? '{}') as Record<string, StoredTensor> };
+    return {
+      model: row.model,
+      entityId: row.entity_id,
+      version,
+      inputSha256: row.input_sha256,
+      computedAt: row.computed_at,
+      jobId,
+      source,
+      outputs: JSON.parse(row.outputs ?? '{}') as Record<string, StoredTensor>,
+    };
   }
   return {
-    ...common,
+    model: row.model,
+    entityId: row.entity_id,
+    version,
+    inputSha256: row.input_sha256,
+    computedAt: row.computed_at,
+    jobId,
+    source,
     outputs: textOutputs(row.prediction, probabilities),
     prediction: row.prediction,
     probabilities,

@@ -88,13 +88,25 @@ export class PredictionsSink {
     const loaded = this.loaded!;
     const entities = mergeByEntity(rows);
     const computedAt = new Date(this.clock()).toISOString();
-    const base = {
-      model: loaded.name,
-      version: loaded.version,
+    // Each row is a plain literal (`stored(...)`), not `{ ...base, entityId, … }`: on Node 20 a
+    // spread followed by new keys leaves V8's fast path, about 1 µs a key on every row.
+    const model = loaded.name;
+    const version = loaded.version;
+    const jobId = `stream:${this.plan.name}`;
+    const stored = (
+      entityId: string,
+      inputSha256: string,
+      outputs: Record<string, StoredTensor>,
+    ): StoredPrediction => ({
+      model,
+      version,
       computedAt,
-      jobId: `stream:${this.plan.name}`,
-      source: 'batch' as const,
-    };
+      jobId,
+      source: 'batch',
+      entityId,
+      inputSha256,
+      outputs,
+    });
     let refused = 0;
     const out: StoredPrediction[] = [];
     if (isTextModel(loaded.model)) {
@@ -111,18 +123,18 @@ export class PredictionsSink {
         }
         items.push({ entityId, input });
       }
-      const model = loaded.model;
-      const predictions = model.predictBatch(items.map((i) => i.input));
+      const classifier = loaded.model;
+      const predictions = classifier.predictBatch(items.map((i) => i.input));
       items.forEach((item, i) => {
         const p = predictions[i]!;
-        out.push({
-          ...base,
-          entityId: item.entityId,
-          inputSha256: inputFingerprint(item.input),
-          outputs: predictionRows(model.classes, [p])[0] as Record<string, StoredTensor>,
-          prediction: p.prediction,
-          probabilities: p.probabilities as Record<string, number>,
-        });
+        const row = stored(
+          item.entityId,
+          inputFingerprint(item.input),
+          predictionRows(classifier.classes, [p])[0] as Record<string, StoredTensor>,
+        );
+        row.prediction = p.prediction;
+        row.probabilities = p.probabilities as Record<string, number>;
+        out.push(row);
       });
     } else {
       const items: Array<{ entityId: string; tensors: NamedTensors }> = [];
@@ -146,12 +158,9 @@ export class PredictionsSink {
           refused += this.refuse(item.entityId, o.message);
           return;
         }
-        out.push({
-          ...base,
-          entityId: item.entityId,
-          inputSha256: sha256Hex(canonicalTensors(item.tensors)),
-          outputs: o as Record<string, StoredTensor>,
-        });
+        out.push(
+          stored(item.entityId, sha256Hex(canonicalTensors(item.tensors)), o as Record<string, StoredTensor>),
+        );
       });
     }
     if (out.length > 0) await this.deps.store.upsertMany(out);

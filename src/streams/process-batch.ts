@@ -264,13 +264,17 @@ class BatchWork {
     const deletes: Array<{ view: string; entityKey: string; start: number }> = [];
     for (const views of this.state) {
       for (const [entityKey, e] of views) {
-        const base = { view: e.view.name, entityKey, part: e.part, definition: e.view.definitionHash };
+        // Plain literals, not `{ ...base, row }`: a spread followed by a new key leaves V8's fast
+        // path on Node 20 (about 1 µs a key), and this runs for every changed window.
+        const view = e.view.name;
+        const { part } = e;
+        const definition = e.view.definitionHash;
         if (e.kind === 'row') {
-          if (e.changed && e.view.keepsState) writes.push({ ...base, row: e.row });
+          if (e.changed && e.view.keepsState) writes.push({ view, entityKey, part, definition, row: e.row });
           continue;
         }
         for (const w of e.windows.changed)
-          writes.push({ ...base, window: windowToStored(e.view.window!, w) });
+          writes.push({ view, entityKey, part, definition, window: windowToStored(e.view.window!, w) });
         for (const start of [...e.windows.deletedStarts(), ...e.stale]) {
           if (!e.windows.windows.some((w) => w.start === start))
             deletes.push({ view: e.view.name, entityKey, start });
