@@ -18,6 +18,7 @@ import { parseLabeledDataset } from '../src/train/dataset.js';
 import { trainTextClassifier } from '../src/train/pipeline.js';
 import { registerTrained } from '../src/train/register-trained.js';
 import { QUICK_GRID } from '../src/train/tune.js';
+import { interleave } from './lib/interleave.js';
 import { stopProcess, waitForAddress } from './lib/processes.js';
 import { median } from './lib/stats.js';
 import { ensureWrk, wrkPost } from './lib/wrk.js';
@@ -150,16 +151,10 @@ try {
       servers.push({ name, server, url: await waitForAddress(server) });
     }
 
-    const slices = servers.map(() => [] as { rps: number; p99: number; errors: number }[]);
-    for (let round = 0; round < ROUNDS; round++) {
-      for (let k = 0; k < servers.length; k++) {
-        const i = (round + k) % servers.length;
-        const { name, url } = servers[i]!;
-        process.stderr.write(`round ${round + 1}/${ROUNDS}: ${name}\n`);
-        // The first slice of a server warms it up for 3 s; later ones re-open connections for 1 s.
-        slices[i]!.push(await load(`${url}/predict`, body, round === 0 ? 3 : 1));
-      }
-    }
+    const slices = await interleave(
+      servers.map(({ name, url }) => ({ name, measure: (warmup) => load(`${url}/predict`, body, warmup) })),
+      ROUNDS,
+    );
 
     const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(40) : x.padStart(14))).join('');
     console.log(

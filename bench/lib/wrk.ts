@@ -111,6 +111,6 @@ export async function wrkPost(
 
 /** GET requests (lookups), warmed up like `wrkPost`. */
 export async function wrkGet(url: string, o: WrkOptions): Promise<LoadResult> {
-  await runWrk(url, undefined, o, 3);
+  if ((o.warmupSeconds ?? 3) > 0) await runWrk(url, undefined, o, o.warmupSeconds ?? 3);
   return runWrk(url, undefined, o, o.seconds);
 }
