@@ -5,7 +5,6 @@ import { ErrorCode, FerryError } from '../../core/errors.js';
 import { FERRY_VERSION } from '../../core/version.js';
 import { parseDeployOptions, parseDeployTarget, type RawDeployFlags } from '../../deploy/deploy-options.js';
 import { DEPLOY_TARGETS } from '../../deploy/deploy-types.js';
-import { deployTargetSpec, deployTargetSpecs } from '../../deploy/targets.js';
 import { writeRendered } from '../../deploy/write-rendered.js';
 import { printJson } from '../output.js';
 
@@ -28,7 +27,8 @@ export function registerDeployCommand(program: Command): void {
     .command('targets')
     .description('list the deployment targets')
     .option('--json', 'JSON output', false)
-    .action((flags: { json: boolean }) => {
+    .action(async (flags: { json: boolean }) => {
+      const { deployTargetSpecs } = await import('../../deploy/targets.js');
       const rows = deployTargetSpecs().map((s) => ({
         target: s.target,
         description: s.description,
@@ -73,6 +73,8 @@ export function registerDeployCommand(program: Command): void {
     .action(async (targetText: string, flags: RenderFlags) => {
       const target = parseDeployTarget(targetText);
       const params = parseDeployOptions(flags, FERRY_VERSION);
+      // The renderers (YAML among them) load when rendering, not when the CLI starts.
+      const { deployTargetSpec } = await import('../../deploy/targets.js');
       const spec = deployTargetSpec(target);
       if (!spec)
         throw new FerryError(ErrorCode.DEPLOY_INVALID, `the ${target} target is not available in this build`);

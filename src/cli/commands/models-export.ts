@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { sqliteFileOf } from '../../app/backends.js';
 import { openFerry } from '../../app/open-ferry.js';
 import { loadConfig } from '../../core/config.js';
-import { exportLineage, exportVersion, parseExportOptions } from '../../optimize/onnx-export/export-model.js';
 import { kindContextOf } from '../../registry/load-model.js';
 import { assertModelName } from '../../registry/model-ref.js';
 import { registerArtifact } from '../../registry/register-artifact.js';
@@ -48,6 +47,10 @@ export function registerModelsExportCommand(models: Command): void {
     .option('--alias <alias>', 'with --register: point this alias at the new version')
     .option('--json', 'JSON output', false)
     .action(async (flags: ExportFlags) => {
+      // The ONNX builder (protobuf) loads when exporting, not when the CLI starts.
+      const { exportLineage, exportVersion, parseExportOptions } = await import(
+        '../../optimize/onnx-export/export-model.js'
+      );
       const opts = parseExportOptions(flags.format, flags.dtype);
       if (flags.alias !== undefined && flags.register === undefined)
         throw usageError('--alias needs --register <name>');

@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import type { Command } from 'commander';
 import { sqliteFileOf } from '../../app/backends.js';
-import { openOptimize } from '../../app/open-optimize.js';
 import type { ReportRenderers } from '../../app/optimizers.js';
 import { loadConfig } from '../../core/config.js';
 import type { Progress } from '../../core/progress.js';
@@ -16,7 +15,7 @@ import {
   parseQuantizeOptions,
 } from '../../optimize/optimize-options.js';
 import type { OptimizeReport } from '../../optimize/optimize-types.js';
-import { type OptimizeRequest, type OptimizeResult, runOptimize } from '../../optimize/run-optimize.js';
+import type { OptimizeRequest, OptimizeResult } from '../../optimize/run-optimize.js';
 import { assertAlias, parseModelRef } from '../../registry/model-ref.js';
 import { currentGitCommit } from '../git-commit.js';
 import { printJson, usageError, writeJsonFile } from '../output.js';
@@ -132,6 +131,11 @@ async function runCommand(flags: CommonFlags, methodOf: () => MethodPart): Promi
     plotFormat(flags.plotFp);
     await validateOutputPath(flags.plotFp, { flag: '--plot-fp', inputs });
   }
+  // The optimizers (ONNX's protobuf among them) load when optimizing, not when the CLI starts.
+  const [{ openOptimize }, { runOptimize }] = await Promise.all([
+    import('../../app/open-optimize.js'),
+    import('../../optimize/run-optimize.js'),
+  ]);
   const app = await openOptimize(config, {
     gitCommit: currentGitCommit(),
     ...(flags.json ? {} : { onProgress: progressOf(terminalProgress()) }),

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { serveClusterMetrics } from '../../app/backends.js';
+import { serveClusterMetrics } from '../../app/cluster-metrics.js';
 import { ErrorCode, type ErrorCodeName, FerryError, isErrorCode } from '../../core/errors.js';
 import type { ServingConfig } from '../../serving/serving-config.js';
 import { WorkerRestarts } from '../../serving/worker-restarts.js';

@@ -1,8 +1,6 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import { clusterMetricsFromPrimary, joinClusterMetrics } from '../../app/backends.js';
 import { type MonitorRunSettings, monitorRunSettings } from '../../app/open-monitor-run.js';
-import { openServing } from '../../app/open-serving.js';
 import { loadConfig } from '../../core/config.js';
 import { ErrorCode, FerryError, toFerryError } from '../../core/errors.js';
 import { DEFAULT_MODEL_NAME } from '../../core/settings/catalogue.js';
@@ -10,7 +8,7 @@ import { loadServingConfig, type ServingConfig } from '../../serving/serving-con
 import { reportError, usageError } from '../output.js';
 import { validateOutputPath } from '../output-path.js';
 import { processLogger } from '../process-logger.js';
-import { runPrimary, type WorkerStartFailure } from './serve-cluster.js';
+import type { WorkerStartFailure } from './serve-cluster.js';
 
 interface ServeFlags {
   host?: string;
@@ -72,7 +70,10 @@ export function registerServeCommand(program: Command): void {
           flag: '--prediction-log jsonl:',
         });
       }
-      if (sc.workers > 1 && cluster.isPrimary) return runPrimary(sc);
+      if (sc.workers > 1 && cluster.isPrimary) {
+        const { runPrimary } = await import('./serve-cluster.js');
+        return runPrimary(sc);
+      }
       await serveOrExit(sc, monitorSettings);
     });
 }
@@ -113,7 +114,11 @@ export async function serveOrExit(sc: ServingConfig, monitor?: MonitorRunSetting
 async function runServer(sc: ServingConfig, monitor?: MonitorRunSettings): Promise<void> {
   // A worker answers the primary's metrics requests from the start, so that one still starting
   // does not stall every scrape; its registry joins once it exists.
+  // Loaded here, not when the CLI starts: every command would pay for the HTTP stack (fastify,
+  // swagger, static files, prom-client), about a sixth of the CLI's start-up.
+  const { clusterMetricsFromPrimary, joinClusterMetrics } = await import('../../app/cluster-metrics.js');
   const clusterMetrics = cluster.isWorker ? joinClusterMetrics() : undefined;
+  const { openServing } = await import('../../app/open-serving.js');
   const runtime = await openServing(loadConfig(), sc, {
     logger: processLogger(),
     ...(monitor !== undefined ? { monitor } : {}),
