@@ -178,21 +178,27 @@ try {
   const { model } = await loadTextModel(sqliteCtx.registry, 'tagifai@production');
   await sqliteCtx.close();
   const items = projects.map((p) => ({ title: p.title ?? '', description: p.description ?? '' }));
-  const ceilingCpu = machineBusySeconds();
-  const ceilingStart = performance.now();
-  for (let done = 0; done < ROWS; done += 1000) {
-    const chunk = Array.from(
-      { length: Math.min(1000, ROWS - done) },
-      (_, k) => items[(done + k) % items.length]!,
-    );
-    model.predictBatch(chunk);
-  }
+  // Measured before the jobs and again after them: on this shared VM one pass has ranged from 30k
+  // to 59k rows/s within the hour, so the faster of the two is the ceiling the ratios use.
+  const measureCeiling = () => {
+    const cpuBefore = machineBusySeconds();
+    const started = performance.now();
+    for (let done = 0; done < ROWS; done += 1000) {
+      const chunk = Array.from(
+        { length: Math.min(1000, ROWS - done) },
+        (_, k) => items[(done + k) % items.length]!,
+      );
+      model.predictBatch(chunk);
+    }
+    return { seconds: (performance.now() - started) / 1000, cpu: machineBusySeconds() - cpuBefore };
+  };
+  const firstCeiling = measureCeiling();
   results.push({
     name: 'ceiling: model.predictBatch alone (1 thread)',
     rows: ROWS,
-    seconds: (performance.now() - ceilingStart) / 1000,
+    seconds: firstCeiling.seconds,
     peakRss: process.memoryUsage().rss,
-    cpu: machineBusySeconds() - ceilingCpu,
+    cpu: firstCeiling.cpu,
   });
 
   const env = { FERRY_HOME: home };
@@ -253,9 +259,15 @@ try {
   const lookup = await wrkGet(`${url}/v1/predictions/tagifai/p-12345`, { connections: 16, seconds: 5 });
   await serving.close();
 
+  const again = measureCeiling();
+  const ceilings = [firstCeiling.seconds, again.seconds].map((seconds) => ROWS / seconds);
+  if (again.seconds < results[0]!.seconds) Object.assign(results[0]!, again);
   const ceiling = results[0]!.rows / results[0]!.seconds;
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(58) : x.padStart(12))).join('');
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(58) : x.padStart(14))).join('');
   console.log(`\nbench/batch: ${ROWS.toLocaleString('en-US')} rows from projects.csv, 2-core machine\n`);
+  console.log(
+    `ceiling measured before the jobs ${ceilings[0]!.toFixed(0)} rows/s and after them ${ceilings[1]!.toFixed(0)}; the ratios use the faster\n`,
+  );
   console.log(line(['scenario', 'rows/s', 'vs ceiling', 'seconds', 'peak RSS MB', 'machine CPU s']));
   for (const r of results) {
     const rps = r.rows / r.seconds;
@@ -277,7 +289,7 @@ try {
   const one = ROWS / results[2]!.seconds;
   const two = ROWS / results[3]!.seconds;
   console.log(
-    `targets: >= 50,000 rows/s into SQLite: ${sqliteRate.toFixed(0)} ${sqliteRate >= 50_000 ? 'met' : 'NOT met'}; >= 0.5 of ceiling: ${(sqliteRate / ceiling).toFixed(2)} ${sqliteRate / ceiling >= 0.5 ? 'met' : 'NOT met'}; two workers faster than one: ${two > one ? 'met' : 'NOT met'}; peak RSS < 500 MB: ${Math.max(...results.slice(1).map((r) => r.peakRss)) < 500 * 1048576 ? 'met' : 'NOT met'}; lookup p99 < 2 ms: ${lookup.p99 < 2 ? 'met' : 'NOT met'}`,
+    `targets: >= 50,000 rows/s into SQLite: ${sqliteRate.toFixed(0)} ${sqliteRate >= 50_000 ? 'met' : 'NOT met'}; >= 0.5 of ceiling: ${(sqliteRate / ceiling).toFixed(2)} ${sqliteRate / ceiling >= 0.5 ? 'met' : 'NOT met'}; two workers faster than one: ${two > one ? 'met' : 'NOT met'}; peak RSS < 500 MB: ${Math.max(...results.slice(1).map((r) => r.peakRss)) < 500 * 1048576 ? 'met' : 'NOT met'}; lookup p99 < 2 ms: ${lookup.p99 < 2 ? 'met' : 'NOT met'}; issue 16 target 3, PostgreSQL >= 0.5 of ceiling: 1 worker ${(one / ceiling).toFixed(2)}, 2 workers ${(two / ceiling).toFixed(2)} ${Math.max(one, two) / ceiling >= 0.5 ? 'met' : 'NOT met'}`,
   );
 } finally {
   const admin = new PostgresClient({ url: PG });
