@@ -9,7 +9,7 @@
  * BENCH_CPU_PROF=dir: every ferry process (jobs and workers) writes a V8 CPU profile there when it exits.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PostgresClient } from '../src/adapters/postgres/postgres-client.js';
@@ -18,11 +18,11 @@ import { openServing } from '../src/app/open-serving.js';
 import { loadConfig } from '../src/core/config.js';
 import { loadTextModel } from '../src/registry/load-model.js';
 import { loadServingConfig } from '../src/serving/serving-config.js';
-import { parseCsvTable } from '../src/train/csv-table.js';
 import { parseLabeledDataset } from '../src/train/dataset.js';
 import { trainTextClassifier } from '../src/train/pipeline.js';
 import { registerTrained } from '../src/train/register-trained.js';
 import { QUICK_GRID } from '../src/train/tune.js';
+import { readProjects, writeProjectsInput } from './lib/bench-data.js';
 import { stopProcess } from './lib/processes.js';
 import { ensureWrk, wrkGet } from './lib/wrk.js';
 
@@ -161,17 +161,9 @@ try {
   await (await register(pgUrl)).close();
 
   // The input: projects.csv repeated with new ids.
-  const projects = parseCsvTable(readFileSync(join(dataDir, 'projects.csv')), 'projects.csv').rows.map(
-    (r) => r.values,
-  );
-  const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
-  const lines = ['id,title,description'];
-  for (let i = 0; i < ROWS; i++) {
-    const p = projects[i % projects.length]!;
-    lines.push(`p-${i},${q(p.title ?? '')},${q(p.description ?? '')}`);
-  }
+  const projects = readProjects(dataDir);
   const input = join(home, 'input.csv');
-  writeFileSync(input, `${lines.join('\n')}\n`);
+  writeProjectsInput(input, projects, ROWS);
   process.stderr.write(`input: ${ROWS.toLocaleString('en-US')} rows\n`);
 
   // Ceiling: the model alone over the same rows, in chunks of 1000, one thread.

@@ -13,16 +13,11 @@
  * Run: npm run bench:serving-overhead   (BENCH_SECONDS=4 a slice, BENCH_ROUNDS=4; DATASET_DIR)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openFerry } from '../src/app/open-ferry.js';
-import { loadConfig } from '../src/core/config.js';
-import { parseCsvTable } from '../src/train/csv-table.js';
 import { parseLabeledDataset } from '../src/train/dataset.js';
-import { trainTextClassifier } from '../src/train/pipeline.js';
-import { registerTrained } from '../src/train/register-trained.js';
-import { QUICK_GRID } from '../src/train/tune.js';
+import { readProjects, registerQuickModel, writeProjectsInput } from './lib/bench-data.js';
 import { interleave } from './lib/interleave.js';
 import type { LoadResult } from './lib/processes.js';
 import { stopProcess, waitForAddress } from './lib/processes.js';
@@ -51,26 +46,9 @@ const children: ChildProcess[] = [];
 try {
   // One registry: the model, and stored predictions of 2,000 projects.csv rows (ids p-0 …).
   const base = join(home, 'base');
-  const data = parseLabeledDataset(readFileSync(join(dataDir, 'dataset.csv')), 'dataset.csv');
-  const ctx = await openFerry(loadConfig({}, { home: base }));
-  await registerTrained(ctx.registry, trainTextClassifier(data, { seed: 42, grid: QUICK_GRID, folds: 3 }), {
-    name: 'tagifai',
-    promote: true,
-    force: true,
-    alias: 'production',
-    gitCommit: null,
-  });
   const artifact = join(home, 'artifact.json');
-  writeFileSync(artifact, (await ctx.registry.loadArtifact('tagifai@production')).bytes);
-  await ctx.close();
-  const projects = parseCsvTable(readFileSync(join(dataDir, 'projects.csv')), 'projects.csv').rows;
-  const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
-  const csv = ['id,title,description'];
-  for (let i = 0; i < 2000; i++) {
-    const p = projects[i % projects.length]!.values;
-    csv.push(`p-${i},${q(p.title ?? '')},${q(p.description ?? '')}`);
-  }
-  writeFileSync(join(home, 'input.csv'), `${csv.join('\n')}\n`);
+  await registerQuickModel(base, dataDir, artifact);
+  writeProjectsInput(join(home, 'input.csv'), readProjects(dataDir), 2000);
   execFileSync(process.execPath, [FERRY, 'batch', 'predict', '--input-loc', join(home, 'input.csv')], {
     cwd: ROOT,
     env: { ...process.env, FERRY_HOME: base },

@@ -5,15 +5,11 @@
  * Run: npm run bench:serving   (BENCH_SECONDS=10 by default; DATASET_DIR for the course data)
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openFerry } from '../src/app/open-ferry.js';
-import { loadConfig } from '../src/core/config.js';
 import { parseLabeledDataset } from '../src/train/dataset.js';
-import { trainTextClassifier } from '../src/train/pipeline.js';
-import { registerTrained } from '../src/train/register-trained.js';
-import { QUICK_GRID } from '../src/train/tune.js';
+import { registerQuickModel } from './lib/bench-data.js';
 import { stopProcess, waitForAddress } from './lib/processes.js';
 import { ensureWrk, wrkPost } from './lib/wrk.js';
 
@@ -124,19 +120,8 @@ async function withWorkers<T>(home: string, port: number, fn: (url: string) => P
 
 const home = mkdtempSync(join(tmpdir(), 'ferry-bench-serving-'));
 try {
-  const data = parseLabeledDataset(readFileSync(join(dataDir, 'dataset.csv')), 'dataset.csv');
-  const config = loadConfig({}, { home });
-  const ctx = await openFerry(config);
-  await registerTrained(ctx.registry, trainTextClassifier(data, { seed: 42, grid: QUICK_GRID, folds: 3 }), {
-    name: 'tagifai',
-    promote: true,
-    force: true,
-    alias: 'production',
-    gitCommit: null,
-  });
   const artifactFile = join(home, 'production-artifact.json');
-  writeFileSync(artifactFile, (await ctx.registry.loadArtifact('tagifai@production')).bytes);
-  await ctx.close();
+  await registerQuickModel(home, dataDir, artifactFile);
 
   const rows = parseLabeledDataset(readFileSync(join(dataDir, 'holdout.csv')), 'holdout.csv').rows;
   const one = JSON.stringify({ title: rows[0]!.title, description: rows[0]!.description });

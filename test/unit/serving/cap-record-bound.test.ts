@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { PredictionLogRecord, TextLogItem } from '../../../src/ports/prediction-log-sink.js';
+import type {
+  PredictionLogItem,
+  PredictionLogRecord,
+  TextLogItem,
+} from '../../../src/ports/prediction-log-sink.js';
 import { capRecord, jsonBytesAtMost } from '../../../src/serving/prediction-log/cap-record.js';
 
 /*
@@ -82,6 +86,27 @@ function record(next: () => number): PredictionLogRecord {
   };
 }
 
+/** A record of one item, its request-level fields short. */
+function oneItem(item: PredictionLogItem): PredictionLogRecord {
+  return {
+    requestId: 'r',
+    at: new Date(0).toISOString(),
+    model: 'm',
+    version: 1,
+    latencyMs: 1,
+    itemCount: 1,
+    items: [item],
+  };
+}
+
+const titled = (title: string): TextLogItem => ({
+  title,
+  description: '',
+  prediction: 'p',
+  probabilities: {},
+  source: 'model',
+});
+
 describe('jsonBytesAtMost (the fast path of capRecord)', () => {
   it('is never below the JSON size, on 3,000 records of the worst characters', () => {
     const next = random(20261207);
@@ -92,30 +117,12 @@ describe('jsonBytesAtMost (the fast path of capRecord)', () => {
   });
 
   it('measures tensor records exactly instead (no bound)', () => {
-    const r: PredictionLogRecord = {
-      requestId: 'r',
-      at: new Date(0).toISOString(),
-      model: 'm',
-      version: 1,
-      latencyMs: 1,
-      itemCount: 1,
-      items: [{ inputs: {}, outputs: {}, source: 'model' }],
-    };
+    const r = oneItem({ inputs: {}, outputs: {}, source: 'model' });
     expect(jsonBytesAtMost(r)).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('still cuts a record over the cap whose bound is over it too', () => {
-    const r: PredictionLogRecord = {
-      requestId: 'r',
-      at: new Date(0).toISOString(),
-      model: 'm',
-      version: 1,
-      latencyMs: 1,
-      itemCount: 1,
-      items: [
-        { title: 'x'.repeat(10_000), description: '', prediction: 'p', probabilities: {}, source: 'model' },
-      ],
-    };
+    const r = oneItem(titled('x'.repeat(10_000)));
     const capped = capRecord(r, 4096);
     expect(capped.truncated).toBe(true);
     expect(jsonBytes(capped)).toBeLessThanOrEqual(4096);
@@ -123,17 +130,7 @@ describe('jsonBytesAtMost (the fast path of capRecord)', () => {
 
   it('keeps a record whose bound is over the cap but whose JSON fits (measured exactly)', () => {
     // 700 plain letters: bound 6 × 700 > 4096, real size well under it.
-    const r: PredictionLogRecord = {
-      requestId: 'r',
-      at: new Date(0).toISOString(),
-      model: 'm',
-      version: 1,
-      latencyMs: 1,
-      itemCount: 1,
-      items: [
-        { title: 'x'.repeat(700), description: '', prediction: 'p', probabilities: {}, source: 'model' },
-      ],
-    };
+    const r = oneItem(titled('x'.repeat(700)));
     expect(jsonBytesAtMost(r)).toBeGreaterThan(4096);
     expect(capRecord(r, 4096)).toBe(r);
   });
