@@ -186,14 +186,20 @@ export class TextClassifier implements TextModel {
 
   /** The item's tf-idf features (indices into the vocabulary, values): what the head sees. */
   features(input: TextInput): SparseVector {
-    return this.transformer.transform(tokenize(projectText(input.title, input.description)));
+    return this.transformer.transformText(projectText(input.title, input.description));
   }
 
   /** Probabilities in `classes` order, written into a fresh array. */
   probabilities(input: TextInput): Float64Array {
-    const v = this.features(input);
-    headProbabilities(this.head, v.indices, v.values, this.scratch);
+    this.probabilitiesIntoScratch(input);
     return Float64Array.from(this.scratch);
+  }
+
+  /** The item's probabilities into `scratch`, through the transformer's reusable arrays. */
+  private probabilitiesIntoScratch(input: TextInput): void {
+    const t = this.transformer;
+    const nnz = t.vectorizeText(projectText(input.title, input.description));
+    headProbabilities(this.head, t.indices, t.values, this.scratch, nnz);
   }
 
   /** The label the course's custom_predict gives: argmax, or `otherLabel` when not confident enough. */
@@ -210,8 +216,7 @@ export class TextClassifier implements TextModel {
     const out: Prediction[] = new Array(rows.length);
     for (let r = 0; r < rows.length; r++) {
       // The probabilities are read straight from the scratch array: no copy per row.
-      const v = this.features(rows[r]!);
-      headProbabilities(this.head, v.indices, v.values, this.scratch);
+      this.probabilitiesIntoScratch(rows[r]!);
       const probabilities: Record<string, number> = {};
       for (let k = 0; k < this.classes.length; k++) probabilities[this.classes[k]!] = this.scratch[k]!;
       out[r] = { prediction: this.decide(this.scratch), probabilities };

@@ -1,5 +1,6 @@
 import { HashIndex } from './hash-index.js';
 import type { SparseVector } from './sparse.js';
+import { scanWords, WordSpans } from './text/clean.js';
 import { NgramHashBuffer, type NgramOptions, ngramHashes } from './text/feature-hashing.js';
 
 export interface TfidfOptions extends NgramOptions {
@@ -67,8 +68,13 @@ export class TfidfTransformer {
   /** Term counts by feature, zeroed again after each document; integers, so the tf table reads them directly. */
   private readonly counts: Int32Array;
   private readonly ngrams = new NgramHashBuffer();
-  /** Features in the order the document first touches them (the order of the output). */
-  private touched = new Int32Array(256);
+  private readonly words = new WordSpans();
+  /**
+   * The last document's features, valid up to the count `vectorizeText` returns: indices in the order
+   * the document first touches them, and their values. Overwritten by the next document.
+   */
+  indices = new Int32Array(256);
+  values = new Float64Array(256);
 
   constructor(readonly state: TfidfState) {
     this.index = new HashIndex(state.hashes);
@@ -80,29 +86,59 @@ export class TfidfTransformer {
   }
 
   transform(tokens: readonly string[]): SparseVector {
+    this.ngrams.fill(tokens, this.state.options);
+    return this.copyOut(this.vectorize());
+  }
+
+  /** `transform(tokenize(text))`, as a fresh vector. */
+  transformText(text: string): SparseVector {
+    return this.copyOut(this.vectorizeText(text));
+  }
+
+  /**
+   * `transform(tokenize(text))` into `indices` and `values`, returning how many there are: the request
+   * path's form, with no string per word and no array per document.
+   */
+  vectorizeText(text: string): number {
+    scanWords(text, this.words);
+    this.ngrams.fillSpans(this.words, this.state.options);
+    return this.vectorize();
+  }
+
+  private copyOut(nnz: number): SparseVector {
+    const indices: number[] = new Array(nnz);
+    const values: number[] = new Array(nnz);
+    for (let k = 0; k < nnz; k++) {
+      indices[k] = this.indices[k]!;
+      values[k] = this.values[k]!;
+    }
+    return { indices, values };
+  }
+
+  /** The tf-idf vector of the n-grams in `ngrams`, into `indices` and `values`. */
+  private vectorize(): number {
     const { ngrams, counts, index } = this;
-    ngrams.fill(tokens, this.state.options);
-    if (this.touched.length < ngrams.length) this.touched = new Int32Array(ngrams.length);
-    const touched = this.touched;
+    if (this.indices.length < ngrams.length) {
+      this.indices = new Int32Array(ngrams.length);
+      this.values = new Float64Array(ngrams.length);
+    }
+    const { indices, values } = this;
     const hashes = ngrams.hashes;
     let nnz = 0;
     for (let i = 0; i < ngrams.length; i++) {
       const f = index.get(hashes[i]!);
       if (f < 0) continue;
-      if (counts[f] === 0) touched[nnz++] = f;
+      if (counts[f] === 0) indices[nnz++] = f;
       counts[f]! += 1;
     }
     const { sublinearTf, normalizeBlocks } = this.state.options;
     const { idf, wordFeatures } = this.state;
-    const indices: number[] = new Array(nnz);
-    const values: number[] = new Array(nnz);
     let wordNorm = 0;
     let charNorm = 0;
     for (let k = 0; k < nnz; k++) {
-      const f = touched[k]!;
+      const f = indices[k]!;
       const tf = sublinearTf ? sublinear(counts[f]!) : counts[f]!;
       const v = tf * idf[f]!;
-      indices[k] = f;
       values[k] = v;
       if (normalizeBlocks && f >= wordFeatures) charNorm += v * v;
       else wordNorm += v * v;
@@ -113,6 +149,6 @@ export class TfidfTransformer {
     for (let k = 0; k < nnz; k++) {
       values[k]! *= normalizeBlocks && indices[k]! >= wordFeatures ? charScale : wordScale;
     }
-    return { indices, values };
+    return nnz;
   }
 }

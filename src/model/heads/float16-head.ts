@@ -37,8 +37,13 @@ export class Float16Head implements LinearHead {
     return this.dense.byteLength;
   }
 
-  logits(indices: readonly number[], values: readonly number[], out: Float64Array): void {
-    this.dense.logits(indices, values, out);
+  logits(
+    indices: ArrayLike<number>,
+    values: ArrayLike<number>,
+    out: Float64Array,
+    count = indices.length,
+  ): void {
+    this.dense.logits(indices, values, out, count);
   }
 
   denseWeights(): Float32Array {

@@ -37,12 +37,17 @@ export class Int8Head implements LinearHead {
     return this.values.byteLength + this.scales.byteLength + this.bias.byteLength;
   }
 
-  logits(indices: readonly number[], values: readonly number[], out: Float64Array): void {
+  logits(
+    indices: ArrayLike<number>,
+    values: ArrayLike<number>,
+    out: Float64Array,
+    count = indices.length,
+  ): void {
     const K = this.bias.length;
     const q = this.values;
     const acc = this.acc;
     acc.fill(0);
-    for (let p = 0; p < indices.length; p++) {
+    for (let p = 0; p < count; p++) {
       const base = indices[p]! * K;
       const v = values[p]!;
       for (let c = 0; c < K; c++) acc[c]! += v * q[base + c]!;

@@ -62,12 +62,17 @@ export class SparseHead implements LinearHead {
     );
   }
 
-  logits(indices: readonly number[], values: readonly number[], out: Float64Array): void {
+  logits(
+    indices: ArrayLike<number>,
+    values: ArrayLike<number>,
+    out: Float64Array,
+    count = indices.length,
+  ): void {
     const K = this.bias.length;
     for (let c = 0; c < K; c++) out[c] = this.bias[c]!;
     const { rowStart, classIndex } = this;
     const w = this.values;
-    for (let p = 0; p < indices.length; p++) {
+    for (let p = 0; p < count; p++) {
       const f = indices[p]!;
       const v = values[p]!;
       for (let i = rowStart[f]!, end = rowStart[f + 1]!; i < end; i++) out[classIndex[i]!]! += v * w[i]!;

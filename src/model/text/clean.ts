@@ -1,3 +1,5 @@
+import { HashIndex } from '../hash-index.js';
+import { FNV_PRIME, WORD_BASIS } from './fnv.js';
 import { ENGLISH_STOPWORDS } from './stopwords.js';
 
 /*
@@ -38,8 +40,7 @@ function isWordCodePoint(text: string, i: number, code: number): boolean {
  * replaces String.split with that regex, which cost a third of the tokenizer.
  */
 export function tokenize(text: string, stopwords: ReadonlySet<string> = STOPWORD_SET): string[] {
-  let lowered = text.toLowerCase();
-  if (mayHoldLink(lowered)) lowered = lowered.replace(LINK, ' ');
+  const lowered = lowerWithoutLinks(text);
   const out: string[] = [];
   let start = -1;
   let i = 0;
@@ -58,6 +59,105 @@ export function tokenize(text: string, stopwords: ReadonlySet<string> = STOPWORD
   }
   if (start >= 0) pushWord(lowered.slice(start), stopwords, out);
   return out;
+}
+
+/** The text lowercased, with every link replaced by a space: what the word split runs on. */
+function lowerWithoutLinks(text: string): string {
+  const lowered = text.toLowerCase();
+  return mayHoldLink(lowered) ? lowered.replace(LINK, ' ') : lowered;
+}
+
+/**
+ * The words `tokenize` gives, as spans of one lowercased string and their FNV word hashes, in
+ * reusable typed arrays: the request path featurizes a text without a substring per word
+ * (`scanWords`). Not re-entrant.
+ */
+export class WordSpans {
+  /** The lowercased, link-free text the spans index. */
+  text = '';
+  count = 0;
+  starts = new Int32Array(64);
+  ends = new Int32Array(64);
+  /** Each word's FNV-1a hash from WORD_BASIS, the hash feature-hashing.ts gives the token. */
+  hashes = new Int32Array(64);
+
+  push(start: number, end: number, hash: number): void {
+    if (this.count === this.starts.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+      this.hashes = grow(this.hashes);
+    }
+    this.starts[this.count] = start;
+    this.ends[this.count] = end;
+    this.hashes[this.count++] = hash;
+  }
+}
+
+/*
+ * The default stopwords by their word hash. A word whose hash matches one is compared character by
+ * character, so a hash collision cannot drop a word that `tokenize` keeps.
+ */
+const DEFAULT_STOPWORDS = [...STOPWORD_SET];
+const STOPWORD_HASHES = stopwordIndex(DEFAULT_STOPWORDS);
+
+function stopwordIndex(words: readonly string[]): HashIndex {
+  const hashes = Int32Array.from(words, (w) => wordHash(w, 0, w.length));
+  // Two stopwords with one hash would hide the second from the index; NLTK's list has none.
+  if (new Set(hashes).size !== hashes.length) throw new Error('two stopwords share a word hash');
+  return new HashIndex(hashes);
+}
+
+function wordHash(text: string, start: number, end: number): number {
+  let h = WORD_BASIS;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+function isDefaultStopword(text: string, start: number, end: number, hash: number): boolean {
+  const at = STOPWORD_HASHES.get(hash);
+  if (at < 0) return false;
+  const word = DEFAULT_STOPWORDS[at]!;
+  if (word.length !== end - start) return false;
+  for (let i = 0; i < word.length; i++) if (word.charCodeAt(i) !== text.charCodeAt(start + i)) return false;
+  return true;
+}
+
+/**
+ * `tokenize(text)` with the default stopwords, written into `spans` instead of as strings: the same
+ * words in the same order (test/unit/model/text-speed-exactness.test.ts holds them to it). The word
+ * hash is folded in during the scan, and the stopword test reads it.
+ */
+export function scanWords(text: string, spans: WordSpans): void {
+  const lowered = lowerWithoutLinks(text);
+  spans.text = lowered;
+  spans.count = 0;
+  let start = -1;
+  let h = WORD_BASIS;
+  let i = 0;
+  while (i < lowered.length) {
+    const code = lowered.charCodeAt(i);
+    const width =
+      code >= 0xd800 && code <= 0xdbff && i + 1 < lowered.length && isLowSurrogate(lowered, i + 1) ? 2 : 1;
+    if (isWordCodePoint(lowered, i, code)) {
+      if (start < 0) {
+        start = i;
+        h = WORD_BASIS;
+      }
+      h = Math.imul(h ^ code, FNV_PRIME);
+      if (width === 2) h = Math.imul(h ^ lowered.charCodeAt(i + 1), FNV_PRIME);
+    } else if (start >= 0) {
+      if (!isDefaultStopword(lowered, start, i, h)) spans.push(start, i, h);
+      start = -1;
+    }
+    i += width;
+  }
+  if (start >= 0 && !isDefaultStopword(lowered, start, lowered.length, h))
+    spans.push(start, lowered.length, h);
 }
 
 function isLowSurrogate(text: string, i: number): boolean {

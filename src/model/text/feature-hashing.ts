@@ -5,9 +5,9 @@
  * The hash values are a contract: artifacts store them, so any change here must keep them bit-identical
  * (test/unit/model/text-speed-exactness.test.ts checks them against the original code on the course data).
  */
-const FNV_PRIME = 0x01000193;
-const WORD_BASIS = 0x811c9dc5;
-const CHAR_BASIS = 0x050c5d1f;
+import type { WordSpans } from './clean.js';
+import { CHAR_BASIS, FNV_PRIME, WORD_BASIS } from './fnv.js';
+
 const SPACE = 32;
 
 export interface NgramOptions {
@@ -34,17 +34,6 @@ export class NgramHashBuffer {
   fill(tokens: readonly string[], opts: NgramOptions): void {
     const [wMin, wMax] = opts.wordNgrams;
     const [cMin, cMax] = opts.charNgrams;
-    this.reserve(tokens, wMin, wMax, cMin, cMax);
-    this.length = 0;
-    if (wMax > 0) this.wordNgrams(tokens, Math.max(1, wMin), wMax);
-    this.wordCount = this.length;
-    if (cMax > 0) {
-      for (let t = 0; t < tokens.length; t++) this.charNgrams(tokens[t]!, cMin, cMax);
-    }
-  }
-
-  /** Grows the arrays once to an upper bound of this document's n-grams, so the loops need no checks. */
-  private reserve(tokens: readonly string[], wMin: number, wMax: number, cMin: number, cMax: number): void {
     let longest = 0;
     let chars = 0;
     for (let t = 0; t < tokens.length; t++) {
@@ -52,25 +41,72 @@ export class NgramHashBuffer {
       if (len > longest) longest = len;
       chars += len + 3;
     }
+    this.reserve(tokens.length, longest, chars, wMin, wMax, cMin, cMax);
+    this.length = 0;
+    if (wMax > 0) {
+      const { tokenHashes } = this;
+      for (let t = 0; t < tokens.length; t++) {
+        const s = tokens[t]!;
+        let h = WORD_BASIS;
+        for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+        tokenHashes[t] = h;
+      }
+      this.wordNgrams(tokenHashes, tokens.length, Math.max(1, wMin), wMax);
+    }
+    this.wordCount = this.length;
+    if (cMax > 0) {
+      for (let t = 0; t < tokens.length; t++) this.charNgrams(tokens[t]!, 0, tokens[t]!.length, cMin, cMax);
+    }
+  }
+
+  /**
+   * The same hashes as `fill` of the words `spans` holds (scanWords' output): the word hashes come
+   * from the scan and the characters are read from the scanned text, so no word becomes a string.
+   */
+  fillSpans(spans: WordSpans, opts: NgramOptions): void {
+    const [wMin, wMax] = opts.wordNgrams;
+    const [cMin, cMax] = opts.charNgrams;
+    const { count, starts, ends, text } = spans;
+    let longest = 0;
+    let chars = 0;
+    for (let t = 0; t < count; t++) {
+      const len = ends[t]! - starts[t]!;
+      if (len > longest) longest = len;
+      chars += len + 3;
+    }
+    this.reserve(count, longest, chars, wMin, wMax, cMin, cMax);
+    this.length = 0;
+    if (wMax > 0) this.wordNgrams(spans.hashes, count, Math.max(1, wMin), wMax);
+    this.wordCount = this.length;
+    if (cMax > 0) {
+      for (let t = 0; t < count; t++) this.charNgrams(text, starts[t]!, ends[t]!, cMin, cMax);
+    }
+  }
+
+  /** Grows the arrays once to an upper bound of this document's n-grams, so the loops need no checks. */
+  private reserve(
+    tokens: number,
+    longest: number,
+    chars: number,
+    wMin: number,
+    wMax: number,
+    cMin: number,
+    cMax: number,
+  ): void {
     const wordRange = wMax > 0 ? wMax - Math.max(1, wMin) + 1 : 0;
     const charRange = cMax > 0 ? Math.max(1, cMax - cMin + 1) : 0;
-    const bound = tokens.length * wordRange + chars * charRange;
+    const bound = tokens * wordRange + chars * charRange;
     if (this.hashes.length < bound) this.hashes = new Int32Array(Math.max(bound, this.hashes.length * 2));
-    if (this.tokenHashes.length < tokens.length) this.tokenHashes = new Int32Array(tokens.length * 2);
+    if (this.tokenHashes.length < tokens) this.tokenHashes = new Int32Array(tokens * 2);
     if (this.padded.length < longest + 2) this.padded = new Int32Array((longest + 2) * 2);
   }
 
-  private wordNgrams(tokens: readonly string[], nMin: number, nMax: number): void {
-    const { tokenHashes, hashes } = this;
-    for (let t = 0; t < tokens.length; t++) {
-      const s = tokens[t]!;
-      let h = WORD_BASIS;
-      for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
-      tokenHashes[t] = h;
-    }
+  /** Word n-grams over the first `count` word hashes. */
+  private wordNgrams(tokenHashes: Int32Array, count: number, nMin: number, nMax: number): void {
+    const { hashes } = this;
     let at = this.length;
     for (let n = nMin; n <= nMax; n++) {
-      for (let i = 0; i + n <= tokens.length; i++) {
+      for (let i = 0; i + n <= count; i++) {
         let h = WORD_BASIS ^ n;
         for (let k = 0; k < n; k++) h = Math.imul(h ^ tokenHashes[i + k]!, FNV_PRIME);
         hashes[at++] = h;
@@ -79,12 +115,15 @@ export class NgramHashBuffer {
     this.length = at;
   }
 
-  /** N-grams of " token ", each n from cMin to cMax; a padded word shorter than cMin counts once, whole. */
-  private charNgrams(token: string, cMin: number, cMax: number): void {
+  /**
+   * N-grams of " token " (the token is `source` from `from` to `to`), each n from cMin to cMax; a
+   * padded word shorter than cMin counts once, whole.
+   */
+  private charNgrams(source: string, from: number, to: number, cMin: number, cMax: number): void {
     const { padded, hashes } = this;
-    const len = token.length + 2;
+    const len = to - from + 2;
     padded[0] = SPACE;
-    for (let i = 0; i < token.length; i++) padded[i + 1] = token.charCodeAt(i);
+    for (let i = from; i < to; i++) padded[i - from + 1] = source.charCodeAt(i);
     padded[len - 1] = SPACE;
     let at = this.length;
     if (len < cMin) {

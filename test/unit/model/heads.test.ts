@@ -24,6 +24,30 @@ const logitsOf = (head: { logits: DenseHead['logits'] }, row: (typeof rows)[numb
   return out;
 };
 
+describe('DenseHead', () => {
+  it('gives the same bits with four classes (its unrolled path) as the general loop', () => {
+    const four = Float32Array.from({ length: FEATURES * 4 }, () => (random() - 0.5) * 8);
+    const fourBias = Float32Array.from({ length: 4 }, () => random() - 0.5);
+    const head = new DenseHead(four, fourBias);
+    for (const row of rows) {
+      const expected = Float64Array.from(fourBias);
+      row.indices.forEach((f, p) => {
+        for (let c = 0; c < 4; c++) expected[c]! += row.values[p]! * four[f * 4 + c]!;
+      });
+      const out = new Float64Array(4);
+      head.logits(row.indices, row.values, out);
+      expect(Array.from(out)).toEqual(Array.from(expected));
+      // A count reads only the first entries, as the request path's reusable arrays need.
+      const half = Math.floor(row.indices.length / 2);
+      const partial = new Float64Array(4);
+      head.logits(row.indices, row.values, partial, half);
+      const cut = new Float64Array(4);
+      head.logits(row.indices.slice(0, half), row.values.slice(0, half), cut);
+      expect(Array.from(partial)).toEqual(Array.from(cut));
+    }
+  });
+});
+
 describe('Int8Head', () => {
   const dense = new DenseHead(weights, bias);
   const int8 = Int8Head.quantize(dense);

@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { headProbabilities } from '../../../src/model/linear-head.js';
-import { projectText, tokenize } from '../../../src/model/text/clean.js';
-import { type NgramOptions, ngramHashes } from '../../../src/model/text/feature-hashing.js';
+import { projectText, scanWords, tokenize, WordSpans } from '../../../src/model/text/clean.js';
+import { NgramHashBuffer, type NgramOptions, ngramHashes } from '../../../src/model/text/feature-hashing.js';
+import { ENGLISH_STOPWORDS } from '../../../src/model/text/stopwords.js';
 import { DEFAULT_PARAMS, TextClassifier, tfidfOptionsOf } from '../../../src/model/text-classifier.js';
+import { fitTfidf, TfidfTransformer } from '../../../src/model/tfidf.js';
 import { parseLabeledDataset } from '../../../src/train/dataset.js';
 import { COURSE_DATASET, hasCourseData } from '../../helpers/course-data.js';
 import {
@@ -97,6 +99,95 @@ describe('fast tokenizer and n-gram hashes', () => {
   });
 });
 
+/** FNV-1a of a word's code units from the word basis, written out here as the contract states it. */
+function fnvWordHash(word: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** The words scanWords found, as strings: what tokenize gives. */
+function spanWords(spans: WordSpans): string[] {
+  return Array.from({ length: spans.count }, (_, t) => spans.text.slice(spans.starts[t], spans.ends[t]));
+}
+
+/** fillSpans' hashes for `text`, beside ngramHashes of its tokens. */
+function spanHashes(text: string, opts: NgramOptions): number[] {
+  const spans = new WordSpans();
+  scanWords(text, spans);
+  const buffer = new NgramHashBuffer();
+  buffer.fillSpans(spans, opts);
+  return Array.from(buffer.hashes.subarray(0, buffer.length));
+}
+
+describe('the request path featurizes text without a string per word (scanWords, fillSpans)', () => {
+  const texts = [
+    '',
+    ' ',
+    'The THE the',
+    'Hello, World!',
+    'see https://x.io/a?b=c and www.y.com',
+    ENGLISH_STOPWORDS.join(' '),
+    ENGLISH_STOPWORDS.map((w) => `${w}x x${w}`).join(' '),
+    ...fuzzTexts(3000),
+  ];
+
+  it('finds the words tokenize gives, in order, with their word hashes', () => {
+    const spans = new WordSpans();
+    for (const text of texts) {
+      scanWords(text, spans);
+      expect(spanWords(spans)).toEqual(referenceTokenize(text));
+      expect(Array.from(spans.hashes.subarray(0, spans.count))).toEqual(
+        referenceTokenize(text).map(fnvWordHash),
+      );
+    }
+  });
+
+  it("keeps a word whose hash is a stopword's (the hash only finds candidates)", () => {
+    // Found by solving FNV's last step for the final code unit, one per check the scan makes:
+    // another length and other characters; the stopword as a prefix; the same length.
+    const impostors: [string, string][] = [
+      ['bwbt\u9d0c', 'the'],
+      ['thedsvh\ufdf3', 'the'],
+      ['zzzzzlfuq\u9325', 'yourselves'],
+    ];
+    const spans = new WordSpans();
+    for (const [impostor, stopword] of impostors) {
+      expect(fnvWordHash(impostor)).toBe(fnvWordHash(stopword));
+      const text = `${stopword} ${impostor} ${stopword}`;
+      scanWords(text, spans);
+      expect(spanWords(spans)).toEqual([impostor]);
+      expect(tokenize(text)).toEqual([impostor]);
+    }
+  });
+
+  it('makes the n-gram hashes of the tokens, for every range', () => {
+    for (const text of texts) {
+      for (const opts of RANGES) {
+        const old: number[] = [];
+        referenceNgramHashes(referenceTokenize(text), opts, old);
+        expect(spanHashes(text, opts)).toEqual(old);
+      }
+    }
+  });
+
+  it('gives the features transform gives, for every range', () => {
+    const docs = texts.map((t) => tokenize(t));
+    for (const opts of RANGES) {
+      const state = fitTfidf(docs, { ...opts, minDf: 2, sublinearTf: true, normalizeBlocks: true });
+      const transformer = new TfidfTransformer(state);
+      const old = referenceTransformer(state);
+      for (const [i, text] of texts.entries()) {
+        const fast = transformer.transformText(text);
+        const ref = old(docs[i]!);
+        expect(fast.indices).toEqual(ref.indices);
+        const worst = Math.max(0, ...fast.values.map((v, k) => Math.abs(v - ref.values[k]!)));
+        expect(worst).toBeLessThanOrEqual(1e-15);
+      }
+    }
+  }, 60_000);
+});
+
 describe.runIf(hasCourseData)('fast featurization on the course data', () => {
   const data = parseLabeledDataset(readFileSync(COURSE_DATASET), 'dataset.csv');
   const holdout = parseLabeledDataset(
@@ -115,6 +206,7 @@ describe.runIf(hasCourseData)('fast featurization on the course data', () => {
         const old: number[] = [];
         expect(ngramHashes(tokens, opts, fast)).toBe(referenceNgramHashes(tokens, opts, old));
         expect(fast).toEqual(old);
+        expect(spanHashes(text, opts)).toEqual(old);
       }
     }
   });
