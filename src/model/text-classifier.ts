@@ -56,6 +56,8 @@ export const DEFAULT_PARAMS: TextClassifierParams = {
 export interface FitOptions {
   onIteration?: (iteration: number, loss: number) => void;
   maxIterations?: number;
+  /** The solver's stopping rule (see DEFAULT_GRADIENT_TOLERANCE). */
+  gradientTolerance?: number;
 }
 
 /** Training features: the fitted vocabulary and the training matrix, reusable across values of C. */
@@ -156,6 +158,7 @@ export class TextClassifier implements TextModel {
       classWeights: classWeights(f.y, f.classes.length, params.classWeight),
       ...(options.init ? { init: options.init } : {}),
       ...(options.maxIterations ? { maxIterations: options.maxIterations } : {}),
+      ...(options.gradientTolerance ? { gradientTolerance: options.gradientTolerance } : {}),
       ...(options.onIteration ? { onIteration: options.onIteration } : {}),
     });
     return {

@@ -23,6 +23,8 @@ export interface FoldJob {
   classWeights: TextClassifierParams['classWeight'][];
   /** Sorted ascending: each fit warm-starts from the previous C's solution. */
   C: number[];
+  /** The solver's stopping rule, when not the default (bench/train-tolerance.ts compares them). */
+  gradientTolerance?: number;
   /** Also return each fit's raw parameters (a final fit run on a worker thread needs them). */
   keepTheta?: boolean;
 }
@@ -52,7 +54,10 @@ export function runFold(job: FoldJob, onCandidate: (note: string) => void = () =
         const fit = TextClassifier.fitFeatures(
           feats,
           { ...params, C, classWeight: cw },
-          init ? { init } : {},
+          {
+            ...(init ? { init } : {}),
+            ...(job.gradientTolerance ? { gradientTolerance: job.gradientTolerance } : {}),
+          },
         );
         init = fit.theta;
         if (job.keepTheta) thetas.push(fit.theta);

@@ -83,7 +83,7 @@ interface TunePlan {
   jobs: { fold: number; job: FoldJob; candidates: number[] }[];
 }
 
-type TuneOptions = { folds: number; seed: number; progress?: Progress };
+type TuneOptions = { folds: number; seed: number; progress?: Progress; gradientTolerance?: number };
 
 /** The folds and candidates; candidates in the order `runFold` returns them (see FoldJob). */
 function planTune(
@@ -119,6 +119,7 @@ function planTune(
             featureSets: [{ wordNgrams: fs.wordNgrams, charNgrams: fs.charNgrams }],
             classWeights: [cw],
             C: Cs,
+            ...(opts.gradientTolerance ? { gradientTolerance: opts.gradientTolerance } : {}),
           },
         });
       });
