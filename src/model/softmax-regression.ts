@@ -40,7 +40,7 @@ export interface SoftTargets {
  * The loss is C·Σ wᵢ·nll + ½‖W‖², so its gradient scales with C times the rows: for the built-in
  * classifier (C = 3 to 100, ~600 rows a fold) 1e-2 is still about a thousand times stricter than
  * scikit-learn's default (tol 1e-4 on the loss divided by C·Σw). It was 1e-4 until issue 16:
- * `npx tsx bench/train-tolerance.ts` cross-validates the default grid on dataset.csv at each
+ * bench/train-tolerance.ts cross-validates the default grid on dataset.csv at each
  * tolerance, and every candidate's CV F1 is the same at 1e-2 as at 1e-4, for a quarter less work.
  */
 export const DEFAULT_GRADIENT_TOLERANCE = 1e-2;

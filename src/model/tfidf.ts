@@ -2,6 +2,7 @@ import { HashIndex } from './hash-index.js';
 import type { SparseVector } from './sparse.js';
 import { scanWords, WordSpans } from './text/clean.js';
 import { NgramHashBuffer, type NgramOptions, ngramHashes } from './text/feature-hashing.js';
+import { WordFeatureCache } from './text/word-feature-cache.js';
 
 export interface TfidfOptions extends NgramOptions {
   /** Keep n-grams seen in at least this many training documents. */
@@ -69,6 +70,9 @@ export class TfidfTransformer {
   private readonly counts: Int32Array;
   private readonly ngrams = new NgramHashBuffer();
   private readonly words = new WordSpans();
+  private readonly wordCache = new WordFeatureCache();
+  /** One word's character n-gram features, as they are looked up before they go to the cache. */
+  private wordFeatures = new Int32Array(64);
   /**
    * The last document's features, valid up to the count `vectorizeText` returns: indices in the order
    * the document first touches them, and their values. Overwritten by the next document.
@@ -100,9 +104,68 @@ export class TfidfTransformer {
    * path's form, with no string per word and no array per document.
    */
   vectorizeText(text: string): number {
-    scanWords(text, this.words);
-    this.ngrams.fillSpans(this.words, this.state.options);
-    return this.vectorize();
+    const { words, ngrams, counts, index, wordCache } = this;
+    const options = this.state.options;
+    scanWords(text, words);
+    ngrams.fillSpanWords(words, options);
+    // fillSpanWords grew `hashes` to the document's n-gram bound, which bounds its features too.
+    this.reserveFeatures(ngrams.hashes.length);
+    const indices = this.indices;
+    let nnz = 0;
+    for (let i = 0; i < ngrams.length; i++) {
+      const f = index.get(ngrams.hashes[i]!);
+      if (f < 0) continue;
+      if (counts[f] === 0) indices[nnz++] = f;
+      counts[f]! += 1;
+    }
+    if (options.charNgrams[1] > 0) {
+      const { starts, ends, hashes: wordHashes, count } = words;
+      const lowered = words.text;
+      for (let t = 0; t < count; t++) {
+        const from = starts[t]!;
+        const to = ends[t]!;
+        let e = wordCache.find(lowered, from, to, wordHashes[t]!);
+        let list = wordCache.features;
+        let at = 0;
+        let n = 0;
+        if (e < 0) {
+          n = this.lookUpCharNgrams(lowered, from, to);
+          e = wordCache.add(lowered, from, to, wordHashes[t]!, this.wordFeatures, n);
+          if (e < 0) list = this.wordFeatures;
+        }
+        if (e >= 0) {
+          at = wordCache.start(e);
+          n = wordCache.count(e);
+        }
+        for (let k = at; k < at + n; k++) {
+          const f = list[k]!;
+          if (counts[f] === 0) indices[nnz++] = f;
+          counts[f]! += 1;
+        }
+      }
+    }
+    return this.valuesOf(nnz);
+  }
+
+  /** The vocabulary features of one word's character n-grams, in order, into `wordFeatures`. */
+  private lookUpCharNgrams(text: string, from: number, to: number): number {
+    const { ngrams, index } = this;
+    ngrams.fillCharNgramsOf(text, from, to, this.state.options);
+    if (this.wordFeatures.length < ngrams.length) this.wordFeatures = new Int32Array(ngrams.length * 2);
+    const out = this.wordFeatures;
+    let n = 0;
+    for (let i = 0; i < ngrams.length; i++) {
+      const f = index.get(ngrams.hashes[i]!);
+      if (f >= 0) out[n++] = f;
+    }
+    return n;
+  }
+
+  private reserveFeatures(bound: number): void {
+    if (this.indices.length < bound) {
+      this.indices = new Int32Array(bound);
+      this.values = new Float64Array(bound);
+    }
   }
 
   private copyOut(nnz: number): SparseVector {
@@ -118,11 +181,8 @@ export class TfidfTransformer {
   /** The tf-idf vector of the n-grams in `ngrams`, into `indices` and `values`. */
   private vectorize(): number {
     const { ngrams, counts, index } = this;
-    if (this.indices.length < ngrams.length) {
-      this.indices = new Int32Array(ngrams.length);
-      this.values = new Float64Array(ngrams.length);
-    }
-    const { indices, values } = this;
+    this.reserveFeatures(ngrams.length);
+    const indices = this.indices;
     const hashes = ngrams.hashes;
     let nnz = 0;
     for (let i = 0; i < ngrams.length; i++) {
@@ -131,6 +191,12 @@ export class TfidfTransformer {
       if (counts[f] === 0) indices[nnz++] = f;
       counts[f]! += 1;
     }
+    return this.valuesOf(nnz);
+  }
+
+  /** The tf-idf values of the `nnz` counted features in `indices`, into `values`; zeroes the counts. */
+  private valuesOf(nnz: number): number {
+    const { counts, indices, values } = this;
     const { sublinearTf, normalizeBlocks } = this.state.options;
     const { idf, wordFeatures } = this.state;
     let wordNorm = 0;

@@ -83,6 +83,39 @@ export class NgramHashBuffer {
     }
   }
 
+  /**
+   * `fillSpans`' word n-grams alone (`length` = `wordCount`), with `hashes` grown for the whole
+   * document: the request path then takes each word's character n-grams from its word cache, or
+   * from `fillCharNgramsOf`.
+   */
+  fillSpanWords(spans: WordSpans, opts: NgramOptions): void {
+    const [wMin, wMax] = opts.wordNgrams;
+    const [cMin, cMax] = opts.charNgrams;
+    const { count, starts, ends } = spans;
+    let longest = 0;
+    let chars = 0;
+    for (let t = 0; t < count; t++) {
+      const len = ends[t]! - starts[t]!;
+      if (len > longest) longest = len;
+      chars += len + 3;
+    }
+    this.reserve(count, longest, chars, wMin, wMax, cMin, cMax);
+    this.length = 0;
+    if (wMax > 0) this.wordNgrams(spans.hashes, count, Math.max(1, wMin), wMax);
+    this.wordCount = this.length;
+  }
+
+  /**
+   * The character n-grams of one word, `source[from, to)`, alone in `hashes` (from 0 to `length`);
+   * the same hashes `fill` gives that word. `fillSpanWords` must have grown the arrays for it.
+   */
+  fillCharNgramsOf(source: string, from: number, to: number, opts: NgramOptions): void {
+    this.length = 0;
+    this.wordCount = 0;
+    const [cMin, cMax] = opts.charNgrams;
+    if (cMax > 0) this.charNgrams(source, from, to, cMin, cMax);
+  }
+
   /** Grows the arrays once to an upper bound of this document's n-grams, so the loops need no checks. */
   private reserve(
     tokens: number,
