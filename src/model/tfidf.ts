@@ -70,7 +70,8 @@ export class TfidfTransformer {
   private readonly counts: Int32Array;
   private readonly ngrams = new NgramHashBuffer();
   private readonly words = new WordSpans();
-  private readonly wordCache = new WordFeatureCache();
+  /** Made on the first text: a model that is only fitted or scored in bulk never needs one. */
+  private wordCache: WordFeatureCache | undefined;
   /** One word's character n-gram features, as they are looked up before they go to the cache. */
   private wordFeatures = new Int32Array(64);
   /**
@@ -104,8 +105,10 @@ export class TfidfTransformer {
    * path's form, with no string per word and no array per document.
    */
   vectorizeText(text: string): number {
-    const { words, ngrams, counts, index, wordCache } = this;
+    const { words, ngrams, counts, index } = this;
     const options = this.state.options;
+    this.wordCache ??= new WordFeatureCache();
+    const wordCache = this.wordCache;
     scanWords(text, words);
     ngrams.fillSpanWords(words, options);
     // fillSpanWords grew `hashes` to the document's n-gram bound, which bounds its features too.
