@@ -181,3 +181,37 @@ describe('changing weights', () => {
     expect(reassignedShare(oldRanges, newRanges)).toBeCloseTo(0.25, 12);
   });
 });
+
+describe('hash version 2 without strings', () => {
+  /** GrowthBook's formula as its SDK writes it, with the strings. */
+  const literal = (seed: string, value: string) => {
+    const fnv = (text: string) => {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+      return h >>> 0;
+    };
+    return (fnv(String(fnv(seed + value))) % 10000) / 10000;
+  };
+
+  it('gives the formula with its strings, for random seeds and ids and every decimal length', () => {
+    for (let i = 0; i < 5000; i++) {
+      const seed = randomId();
+      const value = randomId();
+      expect(hash(seed, value, 2)).toBe(literal(seed, value));
+    }
+    // The first hash's decimal string takes 8 of its 10 possible lengths among these (1 and 2 digits
+    // are 100 of 2^32 values).
+    const lengths = new Set<number>();
+    for (let i = 0; lengths.size < 10 && i < 2_000_000; i++) {
+      const value = `u${i}`;
+      let h = 0x811c9dc5;
+      for (const c of `s${value}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193);
+      const digits = String(h >>> 0).length;
+      if (!lengths.has(digits)) {
+        lengths.add(digits);
+        expect(hash('s', value, 2)).toBe(literal('s', value));
+      }
+    }
+    expect(lengths.size).toBe(8);
+  });
+});
