@@ -4,6 +4,7 @@ import { ExperimentRouter } from '../experiments/experiment-router.js';
 import { ExperimentService } from '../experiments/experiment-service.js';
 import { ExperimentStatsStore } from '../experiments/experiment-stats-store.js';
 import { ExperimentStore } from '../experiments/experiment-store.js';
+import type { Exposure } from '../experiments/experiment-types.js';
 import { newReplicaId, ShadowRunner } from '../experiments/shadow/shadow-runner.js';
 import { isTextModel, type Model } from '../model/model.js';
 import { inferRows } from '../model/rows.js';
@@ -48,6 +49,8 @@ export async function openExperiments(deps: {
   metrics: ServingMetrics;
   host: ModelHost;
   log: ExperimentLog;
+  /** Where exposures are upserted when not on this thread (the SQLite writer thread). */
+  writeExposures?: (chunk: Exposure[]) => Promise<void>;
 }): Promise<ServingExperiments> {
   const { ferry, sc, metrics, host, log } = deps;
   const store = new ExperimentStore({ sql: ferry.sql });
@@ -60,6 +63,7 @@ export async function openExperiments(deps: {
     onExposuresDropped: (count, reason) => metrics.experimentExposuresDropped.inc({ reason }, count),
     onError: (error, context) => log.warn({ err: error }, context),
     warm: (model, version) => (sc.models.includes(model) ? host.version(model, version) : Promise.resolve()),
+    ...(deps.writeExposures ? { writeExposures: deps.writeExposures } : {}),
   });
   // Arms on explicit versions are loaded and warmed off the request path: a routing experiment's
   // by the router before it routes to them (`warm`), a shadow's candidate here, in the background.

@@ -3,6 +3,7 @@ import { batchJobReader } from '../batch/job/batch-status.js';
 import type { FerryConfig } from '../core/config.js';
 import { type LoggerOption, toLogger } from '../core/logger.js';
 import { FERRY_VERSION } from '../core/version.js';
+import type { Exposure } from '../experiments/experiment-types.js';
 import type { Model } from '../model/model.js';
 import type { ExperimentRoute } from '../ports/experiment-routing.js';
 import { kindContextOf, loadModel } from '../registry/load-model.js';
@@ -80,7 +81,7 @@ export async function openServing(
   const warn = (obj: object, msg: string) => app?.log.warn(obj, msg);
   try {
     const metrics = new ServingMetrics();
-    const { predictionStore, cache, logger, logReader } = await openServingStores({
+    const { predictionStore, cache, logger, logReader, sqliteWriter } = await openServingStores({
       ferry,
       sc,
       metrics,
@@ -153,6 +154,7 @@ export async function openServing(
       metrics,
       host,
       log: { warn, info: (obj, msg) => log.info(obj, msg) },
+      ...(sqliteWriter ? { writeExposures: (chunk: Exposure[]) => sqliteWriter.writeExposures(chunk) } : {}),
     });
     const shedBursts = new ShedBursts({
       report: (b) =>

@@ -1,11 +1,14 @@
 /**
  * Worker-thread entry of `WorkerPredictionLogSink`: owns its own connection to the SQLite file and
  * writes the batches the server posts, so the synchronous inserts (and WAL checkpoints) run off the
- * server's event loop. Announces `{ ready: true }` once the database is open; answers each
- * `{ id, records }` with `{ id, rejected, error? }`.
+ * server's event loop: prediction log records (`{ id, records }`) and experiment exposures
+ * (`{ id, exposures }`). Announces `{ ready: true }` once the database is open; answers each with
+ * `{ id, rejected, error? }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteClient } from '../adapters/sqlite/sqlite-client.js';
+import { ExperimentStore } from '../experiments/experiment-store.js';
+import type { Exposure } from '../experiments/experiment-types.js';
 import type { PredictionLogRecord } from '../ports/prediction-log-sink.js';
 import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.js';
 
@@ -29,6 +32,9 @@ const log = new SqlPredictionLog(client, {
   },
 });
 
+// The server migrated the schema before it started this thread; the store only writes here.
+const exposures = new ExperimentStore({ sql: client });
+
 try {
   await client.init();
   port.postMessage({ ready: true });
@@ -37,17 +43,28 @@ try {
   process.exit(1);
 }
 
-port.on('message', (msg: { id: number; records?: PredictionLogRecord[]; close?: true }) => {
-  if (msg.close) {
-    void client.close().finally(() => port.close());
-    return;
-  }
-  const records = msg.records ?? [];
-  current = new Map(records.map((r, i) => [r, i]));
-  rejected = [];
-  log.write(records).then(
-    () => port.postMessage({ id: msg.id, rejected }),
-    (e: unknown) =>
-      port.postMessage({ id: msg.id, rejected, error: e instanceof Error ? e.message : String(e) }),
-  );
-});
+port.on(
+  'message',
+  (msg: { id: number; records?: PredictionLogRecord[]; exposures?: Exposure[]; close?: true }) => {
+    if (msg.close) {
+      void client.close().finally(() => port.close());
+      return;
+    }
+    if (msg.exposures) {
+      exposures.upsertExposures(msg.exposures).then(
+        () => port.postMessage({ id: msg.id, rejected: [] }),
+        (e: unknown) =>
+          port.postMessage({ id: msg.id, rejected: [], error: e instanceof Error ? e.message : String(e) }),
+      );
+      return;
+    }
+    const records = msg.records ?? [];
+    current = new Map(records.map((r, i) => [r, i]));
+    rejected = [];
+    log.write(records).then(
+      () => port.postMessage({ id: msg.id, rejected }),
+      (e: unknown) =>
+        port.postMessage({ id: msg.id, rejected, error: e instanceof Error ? e.message : String(e) }),
+    );
+  },
+);

@@ -23,6 +23,11 @@ export interface ServingStores {
   logger: PredictionLogger | undefined;
   /** The log read back (monitoring), when it is the SQL table; a JSONL log is write-only. */
   logReader: PredictionLogReader | undefined;
+  /**
+   * The thread that writes to a SQLite file off the event loop (the prediction log's records and the
+   * experiments' exposures), when the registry is one and the thread started.
+   */
+  sqliteWriter: WorkerPredictionLogSink | undefined;
 }
 
 /**
@@ -64,37 +69,42 @@ export async function openServingStores(deps: {
       })
     : undefined;
 
+  // SQLite writes are synchronous: the prediction log's and the exposures' run in a thread of their
+  // own, with its own connection (PostgreSQL's are network I/O already). The tables are created
+  // first, by the server's own connection (here for the log, by openExperiments for exposures,
+  // before the first flush).
+  const sqlite = ferry.sql instanceof SqliteClient && ferry.sql.path !== ':memory:' ? ferry.sql : undefined;
+  const onRejected = (record: PredictionLogRecord, err: unknown) => {
+    metrics.logRejected.inc();
+    deps.warn({ err, requestId: record.requestId }, 'prediction log record refused by the database');
+  };
+  const sqlLog = new SqlPredictionLog(ferry.sql, { onRejected });
+  if (sc.predictionLog === 'sql') await sqlLog.init();
+  let sqliteWriter: WorkerPredictionLogSink | undefined;
+  if (sqlite) {
+    const threaded = new WorkerPredictionLogSink({
+      path: sqlite.path,
+      busyTimeoutMs: sqlite.busyTimeoutMs,
+      onRejected,
+    });
+    sqliteWriter = await threaded.init().then(
+      () => threaded,
+      (err: unknown) => {
+        deps.warn({ err }, 'SQLite writes on the server thread (the writer thread could not start)');
+        return undefined;
+      },
+    );
+    if (sqliteWriter) {
+      const writer = sqliteWriter;
+      closers.add('SQLite writer thread', () => writer.close());
+    }
+  }
+
   let sink: PredictionLogSink | undefined;
   let logReader: PredictionLogReader | undefined;
   if (sc.predictionLog === 'sql') {
-    const onRejected = (record: PredictionLogRecord, err: unknown) => {
-      metrics.logRejected.inc();
-      deps.warn({ err, requestId: record.requestId }, 'prediction log record refused by the database');
-    };
-    const sqlLog = new SqlPredictionLog(ferry.sql, { onRejected });
-    sink = sqlLog;
+    sink = sqliteWriter ?? sqlLog;
     logReader = sqlLog;
-    // SQLite writes are synchronous: off the event loop, in a thread of their own (PostgreSQL's are
-    // network I/O already). The table is created first, by the server's own connection.
-    const sqlite = ferry.sql instanceof SqliteClient && ferry.sql.path !== ':memory:' ? ferry.sql : undefined;
-    if (sqlite) {
-      await sqlLog.init();
-      const threaded = new WorkerPredictionLogSink({
-        path: sqlite.path,
-        busyTimeoutMs: sqlite.busyTimeoutMs,
-        onRejected,
-      });
-      sink = await threaded.init().then(
-        () => threaded,
-        (err: unknown) => {
-          deps.warn(
-            { err },
-            'prediction log: writing on the server thread (its writer thread could not start)',
-          );
-          return sqlLog;
-        },
-      );
-    }
   } else if (sc.predictionLog.startsWith('jsonl:'))
     sink = new JsonlPredictionLog(sc.predictionLog.slice('jsonl:'.length));
   let logger: PredictionLogger | undefined;
@@ -112,10 +122,11 @@ export async function openServingStores(deps: {
     logger.start();
     const l = logger;
     const s = sink;
+    // The writer thread has its own closer (registered first, so it closes after this one).
     closers.add('prediction log', async () => {
       await l.close();
-      await s.close();
+      if (s !== sqliteWriter) await s.close();
     });
   }
-  return { predictionStore, cache, logger, logReader };
+  return { predictionStore, cache, logger, logReader, sqliteWriter };
 }

@@ -69,6 +69,11 @@ export interface ExperimentRouterOptions {
   aliases?: (model: string) => Promise<Record<string, number>>;
   clock?: () => Date;
   exposures?: Partial<ExposureBufferOptions>;
+  /**
+   * Writes a chunk of exposures (default: the store's upsertExposures on this thread). A server on a
+   * SQLite file passes its writer thread's, so the upserts leave the event loop.
+   */
+  writeExposures?: (chunk: Exposure[]) => Promise<void>;
   onExposuresDropped?: (count: number, reason: 'full' | 'write-error') => void;
   onError?: (error: unknown, context: string) => void;
   /**
@@ -232,19 +237,25 @@ export class ExperimentRouter implements ExperimentRouting {
             requests: e.requests,
           });
           if (chunk.length === size) {
-            await this.opts.store.upsertExposures(chunk);
+            await this.writeChunk(chunk);
             written += chunk.length;
             chunk = [];
             await yieldToEventLoop();
           }
         }
-      if (chunk.length > 0) await this.opts.store.upsertExposures(chunk);
+      if (chunk.length > 0) await this.writeChunk(chunk);
     } catch (e) {
       const lost = count - written;
       this.dropped += lost;
       this.opts.onExposuresDropped?.(lost, 'write-error');
       this.opts.onError?.(e, 'exposure write');
     }
+  }
+
+  private writeChunk(chunk: Exposure[]): Promise<void> {
+    return this.opts.writeExposures
+      ? this.opts.writeExposures(chunk)
+      : this.opts.store.upsertExposures(chunk);
   }
 
   /** The running and paused experiments of `model` (every type, shadows included), or of every model. */

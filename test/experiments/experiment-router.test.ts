@@ -306,6 +306,39 @@ describe('ExperimentRouter: exposure flushes in chunks', () => {
   });
 });
 
+describe('ExperimentRouter: exposures written elsewhere', () => {
+  it('hands each chunk to writeExposures instead of the store, and counts a failed one', async () => {
+    const store = await openStore();
+    await store.create(abDefinition());
+    const written: number[] = [];
+    let fail = false;
+    const drops: number[] = [];
+    const { router } = await openRouter({
+      store,
+      exposures: { flushChunk: 100 },
+      writeExposures: async (chunk) => {
+        if (fail) throw new Error('thread gone');
+        written.push(chunk.length);
+        await store.upsertExposures(chunk);
+      },
+      onExposuresDropped: (count) => drops.push(count),
+    });
+    for (let i = 0; i < 250; i++) router.expose(router.route('tagifai', `user-${i}`)!, `user-${i}`, 1);
+    // A repeat adds to its pair: still 250 pairs.
+    router.expose(router.route('tagifai', 'user-0')!, 'user-0', 1);
+    expect(router.bufferedExposures).toBe(250);
+    await router.flushExposures();
+    expect(written).toEqual([100, 100, 50]);
+    const agg = await store.aggregates(abDefinition());
+    expect(agg.arms.reduce((n, a) => n + a.units, 0)).toBe(250);
+    expect(agg.arms.reduce((n, a) => n + a.requests, 0)).toBe(251);
+    fail = true;
+    router.expose(router.route('tagifai', 'user-late')!, 'user-late', 1);
+    await router.flushExposures();
+    expect(drops).toEqual([1]);
+  });
+});
+
 describe('ExperimentRouter: bandits', () => {
   const banditDef = (overrides: Record<string, unknown> = {}) =>
     parseExperimentDefinition({

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { JsonlPredictionLog } from '../../src/adapters/fs/jsonl-prediction-log.js';
 import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
 import { WorkerPredictionLogSink } from '../../src/app/worker-prediction-log-sink.js';
+import { ExperimentStore } from '../../src/experiments/experiment-store.js';
 import type { TextLogItem } from '../../src/ports/prediction-log-sink.js';
 import {
   type PredictionLogRecord,
@@ -53,6 +54,37 @@ predictionLogSinkConformance('SQLite table from a worker thread', async () => {
 });
 
 describe('WorkerPredictionLogSink', () => {
+  it('upserts experiment exposures in its thread, merged as the store merges them', async () => {
+    const dir = await makeTmpDir();
+    try {
+      const path = join(dir.path, 'ferry.db');
+      const sql = new SqliteClient({ path });
+      await sql.init();
+      await new ExperimentStore({ sql }).init();
+      const writer = new WorkerPredictionLogSink({ path, busyTimeoutMs: 5000 });
+      await writer.init();
+      const at = '2026-12-07T10:00:00.000Z';
+      await writer.writeExposures([
+        { experiment: 'e', unit: 'u1', arm: 'a', version: 1, at, requests: 2 },
+        { experiment: 'e', unit: 'u2', arm: 'b', version: 2, at, requests: 1 },
+      ]);
+      await writer.writeExposures([{ experiment: 'e', unit: 'u1', arm: 'b', version: 2, at, requests: 3 }]);
+      await writer.close();
+      const rows = await sql.query<{ unit: string; arm: string; requests: number }>(
+        'SELECT unit, arm, requests FROM ferry_experiment_exposures ORDER BY unit',
+      );
+      // u1 keeps its first arm and adds its requests.
+      expect(rows.map((r) => [r.unit, r.arm, Number(r.requests)])).toEqual([
+        ['u1', 'a', 5],
+        ['u2', 'b', 1],
+      ]);
+      await expect(writer.writeExposures([])).rejects.toMatchObject({ code: 'FERRY_DB_UNAVAILABLE' });
+      await sql.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('refuses to start on a database it cannot open, and a write after close fails instead of hanging', async () => {
     const dir = await makeTmpDir();
     try {
