@@ -49,8 +49,11 @@ export async function openExperiments(deps: {
   metrics: ServingMetrics;
   host: ModelHost;
   log: ExperimentLog;
-  /** Where exposures are upserted when not on this thread (the SQLite writer thread). */
-  writeExposures?: (chunk: Exposure[]) => Promise<void>;
+  /**
+   * The SQLite writer thread, started on first use: exposures are upserted there, or on this thread
+   * when it could not start.
+   */
+  exposureThread?: () => Promise<{ writeExposures(chunk: Exposure[]): Promise<void> } | undefined>;
 }): Promise<ServingExperiments> {
   const { ferry, sc, metrics, host, log } = deps;
   const store = new ExperimentStore({ sql: ferry.sql });
@@ -63,7 +66,7 @@ export async function openExperiments(deps: {
     onExposuresDropped: (count, reason) => metrics.experimentExposuresDropped.inc({ reason }, count),
     onError: (error, context) => log.warn({ err: error }, context),
     warm: (model, version) => (sc.models.includes(model) ? host.version(model, version) : Promise.resolve()),
-    ...(deps.writeExposures ? { writeExposures: deps.writeExposures } : {}),
+    ...(deps.exposureThread ? { writeExposures: exposureWriter(deps.exposureThread, store) } : {}),
   });
   // Arms on explicit versions are loaded and warmed off the request path: a routing experiment's
   // by the router before it routes to them (`warm`), a shadow's candidate here, in the background.
@@ -151,6 +154,17 @@ export function observeWhileActive(experiments: ServingExperiments, service: Pre
     observe(canary);
     observe(shadow);
   });
+}
+
+/** Upserts a chunk in the writer thread (started by the first chunk), else through `store`. */
+function exposureWriter(
+  thread: NonNullable<Parameters<typeof openExperiments>[0]['exposureThread']>,
+  store: ExperimentStore,
+): (chunk: Exposure[]) => Promise<void> {
+  return async (chunk) => {
+    const writer = await thread();
+    return writer ? writer.writeExposures(chunk) : store.upsertExposures(chunk);
+  };
 }
 
 /** Writes what this process routed and counted for `name` (before an analysis is read). */

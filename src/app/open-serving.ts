@@ -3,7 +3,6 @@ import { batchJobReader } from '../batch/job/batch-status.js';
 import type { FerryConfig } from '../core/config.js';
 import { type LoggerOption, toLogger } from '../core/logger.js';
 import { FERRY_VERSION } from '../core/version.js';
-import type { Exposure } from '../experiments/experiment-types.js';
 import type { Model } from '../model/model.js';
 import type { ExperimentRoute } from '../ports/experiment-routing.js';
 import { kindContextOf, loadModel } from '../registry/load-model.js';
@@ -154,7 +153,7 @@ export async function openServing(
       metrics,
       host,
       log: { warn, info: (obj, msg) => log.info(obj, msg) },
-      ...(sqliteWriter ? { writeExposures: (chunk: Exposure[]) => sqliteWriter.writeExposures(chunk) } : {}),
+      ...(sqliteWriter ? { exposureThread: sqliteWriter } : {}),
     });
     const shedBursts = new ShedBursts({
       report: (b) =>

@@ -25,9 +25,10 @@ export interface ServingStores {
   logReader: PredictionLogReader | undefined;
   /**
    * The thread that writes to a SQLite file off the event loop (the prediction log's records and the
-   * experiments' exposures), when the registry is one and the thread started.
+   * experiments' exposures), when the registry is one: started on the first call (at once when the
+   * log is on); undefined when it could not start (the writes then stay on the server's thread).
    */
-  sqliteWriter: WorkerPredictionLogSink | undefined;
+  sqliteWriter: (() => Promise<WorkerPredictionLogSink | undefined>) | undefined;
 }
 
 /**
@@ -80,25 +81,29 @@ export async function openServingStores(deps: {
   };
   const sqlLog = new SqlPredictionLog(ferry.sql, { onRejected });
   if (sc.predictionLog === 'sql') await sqlLog.init();
-  let sqliteWriter: WorkerPredictionLogSink | undefined;
+  // Started with the server when the log is on; else on the first exposure flush (`sqliteWriter`),
+  // so a server that logs nothing and runs no experiment keeps no idle thread.
+  let starting: Promise<WorkerPredictionLogSink | undefined> | undefined;
+  let startWriter: (() => Promise<WorkerPredictionLogSink | undefined>) | undefined;
   if (sqlite) {
     const threaded = new WorkerPredictionLogSink({
       path: sqlite.path,
       busyTimeoutMs: sqlite.busyTimeoutMs,
       onRejected,
     });
-    sqliteWriter = await threaded.init().then(
-      () => threaded,
-      (err: unknown) => {
-        deps.warn({ err }, 'SQLite writes on the server thread (the writer thread could not start)');
-        return undefined;
-      },
-    );
-    if (sqliteWriter) {
-      const writer = sqliteWriter;
-      closers.add('SQLite writer thread', () => writer.close());
-    }
+    // Registered before anything that writes through it, so it closes after them; a thread never
+    // started closes as a no-op.
+    closers.add('SQLite writer thread', () => threaded.close());
+    startWriter = () =>
+      (starting ??= threaded.init().then(
+        () => threaded,
+        (err: unknown) => {
+          deps.warn({ err }, 'SQLite writes on the server thread (the writer thread could not start)');
+          return undefined;
+        },
+      ));
   }
+  const sqliteWriter = sc.predictionLog === 'sql' ? await startWriter?.() : undefined;
 
   let sink: PredictionLogSink | undefined;
   let logReader: PredictionLogReader | undefined;
@@ -128,5 +133,5 @@ export async function openServingStores(deps: {
       if (s !== sqliteWriter) await s.close();
     });
   }
-  return { predictionStore, cache, logger, logReader, sqliteWriter };
+  return { predictionStore, cache, logger, logReader, sqliteWriter: startWriter };
 }
