@@ -33,6 +33,9 @@ export interface ServingExperiments {
   canary: CanaryRunner;
 }
 
+/** The SQLite writer thread, started by the first call; undefined when it could not start. */
+type ExposureThread = () => Promise<{ writeExposures(chunk: Exposure[]): Promise<void> } | undefined>;
+
 /** Where the experiment runners report what goes wrong (the server's log, once it exists). */
 export interface ExperimentLog {
   warn(obj: object, msg: string): void;
@@ -53,7 +56,7 @@ export async function openExperiments(deps: {
    * The SQLite writer thread, started on first use: exposures are upserted there, or on this thread
    * when it could not start.
    */
-  exposureThread?: () => Promise<{ writeExposures(chunk: Exposure[]): Promise<void> } | undefined>;
+  exposureThread?: ExposureThread;
 }): Promise<ServingExperiments> {
   const { ferry, sc, metrics, host, log } = deps;
   const store = new ExperimentStore({ sql: ferry.sql });
@@ -158,7 +161,7 @@ export function observeWhileActive(experiments: ServingExperiments, service: Pre
 
 /** Upserts a chunk in the writer thread (started by the first chunk), else through `store`. */
 function exposureWriter(
-  thread: NonNullable<Parameters<typeof openExperiments>[0]['exposureThread']>,
+  thread: ExposureThread,
   store: ExperimentStore,
 ): (chunk: Exposure[]) => Promise<void> {
   return async (chunk) => {

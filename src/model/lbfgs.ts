@@ -52,43 +52,11 @@ interface Pair {
  * fit is still deterministic, but its bits differ from a one-accumulator sum in the last places.
  */
 
-/** d ← d + coef·v, then returns w·d. */
-function axpyThenDot(d: Float64Array, coef: number, v: Float64Array, w: Float64Array): number {
-  const n = d.length;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    const d0 = d[i]! + coef * v[i]!;
-    const d1 = d[i + 1]! + coef * v[i + 1]!;
-    const d2 = d[i + 2]! + coef * v[i + 2]!;
-    const d3 = d[i + 3]! + coef * v[i + 3]!;
-    d[i] = d0;
-    d[i + 1] = d1;
-    d[i + 2] = d2;
-    d[i + 3] = d3;
-    s0 += w[i]! * d0;
-    s1 += w[i + 1]! * d1;
-    s2 += w[i + 2]! * d2;
-    s3 += w[i + 3]! * d3;
-  }
-  for (; i < n; i++) {
-    d[i]! += coef * v[i]!;
-    s0 += w[i]! * d[i]!;
-  }
-  return s0 + s1 + (s2 + s3);
-}
-
-/** d ← scale·(d + coef·v), then returns w·d. */
-function axpyScaleThenDot(
-  d: Float64Array,
-  coef: number,
-  v: Float64Array,
-  scale: number,
-  w: Float64Array,
-): number {
+/**
+ * d ← scale·(d + coef·v), then returns w·d. Every pass but one leaves scale at 1: x·1 is x exactly in
+ * IEEE arithmetic, so those passes give the bits they would without the multiplication.
+ */
+function axpyThenDot(d: Float64Array, coef: number, v: Float64Array, w: Float64Array, scale = 1): number {
   const n = d.length;
   let s0 = 0;
   let s1 = 0;
@@ -139,7 +107,7 @@ function twoLoopDirection(
     const a = hist[k]!.rho * next;
     alpha[k] = a;
     const y = hist[k]!.y;
-    next = k > 0 ? axpyThenDot(d, -a, y, hist[k - 1]!.s) : axpyScaleThenDot(d, -a, y, gamma, hist[0]!.y);
+    next = k > 0 ? axpyThenDot(d, -a, y, hist[k - 1]!.s) : axpyThenDot(d, -a, y, hist[0]!.y, gamma);
   }
   // Second loop, oldest to newest: pass k applies pair k's update and sums y_{k+1}·d (or g·d last).
   for (let k = 0; k < h; k++) {

@@ -105,49 +105,62 @@ export class TfidfTransformer {
    * path's form, with no string per word and no array per document.
    */
   vectorizeText(text: string): number {
-    const { words, ngrams, counts, index } = this;
+    const { words, ngrams } = this;
     const options = this.state.options;
-    this.wordCache ??= new WordFeatureCache();
-    const wordCache = this.wordCache;
     scanWords(text, words);
     ngrams.fillSpanWords(words, options);
     // fillSpanWords grew `hashes` to the document's n-gram bound, which bounds its features too.
     this.reserveFeatures(ngrams.hashes.length);
-    const indices = this.indices;
-    let nnz = 0;
+    let nnz = this.countNgramHashes(0);
+    if (options.charNgrams[1] > 0) nnz = this.countWordsCharNgrams(nnz);
+    return this.valuesOf(nnz);
+  }
+
+  /** Counts the vocabulary features among `ngrams`' hashes, after the `nnz` already counted. */
+  private countNgramHashes(nnz: number): number {
+    const { ngrams, counts, index, indices } = this;
     for (let i = 0; i < ngrams.length; i++) {
       const f = index.get(ngrams.hashes[i]!);
       if (f < 0) continue;
       if (counts[f] === 0) indices[nnz++] = f;
       counts[f]! += 1;
     }
-    if (options.charNgrams[1] > 0) {
-      const { starts, ends, hashes: wordHashes, count } = words;
-      const lowered = words.text;
-      for (let t = 0; t < count; t++) {
-        const from = starts[t]!;
-        const to = ends[t]!;
-        let e = wordCache.find(lowered, from, to, wordHashes[t]!);
-        let list = wordCache.features;
-        let at = 0;
-        let n = 0;
-        if (e < 0) {
-          n = this.lookUpCharNgrams(lowered, from, to);
-          e = wordCache.add(lowered, from, to, wordHashes[t]!, this.wordFeatures, n);
-          if (e < 0) list = this.wordFeatures;
-        }
-        if (e >= 0) {
-          at = wordCache.start(e);
-          n = wordCache.count(e);
-        }
-        for (let k = at; k < at + n; k++) {
-          const f = list[k]!;
-          if (counts[f] === 0) indices[nnz++] = f;
-          counts[f]! += 1;
-        }
+    return nnz;
+  }
+
+  /**
+   * Counts each scanned word's character n-gram features, after the `nnz` already counted: from the
+   * word cache, or looked up and then cached.
+   */
+  private countWordsCharNgrams(nnz: number): number {
+    const { words, counts, indices } = this;
+    this.wordCache ??= new WordFeatureCache();
+    const wordCache = this.wordCache;
+    const { starts, ends, hashes: wordHashes, count } = words;
+    const lowered = words.text;
+    for (let t = 0; t < count; t++) {
+      const from = starts[t]!;
+      const to = ends[t]!;
+      let e = wordCache.find(lowered, from, to, wordHashes[t]!);
+      let list = wordCache.features;
+      let at = 0;
+      let n = 0;
+      if (e < 0) {
+        n = this.lookUpCharNgrams(lowered, from, to);
+        e = wordCache.add(lowered, from, to, wordHashes[t]!, this.wordFeatures, n);
+        if (e < 0) list = this.wordFeatures;
+      }
+      if (e >= 0) {
+        at = wordCache.start(e);
+        n = wordCache.count(e);
+      }
+      for (let k = at; k < at + n; k++) {
+        const f = list[k]!;
+        if (counts[f] === 0) indices[nnz++] = f;
+        counts[f]! += 1;
       }
     }
-    return this.valuesOf(nnz);
+    return nnz;
   }
 
   /** The vocabulary features of one word's character n-grams, in order, into `wordFeatures`. */
@@ -183,18 +196,8 @@ export class TfidfTransformer {
 
   /** The tf-idf vector of the n-grams in `ngrams`, into `indices` and `values`. */
   private vectorize(): number {
-    const { ngrams, counts, index } = this;
-    this.reserveFeatures(ngrams.length);
-    const indices = this.indices;
-    const hashes = ngrams.hashes;
-    let nnz = 0;
-    for (let i = 0; i < ngrams.length; i++) {
-      const f = index.get(hashes[i]!);
-      if (f < 0) continue;
-      if (counts[f] === 0) indices[nnz++] = f;
-      counts[f]! += 1;
-    }
-    return this.valuesOf(nnz);
+    this.reserveFeatures(this.ngrams.length);
+    return this.valuesOf(this.countNgramHashes(0));
   }
 
   /** The tf-idf values of the `nnz` counted features in `indices`, into `values`; zeroes the counts. */

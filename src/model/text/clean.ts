@@ -40,24 +40,14 @@ function isWordCodePoint(text: string, i: number, code: number): boolean {
  * replaces String.split with that regex, which cost a third of the tokenizer.
  */
 export function tokenize(text: string, stopwords: ReadonlySet<string> = STOPWORD_SET): string[] {
-  const lowered = lowerWithoutLinks(text);
+  // The default stopwords are dropped by the scan itself; another set is applied to the words.
+  const byScan = stopwords === STOPWORD_SET;
+  scanWords(text, scratch, byScan);
   const out: string[] = [];
-  let start = -1;
-  let i = 0;
-  while (i < lowered.length) {
-    const code = lowered.charCodeAt(i);
-    // A surrogate pair is one code point (two code units): it is a letter or not as a whole.
-    const width =
-      code >= 0xd800 && code <= 0xdbff && i + 1 < lowered.length && isLowSurrogate(lowered, i + 1) ? 2 : 1;
-    if (isWordCodePoint(lowered, i, code)) {
-      if (start < 0) start = i;
-    } else if (start >= 0) {
-      pushWord(lowered.slice(start, i), stopwords, out);
-      start = -1;
-    }
-    i += width;
+  for (let t = 0; t < scratch.count; t++) {
+    const word = scratch.text.slice(scratch.starts[t], scratch.ends[t]);
+    if (byScan || !stopwords.has(word)) out.push(word);
   }
-  if (start >= 0) pushWord(lowered.slice(start), stopwords, out);
   return out;
 }
 
@@ -128,11 +118,13 @@ function isDefaultStopword(text: string, start: number, end: number, hash: numbe
 }
 
 /**
- * `tokenize(text)` with the default stopwords, written into `spans` instead of as strings: the same
- * words in the same order (test/unit/model/text-speed-exactness.test.ts holds them to it). The word
- * hash is folded in during the scan, and the stopword test reads it.
+ * The words of `text` (lowercased, links dropped, split on every run of code points that are not
+ * letters or digits, as /[^\p{L}\p{N}]+/u splits; the default stopwords dropped unless
+ * `dropStopwords` is false) as spans in `spans`: what `tokenize` gives, without a string per word
+ * (test/unit/model/text-speed-exactness.test.ts holds both to the original regex code). The word hash
+ * is folded in during the scan, and the stopword test reads it.
  */
-export function scanWords(text: string, spans: WordSpans): void {
+export function scanWords(text: string, spans: WordSpans, dropStopwords = true): void {
   const lowered = lowerWithoutLinks(text);
   spans.text = lowered;
   spans.count = 0;
@@ -141,6 +133,7 @@ export function scanWords(text: string, spans: WordSpans): void {
   let i = 0;
   while (i < lowered.length) {
     const code = lowered.charCodeAt(i);
+    // A surrogate pair is one code point (two code units): it is a letter or not as a whole.
     const width =
       code >= 0xd800 && code <= 0xdbff && i + 1 < lowered.length && isLowSurrogate(lowered, i + 1) ? 2 : 1;
     if (isWordCodePoint(lowered, i, code)) {
@@ -151,22 +144,21 @@ export function scanWords(text: string, spans: WordSpans): void {
       h = Math.imul(h ^ code, FNV_PRIME);
       if (width === 2) h = Math.imul(h ^ lowered.charCodeAt(i + 1), FNV_PRIME);
     } else if (start >= 0) {
-      if (!isDefaultStopword(lowered, start, i, h)) spans.push(start, i, h);
+      if (!dropStopwords || !isDefaultStopword(lowered, start, i, h)) spans.push(start, i, h);
       start = -1;
     }
     i += width;
   }
-  if (start >= 0 && !isDefaultStopword(lowered, start, lowered.length, h))
+  if (start >= 0 && (!dropStopwords || !isDefaultStopword(lowered, start, lowered.length, h)))
     spans.push(start, lowered.length, h);
 }
+
+/** tokenize's spans: it runs to completion on one thread, so one scratch serves every call. */
+const scratch = new WordSpans();
 
 function isLowSurrogate(text: string, i: number): boolean {
   const code = text.charCodeAt(i);
   return code >= 0xdc00 && code <= 0xdfff;
-}
-
-function pushWord(word: string, stopwords: ReadonlySet<string>, out: string[]): void {
-  if (!stopwords.has(word)) out.push(word);
 }
 
 export function cleanText(text: string, stopwords?: ReadonlySet<string>): string {

@@ -60,33 +60,9 @@ export class NgramHashBuffer {
   }
 
   /**
-   * The same hashes as `fill` of the words `spans` holds (scanWords' output): the word hashes come
-   * from the scan and the characters are read from the scanned text, so no word becomes a string.
-   */
-  fillSpans(spans: WordSpans, opts: NgramOptions): void {
-    const [wMin, wMax] = opts.wordNgrams;
-    const [cMin, cMax] = opts.charNgrams;
-    const { count, starts, ends, text } = spans;
-    let longest = 0;
-    let chars = 0;
-    for (let t = 0; t < count; t++) {
-      const len = ends[t]! - starts[t]!;
-      if (len > longest) longest = len;
-      chars += len + 3;
-    }
-    this.reserve(count, longest, chars, wMin, wMax, cMin, cMax);
-    this.length = 0;
-    if (wMax > 0) this.wordNgrams(spans.hashes, count, Math.max(1, wMin), wMax);
-    this.wordCount = this.length;
-    if (cMax > 0) {
-      for (let t = 0; t < count; t++) this.charNgrams(text, starts[t]!, ends[t]!, cMin, cMax);
-    }
-  }
-
-  /**
-   * `fillSpans`' word n-grams alone (`length` = `wordCount`), with `hashes` grown for the whole
-   * document: the request path then takes each word's character n-grams from its word cache, or
-   * from `fillCharNgramsOf`.
+   * The word n-grams of the words `spans` holds (scanWords' output), the same hashes as `fill` makes
+   * of their tokens (`length` = `wordCount`), with `hashes` grown for the whole document: the request
+   * path then takes each word's character n-grams from its word cache, or from `fillCharNgramsOf`.
    */
   fillSpanWords(spans: WordSpans, opts: NgramOptions): void {
     const [wMin, wMax] = opts.wordNgrams;

@@ -111,16 +111,24 @@ function spanWords(spans: WordSpans): string[] {
   return Array.from({ length: spans.count }, (_, t) => spans.text.slice(spans.starts[t], spans.ends[t]));
 }
 
-/** fillSpans' hashes for `text`, beside ngramHashes of its tokens. */
+/**
+ * The request path's n-gram hashes for `text`: its word n-grams (fillSpanWords), then each word's
+ * character n-grams (fillCharNgramsOf), in the order ngramHashes gives them for its tokens.
+ */
 function spanHashes(text: string, opts: NgramOptions): number[] {
   const spans = new WordSpans();
   scanWords(text, spans);
   const buffer = new NgramHashBuffer();
-  buffer.fillSpans(spans, opts);
-  return Array.from(buffer.hashes.subarray(0, buffer.length));
+  buffer.fillSpanWords(spans, opts);
+  const out = Array.from(buffer.hashes.subarray(0, buffer.length));
+  for (let t = 0; t < spans.count; t++) {
+    buffer.fillCharNgramsOf(spans.text, spans.starts[t]!, spans.ends[t]!, opts);
+    out.push(...buffer.hashes.subarray(0, buffer.length));
+  }
+  return out;
 }
 
-describe('the request path featurizes text without a string per word (scanWords, fillSpans)', () => {
+describe('the request path featurizes text without a string per word (scanWords, fillSpanWords, fillCharNgramsOf)', () => {
   const texts = [
     '',
     ' ',
