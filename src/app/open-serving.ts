@@ -108,10 +108,10 @@ export async function openServing(
         onDemand: sc.onDemand,
         warmupInputs: EXAMPLE_PROJECTS,
         onBatch: ({ name, version }, stats) => {
-          const labels = { model: name, version: String(version) };
-          metrics.batchSize.observe(labels, stats.size);
-          metrics.queueSeconds.observe(labels, stats.queueMs / 1000);
-          metrics.computeSeconds.observe(labels, stats.computeMs / 1000);
+          const series = metrics.versionSeries(name, version);
+          series.batchSize.observe(stats.size);
+          series.queueSeconds.observe(stats.queueMs / 1000);
+          series.computeSeconds.observe(stats.computeMs / 1000);
         },
         // A version an alias moved to that cannot be loaded: the old one keeps serving, the failure
         // is logged and counted, and the load is retried with backoff (not on every poll).
@@ -184,11 +184,8 @@ export async function openServing(
         onRouteFallback: (decision) =>
           metrics.experimentRouteFallbacks.inc({ experiment: decision.experiment }),
         onObserverError: () => metrics.observerErrors.inc(),
-        onPredictions: (model, version, source, count, seconds) => {
-          metrics.predictions.inc({ model, version: String(version), source }, count);
-          if (source === 'model')
-            metrics.predictSeconds.observe({ model, version: String(version) }, seconds);
-        },
+        onPredictions: (model, version, source, count, seconds) =>
+          metrics.countPredictions(model, version, source, count, seconds),
         onCache: (result, count) => {
           metrics.cacheLookups.inc({ result }, count);
           // Logged on the transitions only: an outage fails every lookup, and the counter has the rate.

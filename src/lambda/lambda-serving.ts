@@ -151,11 +151,8 @@ export async function openLambdaServing(opts: LambdaServingOptions): Promise<Lam
       host,
       logger,
       hooks: {
-        onPredictions: (name, v, source, count, seconds) => {
-          metrics.predictions.inc({ model: name, version: String(v), source }, count);
-          if (source === 'model')
-            metrics.predictSeconds.observe({ model: name, version: String(v) }, seconds);
-        },
+        onPredictions: (name, v, source, count, seconds) =>
+          metrics.countPredictions(name, v, source, count, seconds),
         onShed: (name, reason) => metrics.shed.inc({ model: name, reason }),
       },
     });

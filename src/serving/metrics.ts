@@ -1,66 +1,93 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  type CounterSeries,
+  type HistogramSeries,
+  SeriesCounter,
+  SeriesHistogram,
+} from './series-metrics.js';
 
 /** Per model: how many stored predictions came from a version other than the served production one. */
 export type StoredStalenessSource = () => Promise<ReadonlyMap<string, number>>;
 
 const DAY = 86_400;
 
-/** Ferry's Prometheus metrics, on their own registry so that tests and workers do not collide. */
+/** The series one model version's predictions and batches are counted in. */
+export interface VersionSeries {
+  readonly model: string;
+  readonly version: number;
+  readonly fromModel: CounterSeries;
+  readonly fromCache: CounterSeries;
+  readonly predictSeconds: HistogramSeries;
+  readonly batchSize: HistogramSeries;
+  readonly queueSeconds: HistogramSeries;
+  readonly computeSeconds: HistogramSeries;
+}
+
+/**
+ * Ferry's Prometheus metrics, on their own registry so that tests and workers do not collide. The
+ * ones every request counts are `SeriesCounter`/`SeriesHistogram` (see series-metrics.ts for why);
+ * the rest are prom-client's.
+ */
 export class ServingMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
+  /** Requests being served now; read into `ferry_http_in_flight_requests` when scraped. */
+  inFlightNow = 0;
+  readonly requests = new SeriesCounter({
     name: 'ferry_http_requests_total',
     help: 'HTTP requests by route, method and status code',
     labelNames: ['route', 'method', 'status'] as const,
     registers: [this.registry],
   });
-  readonly requestSeconds = new Histogram({
+  readonly requestSeconds = new SeriesHistogram({
     name: 'ferry_http_request_duration_seconds',
     help: 'HTTP request latency by route',
     labelNames: ['route', 'method'] as const,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5],
     registers: [this.registry],
   });
-  readonly inFlight = new Gauge({
+  readonly inFlight: Gauge = new Gauge({
     name: 'ferry_http_in_flight_requests',
     help: 'HTTP requests being served now',
     registers: [this.registry],
+    collect: () => {
+      this.inFlight.set(this.inFlightNow);
+    },
   });
-  readonly predictions = new Counter({
+  readonly predictions = new SeriesCounter({
     name: 'ferry_predictions_total',
     help: 'Predictions served, by model, version and source (model or cache)',
     labelNames: ['model', 'version', 'source'] as const,
     registers: [this.registry],
   });
-  readonly predictSeconds = new Histogram({
+  readonly predictSeconds = new SeriesHistogram({
     name: 'ferry_predict_duration_seconds',
     help: 'Time from accepting a prediction request to its answer, by model and version',
     labelNames: ['model', 'version'] as const,
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
-  readonly batchSize = new Histogram({
+  readonly batchSize = new SeriesHistogram({
     name: 'ferry_batch_size',
     help: 'Items per model batch',
     labelNames: ['model', 'version'] as const,
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],
   });
-  readonly queueSeconds = new Histogram({
+  readonly queueSeconds = new SeriesHistogram({
     name: 'ferry_batch_queue_seconds',
     help: 'Time the oldest item of a batch waited in the queue, apart from compute',
     labelNames: ['model', 'version'] as const,
     buckets: [0, 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
     registers: [this.registry],
   });
-  readonly computeSeconds = new Histogram({
+  readonly computeSeconds = new SeriesHistogram({
     name: 'ferry_batch_compute_seconds',
     help: 'Model compute time per batch',
     labelNames: ['model', 'version'] as const,
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
     registers: [this.registry],
   });
-  readonly cacheLookups = new Counter({
+  readonly cacheLookups = new SeriesCounter({
     name: 'ferry_cache_lookups_total',
     help:
       'Prediction cache lookups by result, one per item: hit, miss, error (the cache could not be ' +
@@ -179,6 +206,50 @@ export class ServingMetrics {
       for (const [model, count] of values) this.storedNotFromProduction.set({ model }, count);
     },
   });
+
+  private readonly versions = new Map<string, VersionSeries>();
+  private lastVersion: VersionSeries | undefined;
+
+  /** The series a model version counts in, resolved once per version (almost every request asks for the last one). */
+  versionSeries(model: string, version: number): VersionSeries {
+    const last = this.lastVersion;
+    if (last !== undefined && last.model === model && last.version === version) return last;
+    const key = `${model}/${version}`;
+    let series = this.versions.get(key);
+    if (series === undefined) {
+      const labels = { model, version: String(version) };
+      series = {
+        model,
+        version,
+        fromModel: this.predictions.series({ model, version: labels.version, source: 'model' }),
+        fromCache: this.predictions.series({ model, version: labels.version, source: 'cache' }),
+        predictSeconds: this.predictSeconds.series(labels),
+        batchSize: this.batchSize.series(labels),
+        queueSeconds: this.queueSeconds.series(labels),
+        computeSeconds: this.computeSeconds.series(labels),
+      };
+      this.versions.set(key, series);
+    }
+    this.lastVersion = series;
+    return series;
+  }
+
+  /** Counts a request's predictions: from the model (with their latency) or from the cache. */
+  countPredictions(
+    model: string,
+    version: number,
+    source: 'model' | 'cache',
+    count: number,
+    seconds: number,
+  ): void {
+    const series = this.versionSeries(model, version);
+    if (source === 'model') {
+      series.fromModel.inc(count);
+      series.predictSeconds.observe(seconds);
+    } else {
+      series.fromCache.inc(count);
+    }
+  }
 
   constructor() {
     // process_* and nodejs_* (CPU, memory, event-loop lag, GC, handles). With --workers N they are

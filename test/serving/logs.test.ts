@@ -111,6 +111,8 @@ describe('the access log', () => {
       route: '/predict',
       status: 200,
       requestId: 'req-logs-1',
+      // The request logger's own binding (fastify's reqId; the child is made on the first line).
+      reqId: 'req-logs-1',
       model: MODEL,
       version: '1',
     });

@@ -4,11 +4,13 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { ErrorCode, FerryError } from '../../core/errors.js';
 import { findNul } from '../../core/text-guard.js';
+import type { CounterSeries, HistogramSeries } from '../series-metrics.js';
 import { accessLogged, logAccess } from './access-log.js';
 import { ferryClientErrorHandler, rememberRequestId } from './client-errors.js';
 import { answerPreflight, applyCorsHeaders, type CorsPolicy, corsEnabled, isPreflight } from './cors.js';
 import { sendError } from './http-errors.js';
 import { registerStrictJsonParser } from './json-body-parser.js';
+import { lazyChildLogger } from './lazy-child-logger.js';
 import { documentResponses } from './openapi-responses.js';
 import { RouteMethods } from './route-methods.js';
 import { registerAdminRoutes } from './routes/admin-routes.js';
@@ -24,6 +26,11 @@ import { registerStreamRoutes } from './routes/stream-routes.js';
 import { registerUiRoutes } from './routes/ui-routes.js';
 import { registerV2Routes } from './routes/v2-routes.js';
 import type { ServerContext } from './server-context.js';
+
+interface RouteSeries {
+  seconds: HistogramSeries;
+  byStatus: Map<number, CounterSeries>;
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -47,6 +54,7 @@ export async function buildServer(
     // fastify's own two lines per request cost more than a prediction: Ferry's access log (one line,
     // sampled, off by default) replaces them; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: limits.bodyLimit,
     // Slow clients: the whole request (headers and body) must arrive within the documented timeout,
     // the headers too; node checks these every connectionsCheckingInterval (30 s by default, which
@@ -109,10 +117,19 @@ export async function buildServer(
   if (opts.docsUi !== false) await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const { metrics } = ctx;
-  // Labelled children are looked up once per route: prom-client hashes label values on every call.
-  const perRoute = new Map<string, { seconds: ReturnType<typeof metrics.requestSeconds.labels> }>();
+  // A route's series are resolved once (its latency, and its count per status), not per request.
+  const perRoute = new Map<string, RouteSeries>();
+  const seriesOf = (method: string, route: string): RouteSeries => {
+    const key = `${method} ${route}`;
+    let series = perRoute.get(key);
+    if (series === undefined) {
+      series = { seconds: metrics.requestSeconds.series({ route, method }), byStatus: new Map() };
+      perRoute.set(key, series);
+    }
+    return series;
+  };
   app.addHook('onRequest', (req, reply, done) => {
-    metrics.inFlight.inc();
+    metrics.inFlightNow++;
     reply.header('x-request-id', req.id);
     rememberRequestId(req.raw, req.id);
     // Before anything can fail: a browser can only read an error that carries the CORS headers.
@@ -142,16 +159,17 @@ export async function buildServer(
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
-    metrics.inFlight.dec();
+    metrics.inFlightNow--;
     const route = req.routeOptions.url ?? 'unmatched';
-    const key = `${req.method} ${route}`;
-    let children = perRoute.get(key);
-    if (!children) {
-      children = { seconds: metrics.requestSeconds.labels({ route, method: req.method }) };
-      perRoute.set(key, children);
+    const series = seriesOf(req.method, route);
+    series.seconds.observe(reply.elapsedTime / 1000);
+    const status = reply.statusCode;
+    let count = series.byStatus.get(status);
+    if (count === undefined) {
+      count = metrics.requests.series({ route, method: req.method, status: String(status) });
+      series.byStatus.set(status, count);
     }
-    children.seconds.observe(reply.elapsedTime / 1000);
-    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    count.inc();
     if (accessLogged(accessLogSample)) logAccess(req, reply, route);
     done();
   });
