@@ -84,6 +84,7 @@ export interface ModelHostOptions {
  */
 export class ModelHost {
   private readonly byAlias = new Map<string, ServedModel>();
+  private lastAliasKey = { name: '', alias: '', key: '' };
   private readonly byVersion = new Map<string, ServedModel>();
   private readonly loading = new Map<string, Promise<ServedModel>>();
   /**
@@ -135,7 +136,14 @@ export class ModelHost {
 
   /** The model an alias points at now (hot path: a map lookup). */
   current(name: string, alias: string = this.defaultAlias): ServedModel | undefined {
-    return this.byAlias.get(`${name}@${alias}`);
+    // Every request asks this, almost always for the same alias: the last key is kept, so the lookup
+    // does not build and hash a new string each time.
+    let last = this.lastAliasKey;
+    if (last.name !== name || last.alias !== alias) {
+      last = { name, alias, key: `${name}@${alias}` };
+      this.lastAliasKey = last;
+    }
+    return this.byAlias.get(last.key);
   }
 
   /** Every alias currently served, as `name@alias` → version. */
