@@ -110,6 +110,10 @@ const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  * jobs (or written back by the server), in the `ferry_batch_predictions` table of any SqlClient.
  * Statements use parameters only: entity ids never reach SQL text, whatever characters they hold.
  */
+// One string for every lookup: the SQL clients cache prepared statements by their text, and a
+// template built per call would be joined and hashed again on every request.
+const GET_SQL = `SELECT ${COLUMNS} FROM ${PREDICTION_STORE_TABLE} WHERE model = $1 AND entity_id = $2`;
+
 export class PredictionStore implements StoredPredictionStore {
   private readonly sql: SqlClient;
   private readonly clock: () => Date;
@@ -170,10 +174,7 @@ export class PredictionStore implements StoredPredictionStore {
   async get(model: string, entityId: string, tx?: SqlExecutor): Promise<StoredPrediction | undefined> {
     assertEntityId(model, 'model');
     assertEntityId(entityId);
-    const [row] = await (tx ?? this.sql).query<Row>(
-      `SELECT ${COLUMNS} FROM ${PREDICTION_STORE_TABLE} WHERE model = $1 AND entity_id = $2`,
-      [model, entityId],
-    );
+    const [row] = await (tx ?? this.sql).query<Row>(GET_SQL, [model, entityId]);
     return row === undefined ? undefined : fromRow(row);
   }
 

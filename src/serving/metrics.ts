@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import {
   type CounterSeries,
   type HistogramSeries,
@@ -147,14 +147,14 @@ export class ServingMetrics {
     help: 'Prediction log records the database refused on their own; the other records of their batch were written',
     registers: [this.registry],
   });
-  readonly storedAge = new Histogram({
+  readonly storedAge = new SeriesHistogram({
     name: 'ferry_stored_prediction_age_seconds',
     help: 'Age of the stored (batch) predictions served from the prediction store, by model',
     labelNames: ['model'] as const,
     buckets: [60, 300, 900, 3600, 6 * 3600, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 90 * DAY],
     registers: [this.registry],
   });
-  readonly storedLookups = new Counter({
+  readonly storedLookups = new SeriesCounter({
     name: 'ferry_stored_lookups_total',
     help:
       'Prediction store lookups by result: hit (served from the store), stale (GET served a prediction ' +
