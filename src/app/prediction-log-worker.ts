@@ -3,7 +3,8 @@
  * writes the batches the server posts, so the synchronous inserts (and WAL checkpoints) run off the
  * server's event loop: prediction log records (`{ id, records }`) and experiment exposures
  * (`{ id, exposures }`). Announces `{ ready: true }` once the database is open; answers each with
- * `{ id, rejected, error? }`.
+ * `{ id, rejected, error? }`. It yields the CPU to the server's requests where it can
+ * (writer-thread-scheduling.ts) and says so once: `{ scheduling }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteClient } from '../adapters/sqlite/sqlite-client.js';
@@ -11,6 +12,7 @@ import { ExperimentStore } from '../experiments/experiment-store.js';
 import type { Exposure } from '../experiments/experiment-types.js';
 import type { PredictionLogRecord } from '../ports/prediction-log-sink.js';
 import { SqlPredictionLog } from '../serving/prediction-log/sql-prediction-log.js';
+import { YieldingWriterThread } from './writer-thread-scheduling.js';
 
 interface Rejected {
   index: number;
@@ -43,9 +45,23 @@ try {
   process.exit(1);
 }
 
+// Settled in the background (it runs `chrt` a few times); writes go on meanwhile.
+let yielding: YieldingWriterThread | undefined;
+void YieldingWriterThread.start().then((thread) => {
+  yielding = thread;
+  port.postMessage({ scheduling: thread.state });
+});
+
 port.on(
   'message',
-  (msg: { id: number; records?: PredictionLogRecord[]; exposures?: Exposure[]; close?: true }) => {
+  (msg: {
+    id: number;
+    postedAt?: number;
+    records?: PredictionLogRecord[];
+    exposures?: Exposure[];
+    close?: true;
+  }) => {
+    if (msg.postedAt !== undefined) yielding?.observe(Date.now() - msg.postedAt);
     if (msg.close) {
       void client.close().finally(() => port.close());
       return;

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { ErrorCode, FerryError } from '../core/errors.js';
 import type { Exposure } from '../experiments/experiment-types.js';
 import type { PredictionLogRecord, PredictionLogSink } from '../ports/prediction-log-sink.js';
+import type { WriterScheduling } from './writer-thread-scheduling.js';
 
 /**
  * The worker's entry: the file beside this one. Built, it is plain JavaScript; from source it is
@@ -15,6 +16,7 @@ function workerEntry(): URL {
 
 type Reply =
   | { ready: boolean; error?: string }
+  | { scheduling: WriterScheduling }
   | { id: number; rejected: { index: number; message: string }[]; error?: string };
 
 export interface WorkerPredictionLogSinkOptions {
@@ -43,7 +45,17 @@ export class WorkerPredictionLogSink implements PredictionLogSink {
     { records: readonly PredictionLogRecord[]; resolve: () => void; reject: (e: Error) => void }
   >();
 
+  private schedulingReported: WriterScheduling | undefined;
+  private onScheduling: ((s: WriterScheduling) => void)[] = [];
+
   constructor(private readonly opts: WorkerPredictionLogSinkOptions) {}
+
+  /** How the thread is scheduled (whether it yields the CPU to requests), once it has settled it. */
+  scheduling(): Promise<WriterScheduling> {
+    const known = this.schedulingReported;
+    if (known !== undefined) return Promise.resolve(known);
+    return new Promise((resolve) => this.onScheduling.push(resolve));
+  }
 
   /** Starts the thread and waits until its connection is open; throws when it cannot start. */
   async init(): Promise<void> {
@@ -99,7 +111,8 @@ export class WorkerPredictionLogSink implements PredictionLogSink {
     worker.ref();
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { records, resolve, reject });
-      worker.postMessage({ id, ...body });
+      // postedAt: the thread measures how long a write waited for it (writer-thread-scheduling.ts).
+      worker.postMessage({ id, postedAt: Date.now(), ...body });
     });
   }
 
@@ -114,6 +127,11 @@ export class WorkerPredictionLogSink implements PredictionLogSink {
   }
 
   private onReply(msg: Reply): void {
+    if ('scheduling' in msg) {
+      this.schedulingReported = msg.scheduling;
+      for (const resolve of this.onScheduling.splice(0)) resolve(msg.scheduling);
+      return;
+    }
     if (!('id' in msg)) return;
     const pending = this.waiting.get(msg.id);
     if (!pending) return;

@@ -184,6 +184,31 @@ describe('PredictionLogger', () => {
     await logger.close();
   });
 
+  it('writes at most flushSize records a write, also after a backlog built up behind a slow write', async () => {
+    const sizes: number[] = [];
+    const sink = new MemorySink();
+    const write = sink.write.bind(sink);
+    sink.write = (records) => {
+      sizes.push(records.length);
+      return write(records);
+    };
+    let release!: () => void;
+    sink.gate = new Promise((r) => {
+      release = r;
+    });
+    const logger = new PredictionLogger(sink, { ...opts, maxBuffered: 1000, flushSize: 4 });
+    // The first 4 start a write, held by the gate; 19 more wait behind it.
+    for (let i = 0; i < 23; i++) logger.log(record(i));
+    expect(logger.buffered).toBe(19);
+    const flushed = logger.flush();
+    release();
+    await flushed;
+    expect(sizes).toEqual([4, 4, 4, 4, 4, 3]);
+    expect(logger.buffered).toBe(0);
+    expect(sink.written.map((r) => r.requestId)).toEqual(Array.from({ length: 23 }, (_, i) => `req-${i}`));
+    await logger.close();
+  });
+
   it('drops and counts when the buffer is full instead of blocking', async () => {
     const sink = new MemorySink();
     let release!: () => void;

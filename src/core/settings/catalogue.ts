@@ -424,7 +424,7 @@ export const SETTINGS = {
   },
   FERRY_PREDICTION_LOG_FLUSH_SIZE: {
     type: 'integer',
-    default: 1000,
+    default: 100,
     min: 1,
     max: 1_000_000,
     group: 'prediction log',

@@ -22,7 +22,9 @@ export interface PredictionLoggerOptions {
  * blocks or fails a request. A slow or failing sink costs dropped records (counted), not latency.
  */
 export class PredictionLogger {
-  private buffer: PredictionLogRecord[] = [];
+  /** Buffered records in pages of at most flushSize, oldest first: a write takes the first page. */
+  private pages: PredictionLogRecord[][] = [[]];
+  private count = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly random: () => number;
@@ -42,19 +44,26 @@ export class PredictionLogger {
   /** Called on the request path: O(record size), never blocks on the sink. */
   log(record: PredictionLogRecord): void {
     if (this.opts.sampleRate < 1 && this.random() >= this.opts.sampleRate) return;
-    if (this.buffer.length >= this.opts.maxBuffered) {
+    if (this.count >= this.opts.maxBuffered) {
       this.opts.onDrop?.(1, 'full');
       return;
     }
     const max = this.opts.maxBytesPerRequest;
     const capped = max === undefined ? record : capRecord(record, max);
     if (capped !== record) this.opts.onTruncated?.(capped);
-    this.buffer.push(capped);
-    if (this.buffer.length >= this.opts.flushSize) void this.flush();
+    let page = this.pages[this.pages.length - 1]!;
+    if (page.length >= this.opts.flushSize) {
+      page = [];
+      this.pages.push(page);
+    }
+    page.push(capped);
+    this.count++;
+    // While a write is in flight the records wait for it (flush() chains after it by itself).
+    if (this.count >= this.opts.flushSize && this.flushing === undefined) void this.flush();
   }
 
   get buffered(): number {
-    return this.buffer.length;
+    return this.count;
   }
 
   /**
@@ -65,10 +74,15 @@ export class PredictionLogger {
    */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing.then(() => this.flush());
-    if (this.buffer.length === 0) return Promise.resolve();
-    const batch = this.buffer;
-    this.buffer = [];
-    this.flushing = this.sink
+    if (this.count === 0) return Promise.resolve();
+    // At most flushSize records a write. The writer thread's sink hands its records over by
+    // structured clone, on this thread: ~1,000 records (a 250 ms flush at 4k requests/s) held the
+    // event loop 1.5-4 ms, which was the log's p99 at one connection; 100 take ~0.25 ms, and the
+    // loop serves requests between the writes.
+    const batch = this.pages.shift()!;
+    if (this.pages.length === 0) this.pages.push([]);
+    this.count -= batch.length;
+    const written = this.sink
       .write(batch)
       .catch((e: unknown) => {
         this.opts.onDrop?.(batch.length, 'sink-error');
@@ -77,13 +91,15 @@ export class PredictionLogger {
       .finally(() => {
         this.flushing = undefined;
       });
-    return this.flushing;
+    this.flushing = written;
+    // The rest of what was buffered at the call follows, a write at a time.
+    return this.count > 0 ? written.then(() => this.flush()) : written;
   }
 
   /** Stops the timer and writes everything still buffered. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    while (this.flushing || this.buffer.length > 0) await this.flush();
+    while (this.flushing || this.count > 0) await this.flush();
   }
 }
