@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
  * it gets a core only when no request wants one. Why: under the normal policy, each time a write
  * woke the thread the kernel let it preempt the server's thread (or the client's), and those waits
  * were the prediction log's whole p99 at one connection. Measured on the 2-core machine with wrk
- * beside the server (docs/benchmarks.md): p99 2.7–3.0 ms with the normal policy, 1.3–1.6 ms with
+ * beside the server (docs/benchmarks.md): p99 2.7–3.0 ms with the normal policy, 1.3–2.2 ms with
  * SCHED_IDLE and 1.8–2.1 ms with the log off; `nice 19` and SCHED_BATCH changed nothing.
  *
  * A starved thread would fall behind and the log would drop records, so the thread goes back to the
