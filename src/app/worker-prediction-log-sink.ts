@@ -54,6 +54,8 @@ export class WorkerPredictionLogSink implements PredictionLogSink {
   scheduling(): Promise<WriterScheduling> {
     const known = this.schedulingReported;
     if (known !== undefined) return Promise.resolve(known);
+    // Held while asked: an idle thread is unreferenced, and the answer would never come.
+    this.worker?.ref();
     return new Promise((resolve) => this.onScheduling.push(resolve));
   }
 
@@ -130,13 +132,14 @@ export class WorkerPredictionLogSink implements PredictionLogSink {
     if ('scheduling' in msg) {
       this.schedulingReported = msg.scheduling;
       for (const resolve of this.onScheduling.splice(0)) resolve(msg.scheduling);
+      if (this.waiting.size === 0) this.worker?.unref();
       return;
     }
     if (!('id' in msg)) return;
     const pending = this.waiting.get(msg.id);
     if (!pending) return;
     this.waiting.delete(msg.id);
-    if (this.waiting.size === 0) this.worker?.unref();
+    if (this.waiting.size === 0 && this.onScheduling.length === 0) this.worker?.unref();
     for (const r of msg.rejected) {
       const record = pending.records[r.index];
       if (record) this.opts.onRejected?.(record, new Error(r.message));

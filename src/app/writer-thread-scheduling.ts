@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { promisify } from 'node:util';
 
 /**
@@ -29,6 +30,34 @@ export function kernelThreadId(): number | undefined {
     return match ? Number(match[1]) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+const CAP_SYS_NICE = 23n;
+
+/**
+ * Whether a thread of this process may leave SCHED_IDLE again (Linux's rule, sched_setscheduler(2)):
+ * with CAP_SYS_NICE, or when RLIMIT_NICE allows its nice value (`20 - nice <= limit`). Entering
+ * SCHED_IDLE needs no privilege, leaving it does: a process that could not would be stuck there.
+ * `status` and `limits` are the texts of /proc/self/status and /proc/self/limits.
+ */
+export function mayLeaveIdle(status: string, limits: string, nice: number): boolean {
+  const caps = /^CapEff:\s*([0-9a-f]+)$/im.exec(status);
+  if (caps && (BigInt(`0x${caps[1]}`) >> CAP_SYS_NICE) & 1n) return true;
+  const limit = /^Max nice priority\s+(\S+)/im.exec(limits)?.[1];
+  if (limit === undefined) return false;
+  return limit === 'unlimited' || 20 - nice <= Number(limit);
+}
+
+function mayThisThreadLeaveIdle(tid: number): boolean {
+  try {
+    return mayLeaveIdle(
+      readFileSync('/proc/self/status', 'utf8'),
+      readFileSync('/proc/self/limits', 'utf8'),
+      getPriority(tid),
+    );
+  } catch {
+    return false;
   }
 }
 
@@ -116,7 +145,9 @@ export class YieldingWriterThread {
   static async start(thresholds?: YieldThresholds): Promise<YieldingWriterThread> {
     const tid = kernelThreadId();
     const thread = new YieldingWriterThread(tid, new YieldDecision(thresholds));
-    if (tid === undefined) return thread;
+    // Checked before the first switch: a thread that entered SCHED_IDLE and could not leave it would
+    // starve whenever requests keep the cores busy.
+    if (tid === undefined || !mayThisThreadLeaveIdle(tid)) return thread;
     const canYield =
       (await setThreadPolicy(tid, 'idle')) &&
       (await setThreadPolicy(tid, 'normal')) &&

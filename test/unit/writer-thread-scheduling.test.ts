@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { SqliteClient } from '../../src/adapters/sqlite/sqlite-client.js';
 import { WorkerPredictionLogSink } from '../../src/app/worker-prediction-log-sink.js';
 import {
+  mayLeaveIdle,
   threadPolicy,
   type WriterScheduling,
   YieldDecision,
@@ -35,6 +36,30 @@ describe('YieldDecision', () => {
     expect(d.next('normal', 1, 6001)).toBe('normal');
     expect(d.next('normal', 1, 11_000)).toBe('normal');
     expect(d.next('normal', 1, 11_001)).toBe('idle');
+  });
+});
+
+describe('mayLeaveIdle (checked before the thread ever enters SCHED_IDLE)', () => {
+  const limits = (soft: string) =>
+    `Limit                     Soft Limit           Hard Limit           Units     \nMax nice priority         ${soft}                    ${soft}                    \n`;
+  const status = (capEff: string) => `Name:\tnode\nCapEff:\t${capEff}\n`;
+
+  it('root with every capability, as here: yes', () => {
+    expect(mayLeaveIdle(status('000001fffeffffff'), limits('0'), 0)).toBe(true);
+  });
+
+  it('a container user with no capability and RLIMIT_NICE 0 (the image runs as 1000:1000): no', () => {
+    expect(mayLeaveIdle(status('0000000000000000'), limits('0'), 0)).toBe(false);
+    // Every capability but CAP_SYS_NICE (bit 23).
+    expect(mayLeaveIdle(status('000001ffff7fffff'), limits('0'), 0)).toBe(false);
+  });
+
+  it('RLIMIT_NICE that allows the nice value: 20 - nice <= limit', () => {
+    expect(mayLeaveIdle(status('0'), limits('20'), 0)).toBe(true);
+    expect(mayLeaveIdle(status('0'), limits('19'), 0)).toBe(false);
+    expect(mayLeaveIdle(status('0'), limits('1'), 19)).toBe(true);
+    expect(mayLeaveIdle(status('0'), limits('unlimited'), 0)).toBe(true);
+    expect(mayLeaveIdle('', '', 0)).toBe(false);
   });
 });
 
