@@ -5,7 +5,8 @@
  * and each ratio is the median over rounds of two slices of the same round. bench/serving measures
  * each scenario once, minutes apart, and its ceilings moved by 2x between runs on this VM.
  *
- * Servers: a bare fastify POST (hello), a bare fastify handler calling the same model artifact, a
+ * Servers: a bare fastify POST (hello), a bare fastify handler calling the same model artifact (and
+ * the same handler answering in the check phase, as Ferry's batcher does: model-handler-per-turn.mjs), a
  * bare fastify GET reading the same stored-prediction row with one prepared statement, Ferry with
  * the cache and the prediction log off, and Ferry with its defaults (memory cache, SQLite log).
  * Throughput at 64 connections, lookups at 16, and the tail (p99) at 1 and 16 connections beside
@@ -66,6 +67,10 @@ try {
   };
   const hello = await launch(start([join(ROOT, 'bench/servers/hello.mjs')]), listening);
   const model = await launch(start([join(ROOT, 'bench/servers/model-handler.mjs'), artifact]), listening);
+  const perTurn = await launch(
+    start([join(ROOT, 'bench/servers/model-handler-per-turn.mjs'), artifact]),
+    listening,
+  );
   const lookup = await launch(
     start([join(ROOT, 'bench/servers/lookup-handler.mjs'), join(home, 'lean', 'ferry.db')]),
     listening,
@@ -90,6 +95,7 @@ try {
   const targets = [
     { name: 'bare fastify POST, 64 conn', measure: post(`${hello}/predict`, one, 64) },
     { name: 'bare model handler, 64 conn', measure: post(`${model}/predict`, one, 64) },
+    { name: 'bare model, per turn, 64 conn', measure: post(`${perTurn}/predict`, one, 64) },
     { name: 'ferry /predict (cache, log off), 64', measure: post(`${lean}/predict`, one, 64) },
     { name: 'ferry v2 infer (cache, log off), 64', measure: post(`${lean}/v2/models/tagifai/infer`, v2, 64) },
     { name: 'ferry /predict (defaults), 64 conn', measure: post(`${defaults}/predict`, one, 64) },
@@ -130,9 +136,13 @@ try {
     );
   });
   const bareModel = 'bare model handler, 64 conn';
+  const perTurnModel = 'bare model, per turn, 64 conn';
   const pairs: [string, string][] = [
     ['ferry /predict (cache, log off), 64', bareModel],
     ['ferry v2 infer (cache, log off), 64', bareModel],
+    ['ferry /predict (cache, log off), 64', perTurnModel],
+    ['ferry v2 infer (cache, log off), 64', perTurnModel],
+    [perTurnModel, bareModel],
     ['ferry /predict (defaults), 64 conn', bareModel],
     [bareModel, 'bare fastify POST, 64 conn'],
     ['ferry lookup (cache, log off), 16', 'bare lookup handler, 16 conn'],
@@ -145,10 +155,13 @@ try {
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
   const single = ratio('ferry /predict (cache, log off), 64', bareModel);
   const infer = ratio('ferry v2 infer (cache, log off), 64', bareModel);
+  const singleTurn = ratio('ferry /predict (cache, log off), 64', perTurnModel);
+  const inferTurn = ratio('ferry v2 infer (cache, log off), 64', perTurnModel);
   console.log(
     [
       '\ntargets (issue 16):',
       `1. /predict >= 0.9 of the bare model handler: ${single.toFixed(2)} ${verdict(single >= 0.9)}; v2 infer: ${infer.toFixed(2)} ${verdict(infer >= 0.9)}; p99 <= 5 ms at 64 connections: ${p99('ferry /predict (cache, log off), 64').toFixed(2)} ${verdict(p99('ferry /predict (cache, log off), 64') <= 5)}`,
+      `   against the same handler answering per turn (Ferry's structure): /predict ${singleTurn.toFixed(2)}, v2 infer ${inferTurn.toFixed(2)}`,
       `   defaults p99 <= 2 ms at 1 connection: ${p99('ferry /predict (defaults), 1 conn').toFixed(2)} ${verdict(p99('ferry /predict (defaults), 1 conn') <= 2)} (bare fastify ${p99('bare fastify POST, 1 conn').toFixed(2)}, bare model ${p99('bare model handler, 1 conn').toFixed(2)}); at 16: ${p99('ferry /predict (defaults), 16 conn').toFixed(2)} ${verdict(p99('ferry /predict (defaults), 16 conn') <= 2)} (bare fastify ${p99('bare fastify POST, 16 conn').toFixed(2)}, bare model ${p99('bare model handler, 16 conn').toFixed(2)})`,
       `4. lookup p99 <= 2 ms at 16 connections: ${p99('ferry lookup (cache, log off), 16').toFixed(2)} ${verdict(p99('ferry lookup (cache, log off), 16') <= 2)} (bare lookup ${p99('bare lookup handler, 16 conn').toFixed(2)}, bare fastify POST ${p99('bare fastify POST, 16 conn').toFixed(2)})`,
     ].join('\n'),
