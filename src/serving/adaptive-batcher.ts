@@ -3,7 +3,9 @@
  * that arrive while the model is busy are merged into the next batch, so throughput grows with load while
  * an idle server adds no latency. Framework-free: the HTTP layer maps the FerryErrors to responses.
  */
+
 import { ErrorCode, FerryError, toFerryError } from '../core/errors.js';
+import { nextCheckPhase } from '../core/event-loop.js';
 
 export interface BatcherOptions {
   /** Items per batch (>= 1). */
@@ -323,7 +325,7 @@ export class AdaptiveBatcher<I, O> {
     // One bad request must not fail its neighbours: give each one a run of its own.
     for (const seg of segments) {
       if (seg.req.settled) continue;
-      await yieldToEventLoop();
+      await nextCheckPhase();
       if (seg.req.settled) continue;
       const alone = await this.invoke(seg.req.items.slice(seg.start, seg.end));
       this.report({ size: seg.end - seg.start, requests: 1, queueMs: 0, computeMs: alone.computeMs });
@@ -446,8 +448,4 @@ function configError(message: string, details: Record<string, unknown>): FerryEr
   return new FerryError(ErrorCode.CONFIG_INVALID, `invalid batcher options: ${message}`, {
     details,
   });
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, FerryError, isFerryError } from '../core/errors.js';
+import { nextCheckPhase } from '../core/event-loop.js';
 import { checkIdentifier } from '../core/text-guard.js';
 import { checkInputs } from '../model/check-inputs.js';
 import { isTextModel, type Prediction, type TextInput } from '../model/model.js';
@@ -406,10 +407,6 @@ export class PredictionService {
       }),
     });
   }
-}
-
-function nextCheckPhase(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
