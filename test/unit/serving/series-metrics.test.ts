@@ -1,5 +1,6 @@
 import { AggregatorRegistry, Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../src/core/random.js';
 import { SeriesCounter, SeriesHistogram } from '../../../src/serving/series-metrics.js';
 
 /*
@@ -9,17 +10,6 @@ import { SeriesCounter, SeriesHistogram } from '../../../src/serving/series-metr
  */
 const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5];
 const ROUTES = ['/predict', '/v2/models/{model}/infer', '/metrics'] as const;
-
-/** A deterministic generator (xorshift), so a failure names the seed that found it. */
-function random(seed: number): () => number {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 /** The same observations into prom-client's classes (on `theirs`) and into the series ones (on `ours`). */
 function observeBoth(seed: number) {
@@ -40,7 +30,7 @@ function observeBoth(seed: number) {
   });
   const c1 = new Counter({ name: 'req', labelNames: ['route', 'status'], ...config(theirs) });
   const c2 = new SeriesCounter({ name: 'req', labelNames: ['route', 'status'], ...config(ours) });
-  const next = random(seed);
+  const next = seededRandom(seed);
   for (let i = 0; i < 3000; i++) {
     const route = ROUTES[Math.floor(next() * ROUTES.length)]!;
     const method = next() < 0.8 ? 'POST' : 'GET';
