@@ -77,8 +77,7 @@ export class PredictionLogger {
     if (this.count === 0) return Promise.resolve();
     // At most flushSize records a write. The writer thread's sink hands its records over by
     // structured clone, on this thread: ~1,000 records (a 250 ms flush at 4k requests/s) held the
-    // event loop 1.5-4 ms, which was the log's p99 at one connection; 100 take ~0.25 ms, and the
-    // loop serves requests between the writes.
+    // event loop 1.4-4 ms; 100 take ~0.25 ms, and the loop serves requests between the writes.
     const batch = this.pages.shift()!;
     if (this.pages.length === 0) this.pages.push([]);
     this.count -= batch.length;
