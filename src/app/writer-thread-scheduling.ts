@@ -73,18 +73,6 @@ export async function setThreadPolicy(tid: number, policy: WriterPolicy): Promis
   }
 }
 
-/** The thread's current policy, read back from the kernel (`/proc/<tid>/sched`'s `policy`: 5 is SCHED_IDLE). */
-export async function threadPolicy(tid: number): Promise<WriterPolicy | undefined> {
-  try {
-    const { stdout } = await run('chrt', ['--pid', String(tid)], { timeout: 5000 });
-    if (/SCHED_IDLE/.test(stdout)) return 'idle';
-    if (/SCHED_OTHER/.test(stdout)) return 'normal';
-    return undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** What the writer thread reports once its scheduling is settled. */
 export interface WriterScheduling {
   tid: number | undefined;

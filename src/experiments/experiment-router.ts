@@ -16,6 +16,7 @@
  *   weights from its next refresh on. Replicas may therefore disagree for up to `refreshMs` after a
  *   period boundary; within a period, every unit keeps its arm.
  */
+import { nextCheckPhase } from '../core/event-loop.js';
 import type { ExperimentRoute, ExperimentRouting } from '../ports/experiment-routing.js';
 import { banditPeriodAt, computeBanditUpdate } from './bandit-update.js';
 import { unitProblem } from './experiment-definition.js';
@@ -53,8 +54,6 @@ const DEFAULT_EXPOSURE_BUFFER: ExposureBufferOptions = {
   // 500 rows × 7 parameters stay within one statement.
   flushChunk: 500,
 };
-
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface ExperimentRouterOptions {
   store: ExperimentStore;
@@ -240,7 +239,7 @@ export class ExperimentRouter implements ExperimentRouting {
             await this.writeChunk(chunk);
             written += chunk.length;
             chunk = [];
-            await yieldToEventLoop();
+            await nextCheckPhase();
           }
         }
       if (chunk.length > 0) await this.writeChunk(chunk);

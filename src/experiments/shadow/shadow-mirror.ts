@@ -4,7 +4,9 @@
  * user's answer and latency are production's alone; the candidate's answers never leave this file except
  * as counts. The queue is bounded in items: when it is full a request is dropped and counted, never waited on.
  */
+
 import { ErrorCode, FerryError } from '../../core/errors.js';
+import { nextCheckPhase } from '../../core/event-loop.js';
 import type { NamedTensors } from '../../model/tensor.js';
 import { type ShadowReport, ShadowStats, type ShadowStatsJSON } from './shadow-stats.js';
 
@@ -197,7 +199,7 @@ export class ShadowMirror {
     }
     // One bad request must not charge its neighbours with errors: each gets a call of its own.
     for (const entry of batch) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextCheckPhase();
       this.record(entry, await this.call(entry.items));
     }
   }

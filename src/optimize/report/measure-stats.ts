@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { nextCheckPhase } from '../../core/event-loop.js';
 
 /*
  * The small statistics and process probes behind the report's figures: medians, nearest-rank
@@ -45,7 +46,7 @@ function forceGc(): void {
 export async function settleGc(rounds = 3): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     forceGc();
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextCheckPhase();
   }
   forceGc();
 }
