@@ -32,4 +32,8 @@ export interface LoadResult {
   p50: number;
   p99: number;
   errors: number;
+  /** Requests completed in the measured run (wrk's count). */
+  requests?: number;
+  /** CPU seconds the server used during the measured run, when `WrkOptions.cpuOf` named it. */
+  cpu?: { process: number; mainThread: number };
 }

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type CpuSample, sampleCpu } from './proc-cpu.js';
 import type { LoadResult } from './processes.js';
 
 const SCRIPT = resolve(import.meta.dirname, '../wrk/post.lua');
@@ -34,6 +35,12 @@ export interface WrkOptions {
   units?: number;
   /** The unmeasured run before the measured one (JIT warm-up, connections opened); default 3 s. */
   warmupSeconds?: number;
+  /**
+   * A server's pid: the measured run's result then carries the CPU seconds that process (and its
+   * main thread) used during the run, so a cost can be read per request rather than from a rate
+   * the rest of the machine also moves.
+   */
+  cpuOf?: number;
 }
 
 function runWrk(
@@ -42,6 +49,7 @@ function runWrk(
   o: WrkOptions,
   seconds: number,
   bodyLines = false,
+  cpuOf?: number,
 ): Promise<LoadResult> {
   const args = [
     '-t',
@@ -57,6 +65,7 @@ function runWrk(
     url,
   ];
   return new Promise((res, rej) => {
+    const cpuBefore: CpuSample | undefined = cpuOf === undefined ? undefined : sampleCpu(cpuOf);
     const child = spawn('wrk', args, {
       env: {
         ...process.env,
@@ -71,6 +80,7 @@ function runWrk(
       out += d.toString();
     });
     child.on('exit', (code) => {
+      const cpuAfter = cpuOf === undefined ? undefined : sampleCpu(cpuOf);
       const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
       if (!line) return rej(new Error(`wrk exited ${code} without figures:\n${out}`));
       const r = JSON.parse(line) as {
@@ -86,6 +96,15 @@ function runWrk(
         p50: r.p50_us / 1000,
         p99: r.p99_us / 1000,
         errors: r.errors + r.non2xx,
+        requests: r.requests,
+        ...(cpuBefore && cpuAfter
+          ? {
+              cpu: {
+                process: cpuAfter.process - cpuBefore.process,
+                mainThread: cpuAfter.mainThread - cpuBefore.mainThread,
+              },
+            }
+          : {}),
       });
     });
   });
@@ -106,11 +125,11 @@ export async function wrkPost(
     throw new Error('wrkPost: a body of several holds a newline');
   writeFileSync(bodyFile, lines ? `${body.join('\n')}\n` : body);
   if ((o.warmupSeconds ?? 3) > 0) await runWrk(url, bodyFile, o, o.warmupSeconds ?? 3, lines);
-  return runWrk(url, bodyFile, o, o.seconds, lines);
+  return runWrk(url, bodyFile, o, o.seconds, lines, o.cpuOf);
 }
 
 /** GET requests (lookups), warmed up like `wrkPost`. */
 export async function wrkGet(url: string, o: WrkOptions): Promise<LoadResult> {
   if ((o.warmupSeconds ?? 3) > 0) await runWrk(url, undefined, o, o.warmupSeconds ?? 3);
-  return runWrk(url, undefined, o, o.seconds);
+  return runWrk(url, undefined, o, o.seconds, false, o.cpuOf);
 }

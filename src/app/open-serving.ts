@@ -176,7 +176,7 @@ export async function openServing(
         onRouted: (decision) => {
           let child = routedChildren.get(decision);
           if (child === undefined) {
-            child = metrics.experimentRouted.labels({ experiment: decision.experiment, arm: decision.arm });
+            child = metrics.experimentRouted.series({ experiment: decision.experiment, arm: decision.arm });
             routedChildren.set(decision, child);
           }
           child.inc();

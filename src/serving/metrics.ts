@@ -168,7 +168,9 @@ export class ServingMetrics {
     help: 'Live predictions that could not be written back to the prediction store (the request still succeeded)',
     registers: [this.registry],
   });
-  readonly experimentRouted = new Counter({
+  // A series counter: counted on every routed request (prom-client's labelled inc showed in
+  // bench/experiments' profile at ~0.6 % of a routed server's CPU).
+  readonly experimentRouted = new SeriesCounter({
     name: 'ferry_experiment_routed_total',
     help: 'Requests whose version an experiment picked, by experiment and arm',
     labelNames: ['experiment', 'arm'] as const,

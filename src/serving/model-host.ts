@@ -86,6 +86,8 @@ export class ModelHost {
   private readonly byAlias = new Map<string, ServedModel>();
   private lastAliasKey = { name: '', alias: '', key: '' };
   private readonly byVersion = new Map<string, ServedModel>();
+  /** The most recently used on-demand version (the last entry of byVersion), while it is there. */
+  private lastOnDemandHit: ServedModel | undefined;
   private readonly loading = new Map<string, Promise<ServedModel>>();
   /**
    * Swapped-out models are not drained at once: a request may hold one between its cache lookup and
@@ -177,19 +179,34 @@ export class ModelHost {
   }
 
   /**
-   * A specific version: already loaded (by an alias or earlier), or loaded now and kept (LRU).
-   * `limited` (requests naming a version) applies the on-demand budget and rate before a new load;
-   * every load evicts least recently used versions down to the count and byte limits at once.
+   * A version already loaded (by an alias or on demand; counts as a use for the LRU order), else
+   * undefined. Synchronous: an experiment's arm is asked for on every routed request, and an await
+   * there cost a promise and a microtask each time. The last on-demand hit is kept, so a run of
+   * requests for one version neither builds its key nor reorders the map again.
    */
-  async version(name: string, version: number, opts: { limited?: boolean } = {}): Promise<ServedModel> {
+  loaded(name: string, version: number): ServedModel | undefined {
     for (const m of this.byAlias.values()) if (m.name === name && m.version === version) return m;
+    const last = this.lastOnDemandHit;
+    if (last !== undefined && last.name === name && last.version === version) return last;
     const key = `${name}/${version}`;
     const hit = this.byVersion.get(key);
     if (hit) {
       this.byVersion.delete(key);
       this.byVersion.set(key, hit);
-      return hit;
+      this.lastOnDemandHit = hit;
     }
+    return hit;
+  }
+
+  /**
+   * A specific version: already loaded (by an alias or earlier), or loaded now and kept (LRU).
+   * `limited` (requests naming a version) applies the on-demand budget and rate before a new load;
+   * every load evicts least recently used versions down to the count and byte limits at once.
+   */
+  async version(name: string, version: number, opts: { limited?: boolean } = {}): Promise<ServedModel> {
+    const loaded = this.loaded(name, version);
+    if (loaded) return loaded;
+    const key = `${name}/${version}`;
     let reserved = 0;
     if (opts.limited && this.budget && !this.loading.has(key)) {
       this.budget.assertRate();
@@ -215,6 +232,7 @@ export class ModelHost {
       const isNew = !this.byVersion.has(key);
       this.byVersion.delete(key);
       this.byVersion.set(key, served);
+      this.lastOnDemandHit = served;
       if (isNew) this.opts.onDemandLoad?.({ name: served.name, version: served.version });
     }
     this.evictOverLimits(served);
@@ -233,6 +251,7 @@ export class ModelHost {
       if (this.byVersion.size <= maxCount && bytes <= maxBytes) break;
       if (old === keep) continue;
       this.byVersion.delete(key);
+      if (this.lastOnDemandHit === old) this.lastOnDemandHit = undefined;
       this.opts.onEvict?.({ name: old.name, version: old.version });
       if (!this.isServed(old)) this.retireWhenIdle(old);
     }

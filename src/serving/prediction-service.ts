@@ -178,6 +178,13 @@ export class PredictionService {
     return served;
   }
 
+  /** The version a selector names when it is loaded already (what resolve() would return at once), else undefined. */
+  private loadedFor(model: string, selector: VersionSelector | undefined): ServedModel | undefined {
+    const { host } = this.deps;
+    if (selector?.version !== undefined) return host.loaded(model, selector.version);
+    return host.current(model, selector?.alias ?? host.defaultAlias);
+  }
+
   /** The course's text API: text items in, Predictions out; MODEL_WRONG_KIND when the version is not a text model. */
   async predict(req: PredictRequest): Promise<PredictResult> {
     const rows = req.items.map(textRow);
@@ -221,18 +228,22 @@ export class PredictionService {
     if (router !== undefined && req.unit !== undefined && isDefaultSelector(req.selector)) {
       decision = router.route(req.model, req.unit);
     }
-    let served: ServedModel;
-    if (decision === undefined) {
-      // A version the client named is subject to the on-demand limits; an experiment's arm is not.
-      served = await this.resolve(req.model, req.selector, { limited: true });
-    } else {
-      try {
-        served = await this.resolve(req.model, decision.selector);
-      } catch (e) {
-        // An arm that cannot be served (its version gone, say) must not fail users: default version.
-        hooks?.onRouteFallback?.(decision, e);
-        decision = undefined;
+    // Almost always the version is loaded: taken synchronously, without a promise and a microtask
+    // per request. Otherwise resolve() loads it or says why not.
+    let served = this.loadedFor(req.model, decision === undefined ? req.selector : decision.selector);
+    if (served === undefined) {
+      if (decision === undefined) {
+        // A version the client named is subject to the on-demand limits; an experiment's arm is not.
         served = await this.resolve(req.model, req.selector, { limited: true });
+      } else {
+        try {
+          served = await this.resolve(req.model, decision.selector);
+        } catch (e) {
+          // An arm that cannot be served (its version gone, say) must not fail users: default version.
+          hooks?.onRouteFallback?.(decision, e);
+          decision = undefined;
+          served = await this.resolve(req.model, req.selector, { limited: true });
+        }
       }
     }
     // A request that does not fit this version's signature is the caller's mistake: thrown before
