@@ -6,9 +6,10 @@
  * each scenario once, minutes apart, and its ceilings moved by 2x between runs on this VM.
  *
  * Servers: a bare fastify POST (hello), a bare fastify handler calling the same model artifact (and
- * the same handler answering in the check phase, as Ferry's batcher does: model-handler-per-turn.mjs), a
- * bare fastify GET reading the same stored-prediction row with one prepared statement, Ferry with
- * the cache and the prediction log off, and Ferry with its defaults (memory cache, SQLite log).
+ * the same handler answering in the check phase, as Ferry's batcher does: model-handler-per-turn.mjs,
+ * which also has a bare v2 infer route), a bare fastify GET reading the same stored-prediction row
+ * with one prepared statement, Ferry with the cache and the prediction log off, and Ferry with its
+ * defaults (memory cache, SQLite log).
  * Throughput at 64 connections, lookups at 16, and the tail (p99) at 1 and 16 connections beside
  * the bare servers' own, which is this machine's floor.
  * Run: npm run bench:serving-overhead   (BENCH_SECONDS=4 a slice, BENCH_ROUNDS=4; DATASET_DIR)
@@ -96,6 +97,10 @@ try {
     { name: 'bare fastify POST, 64 conn', measure: post(`${hello}/predict`, one, 64) },
     { name: 'bare model handler, 64 conn', measure: post(`${model}/predict`, one, 64) },
     { name: 'bare model, per turn, 64 conn', measure: post(`${perTurn}/predict`, one, 64) },
+    {
+      name: 'bare v2 handler, per turn, 64 conn',
+      measure: post(`${perTurn}/v2/models/tagifai/infer`, v2, 64),
+    },
     { name: 'ferry /predict (cache, log off), 64', measure: post(`${lean}/predict`, one, 64) },
     { name: 'ferry v2 infer (cache, log off), 64', measure: post(`${lean}/v2/models/tagifai/infer`, v2, 64) },
     { name: 'ferry /predict (defaults), 64 conn', measure: post(`${defaults}/predict`, one, 64) },
@@ -137,11 +142,13 @@ try {
   });
   const bareModel = 'bare model handler, 64 conn';
   const perTurnModel = 'bare model, per turn, 64 conn';
+  const perTurnV2 = 'bare v2 handler, per turn, 64 conn';
   const pairs: [string, string][] = [
     ['ferry /predict (cache, log off), 64', bareModel],
     ['ferry v2 infer (cache, log off), 64', bareModel],
     ['ferry /predict (cache, log off), 64', perTurnModel],
     ['ferry v2 infer (cache, log off), 64', perTurnModel],
+    ['ferry v2 infer (cache, log off), 64', perTurnV2],
     [perTurnModel, bareModel],
     ['ferry /predict (defaults), 64 conn', bareModel],
     [bareModel, 'bare fastify POST, 64 conn'],
@@ -157,11 +164,12 @@ try {
   const infer = ratio('ferry v2 infer (cache, log off), 64', bareModel);
   const singleTurn = ratio('ferry /predict (cache, log off), 64', perTurnModel);
   const inferTurn = ratio('ferry v2 infer (cache, log off), 64', perTurnModel);
+  const inferTurnV2 = ratio('ferry v2 infer (cache, log off), 64', perTurnV2);
   console.log(
     [
       '\ntargets (issue 16):',
       `1. /predict >= 0.9 of the bare model handler: ${single.toFixed(2)} ${verdict(single >= 0.9)}; v2 infer: ${infer.toFixed(2)} ${verdict(infer >= 0.9)}; p99 <= 5 ms at 64 connections: ${p99('ferry /predict (cache, log off), 64').toFixed(2)} ${verdict(p99('ferry /predict (cache, log off), 64') <= 5)}`,
-      `   against the same handler answering per turn (Ferry's structure): /predict ${singleTurn.toFixed(2)}, v2 infer ${inferTurn.toFixed(2)}`,
+      `   against the same handler answering per turn (Ferry's structure): /predict ${singleTurn.toFixed(2)}, v2 infer ${inferTurn.toFixed(2)} (${inferTurnV2.toFixed(2)} of the bare v2 handler, per turn)`,
       `   defaults p99 <= 2 ms at 1 connection: ${p99('ferry /predict (defaults), 1 conn').toFixed(2)} ${verdict(p99('ferry /predict (defaults), 1 conn') <= 2)} (bare fastify ${p99('bare fastify POST, 1 conn').toFixed(2)}, bare model ${p99('bare model handler, 1 conn').toFixed(2)}); at 16: ${p99('ferry /predict (defaults), 16 conn').toFixed(2)} ${verdict(p99('ferry /predict (defaults), 16 conn') <= 2)} (bare fastify ${p99('bare fastify POST, 16 conn').toFixed(2)}, bare model ${p99('bare model handler, 16 conn').toFixed(2)})`,
       `4. lookup p99 <= 2 ms at 16 connections: ${p99('ferry lookup (cache, log off), 16').toFixed(2)} ${verdict(p99('ferry lookup (cache, log off), 16') <= 2)} (bare lookup ${p99('bare lookup handler, 16 conn').toFixed(2)}, bare fastify POST ${p99('bare fastify POST, 16 conn').toFixed(2)})`,
     ].join('\n'),
