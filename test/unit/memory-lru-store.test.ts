@@ -70,6 +70,43 @@ describe('MemoryLruStore', () => {
     ]);
   });
 
+  it('keeps the LRU order when the most recent entry is read again, deleted or evicted', async () => {
+    // The store skips moving an entry that is the most recent already; these reads and removals
+    // must leave the same order a plain move-on-every-read would.
+    const store = new MemoryLruStore({ maxEntries: 3 });
+    for (const k of ['a', 'b', 'c']) await store.set(k, bytes(k));
+    await store.get('c'); // the newest already: a, b, c
+    await store.get('c');
+    await store.get('a'); // b, c, a
+    await store.delete('a'); // b, c (the newest is gone)
+    await store.get('b'); // c, b
+    await store.set('d', bytes('d')); // c, b, d
+    await store.set('e', bytes('e')); // evicts c: b, d, e
+    expect((await store.getMany(['c'])).map(text)).toEqual([undefined]);
+    await store.get('b'); // d, e, b
+    await store.set('a', bytes('a2')); // evicts d: e, b, a
+    await store.get('a'); // the newest, rewritten: still e, b, a
+    await store.set('f', bytes('f')); // evicts e: b, a, f
+    expect((await store.getMany(['a', 'b', 'd', 'e', 'f'])).map(text)).toEqual([
+      'a2',
+      'b',
+      undefined,
+      undefined,
+      'f',
+    ]);
+    // A write makes its entry the newest: the entry read just before it must move again.
+    const two = new MemoryLruStore({ maxEntries: 2 });
+    await two.set('x', bytes('x'));
+    await two.get('x');
+    await two.set('y', bytes('y')); // x, y
+    await two.get('x'); // y, x
+    await two.set('z', bytes('z')); // evicts y
+    expect((await two.getMany(['x', 'y', 'z'])).map(text)).toEqual(['x', undefined, 'z']);
+    await store.close();
+    await store.set('g', bytes('g'));
+    expect(await store.getMany(['g', 'f']).then((r) => r.map(text))).toEqual(['g', undefined]);
+  });
+
   it('treats overwriting as a use and keeps byte accounting exact', async () => {
     const store = new MemoryLruStore({ maxEntries: 2 });
     await store.set('a', new Uint8Array(10));

@@ -46,6 +46,8 @@ export class MemoryLruStore implements KeyValueStore {
   readonly defaultTtlMs: number | undefined;
   private readonly now: () => number;
   private readonly slots = new Map<string, Slot>();
+  /** The most recently used slot (the map's last entry), while it is in the map. */
+  private newest: Slot | undefined;
   private bytes = 0;
   private evictions = 0;
   private expirations = 0;
@@ -110,6 +112,7 @@ export class MemoryLruStore implements KeyValueStore {
 
   async close(): Promise<void> {
     this.slots.clear();
+    this.newest = undefined;
     this.bytes = 0;
   }
 
@@ -143,9 +146,13 @@ export class MemoryLruStore implements KeyValueStore {
       this.expirations++;
       return undefined;
     }
-    // Re-insertion moves the key to the most-recently-used end.
-    this.slots.delete(key);
-    this.slots.set(key, slot);
+    // Re-insertion moves the key to the most-recently-used end; a popular input read again and
+    // again is there already, and its key is then not hashed twice more per read.
+    if (slot !== this.newest) {
+      this.slots.delete(key);
+      this.slots.set(key, slot);
+      this.newest = slot;
+    }
     return slot.value.slice();
   }
 
@@ -180,7 +187,9 @@ export class MemoryLruStore implements KeyValueStore {
     for (const { key, slot, ttlMs } of prepared) {
       const old = this.slots.get(key);
       if (old !== undefined) this.remove(key, old);
-      this.slots.set(key, { ...slot, expiresAt: now + ttlMs });
+      const fresh = { ...slot, expiresAt: now + ttlMs };
+      this.slots.set(key, fresh);
+      this.newest = fresh;
       this.bytes += slot.size;
       this.evictFor(key, now);
     }
@@ -201,6 +210,7 @@ export class MemoryLruStore implements KeyValueStore {
 
   private remove(key: string, slot: Slot): void {
     this.slots.delete(key);
+    if (slot === this.newest) this.newest = undefined;
     this.bytes -= slot.size;
   }
 }
